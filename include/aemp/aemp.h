@@ -1,0 +1,11 @@
+/* libaemp: AnyEvent::MP 2.x nodes in C. One include for everything. */
+#ifndef AEMP_AEMP_H
+#define AEMP_AEMP_H
+
+#include "aemp/error.h"
+#include "aemp/node.h"
+#include "aemp/value.h"
+
+#define AEMP_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,172 @@
+/* libaemp: a node, its ports, messages and monitors.
+ *
+ * A node lives on the caller's libevent event_base; it makes no threads and
+ * keeps no global state, so several nodes may share one process and one
+ * event_base. Every callback runs from the event loop, never from inside a
+ * call into this API (delivery is asynchronous and never re-entrant).
+ *
+ * Port ids are strings "NODEID#LOCALID"; a node id alone names that node's
+ * node port. A message is an array value: for a tag-matching port its first
+ * element is the tag.
+ */
+#ifndef AEMP_NODE_H
+#define AEMP_NODE_H
+
+#include <stdint.h>
+
+#include "aemp/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+typedef struct aemp_node aemp_node;
+
+/* Receives a message. msg is the whole message array (for a tag callback,
+ * element 0 is the tag); it is borrowed: aemp_ref() it to keep it. Return 0,
+ * or non-zero to make the port die as a Perl callback that dies would:
+ * killed with reason ("die", MESSAGE), MESSAGE from aemp_die() if the
+ * callback called it, else "callback failed". */
+typedef int (*aemp_recv_cb)(aemp_node *node, const char *port,
+                            const aemp_val *msg, void *ud);
+
+/* A monitored port died. reason is an array: empty for a normal kil,
+ * otherwise e.g. ["transport_error", NODE, "connect timeout"]. */
+typedef void (*aemp_mon_cb)(aemp_node *node, const char *port,
+                            const aemp_val *reason, void *ud);
+
+/* A node came up (up = 1) or went down (up = 0, with a reason array). */
+typedef void (*aemp_node_cb)(aemp_node *node, const char *nodeid, int up,
+                             const aemp_val *reason, void *ud);
+
+/* Log sink: level as AnyEvent::Log (1 fatal ... 4 error, 5 warn, 6 note,
+ * 7 info, 8 debug, 9 trace), ctx a context name, msg one line. */
+typedef void (*aemp_log_cb)(int level, const char *ctx, const char *msg,
+                            void *ud);
+
+/* ---- life cycle ---------------------------------------------------- */
+
+aemp_node *aemp_node_new(struct event_base *base);
+
+/* configure: args is a map of configure's key/value pairs (profile, nodeid,
+ * binds, seeds, secret, norc, force, monitor_timeout, connect_interval,
+ * framing_format, auth_offer, auth_accept, secure, ...); the rc file fills
+ * in the rest exactly as AnyEvent::MP::Config does. rcpath NULL means
+ * $PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp. Listens on every bind and
+ * starts connecting to the seeds. Call once. args is borrowed. */
+int aemp_node_configure(aemp_node *node, const aemp_val *args,
+                        const char *rcpath);
+
+/* Closes every link and listener and frees everything. Monitors do not
+ * fire. Not to be called from inside one of the node's callbacks. */
+void aemp_node_free(aemp_node *node);
+
+/* The node id (after configure), e.g. "mynode" or "anon/Xc8RzO5kqA". */
+const char *aemp_node_id(const aemp_node *node);
+
+/* The effective configuration (a map; borrowed), NULL before configure. */
+const aemp_val *aemp_node_config(const aemp_node *node);
+
+/* The addresses the node listens on, as published in 'l (borrowed array). */
+const aemp_val *aemp_node_binds(const aemp_node *node);
+
+/* Detail of the last error from configure (file names, addresses). */
+const char *aemp_node_errmsg(const aemp_node *node);
+
+/* Logging: level from AE_VERBOSE / PERL_ANYEVENT_VERBOSE (default 4); the
+ * default sink writes AnyEvent::Log's format to stderr. Tracing of every
+ * message (AE_MP_TRACE / PERL_ANYEVENT_MP_TRACE) writes Perl's
+ * "SND node <- [...]" / "RCV node -> [...]" lines to stderr. */
+void aemp_node_set_log(aemp_node *node, int level, aemp_log_cb cb, void *ud);
+void aemp_node_set_trace(aemp_node *node, int on);
+
+/* ---- ports ------------------------------------------------------------ */
+
+/* A new local port; cb (may be NULL) is its default callback. Without a
+ * callback an unmatched message kills the port with reason
+ * ("unhandled_message", "no callback found for message 'TAG'").
+ * Returns the port id, malloc'd (free() it), or NULL. */
+char *aemp_port(aemp_node *node, aemp_recv_cb cb, void *ud);
+
+/* Sets (cb non-NULL) or removes (cb NULL) the callback for messages whose
+ * first element is the string tag; tag NULL sets the default callback.
+ * rcv on a local port id that does not exist creates it (as Perl does),
+ * with a default callback that ignores unmatched messages. */
+int aemp_rcv(aemp_node *node, const char *port, const char *tag,
+             aemp_recv_cb cb, void *ud);
+
+/* For use inside a receive callback that is about to return non-zero: the
+ * text of the "die" reason. */
+void aemp_die(aemp_node *node, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The port whose callback is running (Perl's $SELF), or NULL. */
+const char *aemp_self(const aemp_node *node);
+
+/* The node that sent the message being delivered (Perl's SRCNODE). */
+const char *aemp_srcnode(const aemp_node *node);
+
+/* 1 if port names a port of this node. */
+int aemp_port_is_local(const aemp_node *node, const char *port);
+
+/* The node id part of a port id, malloc'd. */
+char *aemp_node_of(const char *port);
+
+/* ---- messages ------------------------------------------------------------ */
+
+/* Sends msg (an array: the message's elements) to any port. Takes msg.
+ * Local delivery is queued; to a remote node without a link the message is
+ * queued until the link is up (and dropped with the queue if the link
+ * cannot be made, as in Perl). */
+int aemp_snd(aemp_node *node, const char *port, aemp_val *msg);
+
+/* aemp_snd with the elements listed, each taken, NULL-terminated. */
+int aemp_sndv(aemp_node *node, const char *port, ...);
+
+/* Kills a port. reason NULL (or an empty array) is a normal kill; else an
+ * array, e.g. ["myerror", "text"], taken. Killing a node port is refused
+ * (AEMP_EINVAL). */
+int aemp_kil(aemp_node *node, const char *port, aemp_val *reason);
+
+/* ---- monitors ------------------------------------------------------------ */
+
+/* Monitor handles are numbers; 0 is never a valid one. A monitor fires
+ * once, after which its handle is stale; aemp_mon_cancel of a stale handle
+ * is harmless. */
+typedef uint64_t aemp_mon_id;
+
+/* Calls cb when port dies. */
+aemp_mon_id aemp_mon(aemp_node *node, const char *port, aemp_mon_cb cb,
+                     void *ud);
+/* Kills rcvport with the same reason when port dies abnormally. */
+aemp_mon_id aemp_mon_kil(aemp_node *node, const char *port,
+                         const char *rcvport);
+/* Sends msg (array, taken) with the reason appended to rcvport when port
+ * dies. */
+aemp_mon_id aemp_mon_snd(aemp_node *node, const char *port,
+                         const char *rcvport, aemp_val *msg);
+void aemp_mon_cancel(aemp_node *node, aemp_mon_id id);
+
+/* ---- nodes -------------------------------------------------------------- */
+
+/* 1 if a link to nodeid is up (or it is this node), 0 if the node is known
+ * but not connected, -1 if nothing is known about it. */
+int aemp_node_is_up(const aemp_node *node, const char *nodeid);
+
+/* The ids of all nodes with a link up (not this one): a new array. */
+aemp_val *aemp_up_nodes(const aemp_node *node);
+
+/* Calls cb for every node up/down. Returns a handle for
+ * aemp_mon_nodes_cancel. */
+aemp_mon_id aemp_mon_nodes(aemp_node *node, aemp_node_cb cb, void *ud);
+void aemp_mon_nodes_cancel(aemp_node *node, aemp_mon_id id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

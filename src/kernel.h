@@ -1,0 +1,226 @@
+/* libaemp internal: the node kernel (AnyEvent::MP::Kernel and Node.pm):
+ * the node structure, local ports, remote nodes, monitors and the delivery
+ * queue that keeps every user callback out of the network code's stack. */
+#ifndef AEMP_KERNEL_H
+#define AEMP_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aemp/error.h"
+#include "aemp/node.h"
+#include "buf.h"
+#include "dict.h"
+#include "transport.h"
+
+struct event;
+struct evconnlistener;
+
+/* A monitor: what to do when a port dies. */
+typedef enum { MON_CB, MON_KIL, MON_SND, MON_REMOTE } aemp_mon_kind;
+
+typedef struct aemp_monitor {
+    struct aemp_monitor *next; /* in the list of the port it watches */
+    aemp_mon_id id;
+    aemp_mon_kind kind;
+    char *port;        /* the full port id watched */
+    aemp_mon_cb cb;    /* MON_CB */
+    void *ud;
+    char *target;      /* MON_KIL, MON_SND: the port to kill / send to;
+                          MON_REMOTE: the node to send kil0 to */
+    aemp_val *msg;     /* MON_SND: the message head */
+} aemp_monitor;
+
+/* A callback registered for a tag. */
+typedef struct aemp_tag_cb {
+    struct aemp_tag_cb *next;
+    aemp_recv_cb cb;
+    void *ud;
+    char tag[];
+} aemp_tag_cb;
+
+/* A local port (Perl's %PORT / %PORT_DATA entry). */
+typedef struct aemp_lport {
+    char *id;               /* local id, e.g. "Xy3b" */
+    char *full;             /* "NODE#id" */
+    aemp_recv_cb dflt;      /* default callback or NULL */
+    void *dflt_ud;
+    int kill_unmatched;     /* no default: kill on an unmatched message */
+    aemp_tag_cb *tags;
+    aemp_monitor *mons;     /* who watches this port */
+} aemp_lport;
+
+/* A remote node (Node::Remote). */
+typedef struct aemp_remote {
+    struct aemp_node *node;
+    char *id;
+    aemp_link *link;          /* the link up, or NULL */
+    aemp_val *queue;          /* messages waiting for the link, or NULL */
+    struct event *connect_to; /* the connect_interval deadline */
+    struct event *connect_w;  /* staggers connects to the addresses */
+    aemp_val *addresses;      /* the addresses being tried */
+    size_t next_address;
+    double stagger;
+    aemp_dict trials;         /* endpoint -> aemp_link* */
+    aemp_dict lmon;           /* remote port id -> aemp_monitor* list */
+    aemp_dict rmon;           /* our local port id -> monitor (for mon0) */
+} aemp_remote;
+
+/* A seed address we keep a link to (Kernel.pm %SEED_NODE). */
+typedef struct aemp_seed {
+    char *addr;           /* host:port */
+    char *nodeid;         /* learned from its greeting, or NULL */
+    aemp_link *connect;   /* the attempt under way, or NULL */
+    int is_self;          /* our own address: we are a global node */
+} aemp_seed;
+
+typedef struct aemp_listener {
+    struct evconnlistener *l;
+    char *bind; /* host:port as published */
+} aemp_listener;
+
+/* Deferred work: everything that calls user code goes through here. */
+typedef enum { JOB_DELIVER, JOB_KILL, JOB_FIRE, JOB_NODE_EVENT } aemp_job_kind;
+
+typedef struct aemp_job {
+    struct aemp_job *next;
+    aemp_job_kind kind;
+    char *name;         /* local port id, or node id for NODE_EVENT */
+    char *src;          /* SRCNODE for DELIVER */
+    aemp_val *val;      /* the message, or the reason */
+    aemp_monitor *mon;  /* FIRE: the monitor, now owned by the job */
+    int up;             /* NODE_EVENT */
+} aemp_job;
+
+typedef struct aemp_node_mon {
+    struct aemp_node_mon *next;
+    aemp_mon_id id;
+    aemp_node_cb cb;
+    void *ud;
+} aemp_node_mon;
+
+struct aemp_node {
+    struct event_base *base;
+    aemp_val *config;         /* effective configuration */
+    char *id;                 /* node id; "" before configure */
+    char *uniq;               /* prefix of local port ids */
+    char *runiq;              /* prefix of ids made for other nodes */
+    char id_counter[32];      /* Perl string increment, starts at "a" */
+    int secure;
+
+    /* transport settings, from the configuration */
+    char *secret;
+    size_t secret_len;
+    char *auth_offer;         /* comma lists */
+    char *auth_accept;
+    char *framings;           /* what we can receive, in config order */
+    double monitor_timeout;
+    double connect_interval;
+
+    aemp_dict ports;          /* local id -> aemp_lport* */
+    aemp_dict remotes;        /* node id -> aemp_remote* */
+    aemp_dict monitors;       /* id as decimal -> aemp_monitor* */
+    aemp_mon_id next_mon_id;
+    aemp_node_mon *node_mons;
+    aemp_dict global_nodes;   /* nodes that said g_global (values unused) */
+
+    aemp_listener *listeners;
+    size_t nlisteners;
+    aemp_val *binds;          /* array of "host:port" */
+
+    aemp_link *links;         /* every link, live or dead */
+    struct event *reap_ev;    /* frees dead links outside their callbacks */
+
+    aemp_seed *seeds;
+    size_t nseeds;
+    double seed_retry;
+    struct event *seed_timer;
+
+    aemp_job *jobs, **jobs_tail;
+    struct event *jobs_ev;
+    const char *self;         /* $SELF while a port callback runs */
+    const char *srcnode;      /* SRCNODE while a message is delivered */
+    aemp_buf die_msg;         /* set by aemp_die */
+    int die_set;
+
+    int log_level;
+    aemp_log_cb log_cb;
+    void *log_ud;
+    int trace;
+    aemp_buf scratch;         /* for log and trace lines */
+    char *errmsg;
+};
+
+/* ---- log.c ---- */
+void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
+                    const char *portid, const aemp_val *msg, size_t skip);
+void aemp_log_init(aemp_node *n);
+
+#define LOG_KERNEL "AnyEvent::MP::Kernel"
+#define LOG_TRANSPORT "AnyEvent::MP::Transport"
+
+/* ---- transport.c ---- */
+void aemp_links_reap(aemp_node *n);
+void aemp_links_free_all(aemp_node *n);
+
+/* ---- kernel_port.c: local ports, monitors, the delivery queue ---- */
+aemp_lport *kernel_port_find(aemp_node *n, const char *localid);
+void kernel_inject(aemp_node *n, const char *src, aemp_val *msg);
+void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason);
+/* Detaches and queues the firing of a list of monitors. */
+void kernel_fire_list(aemp_node *n, aemp_monitor *list, const aemp_val *reason);
+aemp_mon_id kernel_monitor_add(aemp_node *n, aemp_monitor *m);
+aemp_monitor *kernel_monitor_new(aemp_node *n, aemp_mon_kind kind,
+                                 const char *port);
+void kernel_monitor_free(aemp_monitor *m);
+void kernel_queue_job(aemp_node *n, aemp_job *job);
+void kernel_ports_free(aemp_node *n);
+void kernel_run_jobs(aemp_node *n);
+/* mon1 / mon0 from a remote node for one of our ports */
+void kernel_rmon_add(aemp_node *n, aemp_remote *r, const char *localid);
+void kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid);
+void kernel_jobs_free(aemp_node *n);
+char *kernel_next_id(aemp_node *n, const char *prefix);
+
+/* ---- kernel_remote.c: remote nodes (Node::Remote) ---- */
+aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create);
+void kernel_remote_send(aemp_remote *r, aemp_val *msg);
+void kernel_remote_connect(aemp_remote *r);
+void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses);
+void kernel_remote_error(aemp_remote *r, const char *msg);
+void kernel_remote_monitor(aemp_remote *r, aemp_monitor *m);
+void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m);
+void kernel_remotes_free(aemp_node *n);
+/* Node up/down: internal reactions, then the user's callbacks (queued). */
+void kernel_node_event(aemp_node *n, const char *id, int up,
+                       const aemp_val *reason);
+void kernel_run_node_event(aemp_node *n, aemp_job *job);
+
+/* ---- kernel_link.c: what links tell the kernel ---- */
+/* The remote greeting named its node; return non-zero to refuse. */
+int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
+                        const char **why);
+void kernel_link_up(aemp_node *n, aemp_link *link);
+void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg);
+void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame);
+
+/* ---- kernel_nodereq.c: requests to the node port ---- */
+void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
+
+/* ---- node_seed.c: seed links ---- */
+void kernel_seeds_start(aemp_node *n);
+void kernel_seed_again(aemp_node *n);
+void kernel_seeds_free(aemp_node *n);
+void kernel_seed_greeted(aemp_node *n, aemp_seed *seed, const char *rnode);
+/* Addresses known for a node, a new array, or NULL when none are. */
+aemp_val *kernel_known_addresses(aemp_node *n, const char *id);
+
+/* ---- node.c ---- */
+int kernel_parse_hostport(const char *s, char **host, char **port);
+
+#endif

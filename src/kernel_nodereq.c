@@ -1,0 +1,183 @@
+/* libaemp: requests to the node port (Kernel.pm %NODE_REQ): messages
+ * ["", TAG, ARGS...] from other nodes (or ourselves), with SRCNODE the
+ * sending node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "kernel.h"
+
+/* args: the request's arguments, i.e. msg[2..] */
+typedef void (*req_fn)(aemp_node *n, const char *src, aemp_val *msg);
+
+static const char *arg_str(const aemp_val *msg, size_t i)
+{
+    const char *s = aemp_str_ptr(aemp_array_at(msg, i), NULL);
+    return s ? s : "";
+}
+
+/* A new array of msg[from..]. */
+static aemp_val *slice(const aemp_val *msg, size_t from)
+{
+    aemp_val *a = aemp_array();
+    for (size_t i = from; a && i < aemp_array_len(msg); i++)
+        aemp_array_push(a, aemp_ref(aemp_array_at(msg, i)));
+    return a;
+}
+
+/* snd @reply, @values: the reply port is msg[from], then the leading values
+ * of the reply, then ours (taken). */
+static void reply(aemp_node *n, const aemp_val *msg, size_t from,
+                  aemp_val *values)
+{
+    const char *port = aemp_str_ptr(aemp_array_at(msg, from), NULL);
+    if (!port || !*port) {
+        aemp_unref(values);
+        return;
+    }
+    aemp_val *out = slice(msg, from + 1);
+    for (size_t i = 0; out && i < aemp_array_len(values); i++)
+        aemp_array_push(out, aemp_ref(aemp_array_at(values, i)));
+    aemp_unref(values);
+    if (out)
+        aemp_snd(n, port, out);
+}
+
+static void req_mon0(aemp_node *n, const char *src, aemp_val *msg)
+{
+    aemp_remote *r = kernel_remote_get(n, src, 0);
+    if (r)
+        kernel_rmon_del(n, r, arg_str(msg, 2));
+}
+
+static void req_mon1(aemp_node *n, const char *src, aemp_val *msg)
+{
+    aemp_remote *r = kernel_remote_get(n, src, 1);
+    if (r)
+        kernel_rmon_add(n, r, arg_str(msg, 2));
+}
+
+static void req_kil0(aemp_node *n, const char *src, aemp_val *msg)
+{
+    aemp_remote *r = kernel_remote_get(n, src, 0);
+    if (!r)
+        return;
+    aemp_monitor *list = aemp_dict_del(&r->lmon, arg_str(msg, 2));
+    if (!list)
+        return;
+    aemp_val *reason = slice(msg, 3);
+    kernel_fire_list(n, list, reason);
+    aemp_unref(reason);
+}
+
+static void req_kil1(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    kernel_kill_local(n, arg_str(msg, 2), slice(msg, 3));
+}
+
+static void req_snd(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    const char *port = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    if (port && *port)
+        aemp_snd(n, port, slice(msg, 3));
+}
+
+static int request_known(const char *tag);
+
+static void req_can(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    /* Perl replies with exists's value: "1" or "" */
+    int known = request_known(arg_str(msg, 2));
+    reply(n, msg, 3, aemp_arrayv(aemp_str(known ? "1" : ""), NULL));
+}
+
+static void req_eval(aemp_node *n, const char *src, aemp_val *msg)
+{
+    if (n->secure) {
+        aemp_log(n, 4, LOG_KERNEL,
+                 "error processing node message from %s: remote execution "
+                 "not allowed",
+                 src);
+        return;
+    }
+    /* Perl code cannot run here; answer as a failed eval does: "$@" and
+     * no results. */
+    reply(n, msg, 3,
+          aemp_arrayv(aemp_str("eval: this node (libaemp, C) cannot "
+                               "evaluate Perl code\n"),
+                      NULL));
+}
+
+static void req_time(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    struct timeval tv;
+    event_base_gettimeofday_cached(n->base, &tv);
+    reply(n, msg, 2,
+          aemp_arrayv(aemp_double((double)tv.tv_sec + tv.tv_usec / 1e6),
+                      NULL));
+}
+
+static void req_nothing(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)n;
+    (void)src;
+    (void)msg;
+}
+
+/* g_global: the sender is a global node; remembered until it goes down. */
+static void req_g_global(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)msg;
+    aemp_dict_set(&n->global_nodes, src, NULL);
+}
+
+static const struct {
+    const char *tag;
+    req_fn fn;
+} requests[] = {
+    {"mon0", req_mon0}, {"mon1", req_mon1},       {"kil0", req_kil0},
+    {"kil1", req_kil1}, {"snd", req_snd},         {"can", req_can},
+    {"eval", req_eval}, {"time", req_time},       {"devnull", req_nothing},
+    {"", req_nothing},  {"g_global", req_g_global},
+};
+
+static int request_known(const char *tag)
+{
+    for (size_t i = 0; i < sizeof requests / sizeof *requests; i++)
+        if (!strcmp(requests[i].tag, tag))
+            return 1;
+    return 0;
+}
+
+void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)
+{
+    const char *tag = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
+    if (!tag) {
+        /* ["", undef]: Perl looks up and fails on an empty name */
+        tag = aemp_array_len(msg) > 1 ? "(not a string)" : "";
+    }
+    for (size_t i = 0; i < sizeof requests / sizeof *requests; i++) {
+        if (!strcmp(requests[i].tag, tag)) {
+            requests[i].fn(n, src, msg);
+            aemp_unref(msg);
+            return;
+        }
+    }
+    /* Anything else names a function to call. */
+    if (n->secure)
+        aemp_log(n, 4, LOG_KERNEL,
+                 "error processing node message from %s: remote execution "
+                 "not allowed",
+                 src);
+    else
+        aemp_log(n, 4, LOG_KERNEL,
+                 "error processing node message from %s: unable to resolve "
+                 "function '%s'",
+                 src, tag);
+    aemp_unref(msg);
+}

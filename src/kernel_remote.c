@@ -1,0 +1,445 @@
+/* libaemp: remote nodes (Node.pm's AnyEvent::MP::Node::Remote) and what
+ * links tell the kernel: messages queue until a link is up, a connect
+ * tries the known addresses with a stagger and gives up after
+ * connect_interval, and a failing link fires every monitor of that node's
+ * ports with (transport_error, NODE, MESSAGE). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "kernel.h"
+
+/* ---- the table of remote nodes ---- */
+
+aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create)
+{
+    aemp_remote *r = aemp_dict_get(&n->remotes, id);
+    if (r || !create || !*id)
+        return r;
+    r = calloc(1, sizeof *r);
+    if (!r || !(r->id = strdup(id)) || aemp_dict_set(&n->remotes, id, r)) {
+        if (r)
+            free(r->id);
+        free(r);
+        return NULL;
+    }
+    r->node = n;
+    return r;
+}
+
+static void stop_connecting(aemp_remote *r)
+{
+    if (r->connect_to)
+        event_free(r->connect_to);
+    if (r->connect_w)
+        event_free(r->connect_w);
+    r->connect_to = r->connect_w = NULL;
+    aemp_unref(r->addresses);
+    r->addresses = NULL;
+}
+
+static void free_monitor_lists(aemp_dict *d)
+{
+    for (aemp_dict_entry *e = aemp_dict_next(d, NULL); e;
+         e = aemp_dict_next(d, e)) {
+        aemp_monitor *m = e->value;
+        while (m) {
+            aemp_monitor *next = m->next;
+            kernel_monitor_free(m);
+            m = next;
+        }
+    }
+    aemp_dict_clear(d);
+}
+
+void kernel_remotes_free(aemp_node *n)
+{
+    for (aemp_dict_entry *e = aemp_dict_next(&n->remotes, NULL); e;
+         e = aemp_dict_next(&n->remotes, e)) {
+        aemp_remote *r = e->value;
+        stop_connecting(r);
+        aemp_unref(r->queue);
+        aemp_dict_clear(&r->trials);
+        free_monitor_lists(&r->lmon);
+        aemp_dict_clear(&r->rmon); /* those monitors live on our ports */
+        free(r->id);
+        free(r);
+    }
+    aemp_dict_clear(&n->remotes);
+}
+
+/* ---- node events ---- */
+
+void kernel_node_event(aemp_node *n, const char *id, int up,
+                       const aemp_val *reason)
+{
+    if (up)
+        aemp_log(n, 7, LOG_KERNEL, "%s is up.", id);
+    else {
+        char *why = aemp_to_json(reason, NULL);
+        aemp_log(n, 7, LOG_KERNEL, "%s is down (%s).", id, why ? why : "");
+        free(why);
+    }
+    /* the kernel's own reactions first: seeds are looked after */
+    if (!up)
+        aemp_dict_del(&n->global_nodes, id);
+    for (size_t i = 0; i < n->nseeds; i++)
+        if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id) && !up)
+            kernel_seed_again(n);
+    if (!n->node_mons)
+        return;
+    aemp_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return;
+    job->kind = JOB_NODE_EVENT;
+    job->name = strdup(id);
+    job->up = up;
+    job->val = up ? aemp_array() : aemp_copy(reason);
+    kernel_queue_job(n, job);
+}
+
+void kernel_run_node_event(aemp_node *n, aemp_job *job)
+{
+    for (aemp_node_mon *m = n->node_mons; m; m = m->next)
+        if (m->cb)
+            m->cb(n, job->name, job->up, job->val, m->ud);
+    /* drop the ones cancelled meanwhile */
+    for (aemp_node_mon **p = &n->node_mons; *p;) {
+        if (!(*p)->cb) {
+            aemp_node_mon *dead = *p;
+            *p = dead->next;
+            free(dead);
+        } else
+            p = &(*p)->next;
+    }
+}
+
+aemp_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
+{
+    aemp_node_mon *m = calloc(1, sizeof *m);
+    if (!m || !cb) {
+        free(m);
+        return 0;
+    }
+    m->id = ++n->next_mon_id;
+    m->cb = cb;
+    m->ud = ud;
+    /* append, so callbacks run in registration order */
+    aemp_node_mon **p = &n->node_mons;
+    while (*p)
+        p = &(*p)->next;
+    *p = m;
+    return m->id;
+}
+
+void aemp_mon_nodes_cancel(aemp_node *n, aemp_mon_id id)
+{
+    /* only marked: a node event may be iterating the list right now */
+    for (aemp_node_mon *m = n->node_mons; m; m = m->next)
+        if (m->id == id)
+            m->cb = NULL;
+}
+
+int aemp_node_is_up(const aemp_node *n, const char *nodeid)
+{
+    if (!strcmp(nodeid, n->id))
+        return 1;
+    aemp_remote *r = aemp_dict_get(&n->remotes, nodeid);
+    return r ? r->link != NULL : -1;
+}
+
+aemp_val *aemp_up_nodes(const aemp_node *n)
+{
+    aemp_val *list = aemp_array();
+    for (aemp_dict_entry *e = aemp_dict_next(&n->remotes, NULL); list && e;
+         e = aemp_dict_next(&n->remotes, e)) {
+        aemp_remote *r = e->value;
+        if (r->link)
+            aemp_array_push(list, aemp_str(r->id));
+    }
+    return list;
+}
+
+/* ---- sending and connecting ---- */
+
+void kernel_remote_send(aemp_remote *r, aemp_val *msg)
+{
+    if (r->link) {
+        aemp_link_send(r->link, msg);
+        aemp_unref(msg);
+        return;
+    }
+    if (!r->queue && !(r->queue = aemp_array())) {
+        aemp_unref(msg);
+        return;
+    }
+    aemp_array_push(r->queue, msg);
+    kernel_remote_connect(r);
+}
+
+static void on_connect_timeout(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    kernel_remote_error(ud, "connect timeout");
+}
+
+static double random_unit(void)
+{
+    unsigned int x = 0;
+    RAND_bytes((unsigned char *)&x, sizeof x);
+    return (double)x / 4294967296.0;
+}
+
+static struct timeval seconds(double s)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)s;
+    tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+    return tv;
+}
+
+void kernel_remote_connect(aemp_remote *r)
+{
+    aemp_node *n = r->node;
+    if (r->link || r->connect_w)
+        return;
+    if (!r->connect_to) {
+        r->connect_to = event_new(n->base, -1, 0, on_connect_timeout, r);
+        struct timeval tv = seconds(n->connect_interval);
+        if (r->connect_to)
+            event_add(r->connect_to, &tv);
+    }
+    /* Where the node lives comes from the global database ('l), asked of
+     * the master with g_find; without either the attempt runs into the
+     * connect timeout, as a Perl node without a master does. */
+    aemp_val *addrs = kernel_known_addresses(n, r->id);
+    if (addrs)
+        kernel_remote_connect_to(r, addrs);
+    aemp_unref(addrs);
+}
+
+static void try_next_address(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    aemp_remote *r = ud;
+    aemp_node *n = r->node;
+    if (r->next_address >= aemp_array_len(r->addresses))
+        return; /* all tried; wait for them or for the timeout */
+    const char *endpoint =
+        aemp_str_ptr(aemp_array_at(r->addresses, r->next_address++), NULL);
+    struct timeval tv = seconds(r->stagger * (0.9 + 0.1 * random_unit()));
+    event_add(r->connect_w, &tv);
+    if (!endpoint || aemp_dict_get(&r->trials, endpoint))
+        return;
+    aemp_log(n, 9, LOG_KERNEL, "connecting to %s at %s", r->id, endpoint);
+    char *host, *port;
+    if (kernel_parse_hostport(endpoint, &host, &port)) {
+        aemp_log(n, 3, LOG_KERNEL,
+                 "%s: '%s' is not a resolved node reference.", r->id,
+                 endpoint);
+        return;
+    }
+    aemp_link *l = aemp_link_connect(n, host, port);
+    free(host);
+    free(port);
+    if (!l)
+        return;
+    aemp_link_owner *o = aemp_link_owner_of(l);
+    o->trial = r;
+    o->trial_endpoint = strdup(endpoint);
+    if (o->trial_endpoint)
+        aemp_dict_set(&r->trials, endpoint, l);
+}
+
+void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
+{
+    aemp_node *n = r->node;
+    if (r->link || r->connect_w)
+        return;
+    size_t count = aemp_array_len(addresses);
+    if (!count) {
+        kernel_remote_error(r, "no known address");
+        return;
+    }
+    /* Node.pm connect_to: spread the attempts over what is left of
+     * monitor_timeout, but no faster than one every 0.4 s. */
+    double interval = n->connect_interval;
+    double share = (n->monitor_timeout - interval) / (double)count;
+    if (share < interval)
+        interval = share;
+    if (interval < 0.4)
+        interval = 0.4;
+    r->stagger = interval;
+    r->addresses = aemp_copy(addresses);
+    r->next_address = 0;
+    r->connect_w = event_new(n->base, -1, 0, try_next_address, r);
+    if (!r->addresses || !r->connect_w) {
+        stop_connecting(r);
+        return;
+    }
+    struct timeval now = {0, 0};
+    event_add(r->connect_w, &now);
+}
+
+/* Node.pm transport_error. */
+void kernel_remote_error(aemp_remote *r, const char *msg)
+{
+    aemp_node *n = r->node;
+    int had_link = r->link != NULL;
+    if (had_link)
+        aemp_link_owner_of(r->link)->remote = NULL;
+    r->link = NULL;
+    stop_connecting(r);
+    aemp_unref(r->queue); /* the queue is lost, as in Perl */
+    r->queue = NULL;
+    aemp_val *reason = aemp_arrayv(aemp_str("transport_error"),
+                                   aemp_str(r->id), aemp_str(msg), NULL);
+    for (aemp_dict_entry *e = aemp_dict_next(&r->lmon, NULL); e;
+         e = aemp_dict_next(&r->lmon, e))
+        kernel_fire_list(n, e->value, reason);
+    aemp_dict_clear(&r->lmon);
+    if (had_link)
+        kernel_node_event(n, r->id, 0, reason);
+    aemp_log(n, 9, LOG_KERNEL, "transport_error %s %s", r->id, msg);
+    aemp_unref(reason);
+}
+
+/* ---- monitors of remote ports ---- */
+
+static const char *portid_of(const char *port)
+{
+    const char *hash = strchr(port, '#');
+    return hash ? hash + 1 : "";
+}
+
+void kernel_remote_monitor(aemp_remote *r, aemp_monitor *m)
+{
+    const char *portid = portid_of(m->port);
+    aemp_monitor *list = aemp_dict_get(&r->lmon, portid);
+    /* one mon1 per port, however many local monitors; a node port is
+     * watched by its link alone */
+    if (!list && *portid)
+        kernel_remote_send(r, aemp_arrayv(aemp_str(""), aemp_str("mon1"),
+                                          aemp_str(portid), NULL));
+    m->next = list;
+    aemp_dict_set(&r->lmon, portid, m);
+}
+
+void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m)
+{
+    const char *portid = portid_of(m->port);
+    aemp_monitor *list = aemp_dict_get(&r->lmon, portid), **p = &list;
+    while (*p && *p != m)
+        p = &(*p)->next;
+    if (!*p)
+        return;
+    *p = m->next;
+    if (list) {
+        aemp_dict_set(&r->lmon, portid, list);
+        return;
+    }
+    aemp_dict_del(&r->lmon, portid);
+    if (*portid)
+        kernel_remote_send(r, aemp_arrayv(aemp_str(""), aemp_str("mon0"),
+                                          aemp_str(portid), NULL));
+}
+
+/* ---- what links tell the kernel ---- */
+
+int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
+                        const char **why)
+{
+    aemp_link_owner *o = aemp_link_owner_of(link);
+    if (o->seed)
+        kernel_seed_greeted(n, o->seed, rnode);
+    if (!strcmp(rnode, n->id)) {
+        *why = "I refuse to talk to myself";
+        return 1;
+    }
+    aemp_remote *r = kernel_remote_get(n, rnode, 0);
+    if (r && r->link) {
+        static const char fmt[] = "%s already connected, not connecting "
+                                  "again.";
+        aemp_buf_reset(&n->scratch);
+        aemp_buf_printf(&n->scratch, fmt, rnode);
+        *why = n->scratch.p;
+        return 1;
+    }
+    return 0;
+}
+
+/* The connect attempts that made this link, or lost the race, end. */
+static void release_owner(aemp_node *n, aemp_link *link)
+{
+    aemp_link_owner *o = aemp_link_owner_of(link);
+    if (o->seed) {
+        o->seed->connect = NULL;
+        o->seed = NULL;
+    }
+    (void)n;
+    if (o->trial && o->trial_endpoint)
+        aemp_dict_del(&o->trial->trials, o->trial_endpoint);
+    o->trial = NULL;
+}
+
+/* Node.pm transport_connect. */
+void kernel_link_up(aemp_node *n, aemp_link *link)
+{
+    release_owner(n, link);
+    aemp_remote *r = kernel_remote_get(n, aemp_link_remote_id(link), 1);
+    if (!r) {
+        aemp_link_close(link, "out of memory", 1);
+        return;
+    }
+    /* other attempts for this node are no longer wanted */
+    for (aemp_dict_entry *e = aemp_dict_next(&r->trials, NULL); e;
+         e = aemp_dict_next(&r->trials, e)) {
+        aemp_link *t = e->value;
+        aemp_link_owner_of(t)->trial = NULL;
+        aemp_link_close(t, "superseded", 1);
+    }
+    aemp_dict_clear(&r->trials);
+    if (r->link) {
+        aemp_link *old = r->link;
+        kernel_remote_error(r, "switched connections");
+        aemp_link_close(old, "switched connections", 1);
+    }
+    stop_connecting(r);
+    r->link = link;
+    aemp_link_owner_of(link)->remote = r;
+    kernel_node_event(n, r->id, 1, NULL);
+    aemp_val *queue = r->queue;
+    r->queue = NULL;
+    for (size_t i = 0; i < aemp_array_len(queue) && r->link == link; i++)
+        aemp_link_send(link, aemp_array_at(queue, i));
+    aemp_unref(queue);
+}
+
+void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)
+{
+    release_owner(n, link);
+    aemp_remote *r = aemp_link_owner_of(link)->remote;
+    if (r && r->link == link)
+        kernel_remote_error(r, msg);
+}
+
+void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
+{
+    const char *src = aemp_link_remote_id(link);
+    if (aemp_type_of(frame) != AEMP_ARRAY || !aemp_array_len(frame)) {
+        /* Perl would die in its read callback; we drop the message */
+        char *text = aemp_to_json(frame, NULL);
+        aemp_log(n, 4, LOG_KERNEL,
+                 "malformed message from %s dropped (not a non-empty "
+                 "array): %.200s",
+                 src, text ? text : "");
+        free(text);
+        aemp_unref(frame);
+        return;
+    }
+    kernel_inject(n, src, frame);
+}

@@ -1,0 +1,428 @@
+/* libaemp: a node's life cycle and configure (the second half of
+ * Kernel.pm's configure: listeners, the 'l entry, seeds). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/rand.h>
+
+#include "config.h"
+#include "kernel.h"
+
+static void on_jobs(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    kernel_run_jobs(ud);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    aemp_links_reap(ud);
+}
+
+/* n alphanumerics, as Kernel.pm's nonce62. */
+static void nonce62(char *out, size_t n)
+{
+    static const char alnum[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    unsigned char r[64];
+    RAND_bytes(r, (int)n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = alnum[r[i] % 62];
+    out[n] = 0;
+}
+
+aemp_node *aemp_node_new(struct event_base *base)
+{
+    aemp_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->base = base;
+    n->jobs_tail = &n->jobs;
+    strcpy(n->id_counter, "a");
+    n->id = strdup("");
+    n->uniq = malloc(10);
+    n->runiq = malloc(11);
+    n->jobs_ev = event_new(base, -1, 0, on_jobs, n);
+    n->reap_ev = event_new(base, -1, 0, on_reap, n);
+    n->monitor_timeout = 30;
+    n->connect_interval = 2;
+    if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev) {
+        aemp_node_free(n);
+        return NULL;
+    }
+    /* local port ids get a per-node prefix so that ids stay unique across
+     * restarts; ids made for other nodes (spawn) a longer one ending in an
+     * upper-case letter, so the two never clash (Kernel.pm UNIQ, RUNIQ) */
+    nonce62(n->uniq, 9);
+    nonce62(n->runiq, 10);
+    if (n->runiq[9] >= 'a' && n->runiq[9] <= 'z')
+        n->runiq[9] = (char)(n->runiq[9] - 'a' + 'A');
+    aemp_log_init(n);
+    return n;
+}
+
+void aemp_node_free(aemp_node *n)
+{
+    if (!n)
+        return;
+    kernel_seeds_free(n);
+    for (size_t i = 0; i < n->nlisteners; i++) {
+        evconnlistener_free(n->listeners[i].l);
+        free(n->listeners[i].bind);
+    }
+    free(n->listeners);
+    aemp_links_free_all(n);
+    kernel_remotes_free(n);
+    kernel_ports_free(n);
+    kernel_jobs_free(n);
+    aemp_dict_clear(&n->monitors); /* all freed with their lists above */
+    aemp_dict_clear(&n->global_nodes);
+    while (n->node_mons) {
+        aemp_node_mon *next = n->node_mons->next;
+        free(n->node_mons);
+        n->node_mons = next;
+    }
+    if (n->jobs_ev)
+        event_free(n->jobs_ev);
+    if (n->reap_ev)
+        event_free(n->reap_ev);
+    aemp_unref(n->config);
+    aemp_unref(n->binds);
+    free(n->id);
+    free(n->uniq);
+    free(n->runiq);
+    free(n->secret);
+    free(n->auth_offer);
+    free(n->auth_accept);
+    free(n->framings);
+    aemp_buf_free(&n->die_msg);
+    aemp_buf_free(&n->scratch);
+    free(n->errmsg);
+    free(n);
+}
+
+const char *aemp_node_id(const aemp_node *n)
+{
+    return n->id;
+}
+
+const aemp_val *aemp_node_config(const aemp_node *n)
+{
+    return n->config;
+}
+
+const aemp_val *aemp_node_binds(const aemp_node *n)
+{
+    return n->binds;
+}
+
+const char *aemp_node_errmsg(const aemp_node *n)
+{
+    return n->errmsg ? n->errmsg : "";
+}
+
+static int fail(aemp_node *n, int err, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    free(n->errmsg);
+    n->errmsg = strdup(msg);
+    aemp_log(n, 4, LOG_KERNEL, "%s", msg);
+    return err;
+}
+
+/* "host:port", "[v6]:port" -> host, port (malloc'd). */
+int kernel_parse_hostport(const char *s, char **host, char **port)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hlen;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -1;
+        hlen = (size_t)(colon - s);
+    }
+    if (!colon[1])
+        return -1;
+    *host = strndup(h, hlen);
+    *port = strdup(colon + 1);
+    if (!*host || !*port) {
+        free(*host);
+        free(*port);
+        return -1;
+    }
+    return 0;
+}
+
+/* Joins an array of strings with commas; the framing and auth lists of
+ * the greeting. keep, if given, filters entries. */
+static char *join_list(const aemp_val *list, int (*keep)(const char *))
+{
+    aemp_buf b = AEMP_BUF_INIT;
+    aemp_buf_puts(&b, "");
+    int first = 1;
+    for (size_t i = 0; i < aemp_array_len(list); i++) {
+        const char *s = aemp_str_ptr(aemp_array_at(list, i), NULL);
+        if (!s || (keep && !keep(s)))
+            continue;
+        if (!first)
+            aemp_buf_putc(&b, ',');
+        aemp_buf_puts(&b, s);
+        first = 0;
+    }
+    return aemp_buf_detach(&b, NULL);
+}
+
+/* The framings this implementation reads. */
+static int supported_framing(const char *f)
+{
+    return !strcmp(f, "json");
+}
+
+static int take_transport_settings(aemp_node *n)
+{
+    const aemp_val *c = n->config;
+    const aemp_val *secret = aemp_map_get(c, "secret");
+    if (secret && !aemp_is_null(secret)) {
+        size_t len;
+        const char *s = aemp_str_ptr(secret, &len);
+        char *json = s ? NULL : aemp_to_json(secret, &len);
+        n->secret = malloc(len + 1);
+        if (!n->secret) {
+            free(json);
+            return fail(n, AEMP_ENOMEM, "out of memory");
+        }
+        memcpy(n->secret, s ? s : json, len);
+        n->secret[len] = 0;
+        n->secret_len = len;
+        free(json);
+    }
+    n->auth_offer = join_list(aemp_map_get(c, "auth_offer"), NULL);
+    n->auth_accept = join_list(aemp_map_get(c, "auth_accept"), NULL);
+    n->framings = join_list(aemp_map_get(c, "framing_format"),
+                            supported_framing);
+    if (!n->auth_offer || !n->auth_accept || !n->framings)
+        return fail(n, AEMP_ENOMEM, "out of memory");
+    if (!*n->framings)
+        return fail(n, AEMP_ECONFIG,
+                    "framing_format lists no framing this node can read "
+                    "(it reads json)");
+    const aemp_val *v = aemp_map_get(c, "monitor_timeout");
+    if (v && !aemp_is_null(v))
+        n->monitor_timeout = aemp_as_double(v);
+    v = aemp_map_get(c, "connect_interval");
+    if (v && !aemp_is_null(v))
+        n->connect_interval = aemp_as_double(v);
+    if (n->monitor_timeout <= 0 || n->connect_interval <= 0)
+        return fail(n, AEMP_ECONFIG,
+                    "monitor_timeout and connect_interval must be positive");
+    n->secure = aemp_is_true(aemp_map_get(c, "secure"));
+    return AEMP_OK;
+}
+
+/* Resolves host:port strings into numeric ones, in order, without
+ * duplicates (Kernel.pm _resolve for names; '*' was expanded before). */
+static int resolve_list(aemp_node *n, const aemp_val *in, aemp_val **out)
+{
+    aemp_val *res = aemp_array();
+    if (!res)
+        return fail(n, AEMP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < aemp_array_len(in); i++) {
+        const char *s = aemp_str_ptr(aemp_array_at(in, i), NULL);
+        char *host, *port;
+        if (!s || kernel_parse_hostport(s, &host, &port)) {
+            aemp_unref(res);
+            return fail(n, AEMP_ECONFIG, "%s: unparsable transport descriptor",
+                        s ? s : "(not a string)");
+        }
+        struct addrinfo hints = {0}, *ai = NULL;
+        hints.ai_socktype = SOCK_STREAM;
+        int gai = getaddrinfo(host, strcmp(port, "*") ? port : "0", &hints,
+                              &ai);
+        if (gai) {
+            aemp_unref(res);
+            int rc = fail(n, AEMP_ECONFIG, "%s: cannot resolve: %s", s,
+                          gai_strerror(gai));
+            free(host);
+            free(port);
+            return rc;
+        }
+        for (struct addrinfo *a = ai; a; a = a->ai_next) {
+            char h[INET6_ADDRSTRLEN];
+            if (getnameinfo(a->ai_addr, a->ai_addrlen, h, sizeof h, NULL, 0,
+                            NI_NUMERICHOST))
+                continue;
+            aemp_val *hp = aemp_strf(strchr(h, ':') ? "[%s]:%s" : "%s:%s", h,
+                                     port);
+            int dup = 0;
+            for (size_t j = 0; hp && j < aemp_array_len(res); j++)
+                dup |= aemp_equal(aemp_array_at(res, j), hp);
+            if (dup)
+                aemp_unref(hp);
+            else
+                aemp_array_push(res, hp);
+        }
+        freeaddrinfo(ai);
+        free(host);
+        free(port);
+    }
+    *out = res;
+    return AEMP_OK;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                      struct sockaddr *sa, int salen, void *ud)
+{
+    (void)l;
+    aemp_link_accept(ud, fd, sa, salen);
+}
+
+static int listen_one(aemp_node *n, const char *bind)
+{
+    char *host, *port;
+    if (kernel_parse_hostport(bind, &host, &port))
+        return fail(n, AEMP_ECONFIG, "%s: unparsable local bind address",
+                    bind);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+    int gai = getaddrinfo(host, strcmp(port, "*") ? port : "0", &hints, &ai);
+    free(host);
+    free(port);
+    if (gai)
+        return fail(n, AEMP_ECONFIG, "%s: %s", bind, gai_strerror(gai));
+    struct evconnlistener *l = evconnlistener_new_bind(
+        n->base, on_accept, n, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1,
+        ai->ai_addr, (int)ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (!l)
+        return fail(n, AEMP_EIO, "%s: cannot listen: %s", bind,
+                    strerror(errno));
+    /* port * (0) became a real port: publish that one */
+    struct sockaddr_storage ss;
+    socklen_t slen = sizeof ss;
+    char h[INET6_ADDRSTRLEN], p[16];
+    getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &slen);
+    getnameinfo((struct sockaddr *)&ss, slen, h, sizeof h, p, sizeof p,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    aemp_val *actual = aemp_strf(strchr(h, ':') ? "[%s]:%s" : "%s:%s", h, p);
+    aemp_listener *nl = realloc(n->listeners,
+                                (n->nlisteners + 1) * sizeof *nl);
+    if (!actual || !nl) {
+        aemp_unref(actual);
+        evconnlistener_free(l);
+        return fail(n, AEMP_ENOMEM, "out of memory");
+    }
+    n->listeners = nl;
+    nl[n->nlisteners].l = l;
+    nl[n->nlisteners].bind = strdup(aemp_str_ptr(actual, NULL));
+    n->nlisteners++;
+    aemp_array_push(n->binds, actual);
+    return AEMP_OK;
+}
+
+static int start_listeners(aemp_node *n)
+{
+    aemp_val *expanded = NULL, *resolved = NULL;
+    char *err = NULL;
+    const aemp_val *binds = aemp_map_get(n->config, "binds");
+    if (aemp_config_expand_binds(binds, &expanded, &err)) {
+        int rc = fail(n, AEMP_ECONFIG, "binds: %s", err ? err : "invalid");
+        free(err);
+        return rc;
+    }
+    int rc = resolve_list(n, expanded, &resolved);
+    aemp_unref(expanded);
+    if (rc)
+        return rc;
+    n->binds = aemp_array();
+    for (size_t i = 0; !rc && i < aemp_array_len(resolved); i++)
+        rc = listen_one(n, aemp_str_ptr(aemp_array_at(resolved, i), NULL));
+    aemp_unref(resolved);
+    if (!rc)
+        aemp_log(n, 8, LOG_KERNEL, "node listens on %zu address(es).",
+                 aemp_array_len(n->binds));
+    return rc;
+}
+
+static int set_seeds(aemp_node *n)
+{
+    const aemp_val *seeds = aemp_map_get(n->config, "seeds");
+    if (!seeds || aemp_is_null(seeds))
+        return AEMP_OK;
+    if (aemp_type_of(seeds) != AEMP_ARRAY)
+        return fail(n, AEMP_ECONFIG, "seeds must be a list of host:port");
+    aemp_val *resolved = NULL;
+    int rc = resolve_list(n, seeds, &resolved);
+    if (rc)
+        return rc;
+    n->nseeds = aemp_array_len(resolved);
+    n->seeds = calloc(n->nseeds ? n->nseeds : 1, sizeof *n->seeds);
+    if (!n->seeds) {
+        aemp_unref(resolved);
+        return fail(n, AEMP_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n->nseeds; i++)
+        n->seeds[i].addr =
+            strdup(aemp_str_ptr(aemp_array_at(resolved, i), NULL));
+    aemp_unref(resolved);
+    return AEMP_OK;
+}
+
+int aemp_node_configure(aemp_node *n, const aemp_val *args,
+                        const char *rcpath)
+{
+    if (n->config)
+        return fail(n, AEMP_ESTATE, "configure called twice");
+    aemp_val *empty = args ? NULL : aemp_map();
+    aemp_val *cfg = NULL;
+    char *err = NULL;
+    int randomised = 0;
+    int rc = aemp_config_resolve(args ? args : empty, rcpath, &cfg,
+                                 &randomised, &err);
+    aemp_unref(empty);
+    if (rc) {
+        rc = fail(n, rc, "%s", err ? err : "configuration error");
+        free(err);
+        return rc;
+    }
+    n->config = cfg;
+    const char *id = aemp_str_ptr(aemp_map_get(cfg, "nodeid"), NULL);
+    if (!id || !*id || strchr(id, '#'))
+        return fail(n, AEMP_ECONFIG, "%s: illegal node ID",
+                    id ? id : "(none)");
+    free(n->id);
+    n->id = strdup(id);
+    if (randomised)
+        n->uniq[0] = 0; /* randomised node ids need no port prefix */
+    if (!n->id)
+        return fail(n, AEMP_ENOMEM, "out of memory");
+    aemp_log(n, 8, LOG_KERNEL, "node %s starting up.", n->id);
+    if ((rc = take_transport_settings(n)) || (rc = start_listeners(n)) ||
+        (rc = set_seeds(n)))
+        return rc;
+    kernel_seeds_start(n);
+    return AEMP_OK;
+}

@@ -1,0 +1,559 @@
+/* libaemp: one link to another node, as AnyEvent::MP::Transport::new runs
+ * it: both sides send two greeting lines at once, each reads the other's,
+ * picks an auth method and a framing from the remote lists, sends its auth
+ * line, checks the remote one, and then frames flow both ways.
+ *
+ * Error texts are Perl's, since they end up in kill reasons that Perl
+ * programs match on (transport_error => NODE, MESSAGE). */
+#include "transport.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "kernel.h"
+#include "transport_auth.h"
+#include "value_json.h"
+
+struct aemp_link {
+    aemp_link *next, *prev; /* in node->links */
+    aemp_node *node;
+    struct bufferevent *bev;
+    enum aemp_link_state state;
+    char *peer;        /* host:port of the other side, as Perl formats it */
+    char *lg1, *rg1;   /* greeting lines */
+    char lg2[89], *rg2;
+    char *remote_id;
+    char s_auth[64];   /* what we send */
+    char s_framing[32];
+    char *reason;      /* why it closed */
+    int quiet;
+    aemp_json_reader *reader;
+    aemp_buf out;      /* scratch for encoding */
+    aemp_link_owner owner;
+    struct event *fail_ev; /* reports a failure found while starting */
+    char *fail_msg;
+};
+
+static void link_error(aemp_link *l, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- formatting helpers ---- */
+
+/* host:port as AnyEvent::Socket::format_hostport writes it: IPv6 hosts in
+ * brackets. */
+static char *format_hostport(const struct sockaddr *sa)
+{
+    char host[INET6_ADDRSTRLEN + 2], port[16];
+    if (getnameinfo(sa,
+                    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in),
+                    host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV))
+        return strdup("unknown:0");
+    size_t n = strlen(host) + strlen(port) + 4;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+    return s;
+}
+
+static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
+{
+    aemp_link *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->node = n;
+    l->bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!l->bev) {
+        free(l);
+        return NULL;
+    }
+    l->next = n->links;
+    if (n->links)
+        n->links->prev = l;
+    n->links = l;
+    return l;
+}
+
+/* ---- sending ---- */
+
+static int send_greeting(aemp_link *l)
+{
+    l->lg1 = aemp_greeting_format(l->node->id, l->node->auth_accept,
+                                  l->node->framings, l->peer, NULL);
+    if (!l->lg1 || aemp_nonce_line(l->lg2))
+        return -1;
+    struct evbuffer *out = bufferevent_get_output(l->bev);
+    return evbuffer_add_printf(out, "%s\n%s\n", l->lg1, l->lg2) < 0 ? -1 : 0;
+}
+
+int aemp_link_send(aemp_link *l, const aemp_val *msg)
+{
+    if (l->state != LINK_DATA)
+        return AEMP_ESTATE;
+    aemp_buf_reset(&l->out);
+    if (aemp_json_write(&l->out, msg, 0))
+        return AEMP_ENOMEM;
+    return bufferevent_write(l->bev, l->out.p, l->out.len) ? AEMP_EIO
+                                                            : AEMP_OK;
+}
+
+/* ---- closing ---- */
+
+void aemp_link_close(aemp_link *l, const char *reason, int quiet)
+{
+    if (l->state == LINK_DEAD)
+        return;
+    l->state = LINK_DEAD;
+    l->quiet = quiet;
+    free(l->reason);
+    l->reason = strdup(reason ? reason : "closed");
+    /* Stop all I/O now; the memory goes in the reaper, after whatever
+     * callback we are in has returned. */
+    bufferevent_disable(l->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(l->bev, NULL, NULL, NULL, NULL);
+    /* Perl's handle writes at once; what we queued (our auth line, say)
+     * should reach the peer before the close, so it can log its side. */
+    struct evbuffer *out = bufferevent_get_output(l->bev);
+    evutil_socket_t fd = bufferevent_getfd(l->bev);
+    if (fd >= 0 && evbuffer_get_length(out)) {
+        /* the socket bufferevent keeps its output frozen at the front;
+         * we are done with it, so write past it */
+        evbuffer_unfreeze(out, 1);
+        evbuffer_write(out, fd);
+    }
+    event_active(l->node->reap_ev, 0, 0);
+    /* also when quiet: the seed or connect attempt that made the link
+     * must learn that it is gone */
+    kernel_link_error(l->node, l, l->reason);
+}
+
+static void link_error(aemp_link *l, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    aemp_log(l->node, l->state == LINK_DATA ? 7 : 5, LOG_TRANSPORT,
+             "%s disconnected - %s.", l->peer, msg);
+    aemp_link_close(l, msg, 0);
+}
+
+static void link_free(aemp_link *l)
+{
+    aemp_node *n = l->node;
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        n->links = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    bufferevent_free(l->bev);
+    if (l->fail_ev)
+        event_free(l->fail_ev);
+    free(l->fail_msg);
+    aemp_json_reader_free(l->reader);
+    aemp_buf_free(&l->out);
+    free(l->owner.trial_endpoint);
+    free(l->peer);
+    free(l->lg1);
+    free(l->rg1);
+    free(l->rg2);
+    free(l->remote_id);
+    free(l->reason);
+    free(l);
+}
+
+void aemp_links_reap(aemp_node *n)
+{
+    aemp_link *l = n->links;
+    while (l) {
+        aemp_link *next = l->next;
+        if (l->state == LINK_DEAD)
+            link_free(l);
+        l = next;
+    }
+}
+
+void aemp_links_free_all(aemp_node *n)
+{
+    while (n->links)
+        link_free(n->links);
+}
+
+/* ---- the handshake ---- */
+
+static int on_greeting(aemp_link *l, char *line)
+{
+    aemp_greeting g;
+    const char *err;
+    if (aemp_greeting_parse(line, &g, &err)) {
+        link_error(l, "unparsable greeting, expected 'aemp', got '%.64s'",
+                   line);
+        return -1;
+    }
+    l->rg1 = line;
+    l->remote_id = strdup(g.nodeid);
+    long version = g.version;
+    aemp_greeting_clear(&g);
+    if (!l->remote_id) {
+        link_error(l, "out of memory");
+        return -1;
+    }
+    const char *why = NULL;
+    int refuse = kernel_link_greeted(l->node, l, l->remote_id, &why);
+    if (l->state == LINK_DEAD)
+        return -1;
+    if (version != AEMP_PROTOCOL_VERSION) {
+        link_error(l, "version mismatch (we: %d, they: %ld)",
+                   AEMP_PROTOCOL_VERSION, version);
+        return -1;
+    }
+    if (refuse) {
+        link_error(l, "%s", why);
+        return -1;
+    }
+    l->state = LINK_NONCE;
+    return 0;
+}
+
+/* The remote greeting line 1, split again for the lists we need. */
+static int remote_lists(const aemp_link *l, char **auths, char **framings)
+{
+    aemp_greeting g;
+    const char *err;
+    if (aemp_greeting_parse(l->rg1, &g, &err))
+        return -1;
+    *auths = strdup(g.auths);
+    *framings = strdup(g.framings);
+    aemp_greeting_clear(&g);
+    return *auths && *framings ? 0 : -1;
+}
+
+static int on_nonce(aemp_link *l, char *line)
+{
+    aemp_node *n = l->node;
+    l->rg2 = line;
+    if (!strcmp(l->lg1, l->rg1) && !strcmp(l->lg2, l->rg2)) {
+        link_error(l, "authentication error, echo attack?");
+        return -1;
+    }
+    char *auths = NULL, *framings = NULL;
+    if (remote_lists(l, &auths, &framings)) {
+        free(auths);
+        free(framings);
+        link_error(l, "out of memory");
+        return -1;
+    }
+    int tls = 0; /* no certificate support yet: tls=1.0 is never sent */
+    int bad_auth = aemp_pick_common(auths, n->auth_offer, tls, l->s_auth,
+                                    sizeof l->s_auth);
+    int bad_framing = aemp_pick_common(framings, n->framings, 1, l->s_framing,
+                                       sizeof l->s_framing);
+    if (bad_auth)
+        link_error(l, "%s: no common auth type supported", auths);
+    else if (bad_framing)
+        link_error(l, "%s: no common framing method supported", framings);
+    free(auths);
+    free(framings);
+    if (bad_auth || bad_framing)
+        return -1;
+
+    if (!n->secret_len) {
+        link_error(l, "unable to handshake TLS and no shared secret "
+                      "configured");
+        return -1;
+    }
+    if (strcmp(l->s_auth, "hmac_sha3_512")) {
+        link_error(l, "%s: fatal, selected unsupported snd auth method",
+                   l->s_auth);
+        return -1;
+    }
+    char lauth[129];
+    if (aemp_auth_value(l->s_auth, n->secret, n->secret_len, l->lg1, l->lg2,
+                        l->rg1, l->rg2, lauth, sizeof lauth)) {
+        link_error(l, "cannot compute the auth value");
+        return -1;
+    }
+    evbuffer_add_printf(bufferevent_get_output(l->bev), "%s;%s;%s\n",
+                        l->s_auth, lauth, l->s_framing);
+    l->state = LINK_AUTH;
+    return 0;
+}
+
+static int on_frame(aemp_val *frame, void *ud)
+{
+    aemp_link *l = ud;
+    kernel_link_frame(l->node, l, frame);
+    return l->state == LINK_DEAD ? 1 : 0;
+}
+
+static int on_auth(aemp_link *l, char *line)
+{
+    aemp_node *n = l->node;
+    /* method;authdata;framing */
+    char *method = line, *data = "", *framing = "";
+    char *semi = strchr(method, ';');
+    if (semi) {
+        *semi = 0;
+        data = semi + 1;
+        if ((semi = strchr(data, ';'))) {
+            *semi = 0;
+            framing = semi + 1;
+            if ((semi = strchr(framing, ';')))
+                *semi = 0;
+        }
+    }
+    char expect[1024];
+    int tls = 0;
+    int known = !strcmp(method, "hmac_sha3_512") ||
+                !strcmp(method, "cleartext") || !strcmp(method, "tls_anon") ||
+                !strcmp(method, "tls_sha3_512");
+    if (!known) {
+        link_error(l, "%s: fatal, selected unsupported rcv auth method",
+                   method);
+        free(line);
+        return -1;
+    }
+    int ok;
+    if (!strncmp(method, "tls_", 4) && !tls)
+        ok = 0; /* tls_* without TLS never matches, as in Perl */
+    else
+        ok = aemp_auth_value(method, n->secret, n->secret_len, l->rg1, l->rg2,
+                             l->lg1, l->lg2, expect, sizeof expect) == 0 &&
+             aemp_auth_equal(data, expect);
+    if (!ok) {
+        link_error(l, "authentication failure/shared secret mismatch");
+        free(line);
+        return -1;
+    }
+    if (!aemp_list_has(n->framings, framing)) {
+        link_error(l, "%s: unusable remote framing", framing);
+        free(line);
+        return -1;
+    }
+    free(line);
+    l->reader = aemp_json_reader_new(on_frame, l);
+    if (!l->reader) {
+        link_error(l, "out of memory");
+        return -1;
+    }
+    /* After auth there is no read timeout: TCP keepalive watches the link. */
+    bufferevent_set_timeouts(l->bev, NULL, NULL);
+    l->state = LINK_DATA;
+    aemp_log(n, 9, LOG_TRANSPORT, "%s connected as %s.", l->peer,
+             l->remote_id);
+    kernel_link_up(n, l);
+    return l->state == LINK_DEAD ? -1 : 0;
+}
+
+/* Reads handshake lines; returns -1 when the link died, 0 when more input
+ * is needed, 1 when the data phase has started. */
+static int read_lines(aemp_link *l, struct evbuffer *in)
+{
+    while (l->state < LINK_DATA) {
+        size_t len;
+        char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+        if (!line) {
+            if (evbuffer_get_length(in) >= AEMP_LINE_MAX) {
+                link_error(l, "line too long during handshake (over %d "
+                              "bytes)", AEMP_LINE_MAX);
+                return -1;
+            }
+            return 0;
+        }
+        if (len >= AEMP_LINE_MAX) {
+            free(line);
+            link_error(l, "line too long during handshake (over %d bytes)",
+                       AEMP_LINE_MAX);
+            return -1;
+        }
+        if (len && line[len - 1] == '\r')
+            line[--len] = 0;
+        int rc = l->state == LINK_GREETING ? on_greeting(l, line)
+                 : l->state == LINK_NONCE  ? on_nonce(l, line)
+                                           : on_auth(l, line);
+        if (rc) {
+            if (l->state == LINK_GREETING)
+                free(line); /* on_greeting keeps it only on success */
+            return -1;
+        }
+    }
+    return 1;
+}
+
+static void feed_frames(aemp_link *l, struct evbuffer *in)
+{
+    while (l->state == LINK_DATA && evbuffer_get_length(in)) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            return;
+        int rc = aemp_json_reader_feed(l->reader, v.iov_base, v.iov_len);
+        if (l->state == LINK_DEAD)
+            return;
+        if (rc) {
+            link_error(l, "%s", rc == AEMP_EPARSE
+                                    ? aemp_json_reader_error(l->reader)
+                                    : "out of memory");
+            return;
+        }
+        evbuffer_drain(in, v.iov_len);
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *ud)
+{
+    aemp_link *l = ud;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (l->state < LINK_DATA && read_lines(l, in) <= 0)
+        return;
+    feed_frames(l, in);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *ud)
+{
+    (void)bev;
+    aemp_link *l = ud;
+    if (what & BEV_EVENT_CONNECTED) {
+        evutil_socket_t fd = bufferevent_getfd(l->bev);
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT)
+        link_error(l, "%s", strerror(ETIMEDOUT));
+    else if (what & BEV_EVENT_EOF)
+        /* AnyEvent::Handle reports an unexpected EOF as EPIPE */
+        link_error(l, "%s", strerror(EPIPE));
+    else {
+        int err = EVUTIL_SOCKET_ERROR();
+        link_error(l, "%s", strerror(err ? err : EPIPE));
+    }
+}
+
+static void link_start(aemp_link *l)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)l->node->monitor_timeout;
+    tv.tv_usec = (suseconds_t)((l->node->monitor_timeout - (double)tv.tv_sec) *
+                               1e6);
+    bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
+    bufferevent_set_timeouts(l->bev, &tv, NULL);
+    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+}
+
+static void on_fail(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    aemp_link *l = ud;
+    if (l->state != LINK_DEAD)
+        link_error(l, "%s", l->fail_msg);
+}
+
+/* A connect that fails before it starts is reported from the event loop,
+ * like every other failure, so the caller never sees its own callbacks
+ * run inside aemp_link_connect. */
+static void fail_later(aemp_link *l, const char *msg)
+{
+    l->fail_msg = strdup(msg);
+    l->fail_ev = event_new(l->node->base, -1, 0, on_fail, l);
+    if (l->fail_ev && l->fail_msg)
+        event_active(l->fail_ev, 0, 0);
+}
+
+aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = AF_UNSPEC;
+    aemp_link *l = link_new(n, -1);
+    if (!l)
+        return NULL;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai) {
+        l->peer = malloc(strlen(host) + strlen(port) + 4);
+        if (l->peer)
+            sprintf(l->peer, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host,
+                    port);
+        if (!l->peer || send_greeting(l)) {
+            link_free(l);
+            return NULL;
+        }
+        link_start(l);
+        fail_later(l, gai_strerror(gai));
+        return l;
+    }
+    l->peer = format_hostport(res->ai_addr);
+    if (!l->peer || send_greeting(l)) {
+        freeaddrinfo(res);
+        link_free(l);
+        return NULL;
+    }
+    link_start(l);
+    if (bufferevent_socket_connect(l->bev, res->ai_addr,
+                                   (int)res->ai_addrlen)) {
+        int err = EVUTIL_SOCKET_ERROR();
+        fail_later(l, strerror(err ? err : ECONNREFUSED));
+    }
+    freeaddrinfo(res);
+    return l;
+}
+
+aemp_link *aemp_link_accept(aemp_node *n, evutil_socket_t fd,
+                            const struct sockaddr *sa, int salen)
+{
+    (void)salen;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    aemp_link *l = link_new(n, fd);
+    if (!l) {
+        evutil_closesocket(fd);
+        return NULL;
+    }
+    l->peer = format_hostport(sa);
+    if (!l->peer || send_greeting(l)) {
+        link_free(l);
+        return NULL;
+    }
+    link_start(l);
+    return l;
+}
+
+const char *aemp_link_remote_id(const aemp_link *l)
+{
+    return l->remote_id;
+}
+
+const char *aemp_link_peer(const aemp_link *l)
+{
+    return l->peer;
+}
+
+enum aemp_link_state aemp_link_state(const aemp_link *l)
+{
+    return l->state;
+}
+
+aemp_link_owner *aemp_link_owner_of(aemp_link *l)
+{
+    return &l->owner;
+}

@@ -1,0 +1,58 @@
+/* libaemp internal: one link to another node (AnyEvent::MP::Transport):
+ * the greeting, authentication and the data phase over a bufferevent.
+ * The kernel (kernel_*.c) owns links and is told about their progress
+ * through the kernel_link_* functions in kernel.h. */
+#ifndef AEMP_TRANSPORT_H
+#define AEMP_TRANSPORT_H
+
+#include <event2/util.h>
+
+#include "aemp/value.h"
+
+struct aemp_node;
+struct sockaddr;
+
+typedef struct aemp_link aemp_link;
+
+enum aemp_link_state {
+    LINK_GREETING, /* waiting for the remote greeting line 1 */
+    LINK_NONCE,    /* waiting for line 2 */
+    LINK_AUTH,     /* waiting for the auth line */
+    LINK_DATA,     /* authenticated: frames */
+    LINK_DEAD,     /* closed, to be freed */
+};
+
+/* Starts connecting to host:port; the greeting goes out at once. */
+aemp_link *aemp_link_connect(struct aemp_node *node, const char *host,
+                             const char *port);
+
+/* Takes an accepted socket. */
+aemp_link *aemp_link_accept(struct aemp_node *node, evutil_socket_t fd,
+                            const struct sockaddr *sa, int salen);
+
+/* Sends one message (an array) in the link's framing. Only in LINK_DATA. */
+int aemp_link_send(aemp_link *link, const aemp_val *msg);
+
+/* Closes the link with a reason; the kernel hears kernel_link_error().
+ * quiet closes (superseded attempts) are not logged. The memory goes
+ * when the current callback returns. */
+void aemp_link_close(aemp_link *link, const char *reason, int quiet);
+
+/* Accessors for the kernel. */
+const char *aemp_link_remote_id(const aemp_link *link); /* NULL before
+                                                          greeting */
+const char *aemp_link_peer(const aemp_link *link);      /* host:port */
+enum aemp_link_state aemp_link_state(const aemp_link *link);
+
+/* What the kernel attaches to a link: which seed or connect attempt made
+ * it, and the remote node it carries once up. */
+typedef struct aemp_link_owner {
+    struct aemp_seed *seed;       /* a seed connect, or NULL */
+    struct aemp_remote *trial;    /* a connect attempt for this node */
+    char *trial_endpoint;         /* the address tried (malloc'd) */
+    struct aemp_remote *remote;   /* set when the link carries a node */
+} aemp_link_owner;
+
+aemp_link_owner *aemp_link_owner_of(aemp_link *link);
+
+#endif

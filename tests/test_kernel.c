@@ -1,0 +1,515 @@
+/* The node kernel: port dispatch, kills, monitors, and two or three nodes
+ * on one event_base talking over loopback, including bad peers. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "aemp/aemp.h"
+#include "testutil.h"
+#include "transport_auth.h"
+
+/* ---- fixtures ---- */
+
+typedef struct seen {
+    int calls;
+    aemp_val *last;    /* last message or reason */
+    char logs[8192];   /* captured log lines */
+} seen;
+
+static struct event_base *base;
+
+static void stop_soon(void)
+{
+    struct timeval tv = {0, 1000};
+    event_base_loopexit(base, &tv);
+}
+
+/* Runs the loop until *flag becomes non-zero or seconds pass. */
+static void run_until(int *flag, double seconds)
+{
+    for (int i = 0; i < (int)(seconds * 100) && !*flag; i++) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+}
+
+static void capture_log(int level, const char *ctx, const char *msg, void *ud)
+{
+    (void)level;
+    (void)ctx;
+    seen *s = ud;
+    size_t used = strlen(s->logs);
+    snprintf(s->logs + used, sizeof s->logs - used, "%s\n", msg);
+}
+
+static aemp_node *make_node(const char *id, const char *secret,
+                            const char *seed, seen *logs)
+{
+    aemp_node *n = aemp_node_new(base);
+    ck_assert_ptr_nonnull(n);
+    if (logs)
+        aemp_node_set_log(n, 9, capture_log, logs);
+    else
+        aemp_node_set_log(n, 0, NULL, NULL);
+    aemp_val *args = aemp_map();
+    aemp_map_set(args, "norc", aemp_int(1));
+    aemp_map_set(args, "nodeid", aemp_str(id));
+    aemp_map_set(args, "secret", aemp_str(secret));
+    aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
+    aemp_map_set(args, "connect_interval", aemp_double(1));
+    if (seed)
+        aemp_map_set(args, "seeds", aemp_arrayv(aemp_str(seed), NULL));
+    int rc = aemp_node_configure(n, args, NULL);
+    ck_assert_msg(rc == 0, "configure: %s", aemp_node_errmsg(n));
+    aemp_unref(args);
+    return n;
+}
+
+static const char *bind_of(aemp_node *n)
+{
+    return aemp_str_ptr(aemp_array_at(aemp_node_binds(n), 0), NULL);
+}
+
+static int record(aemp_node *n, const char *port, const aemp_val *msg,
+                  void *ud)
+{
+    (void)n;
+    (void)port;
+    seen *s = ud;
+    s->calls++;
+    aemp_unref(s->last);
+    s->last = aemp_copy(msg);
+    return 0;
+}
+
+static int failing(aemp_node *n, const char *port, const aemp_val *msg,
+                   void *ud)
+{
+    (void)port;
+    (void)msg;
+    (void)ud;
+    aemp_die(n, "boom at line %d", 42);
+    return 1;
+}
+
+static void mon_record(aemp_node *n, const char *port, const aemp_val *reason,
+                       void *ud)
+{
+    (void)n;
+    (void)port;
+    seen *s = ud;
+    s->calls++;
+    aemp_unref(s->last);
+    s->last = aemp_copy(reason);
+}
+
+static void setup(void)
+{
+    base = event_base_new();
+}
+
+static void teardown(void)
+{
+    event_base_free(base);
+}
+
+static int json_is(const aemp_val *v, const char *json)
+{
+    char *j = aemp_to_json(v, NULL);
+    int ok = j && !strcmp(j, json);
+    if (!ok)
+        fprintf(stderr, "got %s, want %s\n", j ? j : "(null)", json);
+    free(j);
+    return ok;
+}
+
+/* ---- local ports ---- */
+
+START_TEST(test_port_dispatch)
+{
+    aemp_node *n = make_node("solo", "s", NULL, NULL);
+    seen dflt = {0}, tagged = {0};
+    char *p = aemp_port(n, record, &dflt);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(aemp_port_is_local(n, p));
+    ck_assert_int_eq(aemp_rcv(n, p, "ping", record, &tagged), 0);
+
+    aemp_sndv(n, p, aemp_str("ping"), aemp_int(1), NULL);
+    aemp_sndv(n, p, aemp_str("other"), aemp_int(2), NULL);
+    /* delivery is asynchronous */
+    ck_assert_int_eq(tagged.calls + dflt.calls, 0);
+    run_until(&dflt.calls, 2);
+    ck_assert_int_eq(tagged.calls, 1);
+    ck_assert_int_eq(dflt.calls, 1);
+    ck_assert(json_is(dflt.last, "[\"other\",2]"));
+
+    /* removing the tag callback sends ping to the default */
+    aemp_rcv(n, p, "ping", NULL, NULL);
+    aemp_sndv(n, p, aemp_str("ping"), NULL);
+    dflt.calls = 0;
+    run_until(&dflt.calls, 2);
+    ck_assert_int_eq(tagged.calls, 1);
+    aemp_unref(dflt.last);
+    aemp_unref(tagged.last);
+    free(p);
+    aemp_node_free(n);
+}
+END_TEST
+
+START_TEST(test_unmatched_and_die)
+{
+    aemp_node *n = make_node("solo", "s", NULL, NULL);
+    seen m1 = {0}, m2 = {0}, tagged = {0};
+    char *p = aemp_port(n, NULL, NULL); /* no default: kill on unmatched */
+    aemp_rcv(n, p, "known", record, &tagged);
+    aemp_mon(n, p, mon_record, &m1);
+    aemp_sndv(n, p, aemp_str("known"), NULL);
+    aemp_sndv(n, p, aemp_str("unknown\ttag"), NULL);
+    run_until(&m1.calls, 2);
+    ck_assert_int_eq(tagged.calls, 1);
+    ck_assert(json_is(m1.last, "[\"unhandled_message\",\"no callback found "
+                               "for message 'unknown.tag'\"]"));
+
+    char *q = aemp_port(n, failing, NULL);
+    aemp_mon(n, q, mon_record, &m2);
+    aemp_sndv(n, q, aemp_str("x"), NULL);
+    run_until(&m2.calls, 2);
+    ck_assert(json_is(m2.last, "[\"die\",\"boom at line 42\"]"));
+
+    /* the port is gone: a new monitor says so */
+    m2.calls = 0;
+    aemp_mon(n, q, mon_record, &m2);
+    run_until(&m2.calls, 2);
+    ck_assert_str_eq(aemp_str_ptr(aemp_array_at(m2.last, 0), NULL),
+                     "no_such_port");
+    aemp_unref(m1.last);
+    aemp_unref(m2.last);
+    aemp_unref(tagged.last);
+    free(p);
+    free(q);
+    aemp_node_free(n);
+}
+END_TEST
+
+START_TEST(test_local_monitors)
+{
+    aemp_node *n = make_node("solo", "s", NULL, NULL);
+    seen cb = {0}, got = {0}, victim_mon = {0};
+    char *a = aemp_port(n, record, NULL);
+    char *victim = aemp_port(n, record, NULL);
+    char *inbox = aemp_port(n, record, &got);
+    aemp_mon(n, a, mon_record, &cb);
+    aemp_mon_kil(n, a, victim);
+    aemp_mon_snd(n, a, inbox, aemp_arrayv(aemp_str("died"), NULL));
+    aemp_mon(n, victim, mon_record, &victim_mon);
+
+    /* a normal kill: the kil form does not propagate it */
+    aemp_kil(n, a, NULL);
+    run_until(&got.calls, 2);
+    ck_assert_int_eq(cb.calls, 1);
+    ck_assert_uint_eq(aemp_array_len(cb.last), 0);
+    ck_assert(json_is(got.last, "[\"died\"]"));
+    ck_assert_int_eq(victim_mon.calls, 0);
+
+    /* an abnormal kill does, and a cancelled monitor stays quiet */
+    char *b = aemp_port(n, record, NULL);
+    seen cancelled = {0};
+    aemp_mon_id id = aemp_mon(n, b, mon_record, &cancelled);
+    aemp_mon_kil(n, b, victim);
+    aemp_mon_cancel(n, id);
+    aemp_kil(n, b, aemp_arrayv(aemp_str("oops"), aemp_int(7), NULL));
+    run_until(&victim_mon.calls, 2);
+    ck_assert(json_is(victim_mon.last, "[\"oops\",7]"));
+    ck_assert_int_eq(cancelled.calls, 0);
+    /* a node port cannot be killed */
+    ck_assert_int_eq(aemp_kil(n, "solo", NULL), AEMP_EINVAL);
+    aemp_unref(cb.last);
+    aemp_unref(got.last);
+    aemp_unref(victim_mon.last);
+    free(a);
+    free(b);
+    free(victim);
+    free(inbox);
+    aemp_node_free(n);
+}
+END_TEST
+
+/* ---- two nodes ---- */
+
+static int echo(aemp_node *n, const char *port, const aemp_val *msg, void *ud)
+{
+    (void)port;
+    (void)ud;
+    /* ["echo", REPLYPORT, value] */
+    const char *reply = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
+    aemp_sndv(n, reply, aemp_str("echoed"),
+              aemp_copy(aemp_array_at(msg, 2)),
+              aemp_str(aemp_srcnode(n)), NULL);
+    return 0;
+}
+
+START_TEST(test_two_nodes)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    seen replies = {0}, mons = {0}, remote_mon = {0};
+
+    char *service = aemp_port(b, NULL, NULL);
+    aemp_rcv(b, service, "echo", echo, NULL);
+    char *inbox = aemp_port(a, record, &replies);
+    aemp_sndv(a, service, aemp_str("echo"), aemp_str(inbox),
+              aemp_strn("bytes\0and\xc3\xa4", 11), NULL);
+    run_until(&replies.calls, 5);
+    ck_assert_int_eq(replies.calls, 1);
+    ck_assert(json_is(replies.last,
+                      "[\"echoed\",\"bytes\\u0000and\xc3\xa4\",\"nodea\"]"));
+    ck_assert_int_eq(aemp_node_is_up(a, "nodeb"), 1);
+    ck_assert_int_eq(aemp_node_is_up(a, "nobody"), -1);
+
+    /* remote monitor, killed from the monitoring side with a reason */
+    aemp_mon(a, service, mon_record, &mons);
+    aemp_kil(a, service, aemp_arrayv(aemp_str("stop"), aemp_str("now"),
+                                     NULL));
+    run_until(&mons.calls, 5);
+    ck_assert(json_is(mons.last, "[\"stop\",\"now\"]"));
+
+    /* monitoring a port that does not exist over there */
+    aemp_mon(a, service, mon_record, &remote_mon);
+    run_until(&remote_mon.calls, 5);
+    ck_assert(aemp_str_eq(aemp_array_at(remote_mon.last, 0), "no_such_port"));
+    ck_assert(aemp_str_eq(aemp_array_at(remote_mon.last, 1),
+                          "cannot monitor nonexistent port"));
+    ck_assert(aemp_str_eq(aemp_array_at(remote_mon.last, 2), service));
+
+    /* the node goes away: monitors fire with transport_error */
+    char *other = aemp_port(b, record, NULL);
+    seen lost = {0};
+    aemp_mon(a, other, mon_record, &lost);
+    run_until(&lost.calls, 0.3); /* let mon1 reach b */
+    aemp_node_free(b);
+    run_until(&lost.calls, 5);
+    ck_assert_int_eq(lost.calls, 1);
+    ck_assert_str_eq(aemp_str_ptr(aemp_array_at(lost.last, 0), NULL),
+                     "transport_error");
+    ck_assert_str_eq(aemp_str_ptr(aemp_array_at(lost.last, 1), NULL),
+                     "nodeb");
+    aemp_unref(replies.last);
+    aemp_unref(mons.last);
+    aemp_unref(remote_mon.last);
+    aemp_unref(lost.last);
+    free(service);
+    free(inbox);
+    free(other);
+    aemp_node_free(a);
+}
+END_TEST
+
+START_TEST(test_wrong_secret)
+{
+    seen blog = {0}, alog = {0}, lost = {0};
+    aemp_node *b = make_node("nodeb", "right", NULL, &blog);
+    aemp_node *a = make_node("nodea", "wrong", bind_of(b), &alog);
+    aemp_mon(a, "nodeb#x", mon_record, &lost);
+    run_until(&lost.calls, 5);
+    ck_assert_int_eq(lost.calls, 1);
+    ck_assert_str_eq(aemp_str_ptr(aemp_array_at(lost.last, 0), NULL),
+                     "transport_error");
+    ck_assert_msg(strstr(blog.logs, "authentication failure"), "b: %s a: %s", blog.logs, alog.logs);
+    ck_assert_ptr_nonnull(strstr(alog.logs, "authentication failure"));
+    ck_assert_int_ne(aemp_node_is_up(a, "nodeb"), 1);
+    aemp_unref(lost.last);
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
+/* ---- bad peers, by hand over a raw socket ---- */
+
+static int raw_connect(const char *hostport)
+{
+    int port = atoi(strrchr(hostport, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+static void raw_send(int fd, const char *s)
+{
+    ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* Reads what the node sent until it closes or the loop idles. */
+static int raw_closed(int fd)
+{
+    char buf[8192];
+    for (int i = 0; i < 200; i++) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+        ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (r == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Reads the node's two greeting lines. */
+static void raw_greeting(int fd, char *g1, char *g2)
+{
+    char buf[8192];
+    size_t used = 0;
+    for (int i = 0; i < 200; i++) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+        ssize_t r = recv(fd, buf + used, sizeof buf - used - 1, MSG_DONTWAIT);
+        if (r > 0)
+            used += (size_t)r;
+        buf[used] = 0;
+        char *nl1 = strchr(buf, '\n');
+        char *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+        if (nl2) {
+            *nl1 = *nl2 = 0;
+            strcpy(g1, buf);
+            strcpy(g2, nl1 + 1);
+            return;
+        }
+    }
+    ck_abort_msg("no greeting");
+}
+
+/* A full handshake by hand; returns the socket in the data phase. */
+static int raw_handshake(aemp_node *n, const char *myid)
+{
+    int fd = raw_connect(bind_of(n));
+    char g1[4096], g2[4096], auth[256];
+    raw_greeting(fd, g1, g2);
+    char l1[256], l2[] = "bm9uY2Vub25jZQ";
+    snprintf(l1, sizeof l1, "aemp;1;%s;hmac_sha3_512;json", myid);
+    ck_assert_int_eq(aemp_auth_value("hmac_sha3_512", "sec", 3, l1, l2, g1, g2,
+                                     auth, sizeof auth), 0);
+    char out[1024];
+    snprintf(out, sizeof out, "%s\n%s\nhmac_sha3_512;%s;json\n", l1, l2, auth);
+    raw_send(fd, out);
+    return fd;
+}
+
+static int node_still_serves(aemp_node *b)
+{
+    aemp_node *a = make_node("checker", "sec", bind_of(b), NULL);
+    seen replies = {0};
+    char *service = aemp_port(b, NULL, NULL);
+    aemp_rcv(b, service, "echo", echo, NULL);
+    char *inbox = aemp_port(a, record, &replies);
+    aemp_sndv(a, service, aemp_str("echo"), aemp_str(inbox), aemp_int(1),
+              NULL);
+    run_until(&replies.calls, 5);
+    aemp_unref(replies.last);
+    free(service);
+    free(inbox);
+    aemp_node_free(a);
+    return replies.calls == 1;
+}
+
+START_TEST(test_bad_greetings)
+{
+    seen blog = {0};
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    const char *bad[] = {
+        "GET / HTTP/1.0\r\n\r\n",
+        "aemp;2;x;hmac_sha3_512;json\nnonce\n",
+        "aemp;1;nodeb;hmac_sha3_512;json\nnonce\n",
+    };
+    const char *why[] = {"unparsable greeting", "version mismatch",
+                         "refuse to talk to myself"};
+    for (size_t i = 0; i < 3; i++) {
+        int fd = raw_connect(bind_of(b));
+        raw_send(fd, bad[i]);
+        ck_assert_msg(raw_closed(fd), "case %zu not closed", i);
+        close(fd);
+        ck_assert_msg(strstr(blog.logs, why[i]), "case %zu: log has %s", i,
+                      blog.logs);
+    }
+    /* an over-long line */
+    int fd = raw_connect(bind_of(b));
+    char *longline = malloc(6000);
+    memset(longline, 'a', 5999);
+    longline[5999] = 0;
+    raw_send(fd, longline);
+    free(longline);
+    ck_assert(raw_closed(fd));
+    close(fd);
+    ck_assert_ptr_nonnull(strstr(blog.logs, "line too long"));
+    /* a wrong auth line */
+    fd = raw_connect(bind_of(b));
+    char g1[4096], g2[4096];
+    raw_greeting(fd, g1, g2);
+    raw_send(fd, "aemp;1;intruder;hmac_sha3_512;json\nxyz\n"
+                 "hmac_sha3_512;00;json\n");
+    ck_assert(raw_closed(fd));
+    close(fd);
+    ck_assert_ptr_nonnull(strstr(blog.logs, "shared secret mismatch"));
+    ck_assert(node_still_serves(b));
+    aemp_node_free(b);
+}
+END_TEST
+
+START_TEST(test_bad_frames)
+{
+    seen blog = {0}, got = {0};
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    aemp_rcv(b, "nodeb#inbox", NULL, record, &got);
+
+    /* non-array frames and unknown requests are dropped, the link lives */
+    int fd = raw_handshake(b, "rawnode");
+    raw_send(fd, "{\"a\":1}42[][\"\",\"No::Such::function\",1]"
+                 "[\"inbox\",\"hello\"]");
+    run_until(&got.calls, 3);
+    ck_assert_int_eq(got.calls, 1);
+    ck_assert(json_is(got.last, "[\"hello\"]"));
+    ck_assert_ptr_nonnull(strstr(blog.logs, "malformed message"));
+    ck_assert_ptr_nonnull(
+        strstr(blog.logs, "unable to resolve function 'No::Such::function'"));
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 1);
+
+    /* garbage closes the link with the reason logged */
+    raw_send(fd, "[\"inbox\",]]]garbage");
+    ck_assert(raw_closed(fd));
+    close(fd);
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 0);
+    ck_assert(node_still_serves(b));
+    aemp_unref(got.last);
+    aemp_node_free(b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("kernel");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_port_dispatch);
+    tcase_add_test(tc, test_unmatched_and_die);
+    tcase_add_test(tc, test_local_monitors);
+    tcase_add_test(tc, test_two_nodes);
+    tcase_add_test(tc, test_wrong_secret);
+    tcase_add_test(tc, test_bad_greetings);
+    tcase_add_test(tc, test_bad_frames);
+    suite_add_tcase(s, tc);
+    (void)stop_soon;
+    return test_run_suite(s);
+}

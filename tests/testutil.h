@@ -1,0 +1,45 @@
+/* Helpers shared by the unit tests. */
+#ifndef AEMP_TESTUTIL_H
+#define AEMP_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Reads a file from the reference vectors ($AEMP_VECTORS, set by meson). */
+static inline char *test_read_vector(const char *name, size_t *len)
+{
+    const char *dir = getenv("AEMP_VECTORS");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "../shared/vectors",
+             name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = 0;
+        *len = (size_t)n;
+    }
+    return buf;
+}
+
+static inline int test_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif
