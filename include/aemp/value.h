@@ -1,0 +1,134 @@
+/* libaemp: values, the data model of AnyEvent::MP messages.
+ *
+ * Perl sends untyped scalars, arrays and hashes. A value here is one of:
+ *
+ *   AEMP_NULL     undef / JSON null
+ *   AEMP_BOOL     JSON true / false
+ *   AEMP_INT      an integer that fits int64_t
+ *   AEMP_UINT     an integer above INT64_MAX that fits uint64_t
+ *                 (18446744073709551615 and friends; Perl's UV)
+ *   AEMP_DOUBLE   a floating point number
+ *   AEMP_STRING   a byte string of any length; may hold NULs; normally UTF-8
+ *   AEMP_ARRAY    an ordered list of values
+ *   AEMP_MAP      string keys to values, in insertion order, keys unique
+ *
+ * Integers beyond uint64_t (or below INT64_MIN) are decoded as JSON::XS
+ * decodes them: as a double when the double holds them exactly, otherwise as
+ * the string of their digits. See docs/values.md.
+ *
+ * Values are reference counted. Constructors return a new reference; a
+ * function that "takes" a value consumes the caller's reference (also on
+ * failure); accessors return borrowed pointers, valid while the container
+ * lives. Values are not thread safe; they belong to one event loop.
+ */
+#ifndef AEMP_VALUE_H
+#define AEMP_VALUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum aemp_type {
+    AEMP_NULL = 0,
+    AEMP_BOOL,
+    AEMP_INT,
+    AEMP_UINT,
+    AEMP_DOUBLE,
+    AEMP_STRING,
+    AEMP_ARRAY,
+    AEMP_MAP,
+} aemp_type;
+
+typedef struct aemp_val aemp_val;
+
+/* Constructors: a new reference each, NULL only when out of memory. */
+aemp_val *aemp_null(void);
+aemp_val *aemp_bool(int b);
+aemp_val *aemp_int(int64_t i);
+aemp_val *aemp_uint(uint64_t u); /* stored as AEMP_INT when <= INT64_MAX */
+aemp_val *aemp_double(double d);
+aemp_val *aemp_str(const char *s);              /* NUL-terminated */
+aemp_val *aemp_strn(const char *s, size_t len); /* any bytes */
+aemp_val *aemp_strf(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+aemp_val *aemp_array(void);
+aemp_val *aemp_map(void);
+
+/* An array of the given values, taking each of them; the list ends with
+ * NULL. If any item is NULL before the end (a failed constructor), use
+ * aemp_arrayn instead. */
+aemp_val *aemp_arrayv(aemp_val *first, ...);
+/* An array of n values, taking each (NULL items make the call fail). */
+aemp_val *aemp_arrayn(size_t n, aemp_val *const *items);
+
+aemp_val *aemp_ref(aemp_val *v);  /* returns v; NULL-safe */
+void aemp_unref(aemp_val *v);     /* NULL-safe */
+
+/* A deep copy (strings and containers are duplicated). */
+aemp_val *aemp_copy(const aemp_val *v);
+
+/* Type and scalar accessors. The getters convert where Perl would:
+ * aemp_as_int() of a double truncates, of a numeric string parses it,
+ * of anything else is 0. */
+aemp_type aemp_type_of(const aemp_val *v);
+const char *aemp_type_name(aemp_type t);
+int aemp_is_null(const aemp_val *v);  /* also true for a NULL pointer */
+int aemp_is_true(const aemp_val *v);  /* Perl truth: not undef, 0, "", "0" */
+int64_t aemp_as_int(const aemp_val *v);
+uint64_t aemp_as_uint(const aemp_val *v);
+double aemp_as_double(const aemp_val *v);
+
+/* The bytes of a string (always followed by a NUL byte that is not part of
+ * it); NULL if v is not a string. len may be NULL. */
+const char *aemp_str_ptr(const aemp_val *v, size_t *len);
+/* 1 if v is a string equal to the NUL-terminated s. */
+int aemp_str_eq(const aemp_val *v, const char *s);
+
+/* Arrays. push takes item. at returns a borrowed item or NULL. */
+size_t aemp_array_len(const aemp_val *a);
+aemp_val *aemp_array_at(const aemp_val *a, size_t i);
+int aemp_array_push(aemp_val *a, aemp_val *item);
+/* Removes item i and returns it (the caller's reference). */
+aemp_val *aemp_array_take(aemp_val *a, size_t i);
+/* Removes and drops the first n items. */
+void aemp_array_shift(aemp_val *a, size_t n);
+
+/* Maps. set takes v and replaces the value of an existing key. */
+size_t aemp_map_len(const aemp_val *m);
+const char *aemp_map_key_at(const aemp_val *m, size_t i, size_t *klen);
+aemp_val *aemp_map_value_at(const aemp_val *m, size_t i);
+aemp_val *aemp_map_get(const aemp_val *m, const char *key);
+aemp_val *aemp_map_getn(const aemp_val *m, const char *key, size_t klen);
+int aemp_map_set(aemp_val *m, const char *key, aemp_val *v);
+int aemp_map_setn(aemp_val *m, const char *key, size_t klen, aemp_val *v);
+/* Removes a key; 1 if it was there. */
+int aemp_map_del(aemp_val *m, const char *key, size_t klen);
+
+/* Equality as Perl's database compares values: by their JSON encoding, so
+ * 11 and "11" differ, maps are equal regardless of key order. */
+int aemp_equal(const aemp_val *a, const aemp_val *b);
+
+/* JSON, as JSON::XS encode_json writes it: compact UTF-8, doubles as Perl
+ * prints them (%.15g). Strings that are not valid UTF-8 are written as Perl
+ * writes a byte string: each byte as the character of that code point.
+ * Returns a malloc'd NUL-terminated buffer (free() it), or NULL. */
+char *aemp_to_json(const aemp_val *v, size_t *len);
+/* Canonical JSON: like aemp_to_json with map keys sorted bytewise
+ * (JSON::XS canonical). */
+char *aemp_to_json_canonical(const aemp_val *v, size_t *len);
+
+/* Parses one complete JSON text. Returns NULL on error and, if err is not
+ * NULL, sets *err to a malloc'd message. */
+aemp_val *aemp_from_json(const char *json, size_t len, char **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,768 @@
+/* libaemp: values (include/aemp/value.h).
+ *
+ * Every value is one malloc'd struct aemp_val: a refcount, the type, and a
+ * union big enough for the largest container header (40 bytes in all on
+ * 64-bit). Strings are immutable and keep their bytes in the flexible array
+ * member after the union, so a string of any length is a single allocation.
+ * Arrays hold a growable vector of item pointers. Maps hold their entries in
+ * insertion order in a growable vector, each entry with its key (a string
+ * value, so the JSON reader can hand over a key without copying it) and the
+ * key's hash. Small maps are searched linearly (comparing hashes first);
+ * past MAP_INDEX_MIN entries an open-addressing index is kept as well.
+ *
+ * There is no global state: even aemp_null() allocates, so values made by
+ * different nodes in one process never share a refcount.
+ *
+ * Equality lives in value_json_write.c, because it is defined by the JSON
+ * encoding.
+ */
+#include "value_int.h"
+
+#include <langinfo.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aemp/error.h"
+
+/* Above this many entries a map gets a hash index; below, a linear scan
+ * over a few cache lines is as fast and costs no memory. */
+#define MAP_INDEX_MIN 16
+#define NOT_FOUND ((size_t)-1)
+
+typedef struct mapent {
+    aemp_val *key; /* an AEMP_STRING */
+    aemp_val *val;
+    uint32_t hash;
+} mapent;
+
+struct aemp_val {
+    uint32_t refs;
+    uint8_t type; /* aemp_type */
+    uint8_t utf8; /* strings: 1 if well-formed UTF-8, see value_int.h */
+    union {
+        int b;
+        int64_t i;
+        uint64_t u;
+        double d;
+        size_t len; /* string: bytes in str[], not counting the NUL */
+        struct {
+            aemp_val **items;
+            size_t len, cap;
+        } a;
+        struct {
+            mapent *ents;    /* insertion order */
+            uint32_t *index; /* NULL, or 2 * cap slots: entry number + 1 */
+            uint32_t len, cap;
+        } m;
+    } u;
+    char str[]; /* strings only: u.len bytes and a NUL */
+};
+
+static aemp_val *val_new(aemp_type type, size_t extra)
+{
+    aemp_val *v = malloc(sizeof(*v) + extra);
+    if (!v)
+        return NULL;
+    memset(v, 0, sizeof(*v));
+    v->refs = 1;
+    v->type = (uint8_t)type;
+    return v;
+}
+
+/* ---- scalars ----------------------------------------------------------- */
+
+aemp_val *aemp_null(void)
+{
+    return val_new(AEMP_NULL, 0);
+}
+
+aemp_val *aemp_bool(int b)
+{
+    aemp_val *v = val_new(AEMP_BOOL, 0);
+    if (v)
+        v->u.b = b != 0;
+    return v;
+}
+
+aemp_val *aemp_int(int64_t i)
+{
+    aemp_val *v = val_new(AEMP_INT, 0);
+    if (v)
+        v->u.i = i;
+    return v;
+}
+
+aemp_val *aemp_uint(uint64_t u)
+{
+    /* One representation per number: AEMP_UINT only above INT64_MAX, so
+     * the two integer types never overlap. */
+    if (u <= INT64_MAX)
+        return aemp_int((int64_t)u);
+    aemp_val *v = val_new(AEMP_UINT, 0);
+    if (v)
+        v->u.u = u;
+    return v;
+}
+
+aemp_val *aemp_double(double d)
+{
+    aemp_val *v = val_new(AEMP_DOUBLE, 0);
+    if (v)
+        v->u.d = d;
+    return v;
+}
+
+/* ---- strings ----------------------------------------------------------- */
+
+int aemp_utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        if (c < 0x80) { /* ASCII is the common case: 8 bytes at a time */
+            for (i++; len - i >= 8; i += 8) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                if (w & 0x8080808080808080u)
+                    break;
+            }
+            continue;
+        }
+        size_t n;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2, cp = c & 0x0f, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (len - i - 1 < n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff)
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+/* A string value with room for len bytes; the caller fills str[] and then
+ * calls str_done(). */
+static aemp_val *str_alloc(size_t len)
+{
+    if (len > SIZE_MAX - sizeof(aemp_val) - 1)
+        return NULL;
+    aemp_val *v = val_new(AEMP_STRING, len + 1);
+    if (v)
+        v->u.len = len;
+    return v;
+}
+
+static void str_done(aemp_val *v)
+{
+    v->str[v->u.len] = 0;
+    v->utf8 = (uint8_t)aemp_utf8_valid((const unsigned char *)v->str,
+                                       v->u.len);
+}
+
+aemp_val *aemp_strn(const char *s, size_t len)
+{
+    aemp_val *v = str_alloc(len);
+    if (!v)
+        return NULL;
+    if (len)
+        memcpy(v->str, s, len);
+    str_done(v);
+    return v;
+}
+
+aemp_val *aemp_str(const char *s)
+{
+    return aemp_strn(s, strlen(s));
+}
+
+aemp_val *aemp_strf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    aemp_val *v = str_alloc((size_t)n);
+    if (!v)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(v->str, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    str_done(v);
+    return v;
+}
+
+const char *aemp_str_ptr(const aemp_val *v, size_t *len)
+{
+    if (!v || v->type != AEMP_STRING)
+        return NULL;
+    if (len)
+        *len = v->u.len;
+    return v->str;
+}
+
+int aemp_str_eq(const aemp_val *v, const char *s)
+{
+    if (!v || v->type != AEMP_STRING)
+        return 0;
+    size_t n = strlen(s);
+    return v->u.len == n && memcmp(v->str, s, n) == 0;
+}
+
+int aemp_str_is_utf8(const aemp_val *v)
+{
+    return v && v->type == AEMP_STRING && v->utf8;
+}
+
+/* ---- arrays ------------------------------------------------------------ */
+
+aemp_val *aemp_array(void)
+{
+    return val_new(AEMP_ARRAY, 0);
+}
+
+static int array_reserve(aemp_val *a, size_t need)
+{
+    if (need <= a->u.a.cap)
+        return AEMP_OK;
+    size_t cap = a->u.a.cap ? a->u.a.cap * 2 : 4;
+    while (cap < need)
+        cap *= 2;
+    if (cap > SIZE_MAX / sizeof(aemp_val *))
+        return AEMP_ENOMEM;
+    aemp_val **items = realloc(a->u.a.items, cap * sizeof(*items));
+    if (!items)
+        return AEMP_ENOMEM;
+    a->u.a.items = items;
+    a->u.a.cap = cap;
+    return AEMP_OK;
+}
+
+aemp_val *aemp_arrayn(size_t n, aemp_val *const *items)
+{
+    aemp_val *a = aemp_array();
+    int ok = a && array_reserve(a, n) == AEMP_OK;
+    for (size_t i = 0; i < n; i++)
+        ok = ok && items[i];
+    if (!ok) {
+        for (size_t i = 0; i < n; i++)
+            aemp_unref(items[i]);
+        aemp_unref(a);
+        return NULL;
+    }
+    if (n)
+        memcpy(a->u.a.items, items, n * sizeof(*items));
+    a->u.a.len = n;
+    return a;
+}
+
+aemp_val *aemp_arrayv(aemp_val *first, ...)
+{
+    aemp_val *a = aemp_array();
+    int ok = a != NULL;
+    va_list ap;
+    va_start(ap, first);
+    for (aemp_val *v = first; v; v = va_arg(ap, aemp_val *)) {
+        if (ok)
+            ok = aemp_array_push(a, v) == AEMP_OK; /* takes v either way */
+        else
+            aemp_unref(v);
+    }
+    va_end(ap);
+    if (!ok) {
+        aemp_unref(a);
+        return NULL;
+    }
+    return a;
+}
+
+size_t aemp_array_len(const aemp_val *a)
+{
+    return a && a->type == AEMP_ARRAY ? a->u.a.len : 0;
+}
+
+aemp_val *aemp_array_at(const aemp_val *a, size_t i)
+{
+    if (!a || a->type != AEMP_ARRAY || i >= a->u.a.len)
+        return NULL;
+    return a->u.a.items[i];
+}
+
+int aemp_array_push(aemp_val *a, aemp_val *item)
+{
+    if (!item) /* most likely a failed constructor */
+        return AEMP_ENOMEM;
+    if (!a || a->type != AEMP_ARRAY) {
+        aemp_unref(item);
+        return AEMP_EINVAL;
+    }
+    if (array_reserve(a, a->u.a.len + 1)) {
+        aemp_unref(item);
+        return AEMP_ENOMEM;
+    }
+    a->u.a.items[a->u.a.len++] = item;
+    return AEMP_OK;
+}
+
+aemp_val *aemp_array_take(aemp_val *a, size_t i)
+{
+    if (!a || a->type != AEMP_ARRAY || i >= a->u.a.len)
+        return NULL;
+    aemp_val *item = a->u.a.items[i];
+    a->u.a.len--;
+    memmove(a->u.a.items + i, a->u.a.items + i + 1,
+            (a->u.a.len - i) * sizeof(aemp_val *));
+    return item;
+}
+
+void aemp_array_shift(aemp_val *a, size_t n)
+{
+    if (!a || a->type != AEMP_ARRAY)
+        return;
+    if (n > a->u.a.len)
+        n = a->u.a.len;
+    for (size_t i = 0; i < n; i++)
+        aemp_unref(a->u.a.items[i]);
+    a->u.a.len -= n;
+    memmove(a->u.a.items, a->u.a.items + n, a->u.a.len * sizeof(aemp_val *));
+}
+
+/* ---- maps -------------------------------------------------------------- */
+
+aemp_val *aemp_map(void)
+{
+    return val_new(AEMP_MAP, 0);
+}
+
+/* FNV-1a: short keys, no seed (no global state). Peers are authenticated,
+ * so deliberate collisions are not a concern worth a keyed hash. */
+static uint32_t key_hash(const char *k, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)k[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int ent_is(const mapent *e, const char *key, size_t klen, uint32_t h)
+{
+    return e->hash == h && e->key->u.len == klen &&
+           memcmp(e->key->str, key, klen) == 0;
+}
+
+static size_t map_find(const aemp_val *m, const char *key, size_t klen,
+                       uint32_t h)
+{
+    const mapent *ents = m->u.m.ents;
+    if (m->u.m.index) {
+        uint32_t mask = 2 * m->u.m.cap - 1;
+        for (uint32_t s = h & mask;; s = (s + 1) & mask) {
+            uint32_t slot = m->u.m.index[s];
+            if (!slot)
+                return NOT_FOUND;
+            if (ent_is(&ents[slot - 1], key, klen, h))
+                return slot - 1;
+        }
+    }
+    for (size_t i = 0; i < m->u.m.len; i++)
+        if (ent_is(&ents[i], key, klen, h))
+            return i;
+    return NOT_FOUND;
+}
+
+static void index_insert(aemp_val *m, uint32_t i)
+{
+    uint32_t mask = 2 * m->u.m.cap - 1;
+    uint32_t s = m->u.m.ents[i].hash & mask;
+    while (m->u.m.index[s])
+        s = (s + 1) & mask;
+    m->u.m.index[s] = i + 1;
+}
+
+/* (Re)builds the index after the entry vector moved or shrank. The index
+ * is only a speed-up: without memory for it, lookups stay linear. */
+static void index_rebuild(aemp_val *m)
+{
+    free(m->u.m.index);
+    m->u.m.index = NULL;
+    if (m->u.m.len <= MAP_INDEX_MIN)
+        return;
+    m->u.m.index = calloc(2 * (size_t)m->u.m.cap, sizeof(uint32_t));
+    if (!m->u.m.index)
+        return;
+    for (uint32_t i = 0; i < m->u.m.len; i++)
+        index_insert(m, i);
+}
+
+/* Appends a new entry, taking key and v. The cap stays a power of two so
+ * the index (2 * cap slots) can be masked, and at most half full. */
+static int map_append(aemp_val *m, aemp_val *key, aemp_val *v, uint32_t h)
+{
+    if (m->u.m.len == m->u.m.cap) {
+        uint32_t cap = m->u.m.cap ? m->u.m.cap * 2 : 4;
+        mapent *ents = NULL;
+        if (cap <= UINT32_MAX / 4)
+            ents = realloc(m->u.m.ents, cap * sizeof(*ents));
+        if (!ents) {
+            aemp_unref(key);
+            aemp_unref(v);
+            return AEMP_ENOMEM;
+        }
+        m->u.m.ents = ents;
+        m->u.m.cap = cap;
+        if (m->u.m.index)
+            index_rebuild(m);
+    }
+    uint32_t i = m->u.m.len++;
+    m->u.m.ents[i] = (mapent){key, v, h};
+    if (m->u.m.index)
+        index_insert(m, i);
+    else if (m->u.m.len > MAP_INDEX_MIN)
+        index_rebuild(m);
+    return AEMP_OK;
+}
+
+int aemp_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v)
+{
+    if (!key || !v || !m || m->type != AEMP_MAP ||
+        key->type != AEMP_STRING) {
+        int err = key && v ? AEMP_EINVAL : AEMP_ENOMEM;
+        aemp_unref(key);
+        aemp_unref(v);
+        return err;
+    }
+    uint32_t h = key_hash(key->str, key->u.len);
+    size_t i = map_find(m, key->str, key->u.len, h);
+    if (i != NOT_FOUND) {
+        aemp_unref(m->u.m.ents[i].val);
+        m->u.m.ents[i].val = v;
+        aemp_unref(key);
+        return AEMP_OK;
+    }
+    return map_append(m, key, v, h);
+}
+
+int aemp_map_setn(aemp_val *m, const char *key, size_t klen, aemp_val *v)
+{
+    if (!v)
+        return AEMP_ENOMEM;
+    if (!m || m->type != AEMP_MAP) {
+        aemp_unref(v);
+        return AEMP_EINVAL;
+    }
+    uint32_t h = key_hash(key, klen);
+    size_t i = map_find(m, key, klen, h);
+    if (i != NOT_FOUND) { /* replace without allocating a key */
+        aemp_unref(m->u.m.ents[i].val);
+        m->u.m.ents[i].val = v;
+        return AEMP_OK;
+    }
+    aemp_val *k = aemp_strn(key, klen);
+    if (!k) {
+        aemp_unref(v);
+        return AEMP_ENOMEM;
+    }
+    return map_append(m, k, v, h);
+}
+
+int aemp_map_set(aemp_val *m, const char *key, aemp_val *v)
+{
+    return aemp_map_setn(m, key, strlen(key), v);
+}
+
+aemp_val *aemp_map_getn(const aemp_val *m, const char *key, size_t klen)
+{
+    if (!m || m->type != AEMP_MAP)
+        return NULL;
+    size_t i = map_find(m, key, klen, key_hash(key, klen));
+    return i == NOT_FOUND ? NULL : m->u.m.ents[i].val;
+}
+
+aemp_val *aemp_map_get(const aemp_val *m, const char *key)
+{
+    return aemp_map_getn(m, key, strlen(key));
+}
+
+int aemp_map_del(aemp_val *m, const char *key, size_t klen)
+{
+    if (!m || m->type != AEMP_MAP)
+        return 0;
+    size_t i = map_find(m, key, klen, key_hash(key, klen));
+    if (i == NOT_FOUND)
+        return 0;
+    aemp_unref(m->u.m.ents[i].key);
+    aemp_unref(m->u.m.ents[i].val);
+    m->u.m.len--;
+    /* Keeping insertion order means shifting, and the shift renumbers the
+     * entries behind i, so the index is rebuilt: O(n), as the shift is. */
+    memmove(m->u.m.ents + i, m->u.m.ents + i + 1,
+            (m->u.m.len - i) * sizeof(mapent));
+    if (m->u.m.index)
+        index_rebuild(m);
+    return 1;
+}
+
+size_t aemp_map_len(const aemp_val *m)
+{
+    return m && m->type == AEMP_MAP ? m->u.m.len : 0;
+}
+
+aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i)
+{
+    if (!m || m->type != AEMP_MAP || i >= m->u.m.len)
+        return NULL;
+    return m->u.m.ents[i].key;
+}
+
+const char *aemp_map_key_at(const aemp_val *m, size_t i, size_t *klen)
+{
+    return aemp_str_ptr(aemp_map_key_val_at(m, i), klen);
+}
+
+aemp_val *aemp_map_value_at(const aemp_val *m, size_t i)
+{
+    if (!m || m->type != AEMP_MAP || i >= m->u.m.len)
+        return NULL;
+    return m->u.m.ents[i].val;
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+aemp_val *aemp_ref(aemp_val *v)
+{
+    if (v)
+        v->refs++;
+    return v;
+}
+
+void aemp_unref(aemp_val *v)
+{
+    if (!v || --v->refs > 0)
+        return;
+    if (v->type == AEMP_ARRAY) {
+        for (size_t i = 0; i < v->u.a.len; i++)
+            aemp_unref(v->u.a.items[i]);
+        free(v->u.a.items);
+    } else if (v->type == AEMP_MAP) {
+        for (uint32_t i = 0; i < v->u.m.len; i++) {
+            aemp_unref(v->u.m.ents[i].key);
+            aemp_unref(v->u.m.ents[i].val);
+        }
+        free(v->u.m.ents);
+        free(v->u.m.index);
+    }
+    free(v);
+}
+
+aemp_val *aemp_copy(const aemp_val *v)
+{
+    if (!v)
+        return NULL;
+    aemp_val *c;
+    switch ((aemp_type)v->type) {
+    case AEMP_STRING:
+        return aemp_strn(v->str, v->u.len);
+    case AEMP_ARRAY:
+        c = aemp_array();
+        if (c && array_reserve(c, v->u.a.len)) {
+            aemp_unref(c);
+            return NULL;
+        }
+        for (size_t i = 0; c && i < v->u.a.len; i++) {
+            if (aemp_array_push(c, aemp_copy(v->u.a.items[i]))) {
+                aemp_unref(c);
+                c = NULL;
+            }
+        }
+        return c;
+    case AEMP_MAP:
+        c = aemp_map();
+        for (uint32_t i = 0; c && i < v->u.m.len; i++) {
+            const mapent *e = &v->u.m.ents[i];
+            if (aemp_map_set_kv(c, aemp_copy(e->key), aemp_copy(e->val))) {
+                aemp_unref(c);
+                c = NULL;
+            }
+        }
+        return c;
+    default: /* scalars: the union is the whole value */
+        c = val_new((aemp_type)v->type, 0);
+        if (c)
+            c->u = v->u;
+        return c;
+    }
+}
+
+/* ---- type and conversions ---------------------------------------------- */
+
+aemp_type aemp_type_of(const aemp_val *v)
+{
+    return v ? (aemp_type)v->type : AEMP_NULL;
+}
+
+const char *aemp_type_name(aemp_type t)
+{
+    switch (t) {
+    case AEMP_NULL: return "null";
+    case AEMP_BOOL: return "bool";
+    case AEMP_INT: return "int";
+    case AEMP_UINT: return "uint";
+    case AEMP_DOUBLE: return "double";
+    case AEMP_STRING: return "string";
+    case AEMP_ARRAY: return "array";
+    case AEMP_MAP: return "map";
+    }
+    return "unknown";
+}
+
+int aemp_is_null(const aemp_val *v)
+{
+    return !v || v->type == AEMP_NULL;
+}
+
+int aemp_is_true(const aemp_val *v)
+{
+    switch (aemp_type_of(v)) {
+    case AEMP_NULL: return 0;
+    case AEMP_BOOL: return v->u.b;
+    case AEMP_INT: return v->u.i != 0;
+    case AEMP_UINT: return 1;
+    case AEMP_DOUBLE: return v->u.d != 0.0; /* NaN is true in Perl too */
+    case AEMP_STRING:
+        return !(v->u.len == 0 || (v->u.len == 1 && v->str[0] == '0'));
+    case AEMP_ARRAY:
+    case AEMP_MAP: return 1; /* references are always true */
+    }
+    return 0;
+}
+
+double aemp_parse_double(const char *s, size_t len)
+{
+    /* strtod wants the locale's radix character; JSON's is always '.'. */
+    const char *radix = nl_langinfo(RADIXCHAR);
+    size_t rlen = strlen(radix);
+    char small[64], *buf = small;
+    if (len > SIZE_MAX - rlen - 1)
+        return 0.0;
+    if (len + rlen + 1 > sizeof(small) && !(buf = malloc(len + rlen + 1)))
+        return 0.0;
+    size_t o = 0;
+    int seen = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '.' && !seen && rlen) {
+            memcpy(buf + o, radix, rlen);
+            o += rlen;
+            seen = 1;
+        } else {
+            buf[o++] = s[i];
+        }
+    }
+    buf[o] = 0;
+    double d = strtod(buf, NULL);
+    if (buf != small)
+        free(buf);
+    return d;
+}
+
+/* Perl numifies a string by its leading number; unlike strtod it knows no
+ * hexadecimal. */
+static double str_to_double(const aemp_val *v)
+{
+    const char *p = v->str;
+    while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+        p++;
+    const char *q = p + (*p == '+' || *p == '-');
+    if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
+        return 0.0;
+    return aemp_parse_double(p, v->u.len - (size_t)(p - v->str));
+}
+
+static int looks_fractional(const char *end)
+{
+    return *end == '.' || *end == 'e' || *end == 'E';
+}
+
+static int64_t dbl_to_int(double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d >= 9223372036854775808.0)
+        return INT64_MAX;
+    if (d < -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
+static uint64_t dbl_to_uint(double d)
+{
+    if (isnan(d))
+        return 0;
+    if (d < 0)
+        return (uint64_t)dbl_to_int(d); /* as Perl casts a negative IV */
+    if (d >= 18446744073709551616.0)
+        return UINT64_MAX;
+    return (uint64_t)d;
+}
+
+int64_t aemp_as_int(const aemp_val *v)
+{
+    char *end;
+    long long i;
+    switch (aemp_type_of(v)) {
+    case AEMP_BOOL: return v->u.b;
+    case AEMP_INT: return v->u.i;
+    case AEMP_UINT: return INT64_MAX; /* always above it: clamp */
+    case AEMP_DOUBLE: return dbl_to_int(v->u.d);
+    case AEMP_STRING:
+        i = strtoll(v->str, &end, 10);
+        return looks_fractional(end) ? dbl_to_int(str_to_double(v)) : i;
+    default: return 0;
+    }
+}
+
+uint64_t aemp_as_uint(const aemp_val *v)
+{
+    char *end;
+    unsigned long long u;
+    switch (aemp_type_of(v)) {
+    case AEMP_BOOL: return (uint64_t)v->u.b;
+    case AEMP_INT: return (uint64_t)v->u.i;
+    case AEMP_UINT: return v->u.u;
+    case AEMP_DOUBLE: return dbl_to_uint(v->u.d);
+    case AEMP_STRING:
+        u = strtoull(v->str, &end, 10);
+        return looks_fractional(end) ? dbl_to_uint(str_to_double(v)) : u;
+    default: return 0;
+    }
+}
+
+double aemp_as_double(const aemp_val *v)
+{
+    switch (aemp_type_of(v)) {
+    case AEMP_BOOL: return v->u.b;
+    case AEMP_INT: return (double)v->u.i;
+    case AEMP_UINT: return (double)v->u.u;
+    case AEMP_DOUBLE: return v->u.d;
+    case AEMP_STRING: return str_to_double(v);
+    default: return 0.0;
+    }
+}

@@ -1,0 +1,353 @@
+/* libaemp: the JSON writer, byte for byte what Perl's JSON::XS encode_json
+ * (utf8, compact) writes, and value equality, which Perl defines through
+ * that encoding (the global database compares values by their JSON).
+ *
+ * What JSON::XS does, and so what this does:
+ * - Strings escape only '"', '\\', \b \f \n \r \t and, as \u00xx with
+ *   lowercase hex, the other bytes below 0x20. '/' and 0x7f stay raw, and
+ *   so does all non-ASCII UTF-8.
+ * - A string that is not well-formed UTF-8 is a Perl byte string: each
+ *   byte is the character of that code point, so 0x80-0xff become the two
+ *   byte UTF-8 sequences C2 80 .. C3 BF.
+ * - Doubles are written as Perl stringifies an NV: "%.15g".
+ * - Canonical mode sorts keys by code point, which is bytewise order of
+ *   the encoded keys (JSON::XS canonical).
+ * - Nesting deeper than AEMP_MAX_DEPTH is refused, as JSON::XS croaks.
+ *
+ * One deliberate divergence: JSON::XS writes inf, -inf and nan as bare
+ * words, which no JSON parser (its own included) accepts, so the peer
+ * would drop the whole message. We write null instead.
+ */
+#include "value_json.h"
+
+#include <langinfo.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aemp/error.h"
+#include "value_int.h"
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static int write_str(aemp_buf *b, const aemp_val *v)
+{
+    size_t len;
+    const char *s = aemp_str_ptr(v, &len);
+    int utf8 = aemp_str_is_utf8(v);
+    if (aemp_buf_reserve(b, len + 2) || aemp_buf_putc(b, '"'))
+        return AEMP_ENOMEM;
+    size_t run = 0; /* start of the bytes that need no escaping */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || utf8))
+            continue;
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (c < 0x20) {
+                memcpy(esc + 1, "u00", 3);
+                esc[4] = hexdigits[c >> 4];
+                esc[5] = hexdigits[c & 15];
+                n = 6;
+            } else { /* a byte of a byte string: its code point in UTF-8 */
+                esc[0] = (char)(0xc0 | c >> 6);
+                esc[1] = (char)(0x80 | (c & 0x3f));
+            }
+        }
+        if (aemp_buf_append(b, s + run, i - run) ||
+            aemp_buf_append(b, esc, n))
+            return AEMP_ENOMEM;
+        run = i + 1;
+    }
+    if (aemp_buf_append(b, s + run, len - run) || aemp_buf_putc(b, '"'))
+        return AEMP_ENOMEM;
+    return AEMP_OK;
+}
+
+/* "%.15g" as Perl prints an NV, with '.' whatever LC_NUMERIC says.
+ * buf must hold 32 bytes. Returns the length. */
+static size_t fmt_double(char *buf, double d)
+{
+    int n = snprintf(buf, 32, "%.15g", d);
+    const char *radix = nl_langinfo(RADIXCHAR);
+    size_t rlen = strlen(radix);
+    char *p;
+    if (strcmp(radix, ".") != 0 && rlen && (p = strstr(buf, radix))) {
+        *p = '.';
+        memmove(p + 1, p + rlen, strlen(p + rlen) + 1);
+        n -= (int)rlen - 1;
+    }
+    return (size_t)n;
+}
+
+static int write_uint(aemp_buf *b, uint64_t u, int negative)
+{
+    char tmp[21];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative)
+        tmp[--i] = '-';
+    return aemp_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+static int write_int(aemp_buf *b, int64_t i)
+{
+    if (i < 0) /* negate in unsigned arithmetic: INT64_MIN has no opposite */
+        return write_uint(b, (uint64_t)0 - (uint64_t)i, 1);
+    return write_uint(b, (uint64_t)i, 0);
+}
+
+static int write_double(aemp_buf *b, double d)
+{
+    char tmp[32];
+    if (!isfinite(d)) /* see the top of the file */
+        return aemp_buf_append(b, "null", 4);
+    return aemp_buf_append(b, tmp, fmt_double(tmp, d));
+}
+
+/* ---- code point order of strings --------------------------------------- */
+
+/* The next character of a string: a decoded UTF-8 sequence if the string
+ * is well-formed UTF-8 (checked when it was made), else one byte. */
+static uint32_t next_cp(const unsigned char *s, size_t *i, int utf8)
+{
+    uint32_t c = s[(*i)++];
+    if (!utf8 || c < 0x80)
+        return c;
+    int n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+    c &= 0x3fu >> n;
+    while (n--)
+        c = c << 6 | (s[(*i)++] & 0x3fu);
+    return c;
+}
+
+/* Compares two strings as Perl compares them: by characters, which is the
+ * bytewise order of their JSON encodings. */
+static int str_cmp(const aemp_val *a, const aemp_val *b)
+{
+    size_t la, lb, i = 0, j = 0;
+    const unsigned char *sa = (const unsigned char *)aemp_str_ptr(a, &la);
+    const unsigned char *sb = (const unsigned char *)aemp_str_ptr(b, &lb);
+    int ua = aemp_str_is_utf8(a), ub = aemp_str_is_utf8(b);
+    if (ua == ub) { /* bytes are in character order already */
+        int c = memcmp(sa, sb, la < lb ? la : lb);
+        return c ? c : (la > lb) - (la < lb);
+    }
+    while (i < la && j < lb) {
+        uint32_t ca = next_cp(sa, &i, ua), cb = next_cp(sb, &j, ub);
+        if (ca != cb)
+            return ca < cb ? -1 : 1;
+    }
+    return (i < la) - (j < lb);
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+typedef struct kv {
+    const aemp_val *key, *val;
+} kv;
+
+static int kv_cmp(const void *a, const void *b)
+{
+    return str_cmp(((const kv *)a)->key, ((const kv *)b)->key);
+}
+
+static int write_val(aemp_buf *b, const aemp_val *v, int canonical,
+                     int depth);
+
+static int write_array(aemp_buf *b, const aemp_val *v, int canonical,
+                       int depth)
+{
+    size_t n = aemp_array_len(v);
+    if (aemp_buf_putc(b, '['))
+        return AEMP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (i && aemp_buf_putc(b, ','))
+            return AEMP_ENOMEM;
+        int rc = write_val(b, aemp_array_at(v, i), canonical, depth);
+        if (rc)
+            return rc;
+    }
+    return aemp_buf_putc(b, ']');
+}
+
+static int write_pairs(aemp_buf *b, const kv *pairs, size_t n, int canonical,
+                       int depth)
+{
+    if (aemp_buf_putc(b, '{'))
+        return AEMP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if ((i && aemp_buf_putc(b, ',')) || write_str(b, pairs[i].key) ||
+            aemp_buf_putc(b, ':'))
+            return AEMP_ENOMEM;
+        int rc = write_val(b, pairs[i].val, canonical, depth);
+        if (rc)
+            return rc;
+    }
+    return aemp_buf_putc(b, '}');
+}
+
+static int write_map(aemp_buf *b, const aemp_val *v, int canonical,
+                     int depth)
+{
+    size_t n = aemp_map_len(v);
+    kv small[16], *pairs = small;
+    if (n > 16 && !(pairs = malloc(n * sizeof(*pairs))))
+        return AEMP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        pairs[i].key = aemp_map_key_val_at(v, i);
+        pairs[i].val = aemp_map_value_at(v, i);
+    }
+    if (canonical && n > 1)
+        qsort(pairs, n, sizeof(*pairs), kv_cmp);
+    int rc = write_pairs(b, pairs, n, canonical, depth);
+    if (pairs != small)
+        free(pairs);
+    return rc;
+}
+
+static int write_val(aemp_buf *b, const aemp_val *v, int canonical,
+                     int depth)
+{
+    switch (aemp_type_of(v)) {
+    case AEMP_NULL: return aemp_buf_append(b, "null", 4);
+    case AEMP_BOOL:
+        return aemp_is_true(v) ? aemp_buf_append(b, "true", 4)
+                               : aemp_buf_append(b, "false", 5);
+    case AEMP_INT: return write_int(b, aemp_as_int(v));
+    case AEMP_UINT: return write_uint(b, aemp_as_uint(v), 0);
+    case AEMP_DOUBLE: return write_double(b, aemp_as_double(v));
+    case AEMP_STRING: return write_str(b, v);
+    case AEMP_ARRAY:
+        if (depth >= AEMP_MAX_DEPTH)
+            return AEMP_EINVAL;
+        return write_array(b, v, canonical, depth + 1);
+    case AEMP_MAP:
+        if (depth >= AEMP_MAX_DEPTH)
+            return AEMP_EINVAL;
+        return write_map(b, v, canonical, depth + 1);
+    }
+    return AEMP_EINVAL;
+}
+
+int aemp_json_write(aemp_buf *b, const aemp_val *v, int canonical)
+{
+    return write_val(b, v, canonical, 0);
+}
+
+static char *to_json(const aemp_val *v, size_t *len, int canonical)
+{
+    aemp_buf b = AEMP_BUF_INIT;
+    if (aemp_json_write(&b, v, canonical)) {
+        aemp_buf_free(&b);
+        return NULL;
+    }
+    return aemp_buf_detach(&b, len);
+}
+
+char *aemp_to_json(const aemp_val *v, size_t *len)
+{
+    return to_json(v, len, 0);
+}
+
+char *aemp_to_json_canonical(const aemp_val *v, size_t *len)
+{
+    return to_json(v, len, 1);
+}
+
+/* ---- equality ---------------------------------------------------------- */
+
+static int is_number(aemp_type t)
+{
+    return t == AEMP_INT || t == AEMP_UINT || t == AEMP_DOUBLE;
+}
+
+/* A number as Perl prints it; for inf and nan that is what JSON::XS would
+ * send, not our null, so they stay distinct from null and each other. */
+static void num_text(const aemp_val *v, char buf[32])
+{
+    switch (aemp_type_of(v)) {
+    case AEMP_INT:
+        snprintf(buf, 32, "%lld", (long long)aemp_as_int(v));
+        break;
+    case AEMP_UINT:
+        snprintf(buf, 32, "%llu", (unsigned long long)aemp_as_uint(v));
+        break;
+    default:
+        fmt_double(buf, aemp_as_double(v));
+    }
+}
+
+static int num_equal(const aemp_val *a, const aemp_val *b)
+{
+    aemp_type ta = aemp_type_of(a), tb = aemp_type_of(b);
+    if (ta == AEMP_INT && tb == AEMP_INT)
+        return aemp_as_int(a) == aemp_as_int(b);
+    if (ta == AEMP_UINT && tb == AEMP_UINT)
+        return aemp_as_uint(a) == aemp_as_uint(b);
+    /* Doubles (and a double against an integer) are equal when Perl would
+     * print them alike: 2.0 is 2, 0.1 + 0.2 is 0.3, but -0.0 is not 0. */
+    char ba[32], bb[32];
+    num_text(a, ba);
+    num_text(b, bb);
+    return strcmp(ba, bb) == 0;
+}
+
+/* b's value for a's key i, also when the key is spelled differently in
+ * bytes but the same in characters (a byte string against UTF-8). */
+static const aemp_val *map_match(const aemp_val *b, const aemp_val *key)
+{
+    size_t klen;
+    const char *k = aemp_str_ptr(key, &klen);
+    const aemp_val *v = aemp_map_getn(b, k, klen);
+    for (size_t i = 0; !v && i < aemp_map_len(b); i++) {
+        const aemp_val *bk = aemp_map_key_val_at(b, i);
+        if (aemp_str_is_utf8(bk) != aemp_str_is_utf8(key) &&
+            str_cmp(bk, key) == 0)
+            v = aemp_map_value_at(b, i);
+    }
+    return v;
+}
+
+int aemp_equal(const aemp_val *a, const aemp_val *b)
+{
+    aemp_type ta = aemp_type_of(a), tb = aemp_type_of(b);
+    if (is_number(ta) && is_number(tb))
+        return num_equal(a, b);
+    if (ta != tb)
+        return 0;
+    switch (ta) {
+    case AEMP_BOOL: return !aemp_is_true(a) == !aemp_is_true(b);
+    case AEMP_STRING: return str_cmp(a, b) == 0;
+    case AEMP_ARRAY:
+        if (aemp_array_len(a) != aemp_array_len(b))
+            return 0;
+        for (size_t i = 0; i < aemp_array_len(a); i++)
+            if (!aemp_equal(aemp_array_at(a, i), aemp_array_at(b, i)))
+                return 0;
+        return 1;
+    case AEMP_MAP:
+        if (aemp_map_len(a) != aemp_map_len(b))
+            return 0;
+        for (size_t i = 0; i < aemp_map_len(a); i++) {
+            const aemp_val *bv = map_match(b, aemp_map_key_val_at(a, i));
+            if (!bv || !aemp_equal(aemp_map_value_at(a, i), bv))
+                return 0;
+        }
+        return 1;
+    default: return 1; /* null */
+    }
+}

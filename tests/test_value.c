@@ -1,0 +1,702 @@
+/* Tests for values (src/value.c) and the JSON codec (value_json_*.c).
+ * The expected encodings were checked against Perl's JSON::XS 4.04
+ * (encode_json / decode_json). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aemp/error.h"
+#include "aemp/value.h"
+#include "value_json.h"
+
+/* Asserts that v encodes (compact, insertion order) to exactly expect. */
+#define ck_json(v, expect)                                                  \
+    do {                                                                    \
+        size_t len_;                                                        \
+        char *j_ = aemp_to_json((v), &len_);                                \
+        ck_assert_ptr_nonnull(j_);                                          \
+        ck_assert_str_eq(j_, (expect));                                     \
+        ck_assert_uint_eq(len_, strlen(expect));                            \
+        free(j_);                                                           \
+    } while (0)
+
+/* Parses in, which must succeed, and checks its encoding. */
+static void roundtrip(const char *in, const char *expect)
+{
+    char *err = NULL;
+    aemp_val *v = aemp_from_json(in, strlen(in), &err);
+    ck_assert_msg(v != NULL, "parse %s: %s", in, err ? err : "?");
+    ck_json(v, expect);
+    aemp_unref(v);
+}
+
+static aemp_val *parse(const char *in)
+{
+    aemp_val *v = aemp_from_json(in, strlen(in), NULL);
+    ck_assert_msg(v != NULL, "parse %s", in);
+    return v;
+}
+
+static void parse_fails(const char *in, size_t len)
+{
+    char *err = NULL;
+    aemp_val *v = aemp_from_json(in, len, &err);
+    ck_assert_msg(v == NULL, "parsed what should fail: %.*s", (int)len, in);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(err, "at byte") != NULL, "message: %s", err);
+    free(err);
+}
+
+START_TEST(test_scalars)
+{
+    aemp_val *v = aemp_null();
+    ck_assert_int_eq(aemp_type_of(v), AEMP_NULL);
+    ck_assert(aemp_is_null(v) && aemp_is_null(NULL));
+    aemp_unref(v);
+
+    v = aemp_bool(5);
+    ck_assert_int_eq(aemp_type_of(v), AEMP_BOOL);
+    ck_assert_int_eq(aemp_as_int(v), 1);
+    aemp_unref(v);
+
+    v = aemp_int(-42);
+    ck_assert_int_eq(aemp_type_of(v), AEMP_INT);
+    ck_assert_int_eq(aemp_as_int(v), -42);
+    ck_assert(aemp_as_double(v) == -42.0);
+    ck_assert(!aemp_is_null(v));
+    aemp_unref(v);
+
+    v = aemp_uint(7); /* fits int64: stored as AEMP_INT */
+    ck_assert_int_eq(aemp_type_of(v), AEMP_INT);
+    aemp_unref(v);
+    v = aemp_uint(UINT64_MAX);
+    ck_assert_int_eq(aemp_type_of(v), AEMP_UINT);
+    ck_assert(aemp_as_uint(v) == UINT64_MAX);
+    ck_assert(aemp_as_int(v) == INT64_MAX);
+    aemp_unref(v);
+
+    v = aemp_double(2.5);
+    ck_assert_int_eq(aemp_type_of(v), AEMP_DOUBLE);
+    ck_assert(aemp_as_double(v) == 2.5);
+    ck_assert_int_eq(aemp_as_int(v), 2);
+    aemp_unref(v);
+
+    ck_assert_str_eq(aemp_type_name(AEMP_UINT), "uint");
+    ck_assert_str_eq(aemp_type_name(AEMP_MAP), "map");
+    ck_assert_int_eq(aemp_type_of(NULL), AEMP_NULL);
+}
+END_TEST
+
+START_TEST(test_strings)
+{
+    size_t len;
+    aemp_val *v = aemp_strn("a\0b", 3);
+    const char *p = aemp_str_ptr(v, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(p, "a\0b", 4); /* and the NUL after it */
+    ck_assert(!aemp_str_eq(v, "a"));
+    ck_json(v, "\"a\\u0000b\"");
+    aemp_unref(v);
+
+    v = aemp_str("");
+    ck_assert_ptr_nonnull(aemp_str_ptr(v, NULL));
+    ck_assert_int_eq(aemp_str_ptr(v, NULL)[0], 0);
+    aemp_unref(v);
+
+    v = aemp_strf("%s#%d", "node", 42);
+    ck_assert(aemp_str_eq(v, "node#42"));
+    aemp_unref(v);
+
+    /* long strings are one allocation too */
+    char big[5000];
+    memset(big, 'x', sizeof(big));
+    v = aemp_strn(big, sizeof(big));
+    ck_assert_mem_eq(aemp_str_ptr(v, &len), big, sizeof(big));
+    ck_assert_uint_eq(len, sizeof(big));
+    aemp_unref(v);
+
+    v = aemp_int(1);
+    ck_assert_ptr_null(aemp_str_ptr(v, &len));
+    ck_assert(!aemp_str_eq(v, "1"));
+    aemp_unref(v);
+}
+END_TEST
+
+START_TEST(test_refcount)
+{
+    aemp_val *s = aemp_str("shared");
+    aemp_val *a = aemp_arrayv(aemp_ref(s), aemp_ref(s), NULL);
+    ck_assert_uint_eq(aemp_array_len(a), 2);
+    ck_assert_ptr_eq(aemp_array_at(a, 0), s);
+    aemp_unref(a);
+    ck_assert(aemp_str_eq(s, "shared")); /* still ours (ASan would see) */
+    ck_assert_ptr_eq(aemp_ref(NULL), NULL);
+    aemp_unref(NULL);
+    aemp_unref(s);
+
+    /* a deep copy shares nothing */
+    aemp_val *m = parse("{\"k\":[1,\"x\",{\"y\":null}],\"d\":0.5}");
+    aemp_val *c = aemp_copy(m);
+    ck_assert(aemp_equal(m, c));
+    ck_assert_ptr_ne(aemp_map_get(m, "k"), aemp_map_get(c, "k"));
+    aemp_array_push(aemp_map_get(c, "k"), aemp_int(2));
+    ck_assert(!aemp_equal(m, c));
+    ck_json(m, "{\"k\":[1,\"x\",{\"y\":null}],\"d\":0.5}");
+    aemp_unref(m);
+    aemp_unref(c);
+}
+END_TEST
+
+START_TEST(test_arrays)
+{
+    aemp_val *a = aemp_array();
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(aemp_array_push(a, aemp_int(i)), AEMP_OK);
+    ck_assert_uint_eq(aemp_array_len(a), 100);
+    ck_assert_int_eq(aemp_as_int(aemp_array_at(a, 99)), 99);
+    ck_assert_ptr_null(aemp_array_at(a, 100));
+
+    aemp_val *t = aemp_array_take(a, 10);
+    ck_assert_int_eq(aemp_as_int(t), 10);
+    aemp_unref(t);
+    ck_assert_uint_eq(aemp_array_len(a), 99);
+    ck_assert_int_eq(aemp_as_int(aemp_array_at(a, 10)), 11);
+
+    aemp_array_shift(a, 5);
+    ck_assert_uint_eq(aemp_array_len(a), 94);
+    ck_assert_int_eq(aemp_as_int(aemp_array_at(a, 0)), 5);
+    aemp_array_shift(a, 1000);
+    ck_assert_uint_eq(aemp_array_len(a), 0);
+    ck_json(a, "[]");
+    aemp_unref(a);
+
+    /* arrayn with a failed constructor fails and drops the others */
+    aemp_val *items[3] = {aemp_int(1), NULL, aemp_str("x")};
+    ck_assert_ptr_null(aemp_arrayn(3, items));
+    aemp_val *ok[2] = {aemp_int(1), aemp_str("x")};
+    a = aemp_arrayn(2, ok);
+    ck_json(a, "[1,\"x\"]");
+
+    /* push onto a non-array fails and takes the item */
+    aemp_val *n = aemp_int(3);
+    ck_assert_int_eq(aemp_array_push(n, aemp_int(4)), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_array_push(a, NULL), AEMP_ENOMEM);
+    aemp_unref(n);
+    aemp_unref(a);
+}
+END_TEST
+
+START_TEST(test_map_basic)
+{
+    aemp_val *m = aemp_map();
+    ck_assert_int_eq(aemp_map_set(m, "b", aemp_int(1)), AEMP_OK);
+    ck_assert_int_eq(aemp_map_set(m, "a", aemp_int(2)), AEMP_OK);
+    ck_assert_int_eq(aemp_map_setn(m, "k\0z", 3, aemp_int(3)), AEMP_OK);
+    ck_assert_uint_eq(aemp_map_len(m), 3);
+    ck_json(m, "{\"b\":1,\"a\":2,\"k\\u0000z\":3}");
+
+    /* replace keeps the key's place and its uniqueness */
+    ck_assert_int_eq(aemp_map_set(m, "b", aemp_str("new")), AEMP_OK);
+    ck_assert_uint_eq(aemp_map_len(m), 3);
+    ck_json(m, "{\"b\":\"new\",\"a\":2,\"k\\u0000z\":3}");
+    ck_assert(aemp_str_eq(aemp_map_get(m, "b"), "new"));
+    ck_assert_ptr_null(aemp_map_get(m, "k")); /* "k" is not "k\0z" */
+    ck_assert_int_eq(aemp_as_int(aemp_map_getn(m, "k\0z", 3)), 3);
+
+    size_t klen;
+    ck_assert_str_eq(aemp_map_key_at(m, 1, &klen), "a");
+    ck_assert_uint_eq(klen, 1);
+    ck_assert_int_eq(aemp_as_int(aemp_map_value_at(m, 1)), 2);
+    ck_assert_ptr_null(aemp_map_key_at(m, 3, NULL));
+
+    ck_assert_int_eq(aemp_map_del(m, "b", 1), 1);
+    ck_assert_int_eq(aemp_map_del(m, "b", 1), 0);
+    ck_json(m, "{\"a\":2,\"k\\u0000z\":3}");
+
+    char *c = aemp_to_json_canonical(m, NULL);
+    ck_assert_str_eq(c, "{\"a\":2,\"k\\u0000z\":3}");
+    free(c);
+    ck_assert_int_eq(aemp_map_set(m, "", aemp_null()), AEMP_OK);
+    c = aemp_to_json_canonical(m, NULL);
+    ck_assert_str_eq(c, "{\"\":null,\"a\":2,\"k\\u0000z\":3}");
+    free(c);
+
+    /* set on a non-map fails and takes the value */
+    aemp_val *a = aemp_array();
+    ck_assert_int_eq(aemp_map_set(a, "x", aemp_int(1)), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_map_set(m, "x", NULL), AEMP_ENOMEM);
+    ck_assert_ptr_null(aemp_map_get(a, "x"));
+    aemp_unref(a);
+    aemp_unref(m);
+}
+END_TEST
+
+/* Enough keys for the hash index, then deletes that shrink the map back
+ * below it; order and lookups must hold all along. */
+START_TEST(test_map_many)
+{
+    enum { N = 5000 };
+    aemp_val *m = aemp_map();
+    char key[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "node%d#port", i);
+        ck_assert_int_eq(aemp_map_set(m, key, aemp_int(i)), AEMP_OK);
+    }
+    for (int i = 0; i < N; i += 7) { /* replacing adds nothing */
+        snprintf(key, sizeof(key), "node%d#port", i);
+        ck_assert_int_eq(aemp_map_set(m, key, aemp_int(-i)), AEMP_OK);
+    }
+    ck_assert_uint_eq(aemp_map_len(m), N);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "node%d#port", i);
+        ck_assert_int_eq(aemp_as_int(aemp_map_get(m, key)),
+                         i % 7 ? i : -i);
+        size_t klen;
+        ck_assert_str_eq(aemp_map_key_at(m, (size_t)i, &klen), key);
+    }
+    ck_assert_ptr_null(aemp_map_get(m, "node5000#port"));
+
+    /* delete all odd keys, then all but the first three even ones */
+    for (int i = 1; i < N; i += 2) {
+        snprintf(key, sizeof(key), "node%d#port", i);
+        ck_assert_int_eq(aemp_map_del(m, key, strlen(key)), 1);
+    }
+    ck_assert_uint_eq(aemp_map_len(m), N / 2);
+    for (int i = 0; i < N / 2; i++) {
+        snprintf(key, sizeof(key), "node%d#port", 2 * i);
+        ck_assert_str_eq(aemp_map_key_at(m, (size_t)i, NULL), key);
+        ck_assert_ptr_nonnull(aemp_map_get(m, key));
+        snprintf(key, sizeof(key), "node%d#port", 2 * i + 1);
+        ck_assert_ptr_null(aemp_map_get(m, key));
+    }
+    for (int i = 6; i < N; i += 2) {
+        snprintf(key, sizeof(key), "node%d#port", i);
+        ck_assert_int_eq(aemp_map_del(m, key, strlen(key)), 1);
+    }
+    ck_json(m, "{\"node0#port\":0,\"node2#port\":2,\"node4#port\":4}");
+    ck_assert_int_eq(aemp_map_set(m, "node1#port", aemp_int(1)), AEMP_OK);
+    char *c = aemp_to_json_canonical(m, NULL);
+    ck_assert_str_eq(c, "{\"node0#port\":0,\"node1#port\":1,"
+                        "\"node2#port\":2,\"node4#port\":4}");
+    free(c);
+    aemp_unref(m);
+}
+END_TEST
+
+START_TEST(test_equal)
+{
+    struct {
+        const char *a, *b;
+        int eq;
+    } cases[] = {
+        {"11", "\"11\"", 0},      /* Perl's database: 11 ne "11" */
+        {"11", "11", 1},
+        {"2.0", "2", 1},          /* %.15g prints 2.0 as 2 */
+        {"2.5", "2", 0},
+        {"1e15", "1000000000000000", 0}, /* 1e+15 vs 1000000000000000 */
+        {"-0.0", "0", 0},         /* -0 vs 0 */
+        {"-0", "0", 1},           /* an integer -0 is 0 */
+        {"true", "1", 0},
+        {"true", "true", 1},
+        {"false", "true", 0},
+        {"null", "null", 1},
+        {"null", "false", 0},
+        {"\"\"", "null", 0},
+        {"18446744073709551615", "18446744073709551615", 1},
+        {"18446744073709551615", "-1", 0},
+        {"[1,[2]]", "[1,[2]]", 1},
+        {"[1,[2]]", "[1,[2],3]", 0},
+        {"[]", "{}", 0},
+        {"{\"a\":1,\"b\":[2]}", "{\"b\":[2],\"a\":1}", 1},
+        {"{\"a\":1,\"b\":[2]}", "{\"b\":[2],\"a\":2}", 0},
+        {"{\"a\":1}", "{\"a\":1,\"b\":1}", 0},
+        {"{\"a\":1}", "{\"b\":1}", 0},
+        {"\"gr\\u00fc\\u00dfe\"", "\"gr\xc3\xbc\xc3\x9f" "e\"", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        aemp_val *a = parse(cases[i].a), *b = parse(cases[i].b);
+        ck_assert_msg(aemp_equal(a, b) == cases[i].eq, "%s vs %s",
+                      cases[i].a, cases[i].b);
+        ck_assert_msg(aemp_equal(b, a) == cases[i].eq, "%s vs %s",
+                      cases[i].b, cases[i].a);
+        aemp_unref(a);
+        aemp_unref(b);
+    }
+
+    aemp_val *x = aemp_double(0.1 + 0.2), *y = aemp_double(0.3);
+    ck_assert(aemp_equal(x, y)); /* both print as 0.3 */
+    aemp_unref(x);
+    aemp_unref(y);
+    x = aemp_double(NAN);
+    y = aemp_null();
+    ck_assert(!aemp_equal(x, y)); /* Perl would send nan, not null */
+    ck_assert(aemp_equal(NULL, y));
+    aemp_unref(x);
+    aemp_unref(y);
+
+    /* a byte string equals the character string of the same characters,
+     * as in Perl; in map keys too */
+    x = aemp_str("\xe9t\xe9");        /* not UTF-8: Latin-1 bytes */
+    y = aemp_str("\xc3\xa9t\xc3\xa9"); /* UTF-8 */
+    ck_assert(aemp_equal(x, y) && aemp_equal(y, x));
+    aemp_val *mx = aemp_map(), *my = aemp_map();
+    aemp_map_set(mx, "\xe9", aemp_int(1));
+    aemp_map_set(my, "\xc3\xa9", aemp_int(1));
+    ck_assert(aemp_equal(mx, my) && aemp_equal(my, mx));
+    aemp_map_set(my, "\xc3\xa9", aemp_int(2));
+    ck_assert(!aemp_equal(mx, my) && !aemp_equal(my, mx));
+    aemp_unref(mx);
+    aemp_unref(my);
+    aemp_unref(x);
+    aemp_unref(y);
+    x = aemp_str("\xc3\xa9");
+    y = aemp_str("\xc3");
+    ck_assert(!aemp_equal(x, y) && !aemp_equal(y, x));
+    aemp_unref(x);
+    aemp_unref(y);
+}
+END_TEST
+
+START_TEST(test_truth)
+{
+    struct {
+        const char *json;
+        int truth;
+    } cases[] = {
+        {"null", 0},  {"false", 0},  {"true", 1},   {"0", 0},
+        {"1", 1},     {"-1", 1},     {"0.0", 0},    {"-0.0", 0},
+        {"0.5", 1},   {"\"\"", 0},   {"\"0\"", 0},  {"\"0.0\"", 1},
+        {"\"00\"", 1}, {"\" \"", 1}, {"\"a\"", 1},  {"[]", 1},
+        {"{}", 1},    {"18446744073709551615", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        aemp_val *v = parse(cases[i].json);
+        ck_assert_msg(aemp_is_true(v) == cases[i].truth, "%s",
+                      cases[i].json);
+        aemp_unref(v);
+    }
+    ck_assert(!aemp_is_true(NULL));
+    aemp_val *v = aemp_double(NAN);
+    ck_assert(aemp_is_true(v));
+    aemp_unref(v);
+}
+END_TEST
+
+START_TEST(test_conversions)
+{
+    struct {
+        const char *s;
+        int64_t i;
+        double d;
+    } cases[] = {
+        {"12", 12, 12},      {" 12abc", 12, 12}, {"-7", -7, -7},
+        {"1.9", 1, 1.9},     {"1e3", 1000, 1000}, {"abc", 0, 0},
+        {"0x10", 0, 0},      {"", 0, 0},
+        {"99999999999999999999", INT64_MAX, 1e20},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        aemp_val *v = aemp_str(cases[i].s);
+        ck_assert_msg(aemp_as_int(v) == cases[i].i, "%s", cases[i].s);
+        ck_assert_msg(aemp_as_double(v) == cases[i].d, "%s", cases[i].s);
+        aemp_unref(v);
+    }
+    aemp_val *v = aemp_str("18446744073709551615");
+    ck_assert(aemp_as_uint(v) == UINT64_MAX);
+    aemp_unref(v);
+    v = aemp_double(1e30);
+    ck_assert(aemp_as_int(v) == INT64_MAX);
+    ck_assert(aemp_as_uint(v) == UINT64_MAX);
+    aemp_unref(v);
+    v = aemp_double(-3.7);
+    ck_assert(aemp_as_int(v) == -3);
+    aemp_unref(v);
+    v = aemp_array();
+    ck_assert(aemp_as_int(v) == 0 && aemp_as_double(v) == 0);
+    aemp_unref(v);
+}
+END_TEST
+
+START_TEST(test_escapes)
+{
+    static const char raw[] = "q\" b\\ s/ t\t n\n r\r f\f b\b z\0 a\a"
+                              " e\x1b us\x1f del\x7f sp ~";
+    aemp_val *v = aemp_strn(raw, sizeof(raw) - 1);
+    ck_json(v, "\"q\\\" b\\\\ s/ t\\t n\\n r\\r f\\f b\\b z\\u0000"
+               " a\\u0007 e\\u001b us\\u001f del\x7f sp ~\"");
+    aemp_unref(v);
+
+    /* UTF-8 passes through, never \u-escaped */
+    v = aemp_str("gr\xc3\xbc\xc3\x9f" "e \xe2\x98\xba \xf0\x9f\x98\x80");
+    ck_json(v, "\"gr\xc3\xbc\xc3\x9f" "e \xe2\x98\xba \xf0\x9f\x98\x80\"");
+    aemp_unref(v);
+
+    /* surrogates in UTF-8 form pass, as JSON::XS re-encodes them */
+    v = aemp_str("\xed\xa0\x80");
+    ck_json(v, "\"\xed\xa0\x80\"");
+    aemp_unref(v);
+
+    /* escapes in input decode to UTF-8 */
+    roundtrip("[\"\\u00e9\\u263a\\ud83d\\ude00\\/\\u0041\"]",
+              "[\"\xc3\xa9\xe2\x98\xba\xf0\x9f\x98\x80/A\"]");
+}
+END_TEST
+
+/* A string that is not UTF-8 is a Perl byte string: each byte is written
+ * as the character of that code point. */
+START_TEST(test_byte_strings)
+{
+    char bytes[128], expect[2 + 256 + 1], *p = expect;
+    *p++ = '"';
+    for (int i = 0; i < 128; i++) {
+        bytes[i] = (char)(0x80 + i);
+        *p++ = (char)(0xc0 | (0x80 + i) >> 6);
+        *p++ = (char)(0x80 | (i & 0x3f));
+    }
+    *p++ = '"';
+    *p = 0;
+    aemp_val *v = aemp_strn(bytes, sizeof(bytes));
+    ck_json(v, expect);
+
+    /* it comes back as UTF-8: other bytes, same characters */
+    aemp_val *back = aemp_from_json(expect, strlen(expect), NULL);
+    ck_assert_ptr_nonnull(back);
+    size_t len;
+    aemp_str_ptr(back, &len);
+    ck_assert_uint_eq(len, 256);
+    ck_assert(aemp_equal(v, back));
+    ck_json(back, expect);
+    aemp_unref(back);
+    aemp_unref(v);
+
+    /* mixed: ASCII stays, a stray byte makes the whole string bytes */
+    v = aemp_str("a\xc3\xa9\xff\n");
+    ck_json(v, "\"a\xc3\x83\xc2\xa9\xc3\xbf\\n\"");
+    aemp_unref(v);
+    /* overlong and beyond U+10FFFF are not UTF-8 either */
+    v = aemp_str("\xc0\x80");
+    ck_json(v, "\"\xc3\x80\xc2\x80\"");
+    aemp_unref(v);
+    v = aemp_str("\xf4\x90\x80\x80");
+    ck_json(v, "\"\xc3\xb4\xc2\x90\xc2\x80\xc2\x80\"");
+    aemp_unref(v);
+    v = aemp_str("\xf4\x8f\xbf\xbf"); /* U+10FFFF is */
+    ck_json(v, "\"\xf4\x8f\xbf\xbf\"");
+    aemp_unref(v);
+}
+END_TEST
+
+START_TEST(test_doubles)
+{
+    struct {
+        double d;
+        const char *json;
+    } cases[] = {
+        {0.5, "0.5"},
+        {-2.25, "-2.25"},
+        {1e300, "1e+300"},
+        {3.14159265358979323846, "3.14159265358979"},
+        {1.5e-10, "1.5e-10"},
+        {2.0, "2"},
+        {1e15, "1e+15"},
+        {123456789012345.0, "123456789012345"},
+        {0.1 + 0.2, "0.3"},
+        {1.0 / 3, "0.333333333333333"},
+        {3e-5, "3e-05"},
+        {-0.0, "-0"},
+        {INFINITY, "null"}, /* JSON::XS: inf, see value_json_write.c */
+        {-INFINITY, "null"},
+        {NAN, "null"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        aemp_val *v = aemp_double(cases[i].d);
+        ck_json(v, cases[i].json);
+        aemp_unref(v);
+    }
+    roundtrip("[1.0,1e2,-0.0,0.1,1E400,2.5e-3]", "[1,100,-0,0.1,null,0.0025]");
+}
+END_TEST
+
+START_TEST(test_integers)
+{
+    aemp_val *v = parse("[18446744073709551615,-9223372036854775808,"
+                        "9223372036854775807,9223372036854775808,-0,"
+                        "9007199254740993]");
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(v, 0)), AEMP_UINT);
+    ck_assert(aemp_as_uint(aemp_array_at(v, 0)) == UINT64_MAX);
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(v, 1)), AEMP_INT);
+    ck_assert(aemp_as_int(aemp_array_at(v, 1)) == INT64_MIN);
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(v, 2)), AEMP_INT);
+    ck_assert(aemp_as_int(aemp_array_at(v, 2)) == INT64_MAX);
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(v, 3)), AEMP_UINT);
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(v, 4)), AEMP_INT);
+    ck_assert(aemp_as_int(aemp_array_at(v, 5)) == 9007199254740993LL);
+    ck_json(v, "[18446744073709551615,-9223372036854775808,"
+               "9223372036854775807,9223372036854775808,0,"
+               "9007199254740993]");
+    aemp_unref(v);
+
+    v = aemp_int(INT64_MIN);
+    ck_json(v, "-9223372036854775808");
+    aemp_unref(v);
+    v = aemp_uint(UINT64_MAX);
+    ck_json(v, "18446744073709551615");
+    aemp_unref(v);
+    v = aemp_int(0);
+    ck_json(v, "0");
+    aemp_unref(v);
+}
+END_TEST
+
+/* Integers beyond 64 bits: JSON::XS keeps their digits as a string (it
+ * would try a double only for at most 15 digits, which always fit). */
+START_TEST(test_big_integers)
+{
+    const char *big[] = {
+        "123456789012345678901234567890",
+        "100000000000000000000",
+        "18446744073709551616",
+        "-9223372036854775809",
+        "-18446744073709551616",
+    };
+    for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+        char in[64], out[64];
+        snprintf(in, sizeof(in), "[%s]", big[i]);
+        snprintf(out, sizeof(out), "[\"%s\"]", big[i]);
+        aemp_val *v = parse(in);
+        ck_assert_int_eq(aemp_type_of(aemp_array_at(v, 0)), AEMP_STRING);
+        ck_assert(aemp_str_eq(aemp_array_at(v, 0), big[i]));
+        ck_json(v, out);
+        aemp_unref(v);
+    }
+    /* with a fraction or exponent it is a double, precision lost */
+    roundtrip("[100000000000000000000.0,1e20]", "[1e+20,1e+20]");
+}
+END_TEST
+
+START_TEST(test_from_json)
+{
+    roundtrip("  [ 1 , \"a\" , { \"k\" : [ ] } ]\n", "[1,\"a\",{\"k\":[]}]");
+    roundtrip("5", "5");
+    roundtrip("\"s\"", "\"s\"");
+    roundtrip("{\"a\":1,\"a\":2}", "{\"a\":2}"); /* later wins, as Perl */
+
+    parse_fails("", 0);
+    parse_fails("   ", 3);
+    parse_fails("[1,2", 4);
+    parse_fails("[1,2]]", 6);
+    parse_fails("[1] [2]", 7); /* one text only */
+    parse_fails("[1,]", 4);
+    parse_fails("{1:2}", 5);
+    parse_fails("[01]", 4);
+    parse_fails("[\"a\nb\"]", 7);  /* raw control character */
+    parse_fails("[\"\xff\"]", 5);  /* not UTF-8 */
+    parse_fails("[\"a\0\"]", 6);
+    parse_fails("[tru]", 5);
+    parse_fails("[nan]", 5);
+    parse_fails("// c\n[1]", 8);
+
+    char *err = (char *)"untouched";
+    ck_assert_ptr_null(aemp_from_json("[", 1, NULL)); /* err optional */
+    ck_assert_ptr_null(aemp_from_json("[x]", 3, &err));
+    ck_assert_msg(strstr(err, "at byte 2") != NULL, "%s", err);
+    free(err);
+}
+END_TEST
+
+/* JSON::XS refuses nesting deeper than 512, in both directions. */
+START_TEST(test_depth)
+{
+    enum { MAX = 512 };
+    char text[2 * (MAX + 1) + 1];
+    for (int depth = MAX; depth <= MAX + 1; depth++) {
+        memset(text, '[', (size_t)depth);
+        memset(text + depth, ']', (size_t)depth);
+        text[2 * depth] = 0;
+        char *err = NULL;
+        aemp_val *v = aemp_from_json(text, strlen(text), &err);
+        if (depth == MAX) {
+            ck_assert_ptr_nonnull(v);
+            ck_json(v, text);
+            aemp_unref(v);
+        } else {
+            ck_assert_ptr_null(v);
+            ck_assert_msg(strstr(err, "nesting") != NULL, "%s", err);
+            free(err);
+        }
+    }
+    aemp_val *v = aemp_array();
+    for (int i = 1; i < MAX; i++)
+        v = aemp_arrayv(v, NULL);
+    char *j = aemp_to_json(v, NULL);
+    ck_assert_ptr_nonnull(j);
+    free(j);
+    v = aemp_arrayv(v, NULL);
+    ck_assert_ptr_null(aemp_to_json(v, NULL));
+    aemp_buf b = AEMP_BUF_INIT;
+    ck_assert_int_eq(aemp_json_write(&b, v, 0), AEMP_EINVAL);
+    aemp_buf_free(&b);
+    aemp_unref(v);
+}
+END_TEST
+
+START_TEST(test_canonical)
+{
+    aemp_val *v = parse("{\"b\":{\"z\":1,\"y\":[{\"d\":1,\"c\":2}]},\"a\":0,"
+                        "\"\xc3\xa9\":1,\"ab\":2,\"B\":3,\"\":4}");
+    char *c = aemp_to_json_canonical(v, NULL);
+    ck_assert_str_eq(c, "{\"\":4,\"B\":3,\"a\":0,\"ab\":2,"
+                        "\"b\":{\"y\":[{\"c\":2,\"d\":1}],\"z\":1},"
+                        "\"\xc3\xa9\":1}");
+    free(c);
+    aemp_unref(v);
+
+    /* a byte-string key sorts by its characters: \xff is U+00FF, below
+     * U+0100 (c4 80) but above U+00E9 */
+    v = aemp_map();
+    aemp_map_set(v, "\xc4\x80", aemp_int(1));
+    aemp_map_set(v, "\xff", aemp_int(2));
+    aemp_map_set(v, "\xc3\xa9", aemp_int(3));
+    c = aemp_to_json_canonical(v, NULL);
+    ck_assert_str_eq(c, "{\"\xc3\xa9\":3,\"\xc3\xbf\":2,\"\xc4\x80\":1}");
+    free(c);
+    aemp_unref(v);
+}
+END_TEST
+
+static Suite *value_suite(void)
+{
+    Suite *s = suite_create("value");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_scalars);
+    tcase_add_test(tc, test_strings);
+    tcase_add_test(tc, test_refcount);
+    tcase_add_test(tc, test_arrays);
+    tcase_add_test(tc, test_map_basic);
+    tcase_add_test(tc, test_map_many);
+    tcase_add_test(tc, test_equal);
+    tcase_add_test(tc, test_truth);
+    tcase_add_test(tc, test_conversions);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("json");
+    tcase_add_test(tc, test_escapes);
+    tcase_add_test(tc, test_byte_strings);
+    tcase_add_test(tc, test_doubles);
+    tcase_add_test(tc, test_integers);
+    tcase_add_test(tc, test_big_integers);
+    tcase_add_test(tc, test_from_json);
+    tcase_add_test(tc, test_depth);
+    tcase_add_test(tc, test_canonical);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(value_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
