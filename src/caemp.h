@@ -1,0 +1,106 @@
+/* caemp: the command-line tool, aemp's C twin.
+ *
+ * Like aemp, caemp takes a chain of commands: each command eats the
+ * arguments it needs and the rest is read as the next command, e.g.
+ *
+ *    caemp gensecret profile seed setbinds '*:4040' setseeds host:4040
+ *
+ * main() (caemp.c) walks the chain. rc-file commands are caemp_rc.c's;
+ * every other command goes to caemp_node_command (caemp_node.c). The rc
+ * file is written once at the end, if anything changed, as aemp's END
+ * block does (also after an error). */
+#ifndef CAEMP_H
+#define CAEMP_H
+
+#include <stdio.h>
+
+#include "aemp/value.h"
+
+/* What caemp_rc_command returns for a command that is not an rc command. */
+#define CAEMP_NOT_RC (-1)
+
+/* The exit status of a failed command: aemp dies, and perl exits 255. */
+#define CAEMP_EXIT_DIE 255
+
+typedef struct caemp_ctx {
+    /* The command line after the program name, as aemp sees @ARGV:
+     * args[i] is the value of argument i (a string, or the decoded JSON
+     * of an argument that starts with '[', '{' or '"'); raw[i] is its
+     * text. pos is the next argument to read. */
+    aemp_val *args;
+    char **raw;
+    int argc;
+    int pos;
+
+    /* The rc file, loaded on first use by an rc command (NULL before),
+     * edited in place. As in aemp, "is it dirty" is the rc's own "dirty"
+     * key (a count): aemp's showconfig prints it too, and saving removes
+     * it. See caemp_rc_dirty(). */
+    char *rcpath;
+    aemp_val *rc;
+
+    /* The map that rc commands edit: the rc itself (global defaults) or
+     * the profile chosen with "profile NAME" (profile_name; NULL for the
+     * global defaults). A reference of its own, so a profile removed with
+     * delprofile goes on being edited, detached, as in aemp. */
+    aemp_val *target;
+    char *profile_name;
+} caemp_ctx;
+
+/* ---- caemp_rc.c ---- */
+
+/* Runs cmd if it is an rc command, taking its arguments from
+ * ctx->args[ctx->pos...] (advancing pos). Returns CAEMP_NOT_RC if cmd is
+ * none of them, 0 on success, or an exit status (a message has been
+ * printed to stderr). */
+int caemp_rc_command(caemp_ctx *ctx, const char *cmd);
+
+/* 1 if the rc has been loaded and changed (its "dirty" key is true). */
+int caemp_rc_dirty(const caemp_ctx *ctx);
+
+/* Writes the rc if it is dirty (removing "dirty" first, as Config.pm's
+ * save). 0 or an exit status after printing a message. */
+int caemp_rc_save(caemp_ctx *ctx);
+
+/* Loads the rc if not yet loaded. 0 or an exit status after a message. */
+int caemp_rc_ensure(caemp_ctx *ctx);
+
+void caemp_ctx_free(caemp_ctx *ctx);
+
+/* ---- caemp.c ---- */
+
+/* A string as Perl holds a command-line argument or file content read
+ * without a layer: each byte a character, so bytes >= 0x80 become two
+ * UTF-8 bytes when stored in the rc (aemp does exactly that). */
+aemp_val *caemp_bytes_value(const char *s, size_t len);
+
+/* Prints UTF-8 text as Perl prints a character string to a handle without
+ * layers: as Latin-1 bytes when every character fits, else as UTF-8. */
+void caemp_print(FILE *out, const char *text, size_t len);
+
+/* The usage text. */
+void caemp_usage(FILE *out);
+
+/* ---- caemp_cert.c ---- */
+
+/* What aemp gencert stores: a new self-signed certificate (RSA 2048,
+ * CN=AnyEvent::MP, 3650 days) in PEM, followed by its unencrypted key in
+ * PEM, as "openssl req -new -nodes -x509" gives them. malloc'd, or NULL
+ * and a message in *err. */
+char *caemp_gencert(char **err);
+
+/* ---- caemp_node.c ----
+ *
+ * Runs a command that is not an rc command (run, snd, cal, mon, ...).
+ * cmd is the command name; argc/argv are ALL the arguments after it, raw
+ * (JSON arguments still as text: the command decodes what it uses).
+ * The command consumes all of them: main() stops after it and exits with
+ * its return value. Returns -1 if cmd is unknown; main then prints
+ * "CMD: no such caemp command (try caemp help)" and exits 255.
+ * Edits made earlier in the chain (caemp gensecret snd ...) have been
+ * saved to the rc file before the call, so a node configured from the
+ * file sees them, as aemp's node sees its in-memory %CFG. "run" is only
+ * passed as the first command, as aemp handles it only there. */
+int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv);
+
+#endif
