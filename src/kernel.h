@@ -220,7 +220,5 @@ void kernel_seed_greeted(aemp_node *n, aemp_seed *seed, const char *rnode);
 /* Addresses known for a node, a new array, or NULL when none are. */
 aemp_val *kernel_known_addresses(aemp_node *n, const char *id);
 
-/* ---- node.c ---- */
-int kernel_parse_hostport(const char *s, char **host, char **port);
 
 #endif

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "config.h"
 #include "kernel.h"
 
 /* ---- the table of remote nodes ---- */
@@ -237,7 +238,7 @@ static void try_next_address(evutil_socket_t fd, short what, void *ud)
         return;
     aemp_log(n, 9, LOG_KERNEL, "connecting to %s at %s", r->id, endpoint);
     char *host, *port;
-    if (kernel_parse_hostport(endpoint, &host, &port)) {
+    if (aemp_parse_hostport(endpoint, NULL, &host, &port)) {
         aemp_log(n, 3, LOG_KERNEL,
                  "%s: '%s' is not a resolved node reference.", r->id,
                  endpoint);

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include <netdb.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <openssl/rand.h>
 
 #include "config.h"
 #include "kernel.h"
@@ -30,16 +30,16 @@ static void on_reap(evutil_socket_t fd, short what, void *ud)
     aemp_links_reap(ud);
 }
 
-/* n alphanumerics, as Kernel.pm's nonce62. */
-static void nonce62(char *out, size_t n)
+/* A peer that closes while we write must cost a link, not the process:
+ * SIGPIPE is ignored unless the program has a handler of its own (Perl's
+ * AnyEvent does the same). */
+static void ignore_sigpipe(void)
 {
-    static const char alnum[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    unsigned char r[64];
-    RAND_bytes(r, (int)n);
-    for (size_t i = 0; i < n; i++)
-        out[i] = alnum[r[i] % 62];
-    out[n] = 0;
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
 }
 
 aemp_node *aemp_node_new(struct event_base *base)
@@ -64,11 +64,12 @@ aemp_node *aemp_node_new(struct event_base *base)
     /* local port ids get a per-node prefix so that ids stay unique across
      * restarts; ids made for other nodes (spawn) a longer one ending in an
      * upper-case letter, so the two never clash (Kernel.pm UNIQ, RUNIQ) */
-    nonce62(n->uniq, 9);
-    nonce62(n->runiq, 10);
-    if (n->runiq[9] >= 'a' && n->runiq[9] <= 'z')
-        n->runiq[9] = (char)(n->runiq[9] - 'a' + 'A');
+    if (aemp_config_nonce62(n->uniq, 9) || aemp_config_runiq(n->runiq)) {
+        aemp_node_free(n);
+        return NULL;
+    }
     aemp_log_init(n);
+    ignore_sigpipe();
     return n;
 }
 
@@ -145,37 +146,6 @@ static int fail(aemp_node *n, int err, const char *fmt, ...)
     return err;
 }
 
-/* "host:port", "[v6]:port" -> host, port (malloc'd). */
-int kernel_parse_hostport(const char *s, char **host, char **port)
-{
-    const char *colon;
-    const char *h = s;
-    size_t hlen;
-    if (*s == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return -1;
-        h = s + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon)
-            return -1;
-        hlen = (size_t)(colon - s);
-    }
-    if (!colon[1])
-        return -1;
-    *host = strndup(h, hlen);
-    *port = strdup(colon + 1);
-    if (!*host || !*port) {
-        free(*host);
-        free(*port);
-        return -1;
-    }
-    return 0;
-}
-
 /* Joins an array of strings with commas; the framing and auth lists of
  * the greeting. keep, if given, filters entries. */
 static char *join_list(const aemp_val *list, int (*keep)(const char *))
@@ -242,56 +212,6 @@ static int take_transport_settings(aemp_node *n)
     return AEMP_OK;
 }
 
-/* Resolves host:port strings into numeric ones, in order, without
- * duplicates (Kernel.pm _resolve for names; '*' was expanded before). */
-static int resolve_list(aemp_node *n, const aemp_val *in, aemp_val **out)
-{
-    aemp_val *res = aemp_array();
-    if (!res)
-        return fail(n, AEMP_ENOMEM, "out of memory");
-    for (size_t i = 0; i < aemp_array_len(in); i++) {
-        const char *s = aemp_str_ptr(aemp_array_at(in, i), NULL);
-        char *host, *port;
-        if (!s || kernel_parse_hostport(s, &host, &port)) {
-            aemp_unref(res);
-            return fail(n, AEMP_ECONFIG, "%s: unparsable transport descriptor",
-                        s ? s : "(not a string)");
-        }
-        struct addrinfo hints = {0}, *ai = NULL;
-        hints.ai_socktype = SOCK_STREAM;
-        int gai = getaddrinfo(host, strcmp(port, "*") ? port : "0", &hints,
-                              &ai);
-        if (gai) {
-            aemp_unref(res);
-            int rc = fail(n, AEMP_ECONFIG, "%s: cannot resolve: %s", s,
-                          gai_strerror(gai));
-            free(host);
-            free(port);
-            return rc;
-        }
-        for (struct addrinfo *a = ai; a; a = a->ai_next) {
-            char h[INET6_ADDRSTRLEN];
-            if (getnameinfo(a->ai_addr, a->ai_addrlen, h, sizeof h, NULL, 0,
-                            NI_NUMERICHOST))
-                continue;
-            aemp_val *hp = aemp_strf(strchr(h, ':') ? "[%s]:%s" : "%s:%s", h,
-                                     port);
-            int dup = 0;
-            for (size_t j = 0; hp && j < aemp_array_len(res); j++)
-                dup |= aemp_equal(aemp_array_at(res, j), hp);
-            if (dup)
-                aemp_unref(hp);
-            else
-                aemp_array_push(res, hp);
-        }
-        freeaddrinfo(ai);
-        free(host);
-        free(port);
-    }
-    *out = res;
-    return AEMP_OK;
-}
-
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
                       struct sockaddr *sa, int salen, void *ud)
 {
@@ -302,7 +222,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 static int listen_one(aemp_node *n, const char *bind)
 {
     char *host, *port;
-    if (kernel_parse_hostport(bind, &host, &port))
+    if (aemp_parse_hostport(bind, NULL, &host, &port))
         return fail(n, AEMP_ECONFIG, "%s: unparsable local bind address",
                     bind);
     struct addrinfo hints = {0}, *ai = NULL;
@@ -343,24 +263,20 @@ static int listen_one(aemp_node *n, const char *bind)
     return AEMP_OK;
 }
 
+/* The binds come resolved from the configuration (Kernel.pm _resolve);
+ * port 0 listens on any port, and the real one is published. */
 static int start_listeners(aemp_node *n)
 {
-    aemp_val *expanded = NULL, *resolved = NULL;
-    char *err = NULL;
     const aemp_val *binds = aemp_map_get(n->config, "binds");
-    if (aemp_config_expand_binds(binds, &expanded, &err)) {
-        int rc = fail(n, AEMP_ECONFIG, "binds: %s", err ? err : "invalid");
-        free(err);
-        return rc;
-    }
-    int rc = resolve_list(n, expanded, &resolved);
-    aemp_unref(expanded);
-    if (rc)
-        return rc;
+    int rc = AEMP_OK;
     n->binds = aemp_array();
-    for (size_t i = 0; !rc && i < aemp_array_len(resolved); i++)
-        rc = listen_one(n, aemp_str_ptr(aemp_array_at(resolved, i), NULL));
-    aemp_unref(resolved);
+    if (!n->binds)
+        return fail(n, AEMP_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < aemp_array_len(binds); i++) {
+        const char *b = aemp_str_ptr(aemp_array_at(binds, i), NULL);
+        rc = b ? listen_one(n, b)
+               : fail(n, AEMP_ECONFIG, "binds: not a list of strings");
+    }
     if (!rc)
         aemp_log(n, 8, LOG_KERNEL, "node listens on %zu address(es).",
                  aemp_array_len(n->binds));
@@ -370,24 +286,15 @@ static int start_listeners(aemp_node *n)
 static int set_seeds(aemp_node *n)
 {
     const aemp_val *seeds = aemp_map_get(n->config, "seeds");
-    if (!seeds || aemp_is_null(seeds))
-        return AEMP_OK;
-    if (aemp_type_of(seeds) != AEMP_ARRAY)
-        return fail(n, AEMP_ECONFIG, "seeds must be a list of host:port");
-    aemp_val *resolved = NULL;
-    int rc = resolve_list(n, seeds, &resolved);
-    if (rc)
-        return rc;
-    n->nseeds = aemp_array_len(resolved);
+    n->nseeds = aemp_array_len(seeds);
     n->seeds = calloc(n->nseeds ? n->nseeds : 1, sizeof *n->seeds);
-    if (!n->seeds) {
-        aemp_unref(resolved);
+    if (!n->seeds)
         return fail(n, AEMP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->nseeds; i++) {
+        const char *s = aemp_str_ptr(aemp_array_at(seeds, i), NULL);
+        if (!s || !(n->seeds[i].addr = strdup(s)))
+            return fail(n, AEMP_ECONFIG, "seeds: not a list of host:port");
     }
-    for (size_t i = 0; i < n->nseeds; i++)
-        n->seeds[i].addr =
-            strdup(aemp_str_ptr(aemp_array_at(resolved, i), NULL));
-    aemp_unref(resolved);
     return AEMP_OK;
 }
 
@@ -400,8 +307,13 @@ int aemp_node_configure(aemp_node *n, const aemp_val *args,
     aemp_val *cfg = NULL;
     char *err = NULL;
     int randomised = 0;
-    int rc = aemp_config_resolve(args ? args : empty, rcpath, &cfg,
-                                 &randomised, &err);
+    /* a randomised node id uses the same random id as the ids this node
+     * makes for others, as in Perl */
+    aemp_config_env env = {0};
+    env.rcpath = rcpath;
+    env.runiq = n->runiq;
+    int rc = aemp_config_resolve_env(args ? args : empty, &env, &cfg,
+                                     &randomised, &err);
     aemp_unref(empty);
     if (rc) {
         rc = fail(n, rc, "%s", err ? err : "configuration error");

@@ -7,12 +7,13 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "config.h"
 #include "kernel.h"
 
 static void seed_connect(aemp_node *n, aemp_seed *s)
 {
     char *host, *port;
-    if (kernel_parse_hostport(s->addr, &host, &port)) {
+    if (aemp_parse_hostport(s->addr, NULL, &host, &port)) {
         aemp_log(n, 3, LOG_KERNEL, "%s: unparsable seed address", s->addr);
         return;
     }

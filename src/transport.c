@@ -203,12 +203,12 @@ static int on_greeting(aemp_link *l, char *line)
 {
     aemp_greeting g;
     const char *err;
+    l->rg1 = line; /* the link owns the line from here on */
     if (aemp_greeting_parse(line, &g, &err)) {
         link_error(l, "unparsable greeting, expected 'aemp', got '%.64s'",
                    line);
         return -1;
     }
-    l->rg1 = line;
     l->remote_id = strdup(g.nodeid);
     long version = g.version;
     aemp_greeting_clear(&g);
@@ -363,7 +363,7 @@ static int on_auth(aemp_link *l, char *line)
     return l->state == LINK_DEAD ? -1 : 0;
 }
 
-/* Reads handshake lines; returns -1 when the link died, 0 when more input
+/* Reads handshake lines (each handler takes its line); returns -1 when the link died, 0 when more input
  * is needed, 1 when the data phase has started. */
 static int read_lines(aemp_link *l, struct evbuffer *in)
 {
@@ -389,11 +389,8 @@ static int read_lines(aemp_link *l, struct evbuffer *in)
         int rc = l->state == LINK_GREETING ? on_greeting(l, line)
                  : l->state == LINK_NONCE  ? on_nonce(l, line)
                                            : on_auth(l, line);
-        if (rc) {
-            if (l->state == LINK_GREETING)
-                free(line); /* on_greeting keeps it only on success */
+        if (rc)
             return -1;
-        }
     }
     return 1;
 }

@@ -47,6 +47,8 @@ typedef void (*aemp_log_cb)(int level, const char *ctx, const char *msg,
 
 /* ---- life cycle ---------------------------------------------------- */
 
+/* A new node on base. If SIGPIPE still has its default action it is set
+ * to ignored: a peer closing its socket must not end the process. */
 aemp_node *aemp_node_new(struct event_base *base);
 
 /* configure: args is a map of configure's key/value pairs (profile, nodeid,

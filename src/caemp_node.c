@@ -1,0 +1,329 @@
+/* caemp: the commands that run a node (run, snd, cal, mon), as aemp's;
+ * snd and cal also fail loudly where aemp would hang or stay silent. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "aemp/aemp.h"
+#include "caemp.h"
+
+/* aemp's rule: arguments starting with [ { or " are JSON, others strings. */
+static aemp_val *arg_value(const char *s, char **err)
+{
+    if (*s == '[' || *s == '{' || *s == '"')
+        return aemp_from_json(s, strlen(s), err);
+    return aemp_str(s);
+}
+
+static aemp_val *args_array(int argc, char **argv)
+{
+    aemp_val *a = aemp_array();
+    for (int i = 0; a && i < argc; i++) {
+        char *err = NULL;
+        aemp_val *v = arg_value(argv[i], &err);
+        if (!v) {
+            fprintf(stderr, "caemp: argument '%s' is not valid JSON: %s\n",
+                    argv[i], err ? err : "parse error");
+            free(err);
+            aemp_unref(a);
+            return NULL;
+        }
+        aemp_array_push(a, v);
+    }
+    return a;
+}
+
+/* One command's node: the event loop, the node and what ends the run. */
+typedef struct cmd_state {
+    struct event_base *base;
+    aemp_node *node;
+    struct event *timeout;
+    int status;       /* exit code */
+    int done;
+    const char *what; /* for messages */
+} cmd_state;
+
+static void finish(cmd_state *st, int status)
+{
+    if (st->done)
+        return;
+    st->done = 1;
+    st->status = status;
+    event_base_loopexit(st->base, NULL);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    cmd_state *st = ud;
+    fprintf(stderr, "caemp: %s: no answer within 5 seconds\n", st->what);
+    finish(st, 1);
+}
+
+/* aemp's init: configure profile => "aemp", nodeid => "aemp/%n/%u". */
+static int start_node(cmd_state *st, const char *what)
+{
+    st->what = what;
+    st->status = 1;
+    st->base = event_base_new();
+    st->node = st->base ? aemp_node_new(st->base) : NULL;
+    if (!st->node) {
+        fprintf(stderr, "caemp: out of memory\n");
+        return -1;
+    }
+    aemp_val *args = aemp_map();
+    aemp_map_set(args, "profile", aemp_str("aemp"));
+    aemp_map_set(args, "nodeid", aemp_str("aemp/%n/%u"));
+    int rc = aemp_node_configure(st->node, args, NULL);
+    aemp_unref(args);
+    if (rc) {
+        fprintf(stderr, "caemp: configure failed: %s\n",
+                aemp_node_errmsg(st->node));
+        return -1;
+    }
+    st->timeout = event_new(st->base, -1, 0, on_timeout, st);
+    struct timeval five = {5, 0};
+    event_add(st->timeout, &five);
+    return 0;
+}
+
+static void stop_node(cmd_state *st)
+{
+    if (st->timeout)
+        event_free(st->timeout);
+    aemp_node_free(st->node);
+    if (st->base)
+        event_base_free(st->base);
+}
+
+/* Prints values joined by spaces, as Perl's print join " ", @list. */
+static void print_joined(const aemp_val *list, size_t from)
+{
+    for (size_t i = from; i < aemp_array_len(list); i++) {
+        const aemp_val *v = aemp_array_at(list, i);
+        const char *s = aemp_str_ptr(v, NULL);
+        if (s)
+            fputs(s, stdout);
+        else if (!aemp_is_null(v)) {
+            char *j = aemp_to_json(v, NULL);
+            fputs(j ? j : "", stdout);
+            free(j);
+        }
+        fputc(' ', stdout);
+    }
+}
+
+static int is_transport_error(const aemp_val *reason)
+{
+    return aemp_str_eq(aemp_array_at(reason, 0), "transport_error");
+}
+
+/* ---- snd ---- */
+
+static int snd_reply(aemp_node *node, const char *port, const aemp_val *msg,
+                     void *ud)
+{
+    (void)node;
+    (void)port;
+    print_joined(msg, 0);
+    fputs("\n", stdout);
+    finish(ud, 0);
+    return 0;
+}
+
+static void target_died(aemp_node *node, const char *port,
+                        const aemp_val *reason, void *ud)
+{
+    (void)node;
+    cmd_state *st = ud;
+    char *text = aemp_to_json(reason, NULL);
+    if (is_transport_error(reason))
+        fprintf(stderr, "caemp: %s: cannot reach %s: %s\n", st->what, port,
+                text ? text : "");
+    else
+        fprintf(stderr, "caemp: %s: port %s died: %s\n", st->what, port,
+                text ? text : "");
+    free(text);
+    finish(st, 1);
+}
+
+/* snd and cal: PORT ARG... -> the node started and the message. */
+static aemp_val *start_port_command(cmd_state *st, const char *what, int argc,
+                                    char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "caemp: %s: port missing\n", what);
+        return NULL;
+    }
+    aemp_val *msg = args_array(argc - 1, argv + 1);
+    if (msg && start_node(st, what)) {
+        aemp_unref(msg);
+        stop_node(st);
+        return NULL;
+    }
+    return msg;
+}
+
+static int cmd_snd(int argc, char **argv)
+{
+    cmd_state st = {0};
+    aemp_val *msg = start_port_command(&st, "snd", argc, argv);
+    if (!msg)
+        return 1;
+    const char *port = argv[0];
+    aemp_snd(st.node, port, msg);
+    aemp_mon(st.node, port, target_died, &st);
+    /* the message arrived if a node-port snd behind it comes back */
+    char *reply = aemp_port(st.node, snd_reply, &st);
+    char *nodeid = aemp_node_of(port);
+    aemp_sndv(st.node, nodeid, aemp_str("snd"), aemp_str(reply),
+              aemp_str("message sent successfully"), NULL);
+    event_base_dispatch(st.base);
+    free(reply);
+    free(nodeid);
+    stop_node(&st);
+    return st.status;
+}
+
+/* ---- cal ---- */
+
+static int cal_reply(aemp_node *node, const char *port, const aemp_val *msg,
+                     void *ud)
+{
+    (void)node;
+    (void)port;
+    /* the reply as JSON without the outer brackets */
+    char *json = aemp_to_json(msg, NULL);
+    if (json) {
+        size_t len = strlen(json);
+        printf("%.*s\n", (int)(len - 2), json + 1);
+        free(json);
+    }
+    finish(ud, 0);
+    return 0;
+}
+
+static int cmd_cal(int argc, char **argv)
+{
+    cmd_state st = {0};
+    aemp_val *msg = start_port_command(&st, "cal", argc, argv);
+    if (!msg)
+        return 1;
+    /* cal without a timeout of its own monitors the target (MP.pm cal) */
+    char *reply = aemp_port(st.node, cal_reply, &st);
+    aemp_mon(st.node, argv[0], target_died, &st);
+    aemp_array_push(msg, aemp_str(reply));
+    aemp_snd(st.node, argv[0], msg);
+    event_base_dispatch(st.base);
+    free(reply);
+    stop_node(&st);
+    return st.status;
+}
+
+/* ---- mon ---- */
+
+static void mon_fired(aemp_node *node, const char *port,
+                      const aemp_val *reason, void *ud)
+{
+    (void)node;
+    (void)port;
+    print_joined(reason, 0);
+    fputs("\n", stdout);
+    finish(ud, is_transport_error(reason) ? 1 : 0);
+}
+
+static int cmd_mon(int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "caemp: mon: port missing\n");
+        return 1;
+    }
+    cmd_state st = {0};
+    if (start_node(&st, "mon")) {
+        stop_node(&st);
+        return 1;
+    }
+    /* mon waits as long as the port lives */
+    event_del(st.timeout);
+    aemp_mon(st.node, argv[0], mon_fired, &st);
+    event_base_dispatch(st.base);
+    stop_node(&st);
+    return st.status;
+}
+
+/* ---- run ---- */
+
+static void on_signal(evutil_socket_t sig, short what, void *ud)
+{
+    (void)sig;
+    (void)what;
+    finish(ud, 0);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    aemp_val *list = args_array(argc, argv);
+    if (!list)
+        return 1;
+    if (aemp_array_len(list) % 2) {
+        /* configure's rule: an odd list starts with a profile name */
+        aemp_val *fixed = aemp_arrayv(aemp_str("profile"), NULL);
+        for (size_t i = 0; fixed && i < aemp_array_len(list); i++)
+            aemp_array_push(fixed, aemp_ref(aemp_array_at(list, i)));
+        aemp_unref(list);
+        list = fixed;
+    }
+    aemp_val *args = aemp_map();
+    for (size_t i = 0; args && i + 1 < aemp_array_len(list); i += 2) {
+        const char *k = aemp_str_ptr(aemp_array_at(list, i), NULL);
+        if (!k) {
+            fprintf(stderr, "caemp: run: configure keys must be strings\n");
+            aemp_unref(list);
+            aemp_unref(args);
+            return 1;
+        }
+        aemp_map_set(args, k, aemp_ref(aemp_array_at(list, i + 1)));
+    }
+    aemp_unref(list);
+    cmd_state st = {0};
+    st.base = event_base_new();
+    st.node = st.base ? aemp_node_new(st.base) : NULL;
+    if (!st.node || aemp_node_configure(st.node, args, NULL)) {
+        fprintf(stderr, "caemp: run: %s\n",
+                st.node ? aemp_node_errmsg(st.node) : "out of memory");
+        aemp_unref(args);
+        stop_node(&st);
+        return 1;
+    }
+    aemp_unref(args);
+    struct event *sigint = evsignal_new(st.base, SIGINT, on_signal, &st);
+    struct event *sigterm = evsignal_new(st.base, SIGTERM, on_signal, &st);
+    event_add(sigint, NULL);
+    event_add(sigterm, NULL);
+    event_base_dispatch(st.base);
+    event_free(sigint);
+    event_free(sigterm);
+    stop_node(&st);
+    return 0;
+}
+
+int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv)
+{
+    /* aemp configures from its in-memory rc, earlier edits included; we
+     * configure from the file, so write those edits first */
+    if (caemp_rc_dirty(ctx) && caemp_rc_save(ctx))
+        return CAEMP_EXIT_DIE;
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc, argv);
+    if (!strcmp(cmd, "snd"))
+        return cmd_snd(argc, argv);
+    if (!strcmp(cmd, "cal"))
+        return cmd_cal(argc, argv);
+    if (!strcmp(cmd, "mon"))
+        return cmd_mon(argc, argv);
+    return -1;
+}
