@@ -158,7 +158,7 @@ void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
 #endif
     ;
 void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
-                    const char *portid, const aemp_val *msg, size_t skip);
+                    const char *portid, const aemp_val *msg);
 void aemp_log_init(aemp_node *n);
 
 #define LOG_KERNEL "AnyEvent::MP::Kernel"

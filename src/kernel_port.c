@@ -250,7 +250,7 @@ const char *aemp_srcnode(const aemp_node *n)
 void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (n->trace)
-        aemp_trace_msg(n, "RCV", src, NULL, msg, 0);
+        aemp_trace_msg(n, "RCV", src, NULL, msg);
     aemp_val *first = aemp_array_at(msg, 0);
     const char *portid = aemp_str_ptr(first, NULL);
     if (portid && !*portid) {
@@ -281,8 +281,11 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
         aemp_unref(msg);
         return AEMP_EINVAL;
     }
+    /* Perl traces the port id before it stringifies it: a node port
+     * shows as null */
     if (n->trace)
-        aemp_trace_msg(n, "SND", nodeid, portid, msg, 0);
+        aemp_trace_msg(n, "SND", nodeid, strchr(port, '#') ? portid : NULL,
+                       msg);
     aemp_val *wire = aemp_array();
     if (!wire || aemp_array_push(wire, aemp_str(portid))) {
         free(nodeid);

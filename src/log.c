@@ -78,23 +78,24 @@ void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
 }
 
 /* Kernel.pm: warn "SND $nodeid <- " . encode([$portid, @_]) and
- * warn "RCV $SRCNODE -> " . encode(\@_). msg is the array on the wire
- * (port id first); skip drops that many leading elements from it. */
+ * warn "RCV $SRCNODE -> " . encode(\@_). For SND, msg is the message and
+ * portid goes in front (NULL: null, as Perl's undef for a node port); for
+ * RCV, msg is the array on the wire. */
 void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
-                    const char *portid, const aemp_val *msg, size_t skip)
+                    const char *portid, const aemp_val *msg)
 {
     aemp_buf *b = &n->scratch;
     aemp_buf_reset(b);
     aemp_buf_printf(b, "%s %s %s [", dir, nodeid,
                     !strcmp(dir, "SND") ? "<-" : "->");
     int first = 1;
-    if (portid) {
-        aemp_val *p = aemp_str(portid);
+    if (!strcmp(dir, "SND")) {
+        aemp_val *p = portid ? aemp_str(portid) : aemp_null();
         aemp_json_write(b, p, 0);
         aemp_unref(p);
         first = 0;
     }
-    for (size_t i = skip; i < aemp_array_len(msg); i++) {
+    for (size_t i = 0; i < aemp_array_len(msg); i++) {
         if (!first)
             aemp_buf_putc(b, ',');
         aemp_json_write(b, aemp_array_at(msg, i), 0);

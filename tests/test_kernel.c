@@ -25,6 +25,7 @@ typedef struct seen {
 } seen;
 
 static struct event_base *base;
+static double monitor_timeout; /* 0: the default */
 
 static void stop_soon(void)
 {
@@ -66,6 +67,8 @@ static aemp_node *make_node(const char *id, const char *secret,
     aemp_map_set(args, "secret", aemp_str(secret));
     aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
     aemp_map_set(args, "connect_interval", aemp_double(1));
+    if (monitor_timeout > 0)
+        aemp_map_set(args, "monitor_timeout", aemp_double(monitor_timeout));
     if (seed)
         aemp_map_set(args, "seeds", aemp_arrayv(aemp_str(seed), NULL));
     int rc = aemp_node_configure(n, args, NULL);
@@ -115,6 +118,7 @@ static void mon_record(aemp_node *n, const char *port, const aemp_val *reason,
 static void setup(void)
 {
     base = event_base_new();
+    monitor_timeout = 0;
 }
 
 static void teardown(void)
@@ -496,6 +500,22 @@ START_TEST(test_bad_frames)
 }
 END_TEST
 
+START_TEST(test_handshake_timeout)
+{
+    seen blog = {0};
+    monitor_timeout = 1;
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    /* a peer that connects and says nothing is dropped after
+     * monitor_timeout */
+    int fd = raw_connect(bind_of(b));
+    ck_assert(raw_closed(fd));
+    close(fd);
+    ck_assert_ptr_nonnull(strstr(blog.logs, "Connection timed out"));
+    ck_assert(node_still_serves(b));
+    aemp_node_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kernel");
@@ -509,6 +529,7 @@ int main(void)
     tcase_add_test(tc, test_wrong_secret);
     tcase_add_test(tc, test_bad_greetings);
     tcase_add_test(tc, test_bad_frames);
+    tcase_add_test(tc, test_handshake_timeout);
     suite_add_tcase(s, tc);
     (void)stop_soon;
     return test_run_suite(s);
