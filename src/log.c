@@ -86,7 +86,7 @@ void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
 {
     aemp_buf *b = &n->scratch;
     aemp_buf_reset(b);
-    aemp_buf_printf(b, "%s %s %s [", dir, nodeid,
+    aemp_buf_printf(b, "%s %s %s [", dir, nodeid ? nodeid : "",
                     !strcmp(dir, "SND") ? "<-" : "->");
     int first = 1;
     if (!strcmp(dir, "SND")) {
