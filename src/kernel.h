@@ -80,9 +80,18 @@ typedef struct aemp_listener {
 } aemp_listener;
 
 /* Deferred work: everything that calls user code goes through here. */
-typedef enum { JOB_DELIVER, JOB_KILL, JOB_FIRE, JOB_NODE_EVENT } aemp_job_kind;
+typedef enum {
+    JOB_DELIVER,
+    JOB_KILL,
+    JOB_FIRE,
+    JOB_NODE_EVENT,
+    JOB_CALL, /* fn(node, job): work of other layers (global protocol) */
+} aemp_job_kind;
 
-typedef struct aemp_job {
+typedef struct aemp_job aemp_job;
+typedef void (*aemp_job_fn)(struct aemp_node *n, aemp_job *job);
+
+struct aemp_job {
     struct aemp_job *next;
     aemp_job_kind kind;
     char *name;         /* local port id, or node id for NODE_EVENT */
@@ -90,7 +99,9 @@ typedef struct aemp_job {
     aemp_val *val;      /* the message, or the reason */
     aemp_monitor *mon;  /* FIRE: the monitor, now owned by the job */
     int up;             /* NODE_EVENT */
-} aemp_job;
+    aemp_job_fn fn;     /* CALL */
+    uint64_t id;        /* CALL: what fn needs to find its target */
+};
 
 typedef struct aemp_node_mon {
     struct aemp_node_mon *next;
@@ -123,6 +134,7 @@ struct aemp_node {
     aemp_mon_id next_mon_id;
     aemp_node_mon *node_mons;
     aemp_dict global_nodes;   /* nodes that said g_global (values unused) */
+    struct aemp_global *global; /* the global protocol's state */
 
     aemp_listener *listeners;
     size_t nlisteners;
@@ -179,6 +191,10 @@ aemp_monitor *kernel_monitor_new(aemp_node *n, aemp_mon_kind kind,
                                  const char *port);
 void kernel_monitor_free(aemp_monitor *m);
 void kernel_queue_job(aemp_node *n, aemp_job *job);
+/* Queues fn(n, job) with job->name = name (copied), job->val = val
+ * (taken) and job->id = id. */
+void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
+                       aemp_val *val, uint64_t id);
 void kernel_ports_free(aemp_node *n);
 void kernel_run_jobs(aemp_node *n);
 /* mon1 / mon0 from a remote node for one of our ports */
@@ -186,6 +202,8 @@ void kernel_rmon_add(aemp_node *n, aemp_remote *r, const char *localid);
 void kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid);
 void kernel_jobs_free(aemp_node *n);
 char *kernel_next_id(aemp_node *n, const char *prefix);
+/* Perl's ++ on a string of lowercase letters: a, b, ... z, aa, ab. */
+void kernel_string_increment(char *s, size_t cap);
 
 /* ---- kernel_remote.c: remote nodes (Node::Remote) ---- */
 aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create);
@@ -217,8 +235,6 @@ void kernel_seeds_start(aemp_node *n);
 void kernel_seed_again(aemp_node *n);
 void kernel_seeds_free(aemp_node *n);
 void kernel_seed_greeted(aemp_node *n, aemp_seed *seed, const char *rnode);
-/* Addresses known for a node, a new array, or NULL when none are. */
-aemp_val *kernel_known_addresses(aemp_node *n, const char *id);
 
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <event2/event.h>
 
+#include "global.h"
 #include "kernel.h"
 
 /* args: the request's arguments, i.e. msg[2..] */
@@ -144,6 +145,8 @@ static const struct {
     {"kil1", req_kil1}, {"snd", req_snd},         {"can", req_can},
     {"eval", req_eval}, {"time", req_time},       {"devnull", req_nothing},
     {"", req_nothing},  {"g_global", req_g_global},
+    {"g_reply", global_req_g_reply}, {"g_found", global_req_g_found},
+    {"g_chg1", global_req_g_chg1},   {"g_chg2", global_req_g_chg2},
 };
 
 static int request_known(const char *tag)

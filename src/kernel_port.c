@@ -17,7 +17,7 @@
 /* ---- ids ---- */
 
 /* Perl's magic string increment, as ++$ID from "a": b, c, ... z, aa, ab. */
-static void string_increment(char *s, size_t cap)
+void kernel_string_increment(char *s, size_t cap)
 {
     size_t len = strlen(s);
     for (size_t i = len; i-- > 0;) {
@@ -35,7 +35,7 @@ static void string_increment(char *s, size_t cap)
 
 char *kernel_next_id(aemp_node *n, const char *prefix)
 {
-    string_increment(n->id_counter, sizeof n->id_counter);
+    kernel_string_increment(n->id_counter, sizeof n->id_counter);
     size_t len = strlen(prefix) + strlen(n->id_counter) + 1;
     char *id = malloc(len);
     if (id)
@@ -92,6 +92,17 @@ static aemp_job *job_new(aemp_job_kind kind, const char *name, aemp_val *val)
     job->name = name ? strdup(name) : NULL;
     job->val = val;
     return job;
+}
+
+void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
+                       aemp_val *val, uint64_t id)
+{
+    aemp_job *job = job_new(JOB_CALL, name, val);
+    if (!job)
+        return;
+    job->fn = fn;
+    job->id = id;
+    kernel_queue_job(n, job);
 }
 
 static void job_free(aemp_job *job)
@@ -743,6 +754,7 @@ void kernel_run_jobs(aemp_node *n)
         case JOB_KILL: run_kill(n, job->name, job->val); break;
         case JOB_FIRE: run_fire(n, job->mon, job->val); break;
         case JOB_NODE_EVENT: kernel_run_node_event(n, job); break;
+        case JOB_CALL: job->fn(n, job); break;
         }
         job_free(job);
     }

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "config.h"
+#include "global.h"
 #include "kernel.h"
 
 /* ---- the table of remote nodes ---- */
@@ -89,6 +90,7 @@ void kernel_node_event(aemp_node *n, const char *id, int up,
     for (size_t i = 0; i < n->nseeds; i++)
         if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id) && !up)
             kernel_seed_again(n);
+    global_node_event(n, id, up);
     if (!n->node_mons)
         return;
     aemp_job *job = calloc(1, sizeof *job);
@@ -213,13 +215,10 @@ void kernel_remote_connect(aemp_remote *r)
         if (r->connect_to)
             event_add(r->connect_to, &tv);
     }
-    /* Where the node lives comes from the global database ('l), asked of
-     * the master with g_find; without either the attempt runs into the
-     * connect timeout, as a Perl node without a master does. */
-    aemp_val *addrs = kernel_known_addresses(n, r->id);
-    if (addrs)
-        kernel_remote_connect_to(r, addrs);
-    aemp_unref(addrs);
+    /* Where the node lives the master knows ('l): g_find. Without a
+     * master the request waits, and the attempt may run into the connect
+     * timeout, as a Perl node's does. */
+    global_find(n, r->id);
 }
 
 static void try_next_address(evutil_socket_t fd, short what, void *ud)

@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "global.h"
 #include "kernel.h"
 
 static void on_jobs(evutil_socket_t fd, short what, void *ud)
@@ -57,7 +58,8 @@ aemp_node *aemp_node_new(struct event_base *base)
     n->reap_ev = event_new(base, -1, 0, on_reap, n);
     n->monitor_timeout = 30;
     n->connect_interval = 2;
-    if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev) {
+    if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev ||
+        global_init(n)) {
         aemp_node_free(n);
         return NULL;
     }
@@ -85,6 +87,7 @@ void aemp_node_free(aemp_node *n)
     free(n->listeners);
     aemp_links_free_all(n);
     kernel_remotes_free(n);
+    global_free(n);
     kernel_ports_free(n);
     kernel_jobs_free(n);
     aemp_dict_clear(&n->monitors); /* all freed with their lists above */
@@ -335,6 +338,7 @@ int aemp_node_configure(aemp_node *n, const aemp_val *args,
     if ((rc = take_transport_settings(n)) || (rc = start_listeners(n)) ||
         (rc = set_seeds(n)))
         return rc;
+    global_start(n);
     kernel_seeds_start(n);
     return AEMP_OK;
 }

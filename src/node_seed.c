@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "config.h"
+#include "global.h"
 #include "kernel.h"
 
 static void seed_connect(aemp_node *n, aemp_seed *s)
@@ -83,22 +84,7 @@ void kernel_seed_greeted(aemp_node *n, aemp_seed *s, const char *rnode)
     }
     free(s->nodeid);
     s->nodeid = strdup(rnode);
-}
-
-aemp_val *kernel_known_addresses(aemp_node *n, const char *id)
-{
-    /* Without the global database (or before it answers), the seeds whose
-     * greeting named this node are where it can be reached. */
-    aemp_val *addrs = NULL;
-    for (size_t i = 0; i < n->nseeds; i++) {
-        aemp_seed *s = &n->seeds[i];
-        if (!s->nodeid || strcmp(s->nodeid, id))
-            continue;
-        if (!addrs && !(addrs = aemp_array()))
-            return NULL;
-        aemp_array_push(addrs, aemp_str(s->addr));
-    }
-    return addrs;
+    global_seed_greeted(n, rnode);
 }
 
 void kernel_seeds_free(aemp_node *n)

@@ -2,6 +2,7 @@
 #ifndef AEMP_AEMP_H
 #define AEMP_AEMP_H
 
+#include "aemp/db.h"
 #include "aemp/error.h"
 #include "aemp/node.h"
 #include "aemp/value.h"

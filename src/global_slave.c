@@ -1,0 +1,599 @@
+/* libaemp: the global protocol as a normal node speaks it (Kernel.pm's
+ * second half): the node's own database, its master (the first seed that
+ * is up), requests that wait for a master and go again to each new one,
+ * queries answered by g_reply, database monitors fed by g_chg1/g_chg2,
+ * and g_find for the addresses of nodes we have not met. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "global.h"
+
+typedef struct db_monitor {
+    struct db_monitor *next;
+    aemp_mon_id id;
+    char *family;
+    aemp_db_mon_cb cb;
+    void *ud;
+    int active; /* a second monitor waits for its first call */
+} db_monitor;
+
+typedef struct db_reply {
+    aemp_db_reply_cb cb;
+    void *ud;
+    char *family;
+} db_reply;
+
+typedef struct db_handle {
+    char *family;
+    char *key;
+    aemp_mon_id mon; /* db_reg: the monitor of the port */
+} db_handle;
+
+struct aemp_global {
+    aemp_val *local_db;  /* family -> key -> value: what we own */
+    char *master;        /* node id, or NULL */
+    int searching;       /* waiting for a seed to come up */
+    aemp_val *requests;  /* id -> request, in order (GLOBAL_REQ) */
+    char res_id[32];     /* GLOBAL_RES_ID: "b", "c", ... */
+    aemp_dict replies;   /* id -> db_reply */
+    aemp_val *mon_db;    /* family -> key -> value, as monitored */
+    db_monitor *mons;
+    aemp_dict handles;   /* decimal id -> db_handle */
+    aemp_db_handle next_handle;
+};
+
+/* ---- life cycle ---- */
+
+int global_init(aemp_node *n)
+{
+    aemp_global *g = calloc(1, sizeof *g);
+    if (!g)
+        return AEMP_ENOMEM;
+    g->local_db = aemp_map();
+    g->requests = aemp_map();
+    g->mon_db = aemp_map();
+    strcpy(g->res_id, "a");
+    n->global = g;
+    return g->local_db && g->requests && g->mon_db ? AEMP_OK : AEMP_ENOMEM;
+}
+
+static void handle_free(db_handle *h)
+{
+    free(h->family);
+    free(h->key);
+    free(h);
+}
+
+void global_free(aemp_node *n)
+{
+    aemp_global *g = n->global;
+    if (!g)
+        return;
+    aemp_unref(g->local_db);
+    aemp_unref(g->requests);
+    aemp_unref(g->mon_db);
+    free(g->master);
+    for (aemp_dict_entry *e = aemp_dict_next(&g->replies, NULL); e;
+         e = aemp_dict_next(&g->replies, e)) {
+        db_reply *r = e->value;
+        free(r->family);
+        free(r);
+    }
+    aemp_dict_clear(&g->replies);
+    for (aemp_dict_entry *e = aemp_dict_next(&g->handles, NULL); e;
+         e = aemp_dict_next(&g->handles, e))
+        handle_free(e->value);
+    aemp_dict_clear(&g->handles);
+    while (g->mons) {
+        db_monitor *next = g->mons->next;
+        free(g->mons->family);
+        free(g->mons);
+        g->mons = next;
+    }
+    free(g);
+    n->global = NULL;
+}
+
+const char *aemp_node_master(const aemp_node *n)
+{
+    return n->global ? n->global->master : NULL;
+}
+
+/* ---- values as Perl compares them ---- */
+
+int global_sv_eq(const aemp_val *a, const aemp_val *b)
+{
+    aemp_type ta = aemp_type_of(a), tb = aemp_type_of(b);
+    int ra = ta == AEMP_ARRAY || ta == AEMP_MAP;
+    int rb = tb == AEMP_ARRAY || tb == AEMP_MAP;
+    if (ra || rb)
+        return aemp_equal(a, b);
+    if ((ta == AEMP_NULL) != (tb == AEMP_NULL))
+        return 0;
+    char *sa = aemp_config_perl_str(a), *sb = aemp_config_perl_str(b);
+    int eq = sa && sb && !strcmp(sa, sb);
+    free(sa);
+    free(sb);
+    return eq;
+}
+
+/* ---- the master and its requests ---- */
+
+static void to_master(aemp_node *n, aemp_val *msg)
+{
+    if (n->global->master)
+        aemp_snd(n, n->global->master, msg);
+    else
+        aemp_unref(msg);
+}
+
+/* global_req_add: remembered until answered, sent to every new master. */
+static void req_add(aemp_node *n, const char *id, aemp_val *req)
+{
+    aemp_global *g = n->global;
+    if (!req || aemp_map_get(g->requests, id)) {
+        aemp_unref(req);
+        return;
+    }
+    aemp_map_set(g->requests, id, aemp_ref(req));
+    to_master(n, req);
+}
+
+static void req_del(aemp_node *n, const char *id)
+{
+    aemp_map_del(n->global->requests, id, strlen(id));
+}
+
+static int is_seed_node(const aemp_node *n, const char *id)
+{
+    for (size_t i = 0; i < n->nseeds; i++)
+        if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id))
+            return 1;
+    return 0;
+}
+
+static void master_set(aemp_node *n, const char *id)
+{
+    aemp_global *g = n->global;
+    free(g->master);
+    g->master = strdup(id);
+    g->searching = 0;
+    aemp_log(n, 8, LOG_KERNEL, "new master node: %s.", id);
+    aemp_sndv(n, id, aemp_str("g_slave"), aemp_copy(g->local_db), NULL);
+    for (size_t i = 0; i < aemp_map_len(g->requests); i++)
+        aemp_snd(n, id, aemp_ref(aemp_map_value_at(g->requests, i)));
+}
+
+static void master_search(aemp_node *n)
+{
+    aemp_log(n, 9, LOG_KERNEL, "starting search for master node.");
+    for (size_t i = 0; i < n->nseeds; i++) {
+        const char *id = n->seeds[i].nodeid;
+        if (id && aemp_node_is_up(n, id) == 1) {
+            master_set(n, id);
+            return;
+        }
+    }
+    n->global->searching = 1;
+}
+
+void global_seed_greeted(aemp_node *n, const char *rnode)
+{
+    /* also start the global service there, in case it is not running */
+    aemp_sndv(n, rnode, aemp_str("g_slave"), NULL);
+}
+
+void global_node_event(aemp_node *n, const char *id, int up)
+{
+    aemp_global *g = n->global;
+    if (up && is_seed_node(n, id))
+        aemp_sndv(n, id, aemp_str("g_slave"), NULL);
+    if (!up && g->master && !strcmp(g->master, id)) {
+        free(g->master);
+        g->master = NULL;
+        master_search(n);
+    } else if (up && g->searching && is_seed_node(n, id)) {
+        master_set(n, id);
+    }
+}
+
+void global_start(aemp_node *n)
+{
+    /* our listeners, for others to find us */
+    aemp_val *fam = aemp_map();
+    aemp_map_set(fam, n->id, aemp_ref(n->binds));
+    aemp_map_set(n->global->local_db, "'l", fam);
+    master_search(n);
+}
+
+void global_find(aemp_node *n, const char *id)
+{
+    char key[512];
+    snprintf(key, sizeof key, "g_find %s", id);
+    req_add(n, key, aemp_arrayv(aemp_str("g_find"), aemp_str(id), NULL));
+}
+
+void global_req_g_found(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    const char *id = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    if (!id)
+        return;
+    char key[512];
+    snprintf(key, sizeof key, "g_find %s", id);
+    req_del(n, key);
+    aemp_remote *r = kernel_remote_get(n, id, 0);
+    const aemp_val *addrs = aemp_array_at(msg, 3);
+    /* no addresses (undef): Perl dies here and the connect times out */
+    if (r && aemp_type_of(addrs) == AEMP_ARRAY)
+        kernel_remote_connect_to(r, addrs);
+}
+
+/* ---- the local database ---- */
+
+static aemp_db_handle handle_new(aemp_node *n, const char *family,
+                                 const char *key)
+{
+    aemp_global *g = n->global;
+    db_handle *h = calloc(1, sizeof *h);
+    if (!h || !(h->family = strdup(family)) || !(h->key = strdup(key))) {
+        if (h)
+            handle_free(h);
+        return 0;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)++g->next_handle);
+    if (aemp_dict_set(&g->handles, id, h)) {
+        handle_free(h);
+        return 0;
+    }
+    return g->next_handle;
+}
+
+static int valid_name(const char *s)
+{
+    return s && *s;
+}
+
+aemp_db_handle aemp_db_set(aemp_node *n, const char *family, const char *key,
+                           aemp_val *value)
+{
+    aemp_global *g = n->global;
+    if (!valid_name(family) || !key) {
+        aemp_unref(value);
+        return 0;
+    }
+    if (!value)
+        value = aemp_null();
+    aemp_val *fam = aemp_map_get(g->local_db, family);
+    if (!fam) {
+        fam = aemp_map();
+        aemp_map_set(g->local_db, family, fam);
+    }
+    aemp_val *old = aemp_map_get(fam, key);
+    if (!old || !global_sv_eq(old, value)) {
+        aemp_map_set(fam, key, aemp_ref(value));
+        aemp_val *set = aemp_map();
+        aemp_map_set(set, key, aemp_ref(value));
+        to_master(n, aemp_arrayv(aemp_str("g_upd"), aemp_str(family), set,
+                                 NULL));
+    }
+    aemp_unref(value);
+    return handle_new(n, family, key);
+}
+
+int aemp_db_del(aemp_node *n, const char *family, const char *key)
+{
+    aemp_val *fam = aemp_map_get(n->global->local_db, family);
+    if (!fam || !aemp_map_del(fam, key, strlen(key)))
+        return AEMP_OK;
+    to_master(n, aemp_arrayv(aemp_str("g_upd"), aemp_str(family), aemp_null(),
+                             aemp_arrayv(aemp_str(key), NULL), NULL));
+    return AEMP_OK;
+}
+
+static db_handle *handle_get(aemp_node *n, aemp_db_handle id, int take)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+    return take ? aemp_dict_del(&n->global->handles, key)
+                : aemp_dict_get(&n->global->handles, key);
+}
+
+void aemp_db_release(aemp_node *n, aemp_db_handle id)
+{
+    db_handle *h = handle_get(n, id, 1);
+    if (!h)
+        return;
+    if (h->mon)
+        aemp_mon_cancel(n, h->mon);
+    aemp_db_del(n, h->family, h->key);
+    handle_free(h);
+}
+
+/* db_reg: the registered port died, its entry goes. */
+static void reg_port_died(aemp_node *n, const char *port,
+                          const aemp_val *reason, void *ud)
+{
+    (void)reason;
+    aemp_db_handle id = (aemp_db_handle)(uintptr_t)ud;
+    db_handle *h = handle_get(n, id, 0);
+    if (!h)
+        return;
+    h->mon = 0;
+    aemp_db_del(n, h->family, port);
+}
+
+aemp_db_handle aemp_db_reg(aemp_node *n, const char *family, const char *port,
+                           aemp_val *value)
+{
+    aemp_db_handle id = aemp_db_set(n, family, port, value);
+    db_handle *h = id ? handle_get(n, id, 0) : NULL;
+    if (h)
+        h->mon = aemp_mon(n, port, reg_port_died, (void *)(uintptr_t)id);
+    return id;
+}
+
+/* ---- queries ---- */
+
+static void run_reply(aemp_node *n, aemp_job *job)
+{
+    db_reply *r = aemp_dict_del(&n->global->replies, job->name);
+    if (!r)
+        return;
+    r->cb(n, r->family, job->val, r->ud);
+    free(r->family);
+    free(r);
+}
+
+void global_req_g_reply(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    const char *id = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    if (!id)
+        return;
+    req_del(n, id);
+    if (aemp_dict_get(&n->global->replies, id))
+        kernel_queue_call(n, run_reply, id, aemp_ref(aemp_array_at(msg, 3)),
+                          0);
+}
+
+static int global_call(aemp_node *n, const char *tag, const char *family,
+                       aemp_db_reply_cb cb, void *ud)
+{
+    aemp_global *g = n->global;
+    if (!valid_name(family) || !cb)
+        return AEMP_EINVAL;
+    db_reply *r = calloc(1, sizeof *r);
+    if (!r || !(r->family = strdup(family))) {
+        free(r);
+        return AEMP_ENOMEM;
+    }
+    r->cb = cb;
+    r->ud = ud;
+    kernel_string_increment(g->res_id, sizeof g->res_id);
+    if (aemp_dict_set(&g->replies, g->res_id, r)) {
+        free(r->family);
+        free(r);
+        return AEMP_ENOMEM;
+    }
+    req_add(n, g->res_id,
+            aemp_arrayv(aemp_str(tag), aemp_str(family), aemp_str(g->res_id),
+                        NULL));
+    return AEMP_OK;
+}
+
+int aemp_db_family(aemp_node *n, const char *family, aemp_db_reply_cb cb,
+                   void *ud)
+{
+    return global_call(n, "g_db_family", family, cb, ud);
+}
+
+int aemp_db_keys(aemp_node *n, const char *family, aemp_db_reply_cb cb,
+                 void *ud)
+{
+    return global_call(n, "g_db_keys", family, cb, ud);
+}
+
+int aemp_db_values(aemp_node *n, const char *family, aemp_db_reply_cb cb,
+                   void *ud)
+{
+    return global_call(n, "g_db_values", family, cb, ud);
+}
+
+/* ---- monitors ---- */
+
+static db_monitor *mon_find(aemp_global *g, aemp_mon_id id)
+{
+    for (db_monitor *m = g->mons; m; m = m->next)
+        if (m->id == id)
+            return m;
+    return NULL;
+}
+
+/* Calls every active monitor of family; callbacks may cancel monitors. */
+static void notify(aemp_node *n, const char *family, aemp_val *added,
+                   aemp_val *changed, aemp_val *deleted)
+{
+    aemp_global *g = n->global;
+    aemp_val *db = aemp_ref(aemp_map_get(g->mon_db, family));
+    size_t count = 0;
+    for (db_monitor *m = g->mons; m; m = m->next)
+        count++;
+    aemp_mon_id *ids = calloc(count ? count : 1, sizeof *ids);
+    size_t k = 0;
+    for (db_monitor *m = g->mons; ids && m; m = m->next)
+        if (m->active && !strcmp(m->family, family))
+            ids[k++] = m->id;
+    for (size_t i = 0; i < k; i++) {
+        db_monitor *m = mon_find(g, ids[i]);
+        if (m)
+            m->cb(n, family, db, added, changed, deleted, m->ud);
+    }
+    free(ids);
+    aemp_unref(db);
+}
+
+static aemp_val *keys_of(const aemp_val *map)
+{
+    aemp_val *keys = aemp_array();
+    for (size_t i = 0; keys && i < aemp_map_len(map); i++) {
+        size_t len;
+        const char *k = aemp_map_key_at(map, i, &len);
+        aemp_array_push(keys, aemp_strn(k, len));
+    }
+    return keys;
+}
+
+static void run_activate(aemp_node *n, aemp_job *job)
+{
+    aemp_global *g = n->global;
+    db_monitor *m = mon_find(g, job->id);
+    aemp_val *db = aemp_map_get(g->mon_db, job->name);
+    if (!m || !db)
+        return; /* cancelled meanwhile */
+    m->active = 1;
+    aemp_val *added = keys_of(db), *none = aemp_array(), *gone = aemp_array();
+    aemp_ref(db);
+    m->cb(n, job->name, db, added, none, gone, m->ud);
+    aemp_unref(db);
+    aemp_unref(added);
+    aemp_unref(none);
+    aemp_unref(gone);
+}
+
+aemp_mon_id aemp_db_mon(aemp_node *n, const char *family, aemp_db_mon_cb cb,
+                        void *ud)
+{
+    aemp_global *g = n->global;
+    db_monitor *m = valid_name(family) && cb ? calloc(1, sizeof *m) : NULL;
+    if (!m || !(m->family = strdup(family))) {
+        free(m);
+        return 0;
+    }
+    m->id = ++n->next_mon_id;
+    m->cb = cb;
+    m->ud = ud;
+    m->next = g->mons;
+    g->mons = m;
+    if (aemp_map_get(g->mon_db, family)) {
+        /* monitored already: the current state, from the event loop */
+        kernel_queue_call(n, run_activate, family, NULL, m->id);
+        return m->id;
+    }
+    m->active = 1;
+    aemp_map_set(g->mon_db, family, aemp_map());
+    char key[512];
+    snprintf(key, sizeof key, "mon1 %s", family);
+    req_add(n, key, aemp_arrayv(aemp_str("g_mon1"), aemp_str(family), NULL));
+    return m->id;
+}
+
+void aemp_db_mon_cancel(aemp_node *n, aemp_mon_id id)
+{
+    aemp_global *g = n->global;
+    db_monitor **p = &g->mons;
+    while (*p && (*p)->id != id)
+        p = &(*p)->next;
+    if (!*p)
+        return;
+    db_monitor *m = *p;
+    *p = m->next;
+    int others = 0;
+    for (db_monitor *o = g->mons; o; o = o->next)
+        others |= !strcmp(o->family, m->family);
+    if (!others) {
+        char key[512];
+        snprintf(key, sizeof key, "mon1 %s", m->family);
+        req_del(n, key);
+        /* no queued request: if we have no master, nobody to tell */
+        to_master(n, aemp_arrayv(aemp_str("g_mon0"), aemp_str(m->family),
+                                 NULL));
+        aemp_map_del(g->mon_db, m->family, strlen(m->family));
+    }
+    free(m->family);
+    free(m);
+}
+
+/* g_chg1 FAMILY {full}: everything the master has. */
+static void run_chg1(aemp_node *n, aemp_job *job)
+{
+    aemp_val *db = aemp_map_get(n->global->mon_db, job->name);
+    if (!db)
+        return;
+    const aemp_val *ndb = aemp_array_at(job->val, 3);
+    aemp_val *added = aemp_array(), *changed = aemp_array();
+    aemp_val *deleted = aemp_array();
+    for (size_t i = 0; i < aemp_map_len(ndb); i++) {
+        size_t len;
+        const char *k = aemp_map_key_at(ndb, i, &len);
+        aemp_array_push(aemp_map_getn(db, k, len) ? changed : added,
+                        aemp_strn(k, len));
+        aemp_map_setn(db, k, len, aemp_ref(aemp_map_value_at(ndb, i)));
+    }
+    for (size_t i = aemp_map_len(db); i-- > 0;) {
+        size_t len;
+        const char *k = aemp_map_key_at(db, i, &len);
+        if (!aemp_map_getn(ndb, k, len)) {
+            aemp_array_push(deleted, aemp_strn(k, len));
+            aemp_map_del(db, k, len);
+        }
+    }
+    notify(n, job->name, added, changed, deleted);
+    aemp_unref(added);
+    aemp_unref(changed);
+    aemp_unref(deleted);
+}
+
+/* g_chg2 FAMILY {set} [deleted]: a change. */
+static void run_chg2(aemp_node *n, aemp_job *job)
+{
+    aemp_val *db = aemp_map_get(n->global->mon_db, job->name);
+    if (!db)
+        return;
+    const aemp_val *set = aemp_array_at(job->val, 3);
+    const aemp_val *del = aemp_array_at(job->val, 4);
+    aemp_val *added = aemp_array(), *changed = aemp_array();
+    aemp_val *deleted = aemp_array();
+    for (size_t i = 0; i < aemp_map_len(set); i++) {
+        size_t len;
+        const char *k = aemp_map_key_at(set, i, &len);
+        aemp_array_push(aemp_map_getn(db, k, len) ? changed : added,
+                        aemp_strn(k, len));
+        aemp_map_setn(db, k, len, aemp_ref(aemp_map_value_at(set, i)));
+    }
+    for (size_t i = 0; i < aemp_array_len(del); i++) {
+        size_t len;
+        const char *k = aemp_str_ptr(aemp_array_at(del, i), &len);
+        if (k)
+            aemp_map_del(db, k, len);
+        aemp_array_push(deleted, aemp_ref(aemp_array_at(del, i)));
+    }
+    notify(n, job->name, added, changed, deleted);
+    aemp_unref(added);
+    aemp_unref(changed);
+    aemp_unref(deleted);
+}
+
+/* Changes count only from the current master. */
+static void queue_change(aemp_node *n, const char *src, aemp_val *msg,
+                         aemp_job_fn fn)
+{
+    const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    const char *master = n->global->master;
+    if (!family || !master || strcmp(src, master))
+        return;
+    kernel_queue_call(n, fn, family, aemp_ref(msg), 0);
+}
+
+void global_req_g_chg1(aemp_node *n, const char *src, aemp_val *msg)
+{
+    queue_change(n, src, msg, run_chg1);
+}
+
+void global_req_g_chg2(aemp_node *n, const char *src, aemp_val *msg)
+{
+    queue_change(n, src, msg, run_chg2);
+}
