@@ -30,6 +30,25 @@ void global_req_g_found(aemp_node *n, const char *src, aemp_val *msg);
 void global_req_g_chg1(aemp_node *n, const char *src, aemp_val *msg);
 void global_req_g_chg2(aemp_node *n, const char *src, aemp_val *msg);
 
+/* The global (seed) node's requests (global_seed.c); on a node that is
+ * not global they do nothing, except g_slave, which makes it one. */
+void gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_global(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_node_event(aemp_node *n, const char *id, int up);
+/* Our seed address turned out to be our own: become a global node. */
+void gseed_become(aemp_node *n);
+/* 1 on a global node. */
+int global_is_on(const aemp_node *n);
+/* A global node's addresses for a node (its 'l entry), a new array, or
+ * NULL. */
+aemp_val *gseed_addresses(aemp_node *n, const char *id);
+
 /* Perl's sv_eq: scalars compare as strings (and definedness), references
  * by their JSON encoding. */
 int global_sv_eq(const aemp_val *a, const aemp_val *b);

@@ -9,40 +9,7 @@
 
 #include "config.h"
 #include "global.h"
-
-typedef struct db_monitor {
-    struct db_monitor *next;
-    aemp_mon_id id;
-    char *family;
-    aemp_db_mon_cb cb;
-    void *ud;
-    int active; /* a second monitor waits for its first call */
-} db_monitor;
-
-typedef struct db_reply {
-    aemp_db_reply_cb cb;
-    void *ud;
-    char *family;
-} db_reply;
-
-typedef struct db_handle {
-    char *family;
-    char *key;
-    aemp_mon_id mon; /* db_reg: the monitor of the port */
-} db_handle;
-
-struct aemp_global {
-    aemp_val *local_db;  /* family -> key -> value: what we own */
-    char *master;        /* node id, or NULL */
-    int searching;       /* waiting for a seed to come up */
-    aemp_val *requests;  /* id -> request, in order (GLOBAL_REQ) */
-    char res_id[32];     /* GLOBAL_RES_ID: "b", "c", ... */
-    aemp_dict replies;   /* id -> db_reply */
-    aemp_val *mon_db;    /* family -> key -> value, as monitored */
-    db_monitor *mons;
-    aemp_dict handles;   /* decimal id -> db_handle */
-    aemp_db_handle next_handle;
-};
+#include "global_int.h"
 
 /* ---- life cycle ---- */
 
@@ -54,9 +21,19 @@ int global_init(aemp_node *n)
     g->local_db = aemp_map();
     g->requests = aemp_map();
     g->mon_db = aemp_map();
+    g->global_db = aemp_map();
+    g->local_dbs = aemp_map();
+    g->slaves = aemp_map();
+    g->gmon = aemp_map();
+    g->keepalive = aemp_map();
+    g->down = aemp_map();
     strcpy(g->res_id, "a");
     n->global = g;
-    return g->local_db && g->requests && g->mon_db ? AEMP_OK : AEMP_ENOMEM;
+    return g->local_db && g->requests && g->mon_db && g->global_db &&
+                   g->local_dbs && g->slaves && g->gmon && g->keepalive &&
+                   g->down
+               ? AEMP_OK
+               : AEMP_ENOMEM;
 }
 
 static void handle_free(db_handle *h)
@@ -71,6 +48,7 @@ void global_free(aemp_node *n)
     aemp_global *g = n->global;
     if (!g)
         return;
+    gseed_free(n);
     aemp_unref(g->local_db);
     aemp_unref(g->requests);
     aemp_unref(g->mon_db);
@@ -94,6 +72,11 @@ void global_free(aemp_node *n)
     }
     free(g);
     n->global = NULL;
+}
+
+int global_is_on(const aemp_node *n)
+{
+    return n->global && n->global->on;
 }
 
 const char *aemp_node_master(const aemp_node *n)
@@ -154,7 +137,7 @@ static int is_seed_node(const aemp_node *n, const char *id)
     return 0;
 }
 
-static void master_set(aemp_node *n, const char *id)
+void gslave_master_set(aemp_node *n, const char *id)
 {
     aemp_global *g = n->global;
     free(g->master);
@@ -172,7 +155,7 @@ static void master_search(aemp_node *n)
     for (size_t i = 0; i < n->nseeds; i++) {
         const char *id = n->seeds[i].nodeid;
         if (id && aemp_node_is_up(n, id) == 1) {
-            master_set(n, id);
+            gslave_master_set(n, id);
             return;
         }
     }
@@ -195,8 +178,9 @@ void global_node_event(aemp_node *n, const char *id, int up)
         g->master = NULL;
         master_search(n);
     } else if (up && g->searching && is_seed_node(n, id)) {
-        master_set(n, id);
+        gslave_master_set(n, id);
     }
+    gseed_node_event(n, id, up);
 }
 
 void global_start(aemp_node *n)
@@ -257,13 +241,13 @@ static int valid_name(const char *s)
     return s && *s;
 }
 
-aemp_db_handle aemp_db_set(aemp_node *n, const char *family, const char *key,
-                           aemp_val *value)
+int gslave_set(aemp_node *n, const char *family, const char *key,
+               aemp_val *value)
 {
     aemp_global *g = n->global;
     if (!valid_name(family) || !key) {
         aemp_unref(value);
-        return 0;
+        return AEMP_EINVAL;
     }
     if (!value)
         value = aemp_null();
@@ -281,6 +265,14 @@ aemp_db_handle aemp_db_set(aemp_node *n, const char *family, const char *key,
                                  NULL));
     }
     aemp_unref(value);
+    return AEMP_OK;
+}
+
+aemp_db_handle aemp_db_set(aemp_node *n, const char *family, const char *key,
+                           aemp_val *value)
+{
+    if (gslave_set(n, family, key, value))
+        return 0;
     return handle_new(n, family, key);
 }
 

@@ -130,13 +130,6 @@ static void req_nothing(aemp_node *n, const char *src, aemp_val *msg)
     (void)msg;
 }
 
-/* g_global: the sender is a global node; remembered until it goes down. */
-static void req_g_global(aemp_node *n, const char *src, aemp_val *msg)
-{
-    (void)msg;
-    aemp_dict_set(&n->global_nodes, src, NULL);
-}
-
 static const struct {
     const char *tag;
     req_fn fn;
@@ -144,9 +137,17 @@ static const struct {
     {"mon0", req_mon0}, {"mon1", req_mon1},       {"kil0", req_kil0},
     {"kil1", req_kil1}, {"snd", req_snd},         {"can", req_can},
     {"eval", req_eval}, {"time", req_time},       {"devnull", req_nothing},
-    {"", req_nothing},  {"g_global", req_g_global},
-    {"g_reply", global_req_g_reply}, {"g_found", global_req_g_found},
-    {"g_chg1", global_req_g_chg1},   {"g_chg2", global_req_g_chg2},
+    {"", req_nothing},
+    /* the global protocol: a normal node's side */
+    {"g_global", gseed_req_g_global}, {"g_reply", global_req_g_reply},
+    {"g_found", global_req_g_found},  {"g_chg1", global_req_g_chg1},
+    {"g_chg2", global_req_g_chg2},
+    /* a global node's side */
+    {"g_slave", gseed_req_g_slave},   {"g_set", gseed_req_g_set},
+    {"g_upd", gseed_req_g_upd},       {"g_find", gseed_req_g_find},
+    {"g_db_family", gseed_req_g_db},  {"g_db_keys", gseed_req_g_db},
+    {"g_db_values", gseed_req_g_db},  {"g_mon1", gseed_req_g_mon1},
+    {"g_mon0", gseed_req_g_mon0},
 };
 
 static int request_known(const char *tag)

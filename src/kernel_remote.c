@@ -217,8 +217,17 @@ void kernel_remote_connect(aemp_remote *r)
     }
     /* Where the node lives the master knows ('l): g_find. Without a
      * master the request waits, and the attempt may run into the connect
-     * timeout, as a Perl node's does. */
-    global_find(n, r->id);
+     * timeout, as a Perl node's does. A global node knows or does not. */
+    if (!global_is_on(n)) {
+        global_find(n, r->id);
+        return;
+    }
+    aemp_val *addrs = gseed_addresses(n, r->id);
+    if (addrs)
+        kernel_remote_connect_to(r, addrs);
+    else
+        kernel_remote_error(r, "no known address");
+    aemp_unref(addrs);
 }
 
 static void try_next_address(evutil_socket_t fd, short what, void *ud)

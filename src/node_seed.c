@@ -78,8 +78,9 @@ void kernel_seeds_start(aemp_node *n)
 void kernel_seed_greeted(aemp_node *n, aemp_seed *s, const char *rnode)
 {
     if (!strcmp(rnode, n->id)) {
-        /* our own address: Perl nodes become global nodes here */
+        /* our own address: we are a seed, a global node */
         s->is_self = 1;
+        gseed_become(n);
         return;
     }
     free(s->nodeid);

@@ -1,0 +1,105 @@
+/* libaemp: global nodes keep links to every other global node they know
+ * of ('g), retrying with a doubling delay up to monitor_timeout
+ * (Kernel.pm keepalive_*). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "global_int.h"
+
+static void keepalive_all(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    aemp_node *n = ud;
+    aemp_global *g = n->global;
+    aemp_log(n, 9, LOG_KERNEL, "keepalive: trying to establish connections "
+                               "with %zu node(s).",
+             aemp_map_len(g->down));
+    for (size_t i = 0; i < aemp_map_len(g->down); i++) {
+        aemp_remote *r = kernel_remote_get(n, aemp_map_key_at(g->down, i, NULL),
+                                           1);
+        if (r)
+            kernel_remote_connect(r);
+    }
+    g->keepalive_retry *= 2;
+    if (g->keepalive_retry > n->monitor_timeout)
+        g->keepalive_retry = n->monitor_timeout;
+    struct timeval tv;
+    tv.tv_sec = (time_t)g->keepalive_retry;
+    tv.tv_usec = (suseconds_t)((g->keepalive_retry - (double)tv.tv_sec) * 1e6);
+    event_add(g->keepalive_timer, &tv);
+}
+
+static void keepalive_again(aemp_node *n)
+{
+    aemp_global *g = n->global;
+    unsigned int r = 0;
+    RAND_bytes((unsigned char *)&r, sizeof r);
+    g->keepalive_retry = (1.0 + (double)r / 4294967296.0) * 0.3;
+    if (!g->keepalive_timer)
+        g->keepalive_timer = event_new(n->base, -1, 0, keepalive_all, n);
+    if (g->keepalive_timer) {
+        event_del(g->keepalive_timer);
+        keepalive_all(-1, 0, n);
+    }
+}
+
+void gseed_keepalive_add(aemp_node *n, const char *id)
+{
+    aemp_global *g = n->global;
+    if (!id || !strcmp(id, n->id))
+        return;
+    aemp_val *count = aemp_map_get(g->keepalive, id);
+    aemp_map_set(g->keepalive, id, aemp_int(count ? aemp_as_int(count) + 1 : 1));
+    if (count || aemp_node_is_up(n, id) == 1)
+        return;
+    aemp_map_set(g->down, id, aemp_null());
+    keepalive_again(n);
+}
+
+void gseed_keepalive_del(aemp_node *n, const char *id)
+{
+    aemp_global *g = n->global;
+    aemp_val *count = id ? aemp_map_get(g->keepalive, id) : NULL;
+    if (!count)
+        return;
+    if (aemp_as_int(count) > 1) {
+        aemp_map_set(g->keepalive, id, aemp_int(aemp_as_int(count) - 1));
+        return;
+    }
+    aemp_map_del(g->keepalive, id, strlen(id));
+    aemp_map_del(g->down, id, strlen(id));
+    if (!aemp_map_len(g->down) && g->keepalive_timer)
+        event_del(g->keepalive_timer);
+}
+
+void gseed_keepalive_event(aemp_node *n, const char *id, int up)
+{
+    aemp_global *g = n->global;
+    if (!aemp_map_get(g->keepalive, id))
+        return;
+    if (up) {
+        aemp_map_del(g->down, id, strlen(id));
+        if (!aemp_map_len(g->down) && g->keepalive_timer)
+            event_del(g->keepalive_timer);
+    } else {
+        aemp_map_set(g->down, id, aemp_null());
+        keepalive_again(n);
+    }
+}
+
+void gseed_free(aemp_node *n)
+{
+    aemp_global *g = n->global;
+    if (g->keepalive_timer)
+        event_free(g->keepalive_timer);
+    aemp_unref(g->global_db);
+    aemp_unref(g->local_dbs);
+    aemp_unref(g->slaves);
+    aemp_unref(g->gmon);
+    aemp_unref(g->keepalive);
+    aemp_unref(g->down);
+}

@@ -1,0 +1,391 @@
+/* libaemp: the global (seed) node's side of the global protocol, as
+ * AnyEvent::MP::Global does it.
+ *
+ * A global node keeps one shard per node (what that node set, LOCAL_DBS)
+ * and their merge (GLOBAL_DB). Its slaves send their whole database with
+ * g_slave and changes with g_upd; it answers g_find and the g_db_*
+ * queries, feeds g_mon1 monitors with g_chg1/g_chg2, forwards what its
+ * slaves change to the other global nodes, and exchanges g_set with
+ * them. The node itself is its own master and slave, so its own database
+ * takes part like any other. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "global.h"
+#include "global_int.h"
+
+/* ---- small helpers over maps of maps ---- */
+
+static aemp_val *map_child(aemp_val *m, const char *key)
+{
+    aemp_val *c = aemp_map_get(m, key);
+    if (!c) {
+        c = aemp_map();
+        aemp_map_set(m, key, c);
+    }
+    return c;
+}
+
+static int is_slave(const aemp_global *g, const char *node)
+{
+    return aemp_map_get(g->slaves, node) != NULL;
+}
+
+static void snd_node(aemp_node *n, const char *node, aemp_val *msg)
+{
+    aemp_snd(n, node, msg);
+}
+
+/* ---- g_upd: the merge ---- */
+
+/* The first node other than skip whose shard of family has key, among
+ * slaves (want_slave) or among global nodes. */
+static const char *shard_with(aemp_global *g, const char *family,
+                              const char *key, size_t klen, int want_slave,
+                              int *any)
+{
+    for (size_t i = 0; i < aemp_map_len(g->local_dbs); i++) {
+        const char *node = aemp_map_key_at(g->local_dbs, i, NULL);
+        aemp_val *f = aemp_map_get(aemp_map_value_at(g->local_dbs, i), family);
+        if (!aemp_map_getn(f, key, klen))
+            continue;
+        *any = 1;
+        if (!!is_slave(g, node) == !!want_slave)
+            return node;
+    }
+    return NULL;
+}
+
+void gseed_upd(aemp_node *n, const char *node, const char *family,
+               const aemp_val *set_in, const aemp_val *del)
+{
+    aemp_global *g = n->global;
+    aemp_val *ldb = map_child(map_child(g->local_dbs, node), family);
+    aemp_val *gdb = map_child(g->global_db, family);
+    aemp_val *set = set_in && aemp_type_of(set_in) == AEMP_MAP
+                        ? aemp_copy(set_in)
+                        : aemp_map();
+    aemp_val *local_set = aemp_map();
+    aemp_val *del_local = aemp_array(), *del_global = aemp_array();
+
+    for (size_t i = 0; i < aemp_map_len(set); i++) {
+        size_t klen;
+        const char *k = aemp_map_key_at(set, i, &klen);
+        aemp_val *v = aemp_map_value_at(set, i);
+        aemp_map_setn(ldb, k, klen, aemp_ref(v));
+        aemp_map_setn(gdb, k, klen, aemp_ref(v));
+    }
+
+    for (size_t i = 0; i < aemp_array_len(del); i++) {
+        size_t klen;
+        const char *k = aemp_str_ptr(aemp_array_at(del, i), &klen);
+        if (!k)
+            continue;
+        aemp_map_del(ldb, k, klen);
+        int any = 0;
+        const char *slave = shard_with(g, family, k, klen, 1, &any);
+        if (slave) {
+            /* a slave's shard still has it: that value wins */
+            aemp_val *v = aemp_map_getn(
+                aemp_map_get(aemp_map_get(g->local_dbs, slave), family), k,
+                klen);
+            if (!global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
+                aemp_map_setn(set, k, klen, aemp_ref(v));
+                aemp_map_setn(gdb, k, klen, aemp_ref(v));
+            }
+        } else if (any) {
+            /* only another global's shard has it */
+            const char *global = shard_with(g, family, k, klen, 0, &any);
+            aemp_val *v = aemp_map_getn(
+                aemp_map_get(aemp_map_get(g->local_dbs, global), family), k,
+                klen);
+            aemp_array_push(del_global, aemp_strn(k, klen));
+            if (!global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
+                aemp_map_setn(local_set, k, klen, aemp_ref(v));
+                aemp_map_setn(gdb, k, klen, aemp_ref(v));
+            }
+        } else {
+            aemp_map_del(gdb, k, klen);
+            aemp_array_push(del_local, aemp_strn(k, klen));
+            if (is_slave(g, node))
+                aemp_array_push(del_global, aemp_strn(k, klen));
+        }
+    }
+
+    if (!aemp_map_len(gdb))
+        aemp_map_del(g->global_db, family, strlen(family));
+    aemp_val *shard = aemp_map_get(g->local_dbs, node);
+    if (!aemp_map_len(ldb))
+        aemp_map_del(shard, family, strlen(family));
+
+    /* our slaves' changes go to the other global nodes */
+    if (is_slave(g, node) &&
+        (aemp_map_len(set) || aemp_array_len(del_global)))
+        for (aemp_dict_entry *e = aemp_dict_next(&n->global_nodes, NULL); e;
+             e = aemp_dict_next(&n->global_nodes, e))
+            snd_node(n, e->key,
+                     aemp_arrayv(aemp_str("g_upd"), aemp_str(family),
+                                 aemp_copy(set), aemp_copy(del_global), NULL));
+
+    /* and every change to the family's monitors */
+    if (aemp_map_len(set) || aemp_map_len(local_set) ||
+        aemp_array_len(del_local)) {
+        for (size_t i = 0; i < aemp_map_len(local_set); i++) {
+            size_t klen;
+            const char *k = aemp_map_key_at(local_set, i, &klen);
+            aemp_map_setn(set, k, klen,
+                          aemp_ref(aemp_map_value_at(local_set, i)));
+        }
+        aemp_val *mons = aemp_map_get(g->gmon, family);
+        for (size_t i = 0; i < aemp_map_len(mons); i++)
+            snd_node(n, aemp_map_key_at(mons, i, NULL),
+                     aemp_arrayv(aemp_str("g_chg2"), aemp_str(family),
+                                 aemp_copy(set), aemp_copy(del_local), NULL));
+    }
+    aemp_unref(set);
+    aemp_unref(local_set);
+    aemp_unref(del_local);
+    aemp_unref(del_global);
+}
+
+/* g_set: a node's whole database (its shard must be empty). */
+static void gseed_set(aemp_node *n, const char *node, const aemp_val *db)
+{
+    for (size_t i = 0; i < aemp_map_len(db); i++)
+        gseed_upd(n, node, aemp_map_key_at(db, i, NULL),
+                  aemp_map_value_at(db, i), NULL);
+}
+
+/* g_clr: every key of a node goes. */
+static void gseed_clr(aemp_node *n, const char *node)
+{
+    aemp_global *g = n->global;
+    aemp_val *shard = aemp_ref(aemp_map_get(g->local_dbs, node));
+    aemp_val *families = aemp_copy(shard);
+    for (size_t i = 0; i < aemp_map_len(families); i++) {
+        const aemp_val *fam = aemp_map_value_at(families, i);
+        aemp_val *keys = aemp_array();
+        for (size_t k = 0; k < aemp_map_len(fam); k++) {
+            size_t klen;
+            const char *key = aemp_map_key_at(fam, k, &klen);
+            aemp_array_push(keys, aemp_strn(key, klen));
+        }
+        gseed_upd(n, node, aemp_map_key_at(families, i, NULL), NULL, keys);
+        aemp_unref(keys);
+    }
+    aemp_unref(families);
+    aemp_unref(shard);
+    aemp_map_del(g->local_dbs, node, strlen(node));
+}
+
+/* ---- requests to a global node ---- */
+
+void gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg)
+{
+    if (!n->global->on)
+        gseed_become(n);
+    const aemp_val *db = aemp_array_at(msg, 2);
+    if (aemp_array_len(msg) < 3)
+        return; /* an empty g_slave only starts the global service */
+    map_child(n->global->slaves, src);
+    gseed_set(n, src, db);
+}
+
+void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg)
+{
+    if (!n->global->on)
+        return;
+    const aemp_val *db = aemp_array_at(msg, 2);
+    aemp_val *binds = aemp_copy(aemp_map_get(aemp_map_get(db, "'l"), src));
+    gseed_set(n, src, db);
+    /* mirror the other global's listeners, so globals find each other */
+    gslave_set(n, "'l", src, binds);
+}
+
+void gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg)
+{
+    const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    if (!n->global->on || !family)
+        return;
+    gseed_upd(n, src, family, aemp_array_at(msg, 3), aemp_array_at(msg, 4));
+}
+
+void gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg)
+{
+    const char *node = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    if (!n->global->on || !node)
+        return;
+    aemp_val *addrs = aemp_map_get(aemp_map_get(n->global->global_db, "'l"),
+                                   node);
+    snd_node(n, src, aemp_arrayv(aemp_str("g_found"), aemp_str(node),
+                                 addrs ? aemp_copy(addrs) : aemp_null(),
+                                 NULL));
+}
+
+/* g_db_family / g_db_keys / g_db_values FAMILY ID */
+void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
+{
+    const char *tag = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
+    const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    if (!n->global->on || !family)
+        return;
+    const aemp_val *fam = aemp_map_get(n->global->global_db, family);
+    aemp_val *result;
+    if (!strcmp(tag, "g_db_family"))
+        result = fam ? aemp_copy(fam) : aemp_map();
+    else {
+        int keys = !strcmp(tag, "g_db_keys");
+        result = aemp_array();
+        for (size_t i = 0; i < aemp_map_len(fam); i++) {
+            size_t klen;
+            const char *k = aemp_map_key_at(fam, i, &klen);
+            aemp_array_push(result, keys ? aemp_strn(k, klen)
+                                         : aemp_copy(aemp_map_value_at(fam, i)));
+        }
+    }
+    snd_node(n, src, aemp_arrayv(aemp_str("g_reply"),
+                                 aemp_copy(aemp_array_at(msg, 3)), result,
+                                 NULL));
+}
+
+void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
+{
+    aemp_global *g = n->global;
+    const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    if (!g->on || !family)
+        return;
+    /* as in Perl, a monitoring node counts as a slave from now on */
+    aemp_map_set(map_child(g->slaves, src), family, aemp_null());
+    aemp_map_set(map_child(g->gmon, family), src, aemp_null());
+    const aemp_val *fam = aemp_map_get(g->global_db, family);
+    snd_node(n, src, aemp_arrayv(aemp_str("g_chg1"), aemp_str(family),
+                                 fam ? aemp_copy(fam) : aemp_null(), NULL));
+}
+
+void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
+{
+    aemp_global *g = n->global;
+    const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
+    if (!g->on || !family)
+        return;
+    aemp_val *mons = aemp_map_get(g->gmon, family);
+    aemp_map_del(mons, src, strlen(src));
+    if (mons && !aemp_map_len(mons))
+        aemp_map_del(g->gmon, family, strlen(family));
+    aemp_map_del(map_child(g->slaves, src), family, strlen(family));
+}
+
+/* ---- global nodes among themselves ---- */
+
+/* Tell another global node what our slaves have (g_set), and note it in
+ * 'g. */
+static void global_connect(aemp_node *n, const char *node)
+{
+    aemp_global *g = n->global;
+    gslave_set(n, "'g", node, NULL);
+    aemp_val *db = aemp_map();
+    for (size_t i = 0; i < aemp_map_len(g->local_dbs); i++) {
+        if (!is_slave(g, aemp_map_key_at(g->local_dbs, i, NULL)))
+            continue;
+        const aemp_val *shard = aemp_map_value_at(g->local_dbs, i);
+        for (size_t f = 0; f < aemp_map_len(shard); f++) {
+            aemp_val *dst = map_child(db, aemp_map_key_at(shard, f, NULL));
+            const aemp_val *src = aemp_map_value_at(shard, f);
+            for (size_t k = 0; k < aemp_map_len(src); k++) {
+                size_t klen;
+                const char *key = aemp_map_key_at(src, k, &klen);
+                aemp_map_setn(dst, key, klen,
+                              aemp_ref(aemp_map_value_at(src, k)));
+            }
+        }
+    }
+    snd_node(n, node, aemp_arrayv(aemp_str("g_set"), db, NULL));
+}
+
+/* A node is gone (or turned global): its entries and monitors go. */
+static void disconnect(aemp_node *n, const char *node)
+{
+    aemp_global *g = n->global;
+    aemp_dict_del(&n->global_nodes, node);
+    aemp_db_del(n, "'g", node);
+    aemp_db_del(n, "'l", node);
+    gseed_clr(n, node);
+    aemp_val *mine = aemp_map_get(g->slaves, node);
+    for (size_t i = 0; i < aemp_map_len(mine); i++) {
+        const char *family = aemp_map_key_at(mine, i, NULL);
+        aemp_val *mons = aemp_map_get(g->gmon, family);
+        aemp_map_del(mons, node, strlen(node));
+        if (mons && !aemp_map_len(mons))
+            aemp_map_del(g->gmon, family, strlen(family));
+    }
+    aemp_map_del(g->slaves, node, strlen(node));
+}
+
+void gseed_req_g_global(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)msg;
+    if (!n->global->on) {
+        aemp_dict_set(&n->global_nodes, src, NULL);
+        return;
+    }
+    disconnect(n, src);
+    aemp_dict_set(&n->global_nodes, src, NULL);
+    global_connect(n, src);
+}
+
+void gseed_node_event(aemp_node *n, const char *id, int up)
+{
+    if (!n->global->on)
+        return;
+    if (up)
+        aemp_sndv(n, id, aemp_str("g_global"), NULL);
+    else
+        disconnect(n, id);
+    gseed_keepalive_event(n, id, up);
+}
+
+aemp_val *gseed_addresses(aemp_node *n, const char *id)
+{
+    return aemp_copy(aemp_map_get(aemp_map_get(n->global->global_db, "'l"),
+                                  id));
+}
+
+/* db_mon of 'g: keep links to every global node. */
+static void on_globals(aemp_node *n, const char *family, const aemp_val *db,
+                       const aemp_val *added, const aemp_val *changed,
+                       const aemp_val *deleted, void *ud)
+{
+    (void)family;
+    (void)db;
+    (void)changed;
+    (void)ud;
+    for (size_t i = 0; i < aemp_array_len(added); i++)
+        gseed_keepalive_add(n, aemp_str_ptr(aemp_array_at(added, i), NULL));
+    for (size_t i = 0; i < aemp_array_len(deleted); i++)
+        gseed_keepalive_del(n, aemp_str_ptr(aemp_array_at(deleted, i), NULL));
+}
+
+void gseed_become(aemp_node *n)
+{
+    aemp_global *g = n->global;
+    if (g->on)
+        return;
+    g->on = 1;
+    aemp_log(n, 7, LOG_KERNEL, "starting global service.");
+    /* our own master: this sends our database to ourselves */
+    gslave_master_set(n, n->id);
+    gslave_set(n, "'g", n->id, NULL);
+    aemp_val *up = aemp_up_nodes(n);
+    for (size_t i = 0; i < aemp_array_len(up); i++) {
+        const char *id = aemp_str_ptr(aemp_array_at(up, i), NULL);
+        aemp_sndv(n, id, aemp_str("g_global"), NULL);
+        if (aemp_dict_find(&n->global_nodes, id, strlen(id)))
+            global_connect(n, id);
+    }
+    aemp_unref(up);
+    aemp_db_mon(n, "'g", on_globals, NULL);
+}

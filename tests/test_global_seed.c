@@ -1,0 +1,210 @@
+/* A global node's shard merge (Global.pm g_upd): which value the merged
+ * database keeps when shards disagree and when keys are deleted, what its
+ * monitors are told, and what a node going down takes with it. The node
+ * under test is made global by hand; other nodes' messages are handed to
+ * the request handlers as if they had arrived. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "aemp/aemp.h"
+#include "global_int.h"
+#include "testutil.h"
+
+static struct event_base *base;
+static aemp_node *node;
+
+typedef struct seen {
+    int calls;
+    aemp_val *last; /* [db, added, changed, deleted] */
+} seen;
+
+static void on_mon(aemp_node *n, const char *family, const aemp_val *db,
+                   const aemp_val *a, const aemp_val *c, const aemp_val *d,
+                   void *ud)
+{
+    (void)n;
+    (void)family;
+    seen *s = ud;
+    s->calls++;
+    aemp_unref(s->last);
+    s->last = aemp_arrayv(aemp_copy(db), aemp_copy(a), aemp_copy(c),
+                          aemp_copy(d), NULL);
+}
+
+static void spin(void)
+{
+    struct timeval tv = {0, 20000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+/* A message from another node, JSON, to the node port. */
+static void from(const char *src, const char *json)
+{
+    aemp_val *msg = aemp_from_json(json, strlen(json), NULL);
+    ck_assert_ptr_nonnull(msg);
+    kernel_node_request(node, src, msg);
+}
+
+static char *merged(const char *family)
+{
+    return aemp_to_json_canonical(
+        aemp_map_get(node->global->global_db, family), NULL);
+}
+
+static void merged_is(const char *family, const char *want)
+{
+    char *got = merged(family);
+    ck_assert_msg(!strcmp(got ? got : "null", want), "%s: got %s want %s",
+                  family, got ? got : "null", want);
+    free(got);
+}
+
+static void setup(void)
+{
+    base = event_base_new();
+    node = aemp_node_new(base);
+    aemp_node_set_log(node, 0, NULL, NULL);
+    aemp_val *args = aemp_map();
+    aemp_map_set(args, "norc", aemp_int(1));
+    aemp_map_set(args, "nodeid", aemp_str("g1"));
+    aemp_map_set(args, "secret", aemp_str("s"));
+    aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
+    ck_assert_int_eq(aemp_node_configure(node, args, NULL), 0);
+    aemp_unref(args);
+    gseed_become(node);
+    spin();
+    ck_assert_str_eq(aemp_node_master(node), "g1");
+}
+
+static void teardown(void)
+{
+    aemp_node_free(node);
+    event_base_free(base);
+}
+
+START_TEST(test_own_database)
+{
+    /* the global node is its own slave: its 'l and 'g are merged */
+    char *l = merged("'l");
+    ck_assert_ptr_nonnull(strstr(l, "\"g1\":[\"127.0.0.1:"));
+    free(l);
+    merged_is("'g", "{\"g1\":null}");
+    aemp_db_set(node, "svc", "mine", aemp_int(7));
+    merged_is("svc", "{\"mine\":7}");
+}
+END_TEST
+
+START_TEST(test_slave_shards)
+{
+    seen m = {0};
+    aemp_db_mon(node, "F", on_mon, &m);
+    spin();
+    from("s1", "[\"\",\"g_slave\",{\"F\":{\"k\":1,\"only1\":\"a\"}}]");
+    from("s2", "[\"\",\"g_slave\",{\"F\":{\"k\":2}}]");
+    merged_is("F", "{\"k\":2,\"only1\":\"a\"}");
+    spin();
+    ck_assert(m.calls >= 2);
+
+    /* s2 deletes k: s1's shard still has it, a slave's value wins */
+    from("s2", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
+    merged_is("F", "{\"k\":1,\"only1\":\"a\"}");
+    spin();
+    char *j = aemp_to_json_canonical(m.last, NULL);
+    ck_assert_str_eq(j, "[{\"k\":1,\"only1\":\"a\"},[],[\"k\"],[]]");
+    free(j);
+
+    /* a key in one shard only: gone, and the monitors hear of it */
+    from("s1", "[\"\",\"g_upd\",\"F\",{},[\"only1\"]]");
+    merged_is("F", "{\"k\":1}");
+    spin();
+    j = aemp_to_json_canonical(m.last, NULL);
+    ck_assert_str_eq(j, "[{\"k\":1},[],[],[\"only1\"]]");
+    free(j);
+
+    /* the last key: the family goes */
+    from("s1", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
+    merged_is("F", "null");
+    aemp_unref(m.last);
+}
+END_TEST
+
+START_TEST(test_global_shard_fallback)
+{
+    /* another global node's data (g_set) is kept as its shard */
+    from("g2", "[\"\",\"g_set\",{\"F\":{\"k\":\"from g2\"},"
+               "\"'l\":{\"g2\":[\"127.0.0.1:1\"]}}]");
+    merged_is("F", "{\"k\":\"from g2\"}");
+    /* ... and its listeners are mirrored into our own database */
+    aemp_val *mine = aemp_map_get(node->global->local_db, "'l");
+    ck_assert_ptr_nonnull(aemp_map_get(mine, "g2"));
+
+    /* a slave overrides, and on delete the global's value comes back */
+    from("s1", "[\"\",\"g_slave\",{\"F\":{\"k\":\"from s1\"}}]");
+    merged_is("F", "{\"k\":\"from s1\"}");
+    from("s1", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
+    merged_is("F", "{\"k\":\"from g2\"}");
+
+    /* the global's own delete of a key only it had removes it */
+    from("g2", "[\"\",\"g_upd\",\"F\",{},[\"k\"]]");
+    merged_is("F", "null");
+}
+END_TEST
+
+START_TEST(test_queries_and_find)
+{
+    from("s1", "[\"\",\"g_slave\",{\"'l\":{\"s1\":[\"127.0.0.1:5\"]},"
+               "\"F\":{\"a\":1,\"b\":[2]}}]");
+    merged_is("F", "{\"a\":1,\"b\":[2]}");
+    aemp_val *addrs = gseed_addresses(node, "s1");
+    char *j = aemp_to_json(addrs, NULL);
+    ck_assert_str_eq(j, "[\"127.0.0.1:5\"]");
+    free(j);
+    aemp_unref(addrs);
+    ck_assert_ptr_null(gseed_addresses(node, "nobody"));
+}
+END_TEST
+
+START_TEST(test_node_down)
+{
+    seen m = {0};
+    aemp_db_mon(node, "F", on_mon, &m);
+    spin();
+    from("s1", "[\"\",\"g_slave\",{\"'l\":{\"s1\":[\"127.0.0.1:5\"]},"
+               "\"F\":{\"a\":1}}]");
+    from("s1", "[\"\",\"g_mon1\",\"F\"]");
+    ck_assert_ptr_nonnull(aemp_map_get(
+        aemp_map_get(node->global->gmon, "F"), "s1"));
+    merged_is("F", "{\"a\":1}");
+    /* s1 goes down: its keys, its listeners and its monitors go */
+    gseed_node_event(node, "s1", 0);
+    merged_is("F", "null");
+    ck_assert_ptr_null(aemp_map_get(aemp_map_get(node->global->global_db,
+                                                 "'l"),
+                                    "s1"));
+    ck_assert_ptr_null(aemp_map_get(
+        aemp_map_get(node->global->gmon, "F"), "s1"));
+    spin();
+    char *j = aemp_to_json_canonical(m.last, NULL);
+    ck_assert_str_eq(j, "[{},[],[],[\"a\"]]");
+    free(j);
+    aemp_unref(m.last);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("global_seed");
+    TCase *tc = tcase_create("merge");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_own_database);
+    tcase_add_test(tc, test_slave_shards);
+    tcase_add_test(tc, test_global_shard_fallback);
+    tcase_add_test(tc, test_queries_and_find);
+    tcase_add_test(tc, test_node_down);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}
