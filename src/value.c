@@ -1,20 +1,10 @@
-/* libaemp: values (include/aemp/value.h).
- *
- * Every value is one malloc'd struct aemp_val: a refcount, the type, and a
- * union big enough for the largest container header (40 bytes in all on
- * 64-bit). Strings are immutable and keep their bytes in the flexible array
- * member after the union, so a string of any length is a single allocation.
- * Arrays hold a growable vector of item pointers. Maps hold their entries in
- * insertion order in a growable vector, each entry with its key (a string
- * value, so the JSON reader can hand over a key without copying it) and the
- * key's hash. Small maps are searched linearly (comparing hashes first);
- * past MAP_INDEX_MIN entries an open-addressing index is kept as well.
+/* libaemp: values (include/aemp/value.h): constructors, strings, arrays,
+ * lifetime and Perl's conversions. The layout is in value_int.h; maps are
+ * in value_map.c; equality is in value_json_write.c, because it is defined
+ * by the JSON encoding.
  *
  * There is no global state: even aemp_null() allocates, so values made by
  * different nodes in one process never share a refcount.
- *
- * Equality lives in value_json_write.c, because it is defined by the JSON
- * encoding.
  */
 #include "value_int.h"
 
@@ -26,40 +16,6 @@
 #include <string.h>
 
 #include "aemp/error.h"
-
-/* Above this many entries a map gets a hash index; below, a linear scan
- * over a few cache lines is as fast and costs no memory. */
-#define MAP_INDEX_MIN 16
-#define NOT_FOUND ((size_t)-1)
-
-typedef struct mapent {
-    aemp_val *key; /* an AEMP_STRING */
-    aemp_val *val;
-    uint32_t hash;
-} mapent;
-
-struct aemp_val {
-    uint32_t refs;
-    uint8_t type; /* aemp_type */
-    uint8_t utf8; /* strings: 1 if well-formed UTF-8, see value_int.h */
-    union {
-        int b;
-        int64_t i;
-        uint64_t u;
-        double d;
-        size_t len; /* string: bytes in str[], not counting the NUL */
-        struct {
-            aemp_val **items;
-            size_t len, cap;
-        } a;
-        struct {
-            mapent *ents;    /* insertion order */
-            uint32_t *index; /* NULL, or 2 * cap slots: entry number + 1 */
-            uint32_t len, cap;
-        } m;
-    } u;
-    char str[]; /* strings only: u.len bytes and a NUL */
-};
 
 static aemp_val *val_new(aemp_type type, size_t extra)
 {
@@ -344,205 +300,11 @@ void aemp_array_shift(aemp_val *a, size_t n)
     memmove(a->u.a.items, a->u.a.items + n, a->u.a.len * sizeof(aemp_val *));
 }
 
-/* ---- maps -------------------------------------------------------------- */
+/* ---- maps (the rest is in value_map.c) --------------------------------- */
 
 aemp_val *aemp_map(void)
 {
     return val_new(AEMP_MAP, 0);
-}
-
-/* FNV-1a: short keys, no seed (no global state). Peers are authenticated,
- * so deliberate collisions are not a concern worth a keyed hash. */
-static uint32_t key_hash(const char *k, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)k[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static int ent_is(const mapent *e, const char *key, size_t klen, uint32_t h)
-{
-    return e->hash == h && e->key->u.len == klen &&
-           memcmp(e->key->str, key, klen) == 0;
-}
-
-static size_t map_find(const aemp_val *m, const char *key, size_t klen,
-                       uint32_t h)
-{
-    const mapent *ents = m->u.m.ents;
-    if (m->u.m.index) {
-        uint32_t mask = 2 * m->u.m.cap - 1;
-        for (uint32_t s = h & mask;; s = (s + 1) & mask) {
-            uint32_t slot = m->u.m.index[s];
-            if (!slot)
-                return NOT_FOUND;
-            if (ent_is(&ents[slot - 1], key, klen, h))
-                return slot - 1;
-        }
-    }
-    for (size_t i = 0; i < m->u.m.len; i++)
-        if (ent_is(&ents[i], key, klen, h))
-            return i;
-    return NOT_FOUND;
-}
-
-static void index_insert(aemp_val *m, uint32_t i)
-{
-    uint32_t mask = 2 * m->u.m.cap - 1;
-    uint32_t s = m->u.m.ents[i].hash & mask;
-    while (m->u.m.index[s])
-        s = (s + 1) & mask;
-    m->u.m.index[s] = i + 1;
-}
-
-/* (Re)builds the index after the entry vector moved or shrank. The index
- * is only a speed-up: without memory for it, lookups stay linear. */
-static void index_rebuild(aemp_val *m)
-{
-    free(m->u.m.index);
-    m->u.m.index = NULL;
-    if (m->u.m.len <= MAP_INDEX_MIN)
-        return;
-    m->u.m.index = calloc(2 * (size_t)m->u.m.cap, sizeof(uint32_t));
-    if (!m->u.m.index)
-        return;
-    for (uint32_t i = 0; i < m->u.m.len; i++)
-        index_insert(m, i);
-}
-
-/* Appends a new entry, taking key and v. The cap stays a power of two so
- * the index (2 * cap slots) can be masked, and at most half full. */
-static int map_append(aemp_val *m, aemp_val *key, aemp_val *v, uint32_t h)
-{
-    if (m->u.m.len == m->u.m.cap) {
-        uint32_t cap = m->u.m.cap ? m->u.m.cap * 2 : 4;
-        mapent *ents = NULL;
-        if (cap <= UINT32_MAX / 4)
-            ents = realloc(m->u.m.ents, cap * sizeof(*ents));
-        if (!ents) {
-            aemp_unref(key);
-            aemp_unref(v);
-            return AEMP_ENOMEM;
-        }
-        m->u.m.ents = ents;
-        m->u.m.cap = cap;
-        if (m->u.m.index)
-            index_rebuild(m);
-    }
-    uint32_t i = m->u.m.len++;
-    m->u.m.ents[i] = (mapent){key, v, h};
-    if (m->u.m.index)
-        index_insert(m, i);
-    else if (m->u.m.len > MAP_INDEX_MIN)
-        index_rebuild(m);
-    return AEMP_OK;
-}
-
-int aemp_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v)
-{
-    if (!key || !v || !m || m->type != AEMP_MAP ||
-        key->type != AEMP_STRING) {
-        int err = key && v ? AEMP_EINVAL : AEMP_ENOMEM;
-        aemp_unref(key);
-        aemp_unref(v);
-        return err;
-    }
-    uint32_t h = key_hash(key->str, key->u.len);
-    size_t i = map_find(m, key->str, key->u.len, h);
-    if (i != NOT_FOUND) {
-        aemp_unref(m->u.m.ents[i].val);
-        m->u.m.ents[i].val = v;
-        aemp_unref(key);
-        return AEMP_OK;
-    }
-    return map_append(m, key, v, h);
-}
-
-int aemp_map_setn(aemp_val *m, const char *key, size_t klen, aemp_val *v)
-{
-    if (!v)
-        return AEMP_ENOMEM;
-    if (!m || m->type != AEMP_MAP) {
-        aemp_unref(v);
-        return AEMP_EINVAL;
-    }
-    uint32_t h = key_hash(key, klen);
-    size_t i = map_find(m, key, klen, h);
-    if (i != NOT_FOUND) { /* replace without allocating a key */
-        aemp_unref(m->u.m.ents[i].val);
-        m->u.m.ents[i].val = v;
-        return AEMP_OK;
-    }
-    aemp_val *k = aemp_strn(key, klen);
-    if (!k) {
-        aemp_unref(v);
-        return AEMP_ENOMEM;
-    }
-    return map_append(m, k, v, h);
-}
-
-int aemp_map_set(aemp_val *m, const char *key, aemp_val *v)
-{
-    return aemp_map_setn(m, key, strlen(key), v);
-}
-
-aemp_val *aemp_map_getn(const aemp_val *m, const char *key, size_t klen)
-{
-    if (!m || m->type != AEMP_MAP)
-        return NULL;
-    size_t i = map_find(m, key, klen, key_hash(key, klen));
-    return i == NOT_FOUND ? NULL : m->u.m.ents[i].val;
-}
-
-aemp_val *aemp_map_get(const aemp_val *m, const char *key)
-{
-    return aemp_map_getn(m, key, strlen(key));
-}
-
-int aemp_map_del(aemp_val *m, const char *key, size_t klen)
-{
-    if (!m || m->type != AEMP_MAP)
-        return 0;
-    size_t i = map_find(m, key, klen, key_hash(key, klen));
-    if (i == NOT_FOUND)
-        return 0;
-    aemp_unref(m->u.m.ents[i].key);
-    aemp_unref(m->u.m.ents[i].val);
-    m->u.m.len--;
-    /* Keeping insertion order means shifting, and the shift renumbers the
-     * entries behind i, so the index is rebuilt: O(n), as the shift is. */
-    memmove(m->u.m.ents + i, m->u.m.ents + i + 1,
-            (m->u.m.len - i) * sizeof(mapent));
-    if (m->u.m.index)
-        index_rebuild(m);
-    return 1;
-}
-
-size_t aemp_map_len(const aemp_val *m)
-{
-    return m && m->type == AEMP_MAP ? m->u.m.len : 0;
-}
-
-aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i)
-{
-    if (!m || m->type != AEMP_MAP || i >= m->u.m.len)
-        return NULL;
-    return m->u.m.ents[i].key;
-}
-
-const char *aemp_map_key_at(const aemp_val *m, size_t i, size_t *klen)
-{
-    return aemp_str_ptr(aemp_map_key_val_at(m, i), klen);
-}
-
-aemp_val *aemp_map_value_at(const aemp_val *m, size_t i)
-{
-    if (!m || m->type != AEMP_MAP || i >= m->u.m.len)
-        return NULL;
-    return m->u.m.ents[i].val;
 }
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -563,12 +325,7 @@ void aemp_unref(aemp_val *v)
             aemp_unref(v->u.a.items[i]);
         free(v->u.a.items);
     } else if (v->type == AEMP_MAP) {
-        for (uint32_t i = 0; i < v->u.m.len; i++) {
-            aemp_unref(v->u.m.ents[i].key);
-            aemp_unref(v->u.m.ents[i].val);
-        }
-        free(v->u.m.ents);
-        free(v->u.m.index);
+        aemp_map_free_entries(v);
     }
     free(v);
 }
@@ -597,7 +354,7 @@ aemp_val *aemp_copy(const aemp_val *v)
     case AEMP_MAP:
         c = aemp_map();
         for (uint32_t i = 0; c && i < v->u.m.len; i++) {
-            const mapent *e = &v->u.m.ents[i];
+            const aemp_mapent *e = &v->u.m.ents[i];
             if (aemp_map_set_kv(c, aemp_copy(e->key), aemp_copy(e->val))) {
                 aemp_unref(c);
                 c = NULL;

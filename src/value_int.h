@@ -1,15 +1,55 @@
-/* libaemp internal: what value.c shares with the codecs (JSON, CBOR).
- * The struct itself stays private to value.c; codecs go through these. */
+/* libaemp internal: the value layout (for value.c and value_map.c) and
+ * what the values share with the codecs (JSON, CBOR). Codecs use the
+ * accessors, not the struct. */
 #ifndef AEMP_VALUE_INT_H
 #define AEMP_VALUE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aemp/value.h"
 
-/* Nesting limit for decoders: JSON::XS's default max_depth, so a message
- * Perl would refuse is refused here too, and recursion stays bounded. */
+/* Nesting limit for decoders and the JSON writer: JSON::XS's default
+ * max_depth, so what Perl refuses is refused here too, and recursion
+ * stays bounded. */
 #define AEMP_MAX_DEPTH 512
+
+/* One map entry; entries stay in insertion order. */
+typedef struct aemp_mapent {
+    aemp_val *key; /* an AEMP_STRING, so a decoder can hand its key over */
+    aemp_val *val;
+    uint32_t hash;
+} aemp_mapent;
+
+/* Every value is one malloc'd struct: refcount, type, and a union big
+ * enough for the largest container header (40 bytes in all on 64-bit).
+ * Strings are immutable and keep their bytes in the flexible array member
+ * after the union, so a string of any length is one allocation. */
+struct aemp_val {
+    uint32_t refs;
+    uint8_t type; /* aemp_type */
+    uint8_t utf8; /* strings: 1 if well-formed UTF-8, see below */
+    union {
+        int b;
+        int64_t i;
+        uint64_t u;
+        double d;
+        size_t len; /* string: bytes in str[], not counting the NUL */
+        struct {
+            aemp_val **items;
+            size_t len, cap;
+        } a;
+        struct {
+            aemp_mapent *ents; /* insertion order, cap a power of two */
+            uint32_t *index;   /* NULL, or 2 * cap slots: entry + 1 */
+            uint32_t len, cap;
+        } m;
+    } u;
+    char str[]; /* strings only: u.len bytes and a NUL */
+};
+
+/* Drops a map's entries and storage (for aemp_unref). */
+void aemp_map_free_entries(aemp_val *m);
 
 /* 1 if the string value holds well-formed UTF-8 (a Perl character string),
  * 0 if it is to be treated as a Perl byte string. Computed once, when the

@@ -19,13 +19,16 @@
  *   double only for 15 digits or fewer, which always fit an IV; so for
  *   every integer beyond 64 bits, e.g. 100000000000000000000, it keeps
  *   the string, and so do we.)
- * Divergences from JSON::XS 4.x, both at the edges:
+ * Divergences from JSON::XS 4.x, all at the edges:
  * - -9223372036854775808 is AEMP_INT here; JSON::XS misses INT64_MIN by
  *   one (it tests uv < (UV)IV_MIN) and returns the string of the digits.
  *   The vectors (frames.expected.jsonl) carry it as a number.
  * - yajl turns a lone \ud800-\udfff escape into '?' and accepts overlong
  *   UTF-8 in strings where JSON::XS refuses the text. Perl never sends
  *   either, and our writer sends overlong bytes as a byte string.
+ * - strtod rounds correctly; JSON::XS has its own less exact atof, which
+ *   shows at the ends of the range (it reads 5e-324 as 0 and
+ *   2.2250738585072014e-308 as 2e-308). Ordinary doubles print alike.
  * Nesting deeper than AEMP_MAX_DEPTH (512) is an error, as in JSON::XS.
  */
 #include "value_json.h"
@@ -186,10 +189,17 @@ static int on_end(void *ctx)
     return add(r, l->c);
 }
 
+/* yajl_number, not yajl_integer/yajl_double: we type numbers ourselves. */
 static const yajl_callbacks callbacks = {
-    on_null,      on_boolean, NULL,         NULL,           on_number,
-    on_string,    on_start_map, on_map_key, on_end,         on_start_array,
-    on_end,
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
 };
 
 static aemp_json_reader *reader_new(aemp_json_frame_cb cb, void *ud,

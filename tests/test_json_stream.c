@@ -5,10 +5,12 @@
  * line (raw UTF-8, JSON::XS escapes, sorted keys); frames.lengths.txt has
  * each message's length in the json stream (first column). */
 #include <check.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "aemp/error.h"
 #include "aemp/value.h"
@@ -460,7 +462,7 @@ const char *__asan_default_options(void)
 
 int main(void)
 {
-#ifdef M_TRIM_THRESHOLD
+#ifdef __GLIBC__
     /* The split test makes and frees ~100 KB buffers 100000 times; keep
      * glibc from handing the heap top back and faulting it in each time
      * (that is most of the run time otherwise). */

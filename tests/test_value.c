@@ -478,6 +478,18 @@ START_TEST(test_byte_strings)
     v = aemp_str("\xc0\x80");
     ck_json(v, "\"\xc3\x80\xc2\x80\"");
     aemp_unref(v);
+    v = aemp_str("\xe0\x9f\xbf"); /* U+07FF in three bytes */
+    ck_json(v, "\"\xc3\xa0\xc2\x9f\xc2\xbf\"");
+    aemp_unref(v);
+    v = aemp_str("\xf0\x8f\xbf\xbf"); /* U+FFFF in four bytes */
+    ck_json(v, "\"\xc3\xb0\xc2\x8f\xc2\xbf\xc2\xbf\"");
+    aemp_unref(v);
+    v = aemp_str("\xe0\xa0\x80\xf0\x90\x80\x80"); /* the shortest: fine */
+    ck_json(v, "\"\xe0\xa0\x80\xf0\x90\x80\x80\"");
+    aemp_unref(v);
+    v = aemp_str("\xe2\x98"); /* cut short */
+    ck_json(v, "\"\xc3\xa2\xc2\x98\"");
+    aemp_unref(v);
     v = aemp_str("\xf4\x90\x80\x80");
     ck_json(v, "\"\xc3\xb4\xc2\x90\xc2\x80\xc2\x80\"");
     aemp_unref(v);

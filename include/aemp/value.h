@@ -13,8 +13,13 @@
  *   AEMP_MAP      string keys to values, in insertion order, keys unique
  *
  * Integers beyond uint64_t (or below INT64_MIN) are decoded as JSON::XS
- * decodes them: as a double when the double holds them exactly, otherwise as
- * the string of their digits. See docs/values.md.
+ * decodes them: as the string of their digits ("100000000000000000000").
+ * (JSON::XS tries a double only for 15 digits or fewer, which always fit
+ * 64 bits.) Numbers with a fraction or exponent are doubles. One edge
+ * differs: JSON::XS decodes -9223372036854775808 as a string (an
+ * off-by-one in its range check), we decode it as AEMP_INT.
+ * Nesting deeper than 512 levels (JSON::XS's max_depth) is refused by the
+ * decoder and the encoder.
  *
  * Values are reference counted. Constructors return a new reference; a
  * function that "takes" a value consumes the caller's reference (also on
@@ -111,13 +116,19 @@ int aemp_map_setn(aemp_val *m, const char *key, size_t klen, aemp_val *v);
 int aemp_map_del(aemp_val *m, const char *key, size_t klen);
 
 /* Equality as Perl's database compares values: by their JSON encoding, so
- * 11 and "11" differ, maps are equal regardless of key order. */
+ * 11 and "11" differ, maps are equal regardless of key order, a double is
+ * equal to another number when "%.15g" prints them alike (2.0 == 2,
+ * 0.1 + 0.2 == 0.3, but -0.0 != 0), and a byte string equals the UTF-8
+ * string of the same characters ("\xe9" == "\xc3\xa9"). inf and nan
+ * compare as Perl prints them ("inf", "nan"), not as the null we write. */
 int aemp_equal(const aemp_val *a, const aemp_val *b);
 
 /* JSON, as JSON::XS encode_json writes it: compact UTF-8, doubles as Perl
  * prints them (%.15g). Strings that are not valid UTF-8 are written as Perl
  * writes a byte string: each byte as the character of that code point.
- * Returns a malloc'd NUL-terminated buffer (free() it), or NULL. */
+ * inf and nan are written as null (JSON::XS writes bare inf/nan, which no
+ * JSON parser accepts). Returns a malloc'd NUL-terminated buffer (free()
+ * it), or NULL when out of memory or nested deeper than 512 levels. */
 char *aemp_to_json(const aemp_val *v, size_t *len);
 /* Canonical JSON: like aemp_to_json with map keys sorted bytewise
  * (JSON::XS canonical). */
