@@ -135,6 +135,9 @@ struct aemp_node {
     aemp_node_mon *node_mons;
     aemp_dict global_nodes;   /* nodes that said g_global (values unused) */
     struct aemp_global *global; /* the global protocol's state */
+    aemp_dict funcs;          /* name -> aemp_func_entry* */
+    aemp_dict timers;         /* decimal id -> aemp_timer* (after, cal) */
+    uint64_t next_timer_id;
 
     aemp_listener *listeners;
     size_t nlisteners;
@@ -229,6 +232,12 @@ void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame);
 
 /* ---- kernel_nodereq.c: requests to the node port ---- */
 void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
+
+/* ---- kernel_func.c: named functions, spawn, cal, after ---- */
+/* A node-port request naming a function (anything not built in). */
+void kernel_func_request(aemp_node *n, const char *src, const char *tag,
+                         aemp_val *msg);
+void kernel_funcs_free(aemp_node *n);
 
 /* ---- node_seed.c: seed links ---- */
 void kernel_seeds_start(aemp_node *n);

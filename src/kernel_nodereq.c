@@ -173,15 +173,5 @@ void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)
         }
     }
     /* Anything else names a function to call. */
-    if (n->secure)
-        aemp_log(n, 4, LOG_KERNEL,
-                 "error processing node message from %s: remote execution "
-                 "not allowed",
-                 src);
-    else
-        aemp_log(n, 4, LOG_KERNEL,
-                 "error processing node message from %s: unable to resolve "
-                 "function '%s'",
-                 src, tag);
-    aemp_unref(msg);
+    kernel_func_request(n, src, tag, msg);
 }

@@ -88,6 +88,7 @@ void aemp_node_free(aemp_node *n)
     aemp_links_free_all(n);
     kernel_remotes_free(n);
     global_free(n);
+    kernel_funcs_free(n);
     kernel_ports_free(n);
     kernel_jobs_free(n);
     aemp_dict_clear(&n->monitors); /* all freed with their lists above */

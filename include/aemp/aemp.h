@@ -4,6 +4,7 @@
 
 #include "aemp/db.h"
 #include "aemp/error.h"
+#include "aemp/func.h"
 #include "aemp/node.h"
 #include "aemp/value.h"
 

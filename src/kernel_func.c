@@ -1,0 +1,444 @@
+/* libaemp: named functions and what is built on them: spawn, cal, after,
+ * mon_guard, peval (MP.pm; Kernel.pm's function-call requests).
+ *
+ * A Perl node loads a function by its name; a C node calls what was
+ * registered under that name. As with every user callback, the call runs
+ * from the job queue, never from inside the network code. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "aemp/func.h"
+#include "kernel.h"
+
+#define SPAWN_FUNC "AnyEvent::MP::_spawn"
+
+typedef struct aemp_func_entry {
+    aemp_func_cb cb;
+    void *ud;
+} aemp_func_entry;
+
+/* ---- the registry ---- */
+
+int aemp_func_register(aemp_node *n, const char *name, aemp_func_cb cb,
+                       void *ud)
+{
+    if (!name || !*name || !strcmp(name, SPAWN_FUNC))
+        return AEMP_EINVAL;
+    free(aemp_dict_del(&n->funcs, name));
+    if (!cb)
+        return AEMP_OK;
+    aemp_func_entry *f = malloc(sizeof *f);
+    if (!f)
+        return AEMP_ENOMEM;
+    f->cb = cb;
+    f->ud = ud;
+    if (aemp_dict_set(&n->funcs, name, f)) {
+        free(f);
+        return AEMP_ENOMEM;
+    }
+    return AEMP_OK;
+}
+
+static aemp_val *slice(const aemp_val *msg, size_t from)
+{
+    aemp_val *a = aemp_array();
+    for (size_t i = from; a && i < aemp_array_len(msg); i++)
+        aemp_array_push(a, aemp_ref(aemp_array_at(msg, i)));
+    return a;
+}
+
+static void log_failure(aemp_node *n, const char *src, const char *why)
+{
+    aemp_log(n, 4, LOG_KERNEL, "error processing node message from %s: %s",
+             src ? src : "", why);
+}
+
+/* ---- calls ---- */
+
+/* job->name: the function, job->src: the caller, job->val: the args */
+static void run_call(aemp_node *n, aemp_job *job)
+{
+    aemp_func_entry *f = aemp_dict_get(&n->funcs, job->name);
+    if (!f)
+        return; /* unregistered meanwhile */
+    n->srcnode = job->src;
+    n->die_set = 0;
+    int rc = f->cb(n, job->val, f->ud);
+    n->srcnode = NULL;
+    if (rc) {
+        aemp_buf why = AEMP_BUF_INIT;
+        aemp_buf_printf(&why, "%s", n->die_set ? n->die_msg.p
+                                               : "function failed");
+        log_failure(n, job->src, why.p);
+        aemp_buf_free(&why);
+    }
+}
+
+/* MP.pm _spawn: port NODE#ID made by the init function, with $SELF set. */
+static void run_spawn(aemp_node *n, aemp_job *job)
+{
+    const char *id = aemp_str_ptr(aemp_array_at(job->val, 0), NULL);
+    const char *init = aemp_str_ptr(aemp_array_at(job->val, 1), NULL);
+    if (!id || !*id)
+        return;
+    char *self = malloc(strlen(n->id) + strlen(id) + 2);
+    if (!self)
+        return;
+    sprintf(self, "%s#%s", n->id, id);
+    aemp_func_entry *f = init ? aemp_dict_get(&n->funcs, init) : NULL;
+    int rc = 1;
+    n->die_set = 0;
+    if (f) {
+        aemp_val *args = slice(job->val, 2);
+        n->self = self;
+        n->srcnode = job->src;
+        rc = f->cb(n, args, f->ud);
+        n->self = NULL;
+        n->srcnode = NULL;
+        aemp_unref(args);
+    } else {
+        aemp_die(n, "unable to resolve function '%s'", init ? init : "");
+    }
+    if (rc)
+        kernel_kill_local(n, id,
+                          aemp_arrayv(aemp_str("die"),
+                                      aemp_str(n->die_set ? n->die_msg.p
+                                                          : "init failed"),
+                                      NULL));
+    free(self);
+}
+
+void kernel_func_request(aemp_node *n, const char *src, const char *tag,
+                         aemp_val *msg)
+{
+    int spawn = !strcmp(tag, SPAWN_FUNC);
+    aemp_func_entry *f = spawn ? NULL : aemp_dict_get(&n->funcs, tag);
+    if (!f && n->secure) {
+        /* Perl refuses code it has not run before, spawn included */
+        log_failure(n, src, "remote execution not allowed");
+    } else if (!f && !spawn) {
+        aemp_buf why = AEMP_BUF_INIT;
+        aemp_buf_printf(&why, "unable to resolve function '%s'", tag);
+        log_failure(n, src, why.p);
+        aemp_buf_free(&why);
+    } else {
+        aemp_job *job = calloc(1, sizeof *job);
+        if (job) {
+            job->kind = JOB_CALL;
+            job->fn = spawn ? run_spawn : run_call;
+            job->name = strdup(tag);
+            job->src = strdup(src);
+            job->val = slice(msg, 2);
+            kernel_queue_job(n, job);
+        }
+    }
+    aemp_unref(msg);
+}
+
+int aemp_snd_to_func(aemp_node *n, const char *nodeid, const char *func,
+                     aemp_val *args)
+{
+    aemp_val *msg = aemp_arrayv(aemp_str(func), NULL);
+    for (size_t i = 0; msg && i < aemp_array_len(args); i++)
+        aemp_array_push(msg, aemp_ref(aemp_array_at(args, i)));
+    aemp_unref(args);
+    if (!msg || !nodeid || strchr(nodeid, '#'))
+        return aemp_unref(msg), AEMP_EINVAL;
+    return aemp_snd(n, nodeid, msg);
+}
+
+char *aemp_spawn(aemp_node *n, const char *target, const char *init,
+                 aemp_val *args)
+{
+    if (!init || !strstr(init, "::")) {
+        aemp_unref(args); /* the init function must be fully qualified */
+        return NULL;
+    }
+    char *nodeid = aemp_node_of(target);
+    char *id = kernel_next_id(n, n->runiq);
+    char *port = nodeid && id ? malloc(strlen(nodeid) + strlen(id) + 2)
+                              : NULL;
+    aemp_val *full = aemp_arrayv(aemp_str(id ? id : ""), aemp_str(init), NULL);
+    for (size_t i = 0; full && i < aemp_array_len(args); i++)
+        aemp_array_push(full, aemp_ref(aemp_array_at(args, i)));
+    aemp_unref(args);
+    if (port && full && !aemp_snd_to_func(n, nodeid, SPAWN_FUNC, full))
+        sprintf(port, "%s#%s", nodeid, id);
+    else {
+        free(port);
+        port = NULL;
+    }
+    free(nodeid);
+    free(id);
+    return port;
+}
+
+/* ---- timers: after and cal ---- */
+
+typedef struct aemp_timer {
+    aemp_node *node;
+    uint64_t id;
+    struct event *ev;
+    aemp_after_cb cb;   /* after */
+    void *ud;
+    char *port;         /* after_snd: target; cal: the reply port */
+    aemp_val *msg;      /* after_snd */
+    aemp_cal_cb cal;    /* cal */
+    aemp_mon_id mon;    /* cal without timeout: the target's monitor */
+} aemp_timer;
+
+static void timer_key(uint64_t id, char key[24])
+{
+    snprintf(key, 24, "%llu", (unsigned long long)id);
+}
+
+static void timer_free(aemp_timer *t)
+{
+    if (t->ev)
+        event_free(t->ev);
+    free(t->port);
+    aemp_unref(t->msg);
+    free(t);
+}
+
+static aemp_timer *timer_take(aemp_node *n, uint64_t id)
+{
+    char key[24];
+    timer_key(id, key);
+    return aemp_dict_del(&n->timers, key);
+}
+
+static void on_after(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    aemp_timer *t = ud;
+    aemp_node *n = t->node;
+    timer_take(n, t->id);
+    if (t->cb)
+        t->cb(n, t->ud);
+    else
+        aemp_snd(n, t->port, aemp_ref(t->msg));
+    timer_free(t);
+}
+
+static aemp_timer *timer_new(aemp_node *n, double seconds,
+                             event_callback_fn fn)
+{
+    aemp_timer *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->node = n;
+    t->id = ++n->next_timer_id;
+    char key[24];
+    timer_key(t->id, key);
+    if (seconds >= 0 && !(t->ev = event_new(n->base, -1, 0, fn, t))) {
+        free(t);
+        return NULL;
+    }
+    if (aemp_dict_set(&n->timers, key, t)) {
+        timer_free(t);
+        return NULL;
+    }
+    if (t->ev) {
+        struct timeval tv;
+        tv.tv_sec = (time_t)seconds;
+        tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+        event_add(t->ev, &tv);
+    }
+    return t;
+}
+
+aemp_timer_id aemp_after(aemp_node *n, double seconds, aemp_after_cb cb,
+                         void *ud)
+{
+    aemp_timer *t = cb ? timer_new(n, seconds < 0 ? 0 : seconds, on_after)
+                       : NULL;
+    if (!t)
+        return 0;
+    t->cb = cb;
+    t->ud = ud;
+    return t->id;
+}
+
+aemp_timer_id aemp_after_snd(aemp_node *n, double seconds, const char *port,
+                             aemp_val *msg)
+{
+    aemp_timer *t = msg ? timer_new(n, seconds < 0 ? 0 : seconds, on_after)
+                        : NULL;
+    if (!t || !(t->port = strdup(port))) {
+        if (t)
+            aemp_after_cancel(n, t->id);
+        aemp_unref(msg);
+        return 0;
+    }
+    t->msg = msg;
+    return t->id;
+}
+
+void aemp_after_cancel(aemp_node *n, aemp_timer_id id)
+{
+    aemp_timer *t = timer_take(n, id);
+    if (!t)
+        return;
+    if (t->mon)
+        aemp_mon_cancel(n, t->mon);
+    timer_free(t);
+}
+
+/* A cal ends: once, by a reply, a timeout, or the target's death. */
+static void cal_end(aemp_timer *t, const aemp_val *reply)
+{
+    aemp_node *n = t->node;
+    if (!timer_take(n, t->id))
+        return;
+    if (t->mon)
+        aemp_mon_cancel(n, t->mon);
+    aemp_kil(n, t->port, NULL);
+    t->cal(n, reply, t->ud);
+    timer_free(t);
+}
+
+static int cal_reply(aemp_node *n, const char *port, const aemp_val *msg,
+                     void *ud)
+{
+    (void)port;
+    char key[24];
+    timer_key((uint64_t)(uintptr_t)ud, key);
+    aemp_timer *t = aemp_dict_get(&n->timers, key);
+    if (t)
+        cal_end(t, msg);
+    return 0;
+}
+
+static void cal_timeout(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    cal_end(ud, NULL);
+}
+
+static void cal_target_died(aemp_node *n, const char *port,
+                            const aemp_val *reason, void *ud)
+{
+    (void)port;
+    (void)reason;
+    char key[24];
+    timer_key((uint64_t)(uintptr_t)ud, key);
+    aemp_timer *t = aemp_dict_get(&n->timers, key);
+    if (t) {
+        t->mon = 0; /* fired: nothing to cancel */
+        cal_end(t, NULL);
+    }
+}
+
+char *aemp_cal(aemp_node *n, const char *port, aemp_val *msg, double timeout,
+               aemp_cal_cb cb, void *ud)
+{
+    aemp_timer *t = cb && msg ? timer_new(n, timeout, cal_timeout) : NULL;
+    void *key = t ? (void *)(uintptr_t)t->id : NULL;
+    if (!t || !(t->port = aemp_port(n, cal_reply, key))) {
+        if (t)
+            aemp_after_cancel(n, t->id);
+        aemp_unref(msg);
+        return NULL;
+    }
+    t->cal = cb;
+    t->ud = ud;
+    /* Perl's cal without a timeout monitors the target; unlike Perl we
+     * stop monitoring once the reply is in, so cb runs once */
+    if (timeout < 0)
+        t->mon = aemp_mon(n, port, cal_target_died, key);
+    aemp_array_push(msg, aemp_str(t->port));
+    aemp_snd(n, port, msg);
+    return strdup(t->port);
+}
+
+/* ---- mon_guard and peval ---- */
+
+typedef struct guard {
+    void (*release)(void *);
+    void *data;
+    aemp_mon_id mon;
+} guard;
+
+/* Guards live in n->timers too, under their monitor's id with a "g"
+ * prefix, so the node can release them when it is freed. */
+static void guard_key(aemp_mon_id id, char key[32])
+{
+    snprintf(key, 32, "g%llu", (unsigned long long)id);
+}
+
+static void guard_fire(aemp_node *n, const char *port, const aemp_val *reason,
+                       void *ud)
+{
+    (void)port;
+    (void)reason;
+    guard *g = ud;
+    char key[32];
+    guard_key(g->mon, key);
+    aemp_dict_del(&n->timers, key);
+    g->release(g->data);
+    free(g);
+}
+
+aemp_mon_id aemp_mon_guard(aemp_node *n, const char *port,
+                           void (*release)(void *), void *data)
+{
+    guard *g = release ? malloc(sizeof *g) : NULL;
+    if (!g)
+        return 0;
+    g->release = release;
+    g->data = data;
+    aemp_mon_id id = aemp_mon(n, port, guard_fire, g);
+    char key[32];
+    guard_key(id, key);
+    g->mon = id;
+    if (!id || aemp_dict_set(&n->timers, key, g)) {
+        aemp_mon_cancel(n, id);
+        free(g);
+        return 0;
+    }
+    return id;
+}
+
+int aemp_peval(aemp_node *n, const char *port,
+               int (*fn)(aemp_node *, void *), void *ud)
+{
+    const char *saved = n->self;
+    n->self = port;
+    n->die_set = 0;
+    int rc = fn(n, ud);
+    n->self = saved;
+    if (rc && aemp_port_is_local(n, port)) {
+        const char *localid = strchr(port, '#');
+        kernel_kill_local(n, localid ? localid + 1 : "",
+                          aemp_arrayv(aemp_str("die"),
+                                      aemp_str(n->die_set ? n->die_msg.p
+                                                          : "callback failed"),
+                                      NULL));
+    }
+    return rc;
+}
+
+void kernel_funcs_free(aemp_node *n)
+{
+    for (aemp_dict_entry *e = aemp_dict_next(&n->funcs, NULL); e;
+         e = aemp_dict_next(&n->funcs, e))
+        free(e->value);
+    aemp_dict_clear(&n->funcs);
+    for (aemp_dict_entry *e = aemp_dict_next(&n->timers, NULL); e;
+         e = aemp_dict_next(&n->timers, e)) {
+        if (e->key[0] == 'g') { /* a mon_guard: released with the node */
+            guard *g = e->value;
+            g->release(g->data);
+            free(g);
+        } else
+            timer_free(e->value);
+    }
+    aemp_dict_clear(&n->timers);
+}
