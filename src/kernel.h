@@ -125,6 +125,7 @@ struct aemp_node {
     char *auth_offer;         /* comma lists */
     char *auth_accept;
     char *framings;           /* what we can receive, in config order */
+    struct ssl_ctx_st *tls_ctx; /* from the `cert` setting, or NULL */
     double monitor_timeout;
     double connect_interval;
 

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "global.h"
 #include "kernel.h"
+#include "transport_tls.h"
 
 static void on_jobs(evutil_socket_t fd, short what, void *ud)
 {
@@ -111,6 +112,8 @@ void aemp_node_free(aemp_node *n)
     free(n->auth_offer);
     free(n->auth_accept);
     free(n->framings);
+    if (n->tls_ctx)
+        SSL_CTX_free(n->tls_ctx);
     aemp_buf_free(&n->die_msg);
     aemp_buf_free(&n->scratch);
     free(n->errmsg);
@@ -213,6 +216,18 @@ static int take_transport_settings(aemp_node *n)
         return fail(n, AEMP_ECONFIG,
                     "monitor_timeout and connect_interval must be positive");
     n->secure = aemp_is_true(aemp_map_get(c, "secure"));
+    const aemp_val *cert = aemp_map_get(c, "cert");
+    size_t certlen;
+    const char *pem = aemp_str_ptr(cert, &certlen);
+    if (pem && certlen) {
+        char *err = NULL;
+        n->tls_ctx = aemp_tls_ctx_new(pem, certlen, &err);
+        if (!n->tls_ctx) {
+            int rc = fail(n, AEMP_ECONFIG, "%s", err ? err : "cert unusable");
+            free(err);
+            return rc;
+        }
+    }
     return AEMP_OK;
 }
 

@@ -20,17 +20,25 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "kernel.h"
 #include "transport_auth.h"
+#include "transport_tls.h"
 #include "value_json.h"
 
 struct aemp_link {
     aemp_link *next, *prev; /* in node->links */
     aemp_node *node;
-    struct bufferevent *bev;
+    struct bufferevent *bev; /* the socket */
+    struct bufferevent *io;  /* what we read and write: bev, or a TLS
+                                filter on top of it */
     enum aemp_link_state state;
+    int tls;                 /* TLS was negotiated */
+    int untrusted;           /* the peer authenticated with tls_anon */
     char *peer;        /* host:port of the other side, as Perl formats it */
     char *lg1, *rg1;   /* greeting lines */
     char lg2[89], *rg2;
@@ -83,6 +91,7 @@ static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
         free(l);
         return NULL;
     }
+    l->io = l->bev;
     l->next = n->links;
     if (n->links)
         n->links->prev = l;
@@ -95,7 +104,8 @@ static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
 static int send_greeting(aemp_link *l)
 {
     l->lg1 = aemp_greeting_format(l->node->id, l->node->auth_accept,
-                                  l->node->framings, l->peer, NULL);
+                                  l->node->framings, l->peer,
+                                  l->node->tls_ctx ? "1.0" : NULL);
     if (!l->lg1 || aemp_nonce_line(l->lg2))
         return -1;
     struct evbuffer *out = bufferevent_get_output(l->bev);
@@ -109,8 +119,8 @@ int aemp_link_send(aemp_link *l, const aemp_val *msg)
     aemp_buf_reset(&l->out);
     if (aemp_json_write(&l->out, msg, 0))
         return AEMP_ENOMEM;
-    return bufferevent_write(l->bev, l->out.p, l->out.len) ? AEMP_EIO
-                                                            : AEMP_OK;
+    return bufferevent_write(l->io, l->out.p, l->out.len) ? AEMP_EIO
+                                                           : AEMP_OK;
 }
 
 /* ---- closing ---- */
@@ -125,10 +135,12 @@ void aemp_link_close(aemp_link *l, const char *reason, int quiet)
     l->reason = strdup(reason ? reason : "closed");
     /* Stop all I/O now; the memory goes in the reaper, after whatever
      * callback we are in has returned. */
-    bufferevent_disable(l->bev, EV_READ | EV_WRITE);
-    bufferevent_setcb(l->bev, NULL, NULL, NULL, NULL);
+    bufferevent_disable(l->io, EV_READ | EV_WRITE);
+    bufferevent_setcb(l->io, NULL, NULL, NULL, NULL);
     /* Perl's handle writes at once; what we queued (our auth line, say)
-     * should reach the peer before the close, so it can log its side. */
+     * should reach the peer before the close, so it can log its side.
+     * Over TLS the socket's buffer holds what TLS already encrypted, a
+     * TLS alert say: that goes out too. */
     struct evbuffer *out = bufferevent_get_output(l->bev);
     evutil_socket_t fd = bufferevent_getfd(l->bev);
     if (fd >= 0 && evbuffer_get_length(out)) {
@@ -164,7 +176,7 @@ static void link_free(aemp_link *l)
         n->links = l->next;
     if (l->next)
         l->next->prev = l->prev;
-    bufferevent_free(l->bev);
+    bufferevent_free(l->io); /* a TLS filter frees the socket with it */
     if (l->fail_ev)
         event_free(l->fail_ev);
     free(l->fail_msg);
@@ -234,7 +246,8 @@ static int on_greeting(aemp_link *l, char *line)
 }
 
 /* The remote greeting line 1, split again for the lists we need. */
-static int remote_lists(const aemp_link *l, char **auths, char **framings)
+static int remote_lists(const aemp_link *l, char **auths, char **framings,
+                        int *tls)
 {
     aemp_greeting g;
     const char *err;
@@ -242,8 +255,49 @@ static int remote_lists(const aemp_link *l, char **auths, char **framings)
         return -1;
     *auths = strdup(g.auths);
     *framings = strdup(g.framings);
+    *tls = aemp_tls_wanted(g.tls);
     aemp_greeting_clear(&g);
     return *auths && *framings ? 0 : -1;
+}
+
+static void on_read(struct bufferevent *bev, void *ud);
+static void on_event(struct bufferevent *bev, short what, void *ud);
+
+/* TLS starts right after the greetings, before the auth lines: a filter
+ * on the socket's bufferevent; from now on we read and write through it. */
+static int start_tls(aemp_link *l)
+{
+    aemp_node *n = l->node;
+    int client = aemp_tls_is_client(l->lg2, l->rg2);
+    SSL *ssl = SSL_new(n->tls_ctx);
+    struct bufferevent *f =
+        ssl ? bufferevent_openssl_filter_new(
+                  n->base, l->bev, ssl,
+                  client ? BUFFEREVENT_SSL_CONNECTING
+                         : BUFFEREVENT_SSL_ACCEPTING,
+                  BEV_OPT_CLOSE_ON_FREE)
+            : NULL;
+    if (!f) {
+        if (ssl)
+            SSL_free(ssl);
+        return -1;
+    }
+    l->io = f;
+    l->tls = 1;
+    struct timeval tv;
+    tv.tv_sec = (time_t)n->monitor_timeout;
+    tv.tv_usec = (suseconds_t)((n->monitor_timeout - (double)tv.tv_sec) *
+                               1e6);
+    bufferevent_setcb(f, on_read, NULL, on_event, l);
+    bufferevent_set_timeouts(f, &tv, NULL);
+    bufferevent_enable(f, EV_READ | EV_WRITE);
+    /* the peer's first TLS bytes may already sit in the socket's buffer,
+     * behind its nonce line: make the filter look at them */
+    bufferevent_trigger(l->bev, EV_READ,
+                        BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    aemp_log(n, 9, LOG_TRANSPORT, "%s: TLS as %s", l->peer,
+             client ? "client" : "server");
+    return 0;
 }
 
 static int on_nonce(aemp_link *l, char *line)
@@ -255,13 +309,14 @@ static int on_nonce(aemp_link *l, char *line)
         return -1;
     }
     char *auths = NULL, *framings = NULL;
-    if (remote_lists(l, &auths, &framings)) {
+    int remote_tls = 0;
+    if (remote_lists(l, &auths, &framings, &remote_tls)) {
         free(auths);
         free(framings);
         link_error(l, "out of memory");
         return -1;
     }
-    int tls = 0; /* no certificate support yet: tls=1.0 is never sent */
+    int tls = n->tls_ctx && remote_tls;
     int bad_auth = aemp_pick_common(auths, n->auth_offer, tls, l->s_auth,
                                     sizeof l->s_auth);
     int bad_framing = aemp_pick_common(framings, n->framings, 1, l->s_framing,
@@ -275,12 +330,23 @@ static int on_nonce(aemp_link *l, char *line)
     if (bad_auth || bad_framing)
         return -1;
 
-    if (!n->secret_len) {
+    if (tls) {
+        /* over TLS only the tls_* methods are sent */
+        if (strcmp(l->s_auth, "tls_sha3_512") &&
+            strcmp(l->s_auth, "tls_anon")) {
+            link_error(l, "%s: fatal, selected unsupported snd auth method",
+                       l->s_auth);
+            return -1;
+        }
+        if (start_tls(l)) {
+            link_error(l, "cannot start TLS");
+            return -1;
+        }
+    } else if (!n->secret_len) {
         link_error(l, "unable to handshake TLS and no shared secret "
                       "configured");
         return -1;
-    }
-    if (strcmp(l->s_auth, "hmac_sha3_512")) {
+    } else if (strcmp(l->s_auth, "hmac_sha3_512")) {
         link_error(l, "%s: fatal, selected unsupported snd auth method",
                    l->s_auth);
         return -1;
@@ -291,7 +357,7 @@ static int on_nonce(aemp_link *l, char *line)
         link_error(l, "cannot compute the auth value");
         return -1;
     }
-    evbuffer_add_printf(bufferevent_get_output(l->bev), "%s;%s;%s\n",
+    evbuffer_add_printf(bufferevent_get_output(l->io), "%s;%s;%s\n",
                         l->s_auth, lauth, l->s_framing);
     l->state = LINK_AUTH;
     return 0;
@@ -321,7 +387,7 @@ static int on_auth(aemp_link *l, char *line)
         }
     }
     char expect[1024];
-    int tls = 0;
+    int tls = l->tls;
     int known = !strcmp(method, "hmac_sha3_512") ||
                 !strcmp(method, "cleartext") || !strcmp(method, "tls_anon") ||
                 !strcmp(method, "tls_sha3_512");
@@ -343,6 +409,9 @@ static int on_auth(aemp_link *l, char *line)
         free(line);
         return -1;
     }
+    /* tls_anon carries no proof of the greetings: Perl marks such a peer
+     * untrusted */
+    l->untrusted = !strcmp(method, "tls_anon");
     if (!aemp_list_has(n->framings, framing)) {
         link_error(l, "%s: unusable remote framing", framing);
         free(line);
@@ -355,19 +424,23 @@ static int on_auth(aemp_link *l, char *line)
         return -1;
     }
     /* After auth there is no read timeout: TCP keepalive watches the link. */
-    bufferevent_set_timeouts(l->bev, NULL, NULL);
+    bufferevent_set_timeouts(l->io, NULL, NULL);
     l->state = LINK_DATA;
-    aemp_log(n, 9, LOG_TRANSPORT, "%s connected as %s.", l->peer,
-             l->remote_id);
+    aemp_log(n, 9, LOG_TRANSPORT, "%s connected as %s%s%s.", l->peer,
+             l->remote_id, l->tls ? " over TLS" : "",
+             l->untrusted ? " (untrusted, tls_anon)" : "");
     kernel_link_up(n, l);
     return l->state == LINK_DEAD ? -1 : 0;
 }
 
 /* Reads handshake lines (each handler takes its line); returns -1 when the link died, 0 when more input
  * is needed, 1 when the data phase has started. */
-static int read_lines(aemp_link *l, struct evbuffer *in)
+static int read_lines(aemp_link *l, struct bufferevent *from)
 {
-    while (l->state < LINK_DATA) {
+    struct evbuffer *in = bufferevent_get_input(from);
+    /* after the nonce line TLS may take over: what follows in the
+     * socket's buffer is for the TLS filter, no longer lines for us */
+    while (l->state < LINK_DATA && l->io == from) {
         size_t len;
         char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
         if (!line) {
@@ -392,7 +465,7 @@ static int read_lines(aemp_link *l, struct evbuffer *in)
         if (rc)
             return -1;
     }
-    return 1;
+    return l->state == LINK_DATA ? 1 : 0;
 }
 
 static void feed_frames(aemp_link *l, struct evbuffer *in)
@@ -417,10 +490,11 @@ static void feed_frames(aemp_link *l, struct evbuffer *in)
 static void on_read(struct bufferevent *bev, void *ud)
 {
     aemp_link *l = ud;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    if (l->state < LINK_DATA && read_lines(l, in) <= 0)
+    if (bev != l->io)
+        return; /* the socket's own callback, before TLS took it over */
+    if (l->state < LINK_DATA && read_lines(l, bev) <= 0)
         return;
-    feed_frames(l, in);
+    feed_frames(l, bufferevent_get_input(bev));
 }
 
 static void on_event(struct bufferevent *bev, short what, void *ud)
@@ -434,11 +508,20 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
         return;
     }
-    if (what & BEV_EVENT_TIMEOUT)
+    unsigned long tls_err = l->tls ? bufferevent_get_openssl_error(l->io) : 0;
+    if (tls_err) {
+        char buf[256];
+        ERR_error_string_n(tls_err, buf, sizeof buf);
+        while (bufferevent_get_openssl_error(l->io))
+            ; /* the first error says it */
+        link_error(l, "TLS: %s", buf);
+    } else if (what & BEV_EVENT_TIMEOUT)
         link_error(l, "%s", strerror(ETIMEDOUT));
     else if (what & BEV_EVENT_EOF)
-        /* AnyEvent::Handle reports an unexpected EOF as EPIPE */
-        link_error(l, "%s", strerror(EPIPE));
+        /* AnyEvent::Handle: EOF while a read is queued (the handshake)
+         * is EPIPE; in the data phase (on_read) "Unexpected end-of-file" */
+        link_error(l, "%s", l->state == LINK_DATA ? "Unexpected end-of-file"
+                                                  : strerror(EPIPE));
     else {
         int err = EVUTIL_SOCKET_ERROR();
         link_error(l, "%s", strerror(err ? err : EPIPE));

@@ -1,0 +1,308 @@
+/* TLS links between C nodes: the role choice, both roles in practice,
+ * tls_sha3_512 over TLS, a secret beside a certificate, and refusals: a
+ * different certificate, an expired one, no certificate, TLS garbage. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "aemp/aemp.h"
+#include "testutil.h"
+#include "transport_tls.h"
+
+static struct event_base *base;
+
+/* A self-signed certificate and its key in one PEM, as aemp gencert
+ * makes them; valid from now + from_days for days. */
+static char *make_cert(long from_days, long days)
+{
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), from_days * 86400L);
+    X509_gmtime_adj(X509_getm_notAfter(x), (from_days + days) * 86400L);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               (const unsigned char *)"AnyEvent::MP", -1, -1,
+                               0);
+    X509_set_issuer_name(x, name);
+    X509_sign(x, key, EVP_sha256());
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, x);
+    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
+    char *data;
+    long len = BIO_get_mem_data(bio, &data);
+    char *pem = strndup(data, (size_t)len);
+    BIO_free(bio);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return pem;
+}
+
+typedef struct seen {
+    int calls;
+    char logs[16384];
+} seen;
+
+static void capture(int level, const char *ctx, const char *msg, void *ud)
+{
+    (void)level;
+    (void)ctx;
+    seen *s = ud;
+    size_t used = strlen(s->logs);
+    if (used < sizeof s->logs - 1)
+        snprintf(s->logs + used, sizeof s->logs - used, "%s\n", msg);
+}
+
+static aemp_node *make_node(const char *id, const char *cert,
+                            const char *secret, const char *seed, seen *logs)
+{
+    aemp_node *n = aemp_node_new(base);
+    aemp_node_set_log(n, 9, capture, logs);
+    aemp_val *args = aemp_map();
+    aemp_map_set(args, "norc", aemp_int(1));
+    aemp_map_set(args, "nodeid", aemp_str(id));
+    if (cert)
+        aemp_map_set(args, "cert", aemp_str(cert));
+    if (secret)
+        aemp_map_set(args, "secret", aemp_str(secret));
+    aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
+    if (seed)
+        aemp_map_set(args, "seeds", aemp_arrayv(aemp_str(seed), NULL));
+    ck_assert_msg(aemp_node_configure(n, args, NULL) == 0, "%s",
+                  aemp_node_errmsg(n));
+    aemp_unref(args);
+    return n;
+}
+
+static const char *addr(aemp_node *n)
+{
+    return aemp_str_ptr(aemp_array_at(aemp_node_binds(n), 0), NULL);
+}
+
+static int record(aemp_node *n, const char *port, const aemp_val *msg,
+                  void *ud)
+{
+    (void)n;
+    (void)port;
+    (void)msg;
+    ((seen *)ud)->calls++;
+    return 0;
+}
+
+static void run_until(int *flag, double seconds)
+{
+    for (int i = 0; i < (int)(seconds * 100) && !*flag; i++) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+}
+
+/* Runs the loop until s->calls reaches n or seconds pass. */
+static void wait_calls(seen *s, int n, double seconds)
+{
+    for (int i = 0; i < (int)(seconds * 100) && s->calls < n; i++) {
+        int never = 0;
+        run_until(&never, 0.01);
+    }
+}
+
+static int wait_log(seen *s, const char *needle, double seconds)
+{
+    int found = 0;
+    for (int i = 0; i < (int)(seconds * 100) && !found; i++) {
+        found = strstr(s->logs, needle) != NULL;
+        run_until(&found, 0.01);
+    }
+    return found;
+}
+
+static void setup(void)
+{
+    base = event_base_new();
+}
+
+static void teardown(void)
+{
+    event_base_free(base);
+}
+
+START_TEST(test_role_choice)
+{
+    ck_assert(aemp_tls_is_client("AAAA", "BBBB"));
+    ck_assert(!aemp_tls_is_client("BBBB", "AAAA"));
+    ck_assert(aemp_tls_is_client("+abc", "/abc")); /* raw octets: + < / */
+    ck_assert(aemp_tls_is_client("Zz", "a"));
+    ck_assert(aemp_tls_wanted("1.0"));
+    ck_assert(aemp_tls_wanted("1"));
+    ck_assert(!aemp_tls_wanted("0.9"));
+    ck_assert(!aemp_tls_wanted(NULL));
+}
+END_TEST
+
+START_TEST(test_links_both_roles)
+{
+    char *cert = make_cert(0, 30);
+    seen alog = {0};
+    aemp_node *a = make_node("tlsa", cert, NULL, NULL, &alog);
+    seen got = {0};
+    aemp_rcv(a, "tlsa#in", NULL, record, &got);
+    /* new nodes link to a until a has been TLS client and server: the
+     * role follows the random nonces */
+    int i;
+    for (i = 0; i < 40; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "tlsb%d", i);
+        seen blog = {0};
+        aemp_node *b = make_node(id, cert, NULL, addr(a), &blog);
+        int before = got.calls;
+        aemp_sndv(b, "tlsa#in", aemp_str("hello"), NULL);
+        wait_calls(&got, before + 1, 5);
+        ck_assert_int_eq(got.calls, before + 1);
+        ck_assert_ptr_nonnull(strstr(blog.logs, "over TLS"));
+        aemp_node_free(b);
+        if (strstr(alog.logs, "TLS as client") &&
+            strstr(alog.logs, "TLS as server") && i >= 3)
+            break;
+    }
+    ck_assert_ptr_nonnull(strstr(alog.logs, "TLS as client"));
+    ck_assert_ptr_nonnull(strstr(alog.logs, "TLS as server"));
+    aemp_node_free(a);
+    free(cert);
+}
+END_TEST
+
+START_TEST(test_cert_and_secret)
+{
+    /* both have a cert: TLS, even with a secret; one has none: the
+     * secret (hmac) carries the link */
+    char *cert = make_cert(0, 30);
+    seen alog = {0}, blog = {0}, clog = {0}, got = {0};
+    aemp_node *a = make_node("ta", cert, "sec", NULL, &alog);
+    aemp_rcv(a, "ta#in", NULL, record, &got);
+    aemp_node *b = make_node("tb", cert, "sec", addr(a), &blog);
+    aemp_sndv(b, "ta#in", aemp_str("x"), NULL);
+    wait_calls(&got, 1, 5);
+    ck_assert_int_eq(got.calls, 1);
+    ck_assert_ptr_nonnull(strstr(blog.logs, "over TLS"));
+    aemp_node *c = make_node("tc", NULL, "sec", addr(a), &clog);
+    aemp_sndv(c, "ta#in", aemp_str("y"), NULL);
+    wait_calls(&got, 2, 5);
+    ck_assert_msg(got.calls == 2, "a: %s\nc: %s", alog.logs, clog.logs);
+    ck_assert_ptr_null(strstr(clog.logs, "over TLS"));
+    aemp_node_free(c);
+    aemp_node_free(b);
+    aemp_node_free(a);
+    free(cert);
+}
+END_TEST
+
+/* b must not get a link to a; both log why; a still serves others */
+static void refused(const char *acert, const char *bcert, const char *bsecret,
+                    const char *why_a, const char *why_b)
+{
+    seen alog = {0}, blog = {0}, got = {0};
+    aemp_node *a = make_node("ra", acert, NULL, NULL, &alog);
+    aemp_rcv(a, "ra#in", NULL, record, &got);
+    aemp_node *b = make_node("rb", bcert, bsecret, addr(a), &blog);
+    aemp_sndv(b, "ra#in", aemp_str("no"), NULL);
+    ck_assert_msg(wait_log(&blog, why_b, 5), "b: %s", blog.logs);
+    if (why_a)
+        ck_assert_msg(wait_log(&alog, why_a, 5), "a: %s", alog.logs);
+    ck_assert_int_eq(got.calls, 0);
+    ck_assert_int_ne(aemp_node_is_up(b, "ra"), 1);
+    /* a is undisturbed: a good peer gets through */
+    seen clog = {0};
+    aemp_node *c = make_node("rc", acert, NULL, addr(a), &clog);
+    aemp_sndv(c, "ra#in", aemp_str("yes"), NULL);
+    wait_calls(&got, 1, 5);
+    ck_assert_int_eq(got.calls, 1);
+    aemp_node_free(c);
+    aemp_node_free(b);
+    aemp_node_free(a);
+}
+
+START_TEST(test_different_cert)
+{
+    char *one = make_cert(0, 30), *two = make_cert(0, 30);
+    refused(one, two, NULL, "TLS: ", "TLS: ");
+    free(one);
+    free(two);
+}
+END_TEST
+
+START_TEST(test_expired_cert)
+{
+    char *good = make_cert(0, 30), *old = make_cert(-60, 30);
+    /* an expired certificate of a CA a trusts is still refused */
+    char *both = malloc(strlen(good) + strlen(old) + 1);
+    strcpy(both, good);
+    strcat(both, old);
+    refused(both, old, NULL, "TLS: ", "TLS: ");
+    free(good);
+    free(old);
+    free(both);
+}
+END_TEST
+
+START_TEST(test_no_cert)
+{
+    /* a has only a cert, b has neither cert nor (the same) secret */
+    char *cert = make_cert(0, 30);
+    refused(cert, NULL, "other", "no shared secret", "disconnected");
+    free(cert);
+}
+END_TEST
+
+START_TEST(test_tls_garbage)
+{
+    char *cert = make_cert(0, 30);
+    seen alog = {0};
+    aemp_node *a = make_node("ga", cert, NULL, NULL, &alog);
+    int port = atoi(strrchr(addr(a), ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char *hello = "aemp;1;garbler;tls_sha3_512;json;tls=1.0\n"
+                        "~~~~ highest nonce: we are the TLS server\n"
+                        "this is not a TLS client hello at all\r\n\r\n";
+    ck_assert_int_eq(write(fd, hello, strlen(hello)), (ssize_t)strlen(hello));
+    ck_assert_msg(wait_log(&alog, "TLS: ", 5), "%s", alog.logs);
+    close(fd);
+    aemp_node_free(a);
+    free(cert);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("tls");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_role_choice);
+    tcase_add_test(tc, test_links_both_roles);
+    tcase_add_test(tc, test_cert_and_secret);
+    tcase_add_test(tc, test_different_cert);
+    tcase_add_test(tc, test_expired_cert);
+    tcase_add_test(tc, test_no_cert);
+    tcase_add_test(tc, test_tls_garbage);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}
