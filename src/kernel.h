@@ -94,8 +94,12 @@ typedef void (*aemp_job_fn)(struct aemp_node *n, aemp_job *job);
 struct aemp_job {
     struct aemp_job *next;
     aemp_job_kind kind;
-    char *name;         /* local port id, or node id for NODE_EVENT */
-    char *src;          /* SRCNODE for DELIVER */
+    char *name;         /* local port id (KILL), node id (NODE_EVENT),
+                           what CALL needs */
+    aemp_val *port;     /* DELIVER: the local port id, a string */
+    const char *src;    /* SRCNODE: a node id that outlives the job (a
+                           remote's or our own) or src_owned */
+    char *src_owned;
     aemp_val *val;      /* the message, or the reason */
     aemp_monitor *mon;  /* FIRE: the monitor, now owned by the job */
     int up;             /* NODE_EVENT */
@@ -153,6 +157,9 @@ struct aemp_node {
     struct event *seed_timer;
 
     aemp_job *jobs, **jobs_tail;
+    aemp_job *job_pool;       /* finished jobs for reuse: no malloc per
+                                 message */
+    size_t job_pool_len;
     struct event *jobs_ev;
     const char *self;         /* $SELF while a port callback runs */
     const char *srcnode;      /* SRCNODE while a message is delivered */
@@ -195,6 +202,7 @@ aemp_monitor *kernel_monitor_new(aemp_node *n, aemp_mon_kind kind,
                                  const char *port);
 void kernel_monitor_free(aemp_monitor *m);
 void kernel_queue_job(aemp_node *n, aemp_job *job);
+aemp_job *kernel_job_alloc(aemp_node *n); /* zeroed, maybe reused */
 /* Queues fn(n, job) with job->name = name (copied), job->val = val
  * (taken) and job->id = id. */
 void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,

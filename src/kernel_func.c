@@ -126,12 +126,12 @@ void kernel_func_request(aemp_node *n, const char *src, const char *tag,
         log_failure(n, src, why.p);
         aemp_buf_free(&why);
     } else {
-        aemp_job *job = calloc(1, sizeof *job);
+        aemp_job *job = kernel_job_alloc(n);
         if (job) {
             job->kind = JOB_CALL;
             job->fn = spawn ? run_spawn : run_call;
             job->name = strdup(tag);
-            job->src = strdup(src);
+            job->src = job->src_owned = strdup(src);
             job->val = slice(msg, 2);
             kernel_queue_job(n, job);
         }

@@ -81,9 +81,25 @@ void kernel_queue_job(aemp_node *n, aemp_job *job)
     event_active(n->jobs_ev, 0, 0);
 }
 
-static aemp_job *job_new(aemp_job_kind kind, const char *name, aemp_val *val)
+/* Jobs are the per-message allocation: reuse them. */
+#define JOB_POOL_MAX 1024
+
+aemp_job *kernel_job_alloc(aemp_node *n)
 {
-    aemp_job *job = calloc(1, sizeof *job);
+    aemp_job *job = n->job_pool;
+    if (job) {
+        n->job_pool = job->next;
+        n->job_pool_len--;
+        memset(job, 0, sizeof *job);
+        return job;
+    }
+    return calloc(1, sizeof *job);
+}
+
+static aemp_job *job_new(aemp_node *n, aemp_job_kind kind, const char *name,
+                         aemp_val *val)
+{
+    aemp_job *job = kernel_job_alloc(n);
     if (!job) {
         aemp_unref(val);
         return NULL;
@@ -97,7 +113,7 @@ static aemp_job *job_new(aemp_job_kind kind, const char *name, aemp_val *val)
 void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
                        aemp_val *val, uint64_t id)
 {
-    aemp_job *job = job_new(JOB_CALL, name, val);
+    aemp_job *job = job_new(n, JOB_CALL, name, val);
     if (!job)
         return;
     job->fn = fn;
@@ -105,24 +121,36 @@ void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
     kernel_queue_job(n, job);
 }
 
-static void job_free(aemp_job *job)
+static void job_free(aemp_node *n, aemp_job *job)
 {
     free(job->name);
-    free(job->src);
+    free(job->src_owned);
+    aemp_unref(job->port);
     aemp_unref(job->val);
     if (job->mon)
         kernel_monitor_free(job->mon);
-    free(job);
+    if (n && n->job_pool_len < JOB_POOL_MAX) {
+        job->next = n->job_pool;
+        n->job_pool = job;
+        n->job_pool_len++;
+    } else
+        free(job);
 }
 
 void kernel_jobs_free(aemp_node *n)
 {
     while (n->jobs) {
         aemp_job *next = n->jobs->next;
-        job_free(n->jobs);
+        job_free(NULL, n->jobs);
         n->jobs = next;
     }
     n->jobs_tail = &n->jobs;
+    while (n->job_pool) {
+        aemp_job *next = n->job_pool->next;
+        free(n->job_pool);
+        n->job_pool = next;
+    }
+    n->job_pool_len = 0;
 }
 
 /* ---- ports ---- */
@@ -258,6 +286,25 @@ const char *aemp_srcnode(const aemp_node *n)
 
 /* ---- sending ---- */
 
+/* Queues delivery of msg (taken) to the local port named by port (taken,
+ * a string). src must outlive the job: a remote's id or our own. */
+static void queue_delivery(aemp_node *n, const char *src, aemp_val *port,
+                           aemp_val *msg)
+{
+    aemp_job *job = kernel_job_alloc(n);
+    if (!job || !port) {
+        free(job);
+        aemp_unref(port);
+        aemp_unref(msg);
+        return;
+    }
+    job->kind = JOB_DELIVER;
+    job->port = port;
+    job->src = src;
+    job->val = msg;
+    kernel_queue_job(n, job);
+}
+
 void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (n->trace)
@@ -268,15 +315,11 @@ void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
         kernel_node_request(n, src, msg);
         return;
     }
-    aemp_job *job = job_new(JOB_DELIVER, portid ? portid : "", NULL);
-    if (!job) {
-        aemp_unref(msg);
-        return;
-    }
-    job->src = strdup(src);
-    aemp_array_shift(msg, 1);
-    job->val = msg;
-    kernel_queue_job(n, job);
+    /* Perl looks the port up by the first element's string form */
+    aemp_val *port = portid ? aemp_array_take(msg, 0) : aemp_str("");
+    if (!portid)
+        aemp_array_shift(msg, 1);
+    queue_delivery(n, src, port, msg);
 }
 
 int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
@@ -297,9 +340,27 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     if (n->trace)
         aemp_trace_msg(n, "SND", nodeid, strchr(port, '#') ? portid : NULL,
                        msg);
+    int local = !strcmp(nodeid, n->id);
+    aemp_remote *r = local ? NULL : kernel_remote_get(n, nodeid, 1);
+    free(nodeid);
+    if (!local && !r) {
+        aemp_unref(msg);
+        return AEMP_ENOMEM;
+    }
+    /* the common cases without a wire array: a local port, a link up */
+    if (local && *portid) {
+        if (n->trace)
+            aemp_trace_msg(n, "RCV", n->id, portid, msg);
+        queue_delivery(n, n->id, aemp_str(portid), msg);
+        return AEMP_OK;
+    }
+    if (r && r->link) {
+        int rc = aemp_link_send_to(r->link, portid, msg);
+        aemp_unref(msg);
+        return rc;
+    }
     aemp_val *wire = aemp_array();
     if (!wire || aemp_array_push(wire, aemp_str(portid))) {
-        free(nodeid);
         aemp_unref(wire);
         aemp_unref(msg);
         return AEMP_ENOMEM;
@@ -307,20 +368,11 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     for (size_t i = 0; i < aemp_array_len(msg); i++)
         aemp_array_push(wire, aemp_ref(aemp_array_at(msg, i)));
     aemp_unref(msg);
-    int rc = AEMP_OK;
-    if (!strcmp(nodeid, n->id)) {
+    if (local)
         kernel_inject(n, n->id, wire);
-    } else {
-        aemp_remote *r = kernel_remote_get(n, nodeid, 1);
-        if (r)
-            kernel_remote_send(r, wire);
-        else {
-            aemp_unref(wire);
-            rc = AEMP_ENOMEM;
-        }
-    }
-    free(nodeid);
-    return rc;
+    else
+        kernel_remote_send(r, wire);
+    return AEMP_OK;
 }
 
 int aemp_sndv(aemp_node *n, const char *port, ...)
@@ -347,7 +399,7 @@ void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason)
 {
     /* Kills are always delayed, so monitor callbacks never run inside the
      * caller (Node::Self::kill). */
-    aemp_job *job = job_new(JOB_KILL, localid, reason ? reason : aemp_array());
+    aemp_job *job = job_new(n, JOB_KILL, localid, reason ? reason : aemp_array());
     if (job)
         kernel_queue_job(n, job);
 }
@@ -453,7 +505,7 @@ static void kill_unmatched(aemp_node *n, aemp_lport *p, const char *tag)
 
 static void run_deliver(aemp_node *n, aemp_job *job)
 {
-    aemp_lport *p = kernel_port_find(n, job->name);
+    aemp_lport *p = kernel_port_find(n, aemp_str_ptr(job->port, NULL));
     if (!p)
         return; /* messages to unknown ports are dropped */
     char buf[32];
@@ -471,22 +523,19 @@ static void run_deliver(aemp_node *n, aemp_job *job)
             kill_unmatched(n, p, tag);
         return;
     }
-    /* The callback may kill or re-create ports: keep our own id copy. */
-    char *full = strdup(p->full);
-    char *localid = strdup(p->id);
-    n->self = full;
+    /* A port goes only in a kill job, never during a callback, so p
+     * stays valid while its callback runs. */
+    n->self = p->full;
     n->srcnode = job->src;
     n->die_set = 0;
-    int rc = cb(n, full, job->val, ud);
+    int rc = cb(n, p->full, job->val, ud);
     n->self = NULL;
     n->srcnode = NULL;
-    if (rc && localid) {
+    if (rc) {
         const char *why = n->die_set ? n->die_msg.p : "callback failed";
-        kernel_kill_local(n, localid,
+        kernel_kill_local(n, p->id,
                           aemp_arrayv(aemp_str("die"), aemp_str(why), NULL));
     }
-    free(full);
-    free(localid);
 }
 
 /* ---- monitors ---- */
@@ -538,7 +587,7 @@ void kernel_fire_list(aemp_node *n, aemp_monitor *list, const aemp_val *reason)
         char key[24];
         mon_key(m->id, key);
         aemp_dict_del(&n->monitors, key);
-        aemp_job *job = job_new(JOB_FIRE, NULL, aemp_copy(reason));
+        aemp_job *job = job_new(n, JOB_FIRE, NULL, aemp_copy(reason));
         if (!job) {
             kernel_monitor_free(m);
             continue;
@@ -756,7 +805,7 @@ void kernel_run_jobs(aemp_node *n)
         case JOB_NODE_EVENT: kernel_run_node_event(n, job); break;
         case JOB_CALL: job->fn(n, job); break;
         }
-        job_free(job);
+        job_free(n, job);
     }
     if (n->jobs)
         event_active(n->jobs_ev, 0, 0);

@@ -93,7 +93,7 @@ void kernel_node_event(aemp_node *n, const char *id, int up,
     global_node_event(n, id, up);
     if (!n->node_mons)
         return;
-    aemp_job *job = calloc(1, sizeof *job);
+    aemp_job *job = kernel_job_alloc(n);
     if (!job)
         return;
     job->kind = JOB_NODE_EVENT;
@@ -438,7 +438,9 @@ void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)
 
 void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
 {
-    const char *src = aemp_link_remote_id(link);
+    /* the remote's id outlives the link and the jobs it queues */
+    aemp_remote *r = aemp_link_owner_of(link)->remote;
+    const char *src = r ? r->id : aemp_link_remote_id(link);
     if (aemp_type_of(frame) != AEMP_ARRAY || !aemp_array_len(frame)) {
         /* Perl would die in its read callback; we drop the message */
         char *text = aemp_to_json(frame, NULL);

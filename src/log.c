@@ -80,7 +80,7 @@ void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
 /* Kernel.pm: warn "SND $nodeid <- " . encode([$portid, @_]) and
  * warn "RCV $SRCNODE -> " . encode(\@_). For SND, msg is the message and
  * portid goes in front (NULL: null, as Perl's undef for a node port); for
- * RCV, msg is the array on the wire. */
+ * RCV, msg is the array on the wire, or the message with portid given. */
 void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
                     const char *portid, const aemp_val *msg)
 {
@@ -89,7 +89,7 @@ void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
     aemp_buf_printf(b, "%s %s %s [", dir, nodeid ? nodeid : "",
                     !strcmp(dir, "SND") ? "<-" : "->");
     int first = 1;
-    if (!strcmp(dir, "SND")) {
+    if (!strcmp(dir, "SND") || portid) {
         aemp_val *p = portid ? aemp_str(portid) : aemp_null();
         aemp_json_write(b, p, 0);
         aemp_unref(p);

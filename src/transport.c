@@ -123,6 +123,17 @@ int aemp_link_send(aemp_link *l, const aemp_val *msg)
                                                            : AEMP_OK;
 }
 
+int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
+{
+    if (l->state != LINK_DATA)
+        return AEMP_ESTATE;
+    aemp_buf_reset(&l->out);
+    if (aemp_json_write_frame(&l->out, portid, msg))
+        return AEMP_ENOMEM;
+    return bufferevent_write(l->io, l->out.p, l->out.len) ? AEMP_EIO
+                                                           : AEMP_OK;
+}
+
 /* ---- closing ---- */
 
 void aemp_link_close(aemp_link *l, const char *reason, int quiet)

@@ -33,6 +33,10 @@ aemp_link *aemp_link_accept(struct aemp_node *node, evutil_socket_t fd,
 /* Sends one message (an array) in the link's framing. Only in LINK_DATA. */
 int aemp_link_send(aemp_link *link, const aemp_val *msg);
 
+/* Sends [portid, msg...] without building that array: the hot path. */
+int aemp_link_send_to(aemp_link *link, const char *portid,
+                      const aemp_val *msg);
+
 /* Closes the link with a reason; the kernel hears kernel_link_error().
  * quiet closes (superseded attempts) are not logged. The memory goes
  * when the current callback returns. */

@@ -13,6 +13,11 @@
  * levels (or cyclic); b may then hold part of the text. */
 int aemp_json_write(aemp_buf *b, const aemp_val *v, int canonical);
 
+/* Appends [portid, msg...]: a message on the wire, as the one array JSON::XS
+ * would write, without building it. */
+int aemp_json_write_frame(aemp_buf *b, const char *portid,
+                          const aemp_val *msg);
+
 /* Called for each complete top-level JSON text, as soon as its last byte
  * is fed (a top-level number only once the next byte shows where it
  * ends); takes frame, which may be any type (a scalar or map is for the

@@ -249,6 +249,45 @@ int aemp_json_write(aemp_buf *b, const aemp_val *v, int canonical)
     return write_val(b, v, canonical, 0);
 }
 
+/* A C string that needs no escaping (port ids nearly always) is copied
+ * as it is; anything else goes through a string value. */
+static int write_cstr(aemp_buf *b, const char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+            aemp_val *v = aemp_strn(s, len);
+            int rc = v ? write_str(b, v) : AEMP_ENOMEM;
+            aemp_unref(v);
+            return rc;
+        }
+    }
+    if (aemp_buf_reserve(b, len + 2))
+        return AEMP_ENOMEM;
+    b->p[b->len++] = '"';
+    memcpy(b->p + b->len, s, len);
+    b->len += len;
+    b->p[b->len++] = '"';
+    b->p[b->len] = 0;
+    return AEMP_OK;
+}
+
+int aemp_json_write_frame(aemp_buf *b, const char *portid,
+                          const aemp_val *msg)
+{
+    if (aemp_buf_putc(b, '[') || write_cstr(b, portid))
+        return AEMP_ENOMEM;
+    for (size_t i = 0; i < aemp_array_len(msg); i++) {
+        int rc = aemp_buf_putc(b, ',');
+        if (!rc)
+            rc = write_val(b, aemp_array_at(msg, i), 0, 1);
+        if (rc)
+            return rc;
+    }
+    return aemp_buf_putc(b, ']');
+}
+
 static char *to_json(const aemp_val *v, size_t *len, int canonical)
 {
     aemp_buf b = AEMP_BUF_INIT;
