@@ -18,9 +18,33 @@
  *   ["nodes"]                 reports ["nodes", @up_nodes]
  *   ["ping", X]               reports ["pong", X]: earlier commands are done
  *   ["quit"]
+ *
+ * The shared database (Perl: db_set, db_del, db_reg, db_mon, db_family,
+ * db_keys, db_values; C: aemp_db_*). Guards and monitors are kept by NAME;
+ * reusing a NAME drops the old one after making the new one, as assigning
+ * a new guard to a Perl variable does.
+ *   ["db_set", NAME, FAMILY, KEY, VALUE?]
+ *                             set FAMILY/KEY (VALUE absent: null), keeping
+ *                             the guard under NAME
+ *   ["db_release", NAME]      drop that guard: deletes the entry
+ *   ["db_del", FAMILY, KEY...]
+ *   ["db_reg", NAME, FAMILY, PORTNAME, VALUE?]
+ *                             register NODE#PORTNAME (make it with "port"
+ *                             first): deleted when the port dies
+ *   ["db_mon", NAME, FAMILY]  monitor; each callback reports
+ *                             ["db_mon", NAME, DB, ADDED, CHANGED, DELETED]
+ *                             with the key arrays sorted (missing as [])
+ *   ["db_unmon", NAME]        stop it
+ *   ["db_family", TAG, FAMILY]  reports ["db_family", TAG, {KEY: VALUE...}]
+ *   ["db_keys", TAG, FAMILY]    reports ["db_keys", TAG, [KEY...]], sorted
+ *   ["db_values", TAG, FAMILY]  reports ["db_values", TAG, [VALUE...]],
+ *                               sorted by their canonical JSON
+ *   ["master"]                reports ["master", MASTER-or-null]
+ *
  * Events: ["ready", NODEID, BINDS], ["rcv", NAME, @msg],
  *         ["mon", TAG, @reason], ["node", NODEID, 0|1, @reason],
- *         ["error", TEXT]
+ *         ["db_mon", ...], ["db_family"|"db_keys"|"db_values", TAG, ...],
+ *         ["master", ID], ["error", TEXT]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +55,7 @@
 #include <event2/event.h>
 
 #include "aemp/aemp.h"
+#include "aemp/db.h"
 
 static aemp_node *node;
 static struct event_base *base;
@@ -125,6 +150,175 @@ static aemp_val *rest(const aemp_val *cmd, size_t from)
     return a;
 }
 
+/* ---- the database ---- */
+
+/* Guards (db_set, db_reg) and monitors (db_mon) by name. */
+typedef struct named {
+    struct named *next;
+    char *name;
+    int is_mon;
+    uint64_t id; /* aemp_db_handle or aemp_mon_id */
+} named;
+
+static named *names;
+
+static void named_drop(named *n)
+{
+    if (n->is_mon)
+        aemp_db_mon_cancel(node, n->id);
+    else
+        aemp_db_release(node, n->id);
+    free(n->name);
+    free(n);
+}
+
+/* Removes NAME of that kind from the list; the caller drops it. */
+static named *named_take(const char *name, int is_mon)
+{
+    for (named **p = &names; *p; p = &(*p)->next)
+        if ((*p)->is_mon == is_mon && !strcmp((*p)->name, name)) {
+            named *n = *p;
+            *p = n->next;
+            return n;
+        }
+    return NULL;
+}
+
+static void named_put(const char *name, int is_mon, uint64_t id)
+{
+    named *old = named_take(name, is_mon);
+    if (id) {
+        named *n = calloc(1, sizeof *n);
+        n->name = strdup(name);
+        n->is_mon = is_mon;
+        n->id = id;
+        n->next = names;
+        names = n;
+    } else {
+        emit_error(is_mon ? "db_mon failed" : "db_set/db_reg failed");
+    }
+    if (old) /* after the new one, as Perl's $guard{NAME} = db_set ... */
+        named_drop(old);
+}
+
+/* Sorts strings, or any values by their canonical JSON: pairs of (sort
+ * key, value) sorted by key. */
+typedef struct sort_item {
+    char *key;
+    const aemp_val *v;
+} sort_item;
+
+static int cmp_item(const void *a, const void *b)
+{
+    return strcmp(((const sort_item *)a)->key, ((const sort_item *)b)->key);
+}
+
+static aemp_val *sorted(const aemp_val *a, int by_json)
+{
+    size_t n = aemp_array_len(a);
+    sort_item *items = calloc(n ? n : 1, sizeof *items);
+    for (size_t i = 0; i < n; i++) {
+        items[i].v = aemp_array_at(a, i);
+        const char *s = by_json ? NULL : aemp_str_ptr(items[i].v, NULL);
+        items[i].key = s ? strdup(s) : aemp_to_json_canonical(items[i].v, NULL);
+    }
+    qsort(items, n, sizeof *items, cmp_item);
+    aemp_val *out = aemp_array();
+    for (size_t i = 0; i < n; i++) {
+        aemp_array_push(out, aemp_copy(items[i].v));
+        free(items[i].key);
+    }
+    free(items);
+    return out;
+}
+
+static void on_db_mon(aemp_node *n, const char *family, const aemp_val *db,
+                      const aemp_val *added, const aemp_val *changed,
+                      const aemp_val *deleted, void *ud)
+{
+    (void)n;
+    (void)family;
+    emit(aemp_arrayv(aemp_str("db_mon"), aemp_str(ud),
+                     db ? aemp_copy(db) : aemp_map(), sorted(added, 0),
+                     sorted(changed, 0), sorted(deleted, 0), NULL));
+}
+
+/* A query's answer: ["db_keys", TAG, RESULT] */
+typedef struct query {
+    const char *op; /* static */
+    aemp_val *tag;
+} query;
+
+static void on_db_reply(aemp_node *n, const char *family,
+                        const aemp_val *result, void *ud)
+{
+    (void)n;
+    (void)family;
+    query *q = ud;
+    aemp_val *r = !strcmp(q->op, "db_family") ? aemp_copy(result)
+                  : sorted(result, !strcmp(q->op, "db_values"));
+    emit(aemp_arrayv(aemp_str(q->op), q->tag, r ? r : aemp_null(), NULL));
+    free(q);
+}
+
+/* Returns 1 if op was a database command. */
+static int db_command(const char *op, const aemp_val *cmd)
+{
+    const char *a1 = aemp_str_ptr(aemp_array_at(cmd, 1), NULL);
+    const char *a2 = aemp_str_ptr(aemp_array_at(cmd, 2), NULL);
+    const char *a3 = aemp_str_ptr(aemp_array_at(cmd, 3), NULL);
+    const aemp_val *a4 = aemp_array_at(cmd, 4);
+
+    if (!strcmp(op, "master")) {
+        const char *m = aemp_node_master(node);
+        emit(aemp_arrayv(aemp_str("master"), m ? aemp_str(m) : aemp_null(),
+                         NULL));
+    } else if (!strcmp(op, "db_set") && a1 && a2 && a3) {
+        named_put(a1, 0,
+                  aemp_db_set(node, a2, a3, a4 ? aemp_copy(a4) : NULL));
+    } else if (!strcmp(op, "db_reg") && a1 && a2 && a3) {
+        char *port = full_port(a3);
+        named_put(a1, 0,
+                  aemp_db_reg(node, a2, port, a4 ? aemp_copy(a4) : NULL));
+        free(port);
+    } else if (!strcmp(op, "db_release") && a1) {
+        named *n = named_take(a1, 0);
+        if (n)
+            named_drop(n);
+    } else if (!strcmp(op, "db_del") && a1) {
+        for (size_t i = 2; i < aemp_array_len(cmd); i++) {
+            const char *key = aemp_str_ptr(aemp_array_at(cmd, i), NULL);
+            if (key)
+                aemp_db_del(node, a1, key);
+        }
+    } else if (!strcmp(op, "db_mon") && a1 && a2) {
+        /* the name lives as long as the callback may run: the process */
+        named_put(a1, 1, aemp_db_mon(node, a2, on_db_mon, keep(a1)));
+    } else if (!strcmp(op, "db_unmon") && a1) {
+        named *n = named_take(a1, 1);
+        if (n)
+            named_drop(n);
+    } else if ((!strcmp(op, "db_family") || !strcmp(op, "db_keys")
+                || !strcmp(op, "db_values")) && a2) {
+        query *q = malloc(sizeof *q);
+        q->op = !strcmp(op, "db_family") ? "db_family"
+                : !strcmp(op, "db_keys") ? "db_keys" : "db_values";
+        const aemp_val *tag = aemp_array_at(cmd, 1);
+        q->tag = tag ? aemp_copy(tag) : aemp_null();
+        int rc = q->op[3] == 'f' ? aemp_db_family(node, a2, on_db_reply, q)
+                 : q->op[3] == 'k' ? aemp_db_keys(node, a2, on_db_reply, q)
+                                   : aemp_db_values(node, a2, on_db_reply, q);
+        if (rc) {
+            aemp_unref(q->tag);
+            free(q);
+            emit_error("db query failed");
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static void run_command(const aemp_val *cmd)
 {
     const char *op = aemp_str_ptr(aemp_array_at(cmd, 0), NULL);
@@ -163,7 +357,7 @@ static void run_command(const aemp_val *cmd)
             aemp_array_push(ev, aemp_ref(aemp_array_at(up, i)));
         aemp_unref(up);
         emit(ev);
-    } else {
+    } else if (!db_command(op, cmd)) {
         emit_error("unknown command");
     }
 }

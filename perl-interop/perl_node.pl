@@ -13,6 +13,7 @@ use JSON::XS;
 
 $| = 1;
 my $json = JSON::XS->new->utf8->allow_nonref;
+my $canon = JSON::XS->new->utf8->allow_nonref->canonical;
 
 sub emit { print $json->encode([@_]), "\n" }
 
@@ -22,6 +23,23 @@ configure %$args;
 mon_nodes sub { emit node => $_[0], $_[1] ? 1 : 0, @_[2 .. $#_] };
 
 my %keep;
+
+# the database commands keep their guards here, by name
+my (%db_guard, %db_mon);
+
+sub sorted_keys { [sort @{ $_[0] || [] }] }
+sub sorted_values {
+   [map $_->[1], sort { $a->[0] cmp $b->[0] } map [$canon->encode($_), $_], @{ $_[0] || [] }]
+}
+
+sub db_query {
+   my ($op, $func, $sort) = @_;
+   sub {
+      my ($tag, $family) = @_;
+      $func->($family, sub { emit $op => $tag, $sort ? $sort->($_[0]) : $_[0] });
+   }
+}
+
 my %cmd = (
    port => sub {
       my ($name) = @_;
@@ -52,6 +70,33 @@ my %cmd = (
    kil => sub { kil @_ },
    nodes => sub { emit nodes => up_nodes },
    ping => sub { emit pong => $_[0] },
+
+   db_set => sub {
+      my ($name, $family, $key, $value) = @_;
+      $db_guard{$name} = db_set $family, $key, $value;
+   },
+   db_release => sub { delete $db_guard{$_[0]} },
+   db_del => sub {
+      my ($family, @keys) = @_;
+      db_del $family, @keys; # (db_del @_ would pass scalar @_: prototype $@)
+   },
+   db_reg => sub {
+      my ($name, $family, $port, $value) = @_;
+      $db_guard{$name} = db_reg $family, "$NODE#$port", $value;
+   },
+   db_mon => sub {
+      my ($name, $family) = @_;
+      $db_mon{$name} = db_mon $family, sub {
+         my ($db, $added, $changed, $deleted) = @_; # missing ones: []
+         emit db_mon => $name, $db, sorted_keys($added), sorted_keys($changed),
+            sorted_keys($deleted);
+      };
+   },
+   db_unmon => sub { delete $db_mon{$_[0]} },
+   db_family => db_query(db_family => \&db_family),
+   db_keys => db_query(db_keys => \&db_keys, \&sorted_keys),
+   db_values => db_query(db_values => \&db_values, \&sorted_values),
+   master => sub { emit master => $AnyEvent::MP::Kernel::MASTER },
    quit => sub { exit 0 },
 );
 

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include "aemp/node.h"
 #include "aemp/value.h"
 
 /* What caemp_rc_command returns for a command that is not an rc command. */
@@ -102,5 +103,45 @@ char *caemp_gencert(char **err);
  * file sees them, as aemp's node sees its in-memory %CFG. "run" is only
  * passed as the first command, as aemp handles it only there. */
 int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv);
+
+/* What the node commands share (caemp_node.c, caemp_db.c). */
+
+struct event;
+struct event_base;
+
+/* One command's node: the event loop, the node and what ends the run. */
+typedef struct caemp_cmd {
+    struct event_base *base;
+    aemp_node *node;
+    struct event *timeout; /* 5 s, armed by caemp_start_node */
+    int status;            /* exit code */
+    int done;
+    const char *what;      /* for messages */
+} caemp_cmd;
+
+/* aemp's init: a node configured with profile "aemp" and node id
+ * "aemp/%n/%u", and the five-second timeout armed (it prints "caemp: WHAT:
+ * no answer within 5 seconds" and finishes with 1). 0, or -1 after a
+ * message; call caemp_stop_node either way. */
+int caemp_start_node(caemp_cmd *st, const char *what);
+void caemp_stop_node(caemp_cmd *st);
+
+/* Ends the run with that exit status (the first call wins). */
+void caemp_finish(caemp_cmd *st, int status);
+
+/* aemp's rule: an argument starting with [ { or " is JSON, else a string.
+ * NULL and a message in *err for bad JSON. */
+aemp_val *caemp_arg_value(const char *s, char **err);
+
+/* ---- caemp_db.c ----
+ *
+ * The database commands (db_keys, db_values, db_family, db_set, db_mon)
+ * and nodes; as caemp_node_command, -1 if cmd is none of them. */
+int caemp_db_command(const char *cmd, int argc, char **argv);
+
+/* ---- caemp_eval.c ----
+ *
+ * eval NODE EXPR... and trace NODE, as aemp's; -1 if cmd is neither. */
+int caemp_eval_command(const char *cmd, int argc, char **argv);
 
 #endif

@@ -11,7 +11,7 @@
 #include "caemp.h"
 
 /* aemp's rule: arguments starting with [ { or " are JSON, others strings. */
-static aemp_val *arg_value(const char *s, char **err)
+aemp_val *caemp_arg_value(const char *s, char **err)
 {
     if (*s == '[' || *s == '{' || *s == '"')
         return aemp_from_json(s, strlen(s), err);
@@ -23,7 +23,7 @@ static aemp_val *args_array(int argc, char **argv)
     aemp_val *a = aemp_array();
     for (int i = 0; a && i < argc; i++) {
         char *err = NULL;
-        aemp_val *v = arg_value(argv[i], &err);
+        aemp_val *v = caemp_arg_value(argv[i], &err);
         if (!v) {
             fprintf(stderr, "caemp: argument '%s' is not valid JSON: %s\n",
                     argv[i], err ? err : "parse error");
@@ -36,17 +36,9 @@ static aemp_val *args_array(int argc, char **argv)
     return a;
 }
 
-/* One command's node: the event loop, the node and what ends the run. */
-typedef struct cmd_state {
-    struct event_base *base;
-    aemp_node *node;
-    struct event *timeout;
-    int status;       /* exit code */
-    int done;
-    const char *what; /* for messages */
-} cmd_state;
+typedef caemp_cmd cmd_state; /* caemp.h */
 
-static void finish(cmd_state *st, int status)
+void caemp_finish(cmd_state *st, int status)
 {
     if (st->done)
         return;
@@ -61,11 +53,11 @@ static void on_timeout(evutil_socket_t fd, short what, void *ud)
     (void)what;
     cmd_state *st = ud;
     fprintf(stderr, "caemp: %s: no answer within 5 seconds\n", st->what);
-    finish(st, 1);
+    caemp_finish(st, 1);
 }
 
 /* aemp's init: configure profile => "aemp", nodeid => "aemp/%n/%u". */
-static int start_node(cmd_state *st, const char *what)
+int caemp_start_node(cmd_state *st, const char *what)
 {
     st->what = what;
     st->status = 1;
@@ -91,7 +83,7 @@ static int start_node(cmd_state *st, const char *what)
     return 0;
 }
 
-static void stop_node(cmd_state *st)
+void caemp_stop_node(cmd_state *st)
 {
     if (st->timeout)
         event_free(st->timeout);
@@ -131,7 +123,7 @@ static int snd_reply(aemp_node *node, const char *port, const aemp_val *msg,
     (void)port;
     print_joined(msg, 0);
     fputs("\n", stdout);
-    finish(ud, 0);
+    caemp_finish(ud, 0);
     return 0;
 }
 
@@ -148,7 +140,7 @@ static void target_died(aemp_node *node, const char *port,
         fprintf(stderr, "caemp: %s: port %s died: %s\n", st->what, port,
                 text ? text : "");
     free(text);
-    finish(st, 1);
+    caemp_finish(st, 1);
 }
 
 /* snd and cal: PORT ARG... -> the node started and the message. */
@@ -160,9 +152,9 @@ static aemp_val *start_port_command(cmd_state *st, const char *what, int argc,
         return NULL;
     }
     aemp_val *msg = args_array(argc - 1, argv + 1);
-    if (msg && start_node(st, what)) {
+    if (msg && caemp_start_node(st, what)) {
         aemp_unref(msg);
-        stop_node(st);
+        caemp_stop_node(st);
         return NULL;
     }
     return msg;
@@ -185,7 +177,7 @@ static int cmd_snd(int argc, char **argv)
     event_base_dispatch(st.base);
     free(reply);
     free(nodeid);
-    stop_node(&st);
+    caemp_stop_node(&st);
     return st.status;
 }
 
@@ -203,7 +195,7 @@ static int cal_reply(aemp_node *node, const char *port, const aemp_val *msg,
         printf("%.*s\n", (int)(len - 2), json + 1);
         free(json);
     }
-    finish(ud, 0);
+    caemp_finish(ud, 0);
     return 0;
 }
 
@@ -220,7 +212,7 @@ static int cmd_cal(int argc, char **argv)
     aemp_snd(st.node, argv[0], msg);
     event_base_dispatch(st.base);
     free(reply);
-    stop_node(&st);
+    caemp_stop_node(&st);
     return st.status;
 }
 
@@ -233,7 +225,7 @@ static void mon_fired(aemp_node *node, const char *port,
     (void)port;
     print_joined(reason, 0);
     fputs("\n", stdout);
-    finish(ud, is_transport_error(reason) ? 1 : 0);
+    caemp_finish(ud, is_transport_error(reason) ? 1 : 0);
 }
 
 static int cmd_mon(int argc, char **argv)
@@ -243,15 +235,15 @@ static int cmd_mon(int argc, char **argv)
         return 1;
     }
     cmd_state st = {0};
-    if (start_node(&st, "mon")) {
-        stop_node(&st);
+    if (caemp_start_node(&st, "mon")) {
+        caemp_stop_node(&st);
         return 1;
     }
     /* mon waits as long as the port lives */
     event_del(st.timeout);
     aemp_mon(st.node, argv[0], mon_fired, &st);
     event_base_dispatch(st.base);
-    stop_node(&st);
+    caemp_stop_node(&st);
     return st.status;
 }
 
@@ -261,7 +253,7 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
 {
     (void)sig;
     (void)what;
-    finish(ud, 0);
+    caemp_finish(ud, 0);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -296,7 +288,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "caemp: run: %s\n",
                 st.node ? aemp_node_errmsg(st.node) : "out of memory");
         aemp_unref(args);
-        stop_node(&st);
+        caemp_stop_node(&st);
         return 1;
     }
     aemp_unref(args);
@@ -307,7 +299,7 @@ static int cmd_run(int argc, char **argv)
     event_base_dispatch(st.base);
     event_free(sigint);
     event_free(sigterm);
-    stop_node(&st);
+    caemp_stop_node(&st);
     return 0;
 }
 
@@ -325,5 +317,7 @@ int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv)
         return cmd_cal(argc, argv);
     if (!strcmp(cmd, "mon"))
         return cmd_mon(argc, argv);
-    return -1;
+    if (!strcmp(cmd, "eval") || !strcmp(cmd, "trace"))
+        return caemp_eval_command(cmd, argc, argv); /* caemp_eval.c */
+    return caemp_db_command(cmd, argc, argv); /* caemp_db.c, or -1 */
 }

@@ -147,6 +147,24 @@ sub run_caemp {
    finish_caemp(start_caemp(@args), $timeout)
 }
 
+# Waits until a background caemp (start_caemp) has written a line to
+# stdout that the predicate accepts, beyond the lines taken before; the
+# line without its newline, or undef after timeout seconds.
+sub expect_caemp_line {
+   my ($run, $pred, $timeout) = @_;
+   my $deadline = time + ($timeout // 10);
+   $run->{lines_taken} //= 0;
+   while (1) {
+      my @lines = split /\n/, slurp($run->{out}) =~ s/[^\n]*\z//r;
+      while ($run->{lines_taken} < @lines) {
+         my $line = $lines[$run->{lines_taken}++];
+         return $line if $pred->($line);
+      }
+      return undef if time >= $deadline;
+      sleep 0.05;
+   }
+}
+
 sub slurp {
    my ($f) = @_;
    open my $fh, "<", $f or return "";
@@ -217,6 +235,59 @@ sub expect {
       next unless $sel->can_read($left);
       my $n = sysread $self->{out}, $self->{buf}, 65536, length $self->{buf};
       last unless $n;
+   }
+   undef
+}
+
+# The shared database. Waits for the next db_mon events of monitor NAME,
+# in order (events are consumed), until one satisfies the predicate, which
+# gets the event ["db_mon", NAME, DB, ADDED, CHANGED, DELETED]; undef on
+# timeout.
+sub expect_db_mon {
+   my ($self, $name, $pred, $timeout) = @_;
+   my $deadline = time + ($timeout // 10);
+   while ((my $left = $deadline - time) > 0) {
+      my $ev = $self->expect(sub { $_[0][0] eq "db_mon" && $_[0][1] eq $name }, $left)
+         or return undef;
+      return $ev if $pred->($ev);
+   }
+   undef
+}
+
+# Forgets the events seen but not taken that the predicate accepts.
+sub discard {
+   my ($self, $pred) = @_;
+   @{ $self->{backlog} } = grep !$pred->($_), @{ $self->{backlog} };
+}
+
+# db_family, db_keys or db_values: the result, or undef on timeout.
+sub query {
+   my ($self, $op, $family, $timeout) = @_;
+   my $tag = "q" . ++$self->{queries};
+   $self->cmd($op, $tag, $family);
+   my $ev = $self->expect(sub { $_[0][0] eq $op && $_[0][1] eq $tag }, $timeout // 10)
+      or return undef;
+   $ev->[2]
+}
+
+# The node's master now (undef: none; dies if the node does not answer).
+sub master {
+   my ($self) = @_;
+   $self->cmd("master");
+   my $ev = $self->expect(sub { $_[0][0] eq "master" }, 10)
+      or die "$self->{name} does not answer:\n" . $self->log_text;
+   $ev->[1]
+}
+
+# Asks for the master until the predicate accepts it; the master, or undef
+# after timeout seconds.
+sub wait_master {
+   my ($self, $pred, $timeout) = @_;
+   my $deadline = time + ($timeout // 10);
+   while (time < $deadline) {
+      my $m = $self->master;
+      return $m if $pred->($m);
+      Time::HiRes::sleep(0.05);
    }
    undef
 }
