@@ -124,12 +124,17 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
 
     /* our slaves' changes go to the other global nodes */
     if (is_slave(g, node) &&
-        (aemp_map_len(set) || aemp_array_len(del_global)))
+        (aemp_map_len(set) || aemp_array_len(del_global)) &&
+        n->global_nodes.count) {
+        /* one message for all: sending does not change it */
+        aemp_val *upd = aemp_arrayv(aemp_str("g_upd"), aemp_str(family),
+                                    aemp_copy(set), aemp_ref(del_global),
+                                    NULL);
         for (aemp_dict_entry *e = aemp_dict_next(&n->global_nodes, NULL); e;
              e = aemp_dict_next(&n->global_nodes, e))
-            snd_node(n, e->key,
-                     aemp_arrayv(aemp_str("g_upd"), aemp_str(family),
-                                 aemp_copy(set), aemp_copy(del_global), NULL));
+            snd_node(n, e->key, aemp_ref(upd));
+        aemp_unref(upd);
+    }
 
     /* and every change to the family's monitors */
     if (aemp_map_len(set) || aemp_map_len(local_set) ||
@@ -141,10 +146,14 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
                           aemp_ref(aemp_map_value_at(local_set, i)));
         }
         aemp_val *mons = aemp_map_get(g->gmon, family);
+        aemp_val *chg = aemp_map_len(mons)
+                            ? aemp_arrayv(aemp_str("g_chg2"), aemp_str(family),
+                                          aemp_ref(set), aemp_ref(del_local),
+                                          NULL)
+                            : NULL;
         for (size_t i = 0; i < aemp_map_len(mons); i++)
-            snd_node(n, aemp_map_key_at(mons, i, NULL),
-                     aemp_arrayv(aemp_str("g_chg2"), aemp_str(family),
-                                 aemp_copy(set), aemp_copy(del_local), NULL));
+            snd_node(n, aemp_map_key_at(mons, i, NULL), aemp_ref(chg));
+        aemp_unref(chg);
     }
     aemp_unref(set);
     aemp_unref(local_set);

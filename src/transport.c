@@ -92,6 +92,10 @@ static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
         return NULL;
     }
     l->io = l->bev;
+    /* libevent reads 4 KiB at a time by default: a busy link wants more
+     * per system call */
+    bufferevent_set_max_single_read(l->bev, 256 * 1024);
+    bufferevent_set_max_single_write(l->bev, 256 * 1024);
     l->next = n->links;
     if (n->links)
         n->links->prev = l;
