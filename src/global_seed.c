@@ -244,6 +244,10 @@ void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
         return;
     const aemp_val *fam = aemp_map_get(n->global->global_db, family);
     aemp_val *result;
+    /* Perl's keys/values %{ $GLOBAL_DB{$family} } create the family, so
+     * a later g_mon1 of it gets {} rather than null: the same here */
+    if (!fam && strcmp(tag, "g_db_family"))
+        fam = map_child(n->global->global_db, family);
     if (!strcmp(tag, "g_db_family"))
         result = fam ? aemp_copy(fam) : aemp_map();
     else {
