@@ -210,9 +210,17 @@ void global_req_g_found(aemp_node *n, const char *src, aemp_val *msg)
     req_del(n, key);
     aemp_remote *r = kernel_remote_get(n, id, 0);
     const aemp_val *addrs = aemp_array_at(msg, 3);
-    /* no addresses (undef): Perl dies here and the connect times out */
-    if (r && aemp_type_of(addrs) == AEMP_ARRAY)
+    if (!r)
+        return;
+    /* undef (unknown node) reads as an empty list in Perl's connect_to
+     * (no strict refs there): "no known address" at once */
+    if (aemp_type_of(addrs) == AEMP_ARRAY)
         kernel_remote_connect_to(r, addrs);
+    else {
+        aemp_val *none = aemp_array();
+        kernel_remote_connect_to(r, none);
+        aemp_unref(none);
+    }
 }
 
 /* ---- the local database ---- */

@@ -138,6 +138,7 @@ struct aemp_node {
     aemp_dict monitors;       /* id as decimal -> aemp_monitor* */
     aemp_mon_id next_mon_id;
     aemp_node_mon *node_mons;
+    aemp_monitor *self_mons;  /* monitors of our own node port */
     aemp_dict global_nodes;   /* nodes that said g_global (values unused) */
     struct aemp_global *global; /* the global protocol's state */
     aemp_dict funcs;          /* name -> aemp_func_entry* */

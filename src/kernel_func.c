@@ -126,15 +126,19 @@ void kernel_func_request(aemp_node *n, const char *src, const char *tag,
         log_failure(n, src, why.p);
         aemp_buf_free(&why);
     } else {
-        aemp_job *job = kernel_job_alloc(n);
-        if (job) {
-            job->kind = JOB_CALL;
-            job->fn = spawn ? run_spawn : run_call;
-            job->name = strdup(tag);
-            job->src = job->src_owned = strdup(src);
-            job->val = slice(msg, 2);
-            kernel_queue_job(n, job);
-        }
+        /* node requests already run from the job queue, in order: call
+         * at once, so a mon1 right behind a spawn finds the port */
+        aemp_job job;
+        memset(&job, 0, sizeof job);
+        job.kind = JOB_CALL;
+        job.name = (char *)tag;
+        job.src = src;
+        job.val = slice(msg, 2);
+        if (spawn)
+            run_spawn(n, &job);
+        else
+            run_call(n, &job);
+        aemp_unref(job.val);
     }
     aemp_unref(msg);
 }

@@ -192,6 +192,11 @@ static void port_free(aemp_lport *p)
 
 void kernel_ports_free(aemp_node *n)
 {
+    while (n->self_mons) {
+        aemp_monitor *next = n->self_mons->next;
+        kernel_monitor_free(n->self_mons);
+        n->self_mons = next;
+    }
     for (aemp_dict_entry *e = aemp_dict_next(&n->ports, NULL); e;
          e = aemp_dict_next(&n->ports, e)) {
         aemp_lport *p = e->value;
@@ -305,6 +310,15 @@ static void queue_delivery(aemp_node *n, const char *src, aemp_val *port,
     kernel_queue_job(n, job);
 }
 
+/* Node-port requests run from the queue too, in order with the messages
+ * around them: a spawn, then a mon1 of the spawned port, finds it. */
+static void run_node_request(aemp_node *n, aemp_job *job)
+{
+    aemp_val *msg = job->val;
+    job->val = NULL; /* the request handler takes it */
+    kernel_node_request(n, job->src, msg);
+}
+
 void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (n->trace)
@@ -312,7 +326,16 @@ void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
     aemp_val *first = aemp_array_at(msg, 0);
     const char *portid = aemp_str_ptr(first, NULL);
     if (portid && !*portid) {
-        kernel_node_request(n, src, msg);
+        aemp_job *job = kernel_job_alloc(n);
+        if (!job) {
+            aemp_unref(msg);
+            return;
+        }
+        job->kind = JOB_CALL;
+        job->fn = run_node_request;
+        job->src = src;
+        job->val = msg;
+        kernel_queue_job(n, job);
         return;
     }
     /* Perl looks the port up by the first element's string form */
@@ -642,6 +665,17 @@ static aemp_mon_id monitor_local(aemp_node *n, aemp_monitor *m)
 {
     const char *localid = strchr(m->port, '#');
     localid = localid ? localid + 1 : "";
+    if (!*localid) {
+        /* our node port always exists and never dies (Perl's _monitor
+         * finds $PORT{""}): kept until cancelled or the node goes */
+        if (!kernel_monitor_add(n, m)) {
+            kernel_monitor_free(m);
+            return 0;
+        }
+        m->next = n->self_mons;
+        n->self_mons = m;
+        return m->id;
+    }
     aemp_lport *p = kernel_port_find(n, localid);
     if (!p) {
         aemp_mon_id id = m->id;
@@ -741,9 +775,12 @@ void aemp_mon_cancel(aemp_node *n, aemp_mon_id id)
         return; /* fired or cancelled already */
     if (aemp_port_is_local(n, m->port)) {
         const char *localid = strchr(m->port, '#');
-        aemp_lport *p = kernel_port_find(n, localid ? localid + 1 : "");
+        localid = localid ? localid + 1 : "";
+        aemp_lport *p = kernel_port_find(n, localid);
         if (p)
             list_unlink(&p->mons, m);
+        else if (!*localid)
+            list_unlink(&n->self_mons, m);
         kernel_monitor_free(m);
         return;
     }

@@ -94,6 +94,7 @@ START_TEST(test_own_database)
     free(l);
     merged_is("'g", "{\"g1\":null}");
     aemp_db_set(node, "svc", "mine", aemp_int(7));
+    spin(); /* our own g_upd reaches us from the queue */
     merged_is("svc", "{\"mine\":7}");
 }
 END_TEST
