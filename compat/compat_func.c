@@ -1,0 +1,131 @@
+/* libaemp_compat: named functions, spawn, cal and after (MP.pm's spawn,
+ * cal, after; Perl's named subs). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat_int.h"
+
+/* ---- named functions ----------------------------------------------------- */
+
+static int func_trampoline(aemp_node *node, const aemp_val *args, void *ud)
+{
+    (void)node;
+    compat_rec *rec = ud;
+    return rec->sub(args, rec->ud);
+}
+
+int aemp_compat_sub_define(const char *name, aemp_compat_sub cb, void *ud)
+{
+    aemp_node *node = compat_node();
+    if (!node || !name)
+        return node ? AEMP_EINVAL : AEMP_ENOMEM;
+    size_t len = strlen(name) + 2;
+    char *key = malloc(len);
+    if (!key)
+        return AEMP_ENOMEM;
+    snprintf(key, len, "f%s", name);
+    compat_rec *rec = compat_rec_find(key);
+    int rc = AEMP_OK;
+    if (!cb) {
+        rc = aemp_func_register(node, name, NULL, NULL);
+        compat_rec_free(rec);
+    } else if (rec) { /* redefined: the core keeps calling rec */
+        rec->sub = cb;
+        rec->ud = ud;
+    } else if (!(rec = compat_rec_new(cb, ud)) || compat_rec_file(rec, key)
+               || (rc = aemp_func_register(node, name, func_trampoline, rec))) {
+        compat_rec_free(rec);
+        rc = rc ? rc : AEMP_ENOMEM;
+    }
+    free(key);
+    return rc;
+}
+
+/* ---- spawn ------------------------------------------------------------------ */
+
+char *aemp_compat_spawn(const char *target, const char *init, size_t n,
+                        aemp_val *const *items)
+{
+    aemp_val *args = compat_list(n, items);
+    aemp_node *node = compat_node();
+    if (!args || !node || !target || !init) {
+        aemp_unref(args);
+        return NULL;
+    }
+    return aemp_spawn(node, target, init, args);
+}
+
+/* ---- cal ------------------------------------------------------------------------ */
+
+/* The reply, or NULL after a timeout or the target's death: @_ is then
+ * empty, as Perl calls $cb->(). */
+static void cal_trampoline(aemp_node *node, const aemp_val *reply, void *ud)
+{
+    (void)node;
+    compat_rec *rec = ud;
+    aemp_compat_sub sub = rec->sub;
+    void *sub_ud = rec->ud;
+    compat_rec_free(rec);
+    sub(reply ? reply : compat_no_args(), sub_ud);
+}
+
+int aemp_compat_cal(const char *port, double timeout, aemp_compat_sub cb,
+                    void *ud, size_t n, aemp_val *const *items)
+{
+    aemp_val *msg = compat_list(n, items);
+    aemp_node *node = compat_node();
+    compat_rec *rec = msg && node && port && cb ? compat_rec_new(cb, ud) : NULL;
+    if (!rec) {
+        aemp_unref(msg);
+        return msg && node ? AEMP_EINVAL : AEMP_ENOMEM;
+    }
+    /* Perl returns the reply port; nobody needs it (MP.pm says so) */
+    char *reply = aemp_cal(node, port, msg, timeout, cal_trampoline, rec);
+    if (!reply) {
+        compat_rec_free(rec);
+        return AEMP_EINVAL;
+    }
+    free(reply);
+    return AEMP_OK;
+}
+
+/* ---- after ------------------------------------------------------------------------ */
+
+static void after_trampoline(aemp_node *node, void *ud)
+{
+    (void)node;
+    compat_rec *rec = ud;
+    aemp_compat_sub sub = rec->sub;
+    void *sub_ud = rec->ud;
+    compat_rec_free(rec);
+    sub(compat_no_args(), sub_ud);
+}
+
+aemp_compat_guard aemp_compat_after(double seconds, aemp_compat_sub cb,
+                                    void *ud)
+{
+    aemp_node *node = compat_node();
+    compat_rec *rec = node && cb ? compat_rec_new(cb, ud) : NULL;
+    aemp_timer_id id = rec ? aemp_after(node, seconds, after_trampoline, rec)
+                           : 0;
+    if (!id || compat_rec_file_guard(rec, GUARD_TIMER, id)) {
+        if (id)
+            aemp_after_cancel(node, id);
+        compat_rec_free(rec);
+        return 0;
+    }
+    return rec->guard;
+}
+
+aemp_compat_guard aemp_compat_after_snd(double seconds, const char *port,
+                                        size_t n, aemp_val *const *items)
+{
+    aemp_val *msg = compat_list(n, items);
+    aemp_node *node = compat_node();
+    if (!msg || !node || !port) {
+        aemp_unref(msg);
+        return 0;
+    }
+    return compat_guard(GUARD_TIMER, aemp_after_snd(node, seconds, port, msg));
+}
