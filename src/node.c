@@ -172,10 +172,11 @@ static char *join_list(const aemp_val *list, int (*keep)(const char *))
     return aemp_buf_detach(&b, NULL);
 }
 
-/* The framings this implementation reads. */
+/* The framings this implementation reads (Perl's third, storable, is
+ * Perl's own). */
 static int supported_framing(const char *f)
 {
-    return !strcmp(f, "json");
+    return !strcmp(f, "json") || !strcmp(f, "cbor");
 }
 
 static int take_transport_settings(aemp_node *n)
@@ -205,7 +206,7 @@ static int take_transport_settings(aemp_node *n)
     if (!*n->framings)
         return fail(n, AEMP_ECONFIG,
                     "framing_format lists no framing this node can read "
-                    "(it reads json)");
+                    "(it reads cbor and json)");
     const aemp_val *v = aemp_map_get(c, "monitor_timeout");
     if (v && !aemp_is_null(v))
         n->monitor_timeout = aemp_as_double(v);

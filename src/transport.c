@@ -28,6 +28,7 @@
 #include "kernel.h"
 #include "transport_auth.h"
 #include "transport_tls.h"
+#include "value_cbor.h"
 #include "value_json.h"
 
 struct aemp_link {
@@ -47,7 +48,9 @@ struct aemp_link {
     char s_framing[32];
     char *reason;      /* why it closed */
     int quiet;
-    aemp_json_reader *reader;
+    aemp_json_reader *reader;   /* the peer sends json ... */
+    aemp_cbor_reader *creader;  /* ... or cbor */
+    int cbor_out;               /* we send cbor */
     aemp_buf out;      /* scratch for encoding */
     aemp_link_owner owner;
     struct event *fail_ev; /* reports a failure found while starting */
@@ -121,7 +124,8 @@ int aemp_link_send(aemp_link *l, const aemp_val *msg)
     if (l->state != LINK_DATA)
         return AEMP_ESTATE;
     aemp_buf_reset(&l->out);
-    if (aemp_json_write(&l->out, msg, 0))
+    if (l->cbor_out ? aemp_cbor_write(&l->out, msg)
+                    : aemp_json_write(&l->out, msg, 0))
         return AEMP_ENOMEM;
     return bufferevent_write(l->io, l->out.p, l->out.len) ? AEMP_EIO
                                                            : AEMP_OK;
@@ -132,7 +136,8 @@ int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
     if (l->state != LINK_DATA)
         return AEMP_ESTATE;
     aemp_buf_reset(&l->out);
-    if (aemp_json_write_frame(&l->out, portid, msg))
+    if (l->cbor_out ? aemp_cbor_write_frame(&l->out, portid, msg)
+                    : aemp_json_write_frame(&l->out, portid, msg))
         return AEMP_ENOMEM;
     return bufferevent_write(l->io, l->out.p, l->out.len) ? AEMP_EIO
                                                            : AEMP_OK;
@@ -196,6 +201,7 @@ static void link_free(aemp_link *l)
         event_free(l->fail_ev);
     free(l->fail_msg);
     aemp_json_reader_free(l->reader);
+    aemp_cbor_reader_free(l->creader);
     aemp_buf_free(&l->out);
     free(l->owner.trial_endpoint);
     free(l->peer);
@@ -432,9 +438,15 @@ static int on_auth(aemp_link *l, char *line)
         free(line);
         return -1;
     }
+    int cbor_in = !strcmp(framing, "cbor");
     free(line);
-    l->reader = aemp_json_reader_new(on_frame, l);
-    if (!l->reader) {
+    /* each side sends in the framing it chose from the other's list */
+    l->cbor_out = !strcmp(l->s_framing, "cbor");
+    if (cbor_in)
+        l->creader = aemp_cbor_reader_new(on_frame, l);
+    else
+        l->reader = aemp_json_reader_new(on_frame, l);
+    if (!l->reader && !l->creader) {
         link_error(l, "out of memory");
         return -1;
     }
@@ -489,13 +501,16 @@ static void feed_frames(aemp_link *l, struct evbuffer *in)
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             return;
-        int rc = aemp_json_reader_feed(l->reader, v.iov_base, v.iov_len);
+        int rc = l->creader ? aemp_cbor_reader_feed(l->creader, v.iov_base,
+                                                    v.iov_len)
+                            : aemp_json_reader_feed(l->reader, v.iov_base,
+                                                    v.iov_len);
         if (l->state == LINK_DEAD)
             return;
         if (rc) {
-            link_error(l, "%s", rc == AEMP_EPARSE
-                                    ? aemp_json_reader_error(l->reader)
-                                    : "out of memory");
+            const char *why = l->creader ? aemp_cbor_reader_error(l->creader)
+                                         : aemp_json_reader_error(l->reader);
+            link_error(l, "%s", rc == AEMP_EPARSE ? why : "out of memory");
             return;
         }
         evbuffer_drain(in, v.iov_len);

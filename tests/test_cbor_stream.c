@@ -1,0 +1,767 @@
+/* Tests for the CBOR codec against the Perl vectors: frames.cbor.bin holds
+ * 18 messages exactly as AnyEvent::MP's cbor framing (CBOR::XS 1.86
+ * encode_cbor) wrote them, back to back; frames.expected.jsonl has the
+ * same messages as canonical JSON, one a line; frames.lengths.txt has
+ * each message's length in the cbor stream (second column). Expected
+ * bytes in the encoder tests are what CBOR::XS 1.86 writes for the same
+ * Perl data. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "aemp/error.h"
+#include "aemp/value.h"
+#include "buf.h"
+#include "testutil.h"
+#include "value_cbor.h"
+
+#define NMSG 18
+
+static char *stream;            /* frames.cbor.bin */
+static size_t stream_len;
+static char *expected[NMSG];    /* lines of frames.expected.jsonl */
+static size_t offset[NMSG + 1]; /* where each message starts in stream */
+static aemp_val *ref[NMSG];     /* the messages, from the expected lines */
+
+static char *slurp(const char *name, size_t *len)
+{
+    char *p = test_read_vector(name, len);
+    if (!p) {
+        fprintf(stderr, "cannot read %s (set AEMP_VECTORS)\n", name);
+        exit(EXIT_FAILURE);
+    }
+    return p;
+}
+
+/* Loads the vectors once; forked test cases inherit them. */
+static void load_vectors(void)
+{
+    size_t len;
+    stream = slurp("frames.cbor.bin", &stream_len);
+    char *lines = slurp("frames.expected.jsonl", &len), *p = lines;
+    for (int i = 0; i < NMSG; i++) {
+        char *nl = strchr(p, '\n');
+        if (!nl)
+            exit(EXIT_FAILURE);
+        expected[i] = strndup(p, (size_t)(nl - p));
+        ref[i] = aemp_from_json(p, (size_t)(nl - p), NULL);
+        if (!ref[i])
+            exit(EXIT_FAILURE);
+        p = nl + 1;
+    }
+    free(lines);
+    char *lens = slurp("frames.lengths.txt", &len);
+    p = lens;
+    for (int i = 0; i < NMSG; i++) {
+        strtoul(p, &p, 10); /* the json length */
+        offset[i + 1] = offset[i] + strtoul(p, &p, 10);
+    }
+    free(lens);
+    if (offset[NMSG] != stream_len) {
+        fprintf(stderr, "frames.lengths.txt does not add up\n");
+        exit(EXIT_FAILURE);
+    }
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+typedef struct collector {
+    aemp_val *frames[64];
+    size_t n;
+    int stop_at; /* return stop_rc for this frame (1-based), 0: never */
+    int stop_rc;
+    aemp_cbor_reader *free_me; /* free the reader from the callback */
+} collector;
+
+static int collect(aemp_val *frame, void *ud)
+{
+    collector *c = ud;
+    if (c->n < 64)
+        c->frames[c->n++] = frame;
+    else
+        aemp_unref(frame);
+    if (c->free_me && (int)c->n == c->stop_at)
+        aemp_cbor_reader_free(c->free_me);
+    return (int)c->n == c->stop_at ? c->stop_rc : 0;
+}
+
+static void collector_clear(collector *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        aemp_unref(c->frames[i]);
+    c->n = 0;
+}
+
+/* Hex digits (spaces ignored) to bytes; returns the length. */
+static size_t unhex(const char *h, char *out)
+{
+    size_t n = 0;
+    for (; *h; h++) {
+        if (*h == ' ')
+            continue;
+        unsigned v;
+        sscanf(h, "%2x", &v);
+        out[n++] = (char)v;
+        h++;
+    }
+    return n;
+}
+
+/* A new reader (*rp, for the caller to free) fed the bytes of hex;
+ * returns what the feed returned. */
+static int feed_hex(const char *hex, collector *c, aemp_cbor_reader **rp)
+{
+    char in[1100];
+    size_t len = unhex(hex, in);
+    *rp = aemp_cbor_reader_new(collect, c);
+    return aemp_cbor_reader_feed(*rp, in, len);
+}
+
+/* The one item that the hex text decodes to. */
+static aemp_val *decode1(const char *hex)
+{
+    collector c = {0};
+    aemp_cbor_reader *r;
+    int rc = feed_hex(hex, &c, &r);
+    ck_assert_msg(rc == AEMP_OK && c.n == 1, "%s: rc %d, %zu items, %s",
+                  hex, rc, c.n, aemp_cbor_reader_error(r));
+    aemp_cbor_reader_free(r);
+    return c.frames[0];
+}
+
+/* Strict sameness, stricter than aemp_equal: same types, same bytes, same
+ * key order. */
+static int same(const aemp_val *a, const aemp_val *b)
+{
+    aemp_type t = aemp_type_of(a);
+    size_t la, lb;
+    const char *sa, *sb;
+    if (t != aemp_type_of(b))
+        return 0;
+    switch (t) {
+    case AEMP_STRING:
+        sa = aemp_str_ptr(a, &la);
+        sb = aemp_str_ptr(b, &lb);
+        return la == lb && memcmp(sa, sb, la) == 0;
+    case AEMP_ARRAY:
+        if (aemp_array_len(a) != aemp_array_len(b))
+            return 0;
+        for (size_t i = 0; i < aemp_array_len(a); i++)
+            if (!same(aemp_array_at(a, i), aemp_array_at(b, i)))
+                return 0;
+        return 1;
+    case AEMP_MAP:
+        if (aemp_map_len(a) != aemp_map_len(b))
+            return 0;
+        for (size_t i = 0; i < aemp_map_len(a); i++) {
+            sa = aemp_map_key_at(a, i, &la);
+            sb = aemp_map_key_at(b, i, &lb);
+            if (la != lb || memcmp(sa, sb, la) != 0 ||
+                !same(aemp_map_value_at(a, i), aemp_map_value_at(b, i)))
+                return 0;
+        }
+        return 1;
+    case AEMP_DOUBLE: return aemp_as_double(a) == aemp_as_double(b);
+    case AEMP_UINT: return aemp_as_uint(a) == aemp_as_uint(b);
+    default: return aemp_as_int(a) == aemp_as_int(b);
+    }
+}
+
+/* All 18 messages arrived, each the same as its reference. (Plain ifs:
+ * every passing ck_assert costs Check a write().) */
+static void check_all(const collector *c, const char *how)
+{
+    if (c->n != NMSG)
+        ck_abort_msg("%s: %zu frames", how, c->n);
+    for (int i = 0; i < NMSG; i++)
+        if (!same(c->frames[i], ref[i]))
+            ck_abort_msg("%s: message %d differs", how, i + 1);
+}
+
+/* ---- the vectors ------------------------------------------------------- */
+
+/* Each decoded message is its expected line, and written again (whole,
+ * and as a frame from port id and message) it is byte for byte what Perl
+ * sent. No message needs an exception: all 18 reproduce exactly. */
+START_TEST(test_one_piece)
+{
+    collector c = {0};
+    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, stream, stream_len), AEMP_OK);
+    ck_assert_ptr_null(aemp_cbor_reader_error(r));
+    check_all(&c, "one piece");
+    for (int i = 0; i < NMSG; i++) {
+        aemp_val *m = c.frames[i];
+        size_t len, perl_len = offset[i + 1] - offset[i];
+        char *canon = aemp_to_json_canonical(m, &len);
+        ck_assert_msg(strcmp(canon, expected[i]) == 0,
+                      "message %d canonical:\n%.300s\nexpected:\n%.300s",
+                      i + 1, canon, expected[i]);
+        free(canon);
+        ck_assert_msg(aemp_equal(m, ref[i]), "message %d", i + 1);
+
+        aemp_buf b = AEMP_BUF_INIT;
+        ck_assert_int_eq(aemp_cbor_write(&b, m), AEMP_OK);
+        ck_assert_msg(b.len == perl_len &&
+                          memcmp(b.p, stream + offset[i], b.len) == 0,
+                      "message %d re-encoded differs (%zu bytes, Perl %zu)",
+                      i + 1, b.len, perl_len);
+        aemp_buf_reset(&b);
+        aemp_val *rest = aemp_copy(m);
+        aemp_val *port = aemp_array_take(rest, 0);
+        ck_assert_int_eq(
+            aemp_cbor_write_frame(&b, aemp_str_ptr(port, NULL), rest),
+            AEMP_OK);
+        ck_assert_msg(b.len == perl_len &&
+                          memcmp(b.p, stream + offset[i], b.len) == 0,
+                      "message %d as a frame differs", i + 1);
+        aemp_unref(port);
+        aemp_unref(rest);
+        aemp_buf_free(&b);
+    }
+
+    /* the types the comparison by text would not show */
+    aemp_val *m9 = c.frames[8];
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(m9, 4)), AEMP_INT);
+    ck_assert(aemp_as_int(aemp_array_at(m9, 4)) == 9007199254740993LL);
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(m9, 6)), AEMP_INT);
+    ck_assert(aemp_as_int(aemp_array_at(m9, 6)) == INT64_MIN);
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(m9, 7)), AEMP_UINT);
+    ck_assert(aemp_as_uint(aemp_array_at(m9, 7)) == UINT64_MAX);
+    ck_assert_int_eq(aemp_type_of(aemp_array_at(c.frames[9], 1)),
+                     AEMP_DOUBLE);
+    ck_assert(aemp_as_double(aemp_array_at(c.frames[9], 1)) == 0.5);
+    size_t len;
+    const char *s = aemp_str_ptr(aemp_array_at(c.frames[11], 2), &len);
+    ck_assert_mem_eq(s + len - 7, "\0 bell\a", 7);
+    s = aemp_str_ptr(aemp_array_at(c.frames[13], 1), &len);
+    ck_assert_uint_eq(len, 256); /* 128 characters U+0080..U+00FF */
+    ck_assert_mem_eq(s, "\xc2\x80", 2);
+    ck_assert_mem_eq(s + 254, "\xc3\xbf", 2);
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+}
+END_TEST
+
+/* Cut the stream into two reads at every offset; each slice of offsets is
+ * its own test run, to stay under the Check timeout. One reader takes the
+ * whole stream again for every cut of its slice: after a complete message
+ * the reader is where a new one starts. */
+#define SLICES 16
+
+START_TEST(test_split_everywhere)
+{
+    size_t from = stream_len * (size_t)_i / SLICES;
+    size_t to = stream_len * (size_t)(_i + 1) / SLICES;
+    if (_i == SLICES - 1)
+        to = stream_len + 1; /* include the cut after the last byte */
+    collector c = {0};
+    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    for (size_t k = from; k < to; k++) {
+        int rc1 = aemp_cbor_reader_feed(r, stream, k);
+        int rc2 = aemp_cbor_reader_feed(r, stream + k, stream_len - k);
+        if (rc1 != AEMP_OK || rc2 != AEMP_OK)
+            ck_abort_msg("cut at %zu: %s", k, aemp_cbor_reader_error(r));
+        char how[32];
+        snprintf(how, sizeof(how), "cut at %zu", k);
+        check_all(&c, how);
+        collector_clear(&c);
+    }
+    aemp_cbor_reader_free(r);
+}
+END_TEST
+
+START_TEST(test_bytewise)
+{
+    collector c = {0};
+    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    int m = 0;
+    for (size_t i = 0; i < stream_len; i++) {
+        if (aemp_cbor_reader_feed(r, stream + i, 1) != AEMP_OK)
+            ck_abort_msg("byte %zu: %s", i, aemp_cbor_reader_error(r));
+        if (offset[m + 1] == i + 1) /* delivered by its last byte */
+            m++;
+        if (c.n != (size_t)m)
+            ck_abort_msg("after byte %zu: %zu frames", i, c.n);
+    }
+    check_all(&c, "bytewise");
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+}
+END_TEST
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Items and the canonical JSON of what they decode to. */
+START_TEST(test_decode)
+{
+    static const struct {
+        const char *hex, *json;
+    } cases[] = {
+        {"f93c00", "1"}, {"f9c100", "-2.5"},
+        {"f90001", "5.96046447753906e-08"},
+        {"fa3fc00000", "1.5"}, {"fb3fb999999999999a", "0.1"},
+        {"3b7fffffffffffffff", "-9223372036854775808"},
+        {"3b8000000000000000", "\"-9223372036854775809\""},
+        {"3bffffffffffffffff", "\"-18446744073709551616\""},
+        {"c249010000000000000000", "\"18446744073709551616\""},
+        {"c349010000000000000000", "\"-18446744073709551617\""},
+        {"c348ffffffffffffffff", "\"-18446744073709551616\""},
+        {"c2 4a 0000ffffffffffffffff", "18446744073709551615"},
+        {"c3487fffffffffffffff", "-9223372036854775808"},
+        {"c2420001", "1"}, {"c240", "0"}, {"c34100", "-1"},
+        {"c201", "1"}, {"c1 1a5f000000", "1593835520"},
+        {"d9d9f7 83 01 02 03", "[1,2,3]"}, {"d81c 4161", "\"a\""},
+        {"c6c6c6c601", "1"}, {"f7", "null"}, {"f6", "null"},
+        {"5f 4161 40 4162 ff", "\"ab\""}, {"5f ff", "\"\""},
+        {"83 5f 4161 ff 7f ff 01", "[\"a\",\"\",1]"},
+        {"5f 41e9 ff", "\"\xc3\xa9\""}, {"7f 62c3a9 60 ff", "\"\xc3\xa9\""},
+        {"41 c3", "\"\xc3\x83\""}, {"42 c3a9", "\"\xc3\x83\xc2\xa9\""},
+        {"9f 01 9f ff 80 ff", "[1,[],[]]"}, {"bf 6161 01 ff", "{\"a\":1}"},
+        {"bf 6161 bf ff 6162 9f ff ff", "{\"a\":{},\"b\":[]}"},
+        {"a1 01 6161", "{\"1\":\"a\"}"}, {"a1 20 00", "{\"-1\":0}"},
+        {"a1 f5 00", "{\"1\":0}"}, {"a1 f4 00", "{\"0\":0}"},
+        {"a1 f6 00", "{\"\":0}"}, {"a1 fb3ff8000000000000 00", "{\"1.5\":0}"},
+        {"a1 fb44b52d02c7e14af6 00", "{\"1e+23\":0}"},
+        {"a1 fb8000000000000000 00", "{\"0\":0}"},
+        {"a1 fa7f800000 00", "{\"Inf\":0}"}, {"a1 f97e00 00", "{\"NaN\":0}"},
+        {"a1 c249010000000000000000 00", "{\"18446744073709551616\":0}"},
+        {"a1 1bffffffffffffffff 00", "{\"18446744073709551615\":0}"},
+        {"a1 41e9 01", "{\"\xc3\xa9\":1}"}, {"a1 c6 4161 f5", "{\"a\":true}"},
+        {"a2 6161 01 4161 02", "{\"a\":2}"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        aemp_val *v = decode1(cases[i].hex);
+        char *json = aemp_to_json_canonical(v, NULL);
+        ck_assert_msg(strcmp(json, cases[i].json) == 0, "%s: %s, not %s",
+                      cases[i].hex, json, cases[i].json);
+        free(json);
+        aemp_unref(v);
+    }
+    aemp_val *v = decode1("c2 48 ffffffffffffffff");
+    ck_assert_int_eq(aemp_type_of(v), AEMP_UINT);
+    aemp_unref(v);
+    v = decode1("f97c00");
+    ck_assert(isinf(aemp_as_double(v)) && aemp_as_double(v) > 0);
+    aemp_unref(v);
+    v = decode1("f97e00");
+    ck_assert(isnan(aemp_as_double(v)));
+    aemp_unref(v);
+    v = decode1("62 c328"); /* malformed text is kept as it is */
+    ck_assert_mem_eq(aemp_str_ptr(v, NULL), "\xc3\x28", 3);
+    aemp_unref(v);
+}
+END_TEST
+
+/* Items that are not arrays are still delivered: rejecting them is the
+ * caller's job. */
+START_TEST(test_non_array)
+{
+    collector c = {0};
+    aemp_cbor_reader *r;
+    ck_assert_int_eq(feed_hex("a1616b01 63737472 f5 f6 05 8100 26", &c, &r),
+                     AEMP_OK);
+    ck_assert_uint_eq(c.n, 7);
+    ck_assert_int_eq(aemp_type_of(c.frames[0]), AEMP_MAP);
+    ck_assert(aemp_str_eq(c.frames[1], "str"));
+    ck_assert_int_eq(aemp_type_of(c.frames[2]), AEMP_BOOL);
+    ck_assert_int_eq(aemp_type_of(c.frames[3]), AEMP_NULL);
+    ck_assert_int_eq(aemp_as_int(c.frames[4]), 5);
+    ck_assert_int_eq(aemp_type_of(c.frames[5]), AEMP_ARRAY);
+    ck_assert_int_eq(aemp_as_int(c.frames[6]), -7);
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+}
+END_TEST
+
+/* ---- encoding ---------------------------------------------------------- */
+
+/* v (taken) encodes to the bytes of hex. */
+static void check_enc(aemp_val *v, const char *hex)
+{
+    char want[256];
+    size_t len = unhex(hex, want);
+    aemp_buf b = AEMP_BUF_INIT;
+    ck_assert_int_eq(aemp_cbor_write(&b, v), AEMP_OK);
+    char got[520] = "";
+    for (size_t i = 0; i < b.len && i < 256; i++)
+        snprintf(got + 2 * i, 3, "%02x", (unsigned char)b.p[i]);
+    ck_assert_msg(b.len == len && memcmp(b.p, want, len) == 0,
+                  "wrote %s, not %s", got, hex);
+    aemp_buf_free(&b);
+    aemp_unref(v);
+}
+
+START_TEST(test_encode)
+{
+    static const struct {
+        int64_t i;
+        const char *hex;
+    } ints[] = {
+        {0, "00"}, {23, "17"}, {24, "1818"}, {255, "18ff"},
+        {256, "190100"}, {65535, "19ffff"}, {65536, "1a00010000"},
+        {4294967295, "1affffffff"}, {4294967296, "1b0000000100000000"},
+        {INT64_MAX, "1b7fffffffffffffff"}, {-1, "20"}, {-24, "37"},
+        {-25, "3818"}, {-256, "38ff"}, {-257, "390100"},
+        {INT64_MIN, "3b7fffffffffffffff"},
+    };
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+        check_enc(aemp_int(ints[i].i), ints[i].hex);
+    check_enc(aemp_uint(UINT64_MAX), "1bffffffffffffffff");
+
+    /* encode_nv: integral in 0..2^32-1 is an integer, else single when
+     * exact (never half), else double */
+    static const struct {
+        double d;
+        const char *hex;
+    } dbls[] = {
+        {2.0, "02"}, {-0.0, "00"}, {65504.0, "19ffe0"},
+        {4294967295.0, "1affffffff"}, {4294967296.0, "fa4f800000"},
+        {-1.0, "fabf800000"}, {-3.0, "fac0400000"}, {0.5, "fa3f000000"},
+        {1.5, "fa3fc00000"}, {-2.5, "fac0200000"}, {1e10, "fa501502f9"},
+        {-4294967296.0, "facf800000"}, {3.4028234663852886e38, "fa7f7fffff"},
+        {INFINITY, "fa7f800000"}, {-INFINITY, "faff800000"},
+        {0.1, "fb3fb999999999999a"}, {1e300, "fb7e37e43c8800759c"},
+        {5e-324, "fb0000000000000001"}, {1e-45, "fb3696d601ad376ab9"},
+        {1e20, "fb4415af1d78b58c40"}, {3.14159265358979, "fb400921fb54442d11"},
+    };
+    for (size_t i = 0; i < sizeof(dbls) / sizeof(dbls[0]); i++)
+        check_enc(aemp_double(dbls[i].d), dbls[i].hex);
+    volatile double zero = 0.0;
+    double nan = zero / zero; /* Perl's NaN: fff8... on x86 */
+    uint64_t bits;
+    memcpy(&bits, &nan, 8);
+    char hex[32];
+    snprintf(hex, sizeof(hex), "fb%016llx", (unsigned long long)bits);
+    check_enc(aemp_double(nan), hex);
+
+    check_enc(aemp_null(), "f6");
+    check_enc(aemp_bool(1), "f5");
+    check_enc(aemp_bool(0), "f4");
+    check_enc(aemp_str(""), "40");
+    check_enc(aemp_str("abc"), "43616263");
+    check_enc(aemp_str("\xc3\xa9"), "41e9");           /* é as Perl bytes */
+    check_enc(aemp_str("\xe9"), "41e9");               /* the same */
+    check_enc(aemp_str("\xc4\x80"), "62c480");         /* U+0100: text */
+    check_enc(aemp_str("\xc3\xa9\xe2\x98\xba"), "65c3a9e298ba");
+    check_enc(aemp_str("\xff\xfe"), "42fffe");         /* not UTF-8 */
+    check_enc(aemp_strn("a\0b", 3), "43610062");
+    check_enc(aemp_array(), "80");
+    check_enc(aemp_map(), "a0");
+    aemp_val *m = aemp_map();
+    aemp_map_set(m, "\xc3\xa9", aemp_int(1));
+    aemp_map_set(m, "\xe2\x98\xba", aemp_arrayv(aemp_int(1), NULL));
+    aemp_map_set(m, "b", aemp_null());
+    check_enc(m, "a3 41e9 01 63e298ba 8101 4162 f6");
+
+    /* a port id is a string like any other */
+    static const char *ports[][2] = {
+        {"port", "\x83\x44port"}, {"\xc3\xa9", "\x83\x41\xe9"},
+        {"\xe2\x98\xba", "\x83\x63\xe2\x98\xba"}, {"\xff", "\x83\x41\xff"},
+    };
+    aemp_buf b = AEMP_BUF_INIT;
+    aemp_val *msg = aemp_arrayv(aemp_int(1), aemp_str("x"), NULL);
+    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+        size_t n = strlen(ports[i][1]);
+        aemp_buf_reset(&b);
+        ck_assert_int_eq(aemp_cbor_write_frame(&b, ports[i][0], msg), AEMP_OK);
+        ck_assert_uint_eq(b.len, n + 3);
+        ck_assert_mem_eq(b.p, ports[i][1], n);
+        ck_assert_mem_eq(b.p + n, "\x01\x41x", 3);
+    }
+    aemp_unref(msg);
+
+    /* 512 levels are fine, 513 are refused, as CBOR::XS croaks */
+    aemp_val *deep = aemp_array();
+    for (int i = 1; i < 512; i++)
+        deep = aemp_arrayv(deep, NULL);
+    aemp_buf_reset(&b);
+    ck_assert_int_eq(aemp_cbor_write(&b, deep), AEMP_OK);
+    ck_assert_uint_eq(b.len, 512);
+    deep = aemp_arrayv(deep, NULL);
+    aemp_buf_reset(&b);
+    ck_assert_int_eq(aemp_cbor_write(&b, deep), AEMP_EINVAL);
+    aemp_unref(deep);
+    aemp_buf_free(&b);
+}
+END_TEST
+
+/* What we write, we read back as the same data. */
+START_TEST(test_roundtrip)
+{
+    char all[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (char)i;
+    aemp_val *v = aemp_arrayv(
+        aemp_strn(all, 256), aemp_strn(all, 128),
+        aemp_str("gr\xc3\xbc\xc3\x9f"),
+        aemp_str("\xf0\x9f\x98\x80"), aemp_double(0.1), aemp_double(-7.25),
+        aemp_double(1e100), aemp_int(INT64_MIN), aemp_uint(UINT64_MAX),
+        aemp_bool(1), aemp_null(), aemp_map(), NULL);
+    aemp_map_set(aemp_array_at(v, 11), "\xff", aemp_str("k"));
+    aemp_buf b = AEMP_BUF_INIT;
+    ck_assert_int_eq(aemp_cbor_write(&b, v), AEMP_OK);
+    collector c = {0};
+    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, b.p, b.len), AEMP_OK);
+    ck_assert_uint_eq(c.n, 1);
+    ck_assert(aemp_equal(c.frames[0], v));
+    aemp_buf b2 = AEMP_BUF_INIT; /* and it writes the same bytes again */
+    ck_assert_int_eq(aemp_cbor_write(&b2, c.frames[0]), AEMP_OK);
+    ck_assert(b2.len == b.len && memcmp(b.p, b2.p, b.len) == 0);
+    aemp_buf_free(&b);
+    aemp_buf_free(&b2);
+    aemp_unref(v);
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+}
+END_TEST
+
+/* ---- bad input --------------------------------------------------------- */
+
+static unsigned long error_offset(const char *msg)
+{
+    const char *p = msg ? strstr(msg, "at byte ") : NULL;
+    ck_assert_msg(p != NULL, "no offset in %s", msg ? msg : "(null)");
+    return strtoul(p + 8, NULL, 10);
+}
+
+/* Frames before the error arrive; after it the reader stays failed, with
+ * the same message, and delivers nothing more. */
+START_TEST(test_garbage)
+{
+    collector c = {0};
+    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x82\x01\x02", 3), AEMP_OK);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x81\x41x\x82\x03\x1c\x81\x04",
+                                           8),
+                     AEMP_EPARSE);
+    ck_assert_uint_eq(c.n, 2);
+    const char *msg = aemp_cbor_reader_error(r);
+    ck_assert_uint_eq(error_offset(msg), 8); /* the 1c */
+    ck_assert_ptr_nonnull(strstr(msg, "reserved"));
+    char *first = strdup(msg);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x81\x05", 2), AEMP_EPARSE);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, "", 0), AEMP_EPARSE);
+    ck_assert_str_eq(aemp_cbor_reader_error(r), first);
+    ck_assert_uint_eq(c.n, 2);
+    free(first);
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+
+    static const struct {
+        const char *hex;
+        unsigned long at; /* the head where it fails */
+    } bad[] = {
+        {"ff", 0}, {"1c", 0}, {"1d", 0}, {"1e", 0}, {"3c", 0}, {"5d", 0},
+        {"7e", 0}, {"9c", 0}, {"bd", 0}, {"dc", 0}, {"fc", 0}, {"fd", 0},
+        {"fe", 0}, {"1f", 0}, {"3f", 0}, {"df", 0}, {"f0", 0}, {"f3", 0},
+        {"f8 20", 0}, {"f8 ff", 0}, {"82 01 ff", 2}, {"9f c6 ff", 2},
+        {"5f 4161 6162 ff", 3}, {"5f 5f ff ff", 1}, {"5f 01 ff", 1},
+        {"5f 41 61 5f", 3}, {"bf 6161 ff", 3}, {"a1 80 01", 1},
+        {"bf 6161 01 a0 01 ff", 4}, {"d8 19 00", 0}, {"d8 1d 00", 0},
+        {"5b ffffffffffffffff", 0}, {"9f 01 02 c6 ff", 4},
+        {"82 01 1c", 2}, {"81 81 81 fe", 3},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(feed_hex(bad[i].hex, &c, &r) == AEMP_EPARSE,
+                      "accepted %s", bad[i].hex);
+        ck_assert_msg(error_offset(aemp_cbor_reader_error(r)) == bad[i].at,
+                      "%s: %s", bad[i].hex, aemp_cbor_reader_error(r));
+        ck_assert_uint_eq(c.n, 0);
+        aemp_cbor_reader_free(r);
+    }
+
+    /* a bignum too long to convert in reasonable time */
+    char big[1030] = "\xc2\x59\x04\x01\x01"; /* 1025 bytes from 01 */
+    r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, big, 4 + 1025), AEMP_EPARSE);
+    ck_assert_ptr_nonnull(strstr(aemp_cbor_reader_error(r), "bignum"));
+    aemp_cbor_reader_free(r);
+    big[4] = 0; /* 1024 bytes after a leading zero are fine */
+    big[5] = 1;
+    r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, big, 4 + 1025), AEMP_OK);
+    ck_assert_uint_eq(c.n, 1);
+    size_t len; /* 2^8184: 2464 digits */
+    const char *s = aemp_str_ptr(c.frames[0], &len);
+    ck_assert_uint_eq(len, 2464);
+    ck_assert_mem_eq(s + len - 4, "4816", 4);
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+}
+END_TEST
+
+/* A stream that ends inside a message: nothing for it, no error (more may
+ * come), and freeing the reader then frees the partial value (ASan's leak
+ * check sees to that). A declared length is believed only as far as bytes
+ * arrive: a string of 2^62 bytes, or an array or map of 2^40 items,
+ * allocates nothing ahead (malloc of that would fail, or abort under
+ * ASan). */
+START_TEST(test_incomplete)
+{
+    for (int m = 0; m < NMSG; m++) {
+        collector c = {0};
+        aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+        ck_assert_int_eq(
+            aemp_cbor_reader_feed(r, stream, offset[m + 1] - 1), AEMP_OK);
+        ck_assert_uint_eq(c.n, (size_t)m);
+        collector_clear(&c);
+        aemp_cbor_reader_free(r);
+    }
+    static const char *partial[] = {
+        "82 1b 0000",          /* inside a head */
+        "82 45 6162",          /* inside a string */
+        "81 5f 4161 41",       /* inside an indefinite string */
+        "a2 6161 01 6162",     /* a key without its value */
+        "81 c2",               /* a tag without its item */
+        "81 a1 6161 9f 01 bf", /* open containers of all kinds */
+        "c2 49 0100",          /* inside a bignum */
+        "5b 4000000000000000 616263",
+        "7b 4000000000000000 616263",
+        "9b 0000010000000000 010203",
+        "bb 0000010000000000 6161 01 6162",
+        "81 5f 5b 4000000000000000 6162",
+    };
+    for (size_t i = 0; i < sizeof(partial) / sizeof(partial[0]); i++) {
+        collector c = {0};
+        aemp_cbor_reader *r;
+        ck_assert_msg(feed_hex(partial[i], &c, &r) == AEMP_OK, "%s: %s",
+                      partial[i], aemp_cbor_reader_error(r));
+        ck_assert_uint_eq(c.n, 0);
+        aemp_cbor_reader_free(r);
+    }
+}
+END_TEST
+
+START_TEST(test_depth)
+{
+    enum { MAX = 512 };
+    char text[MAX + 2];
+    collector c = {0};
+    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    memset(text, 0x81, MAX - 1);
+    text[MAX - 1] = (char)0x80; /* 512 arrays */
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, text, MAX), AEMP_OK);
+    ck_assert_uint_eq(c.n, 1);
+    memset(text, 0x81, MAX);
+    text[MAX] = (char)0x80; /* 513 */
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, text, MAX + 1), AEMP_EPARSE);
+    ck_assert_ptr_nonnull(strstr(aemp_cbor_reader_error(r), "nesting"));
+    ck_assert_uint_eq(error_offset(aemp_cbor_reader_error(r)), MAX + MAX);
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+
+    /* an indefinite-length bomb fails as soon as it is too deep */
+    char bomb[4096];
+    memset(bomb, 0x9f, sizeof(bomb));
+    r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, bomb, sizeof(bomb)),
+                     AEMP_EPARSE);
+    ck_assert_uint_eq(error_offset(aemp_cbor_reader_error(r)), MAX);
+    aemp_cbor_reader_free(r);
+
+    /* tags do not nest: a long chain of them is one item */
+    memset(bomb, 0xc6, sizeof(bomb));
+    bomb[sizeof(bomb) - 1] = 0x01;
+    r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, bomb, sizeof(bomb)), AEMP_OK);
+    ck_assert_uint_eq(c.n, 1);
+    ck_assert_int_eq(aemp_as_int(c.frames[0]), 1);
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+}
+END_TEST
+
+START_TEST(test_callback_stop)
+{
+    collector c = {.stop_at = 2, .stop_rc = 42};
+    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x81\x01\x81\x02\x81\x03", 6),
+                     42);
+    ck_assert_uint_eq(c.n, 2);
+    ck_assert_ptr_nonnull(strstr(aemp_cbor_reader_error(r), "callback"));
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x81\x04", 2), 42);
+    ck_assert_uint_eq(c.n, 2);
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+}
+END_TEST
+
+/* The frame callback may free the reader (a connection closing), also
+ * with a partial message and a partial string behind the frame. */
+START_TEST(test_free_in_callback)
+{
+    for (int rc = 0; rc <= 1; rc++) {
+        collector c = {.stop_at = 2, .stop_rc = rc};
+        aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+        c.free_me = r;
+        static const char in[] = "\x81\x01\x81\x02\x82\x03\x81\x45"
+                                 "ab";
+        ck_assert_int_eq(aemp_cbor_reader_feed(r, in, sizeof(in) - 1), rc);
+        ck_assert_uint_eq(c.n, 2);
+        collector_clear(&c);
+    }
+}
+END_TEST
+
+static Suite *stream_suite(void)
+{
+    Suite *s = suite_create("cbor_stream");
+    TCase *tc = tcase_create("vectors");
+    tcase_add_test(tc, test_one_piece);
+    tcase_add_test(tc, test_bytewise);
+    tcase_add_loop_test(tc, test_split_everywhere, 0, SLICES);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("codec");
+    tcase_add_test(tc, test_decode);
+    tcase_add_test(tc, test_non_array);
+    tcase_add_test(tc, test_encode);
+    tcase_add_test(tc, test_roundtrip);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("input");
+    tcase_add_test(tc, test_garbage);
+    tcase_add_test(tc, test_incomplete);
+    tcase_add_test(tc, test_depth);
+    tcase_add_test(tc, test_callback_stop);
+    tcase_add_test(tc, test_free_in_callback);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+#ifdef __SANITIZE_ADDRESS__
+/* The split test frees ~100 KB strings 100000 times; ASan's default 256 MB
+ * quarantine puts each new one on fresh pages, which is most of the run
+ * time. 16 MB still keeps over a hundred of them poisoned. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=16";
+}
+#endif
+
+int main(void)
+{
+#ifdef __GLIBC__
+    /* Keep glibc from handing the heap top back and faulting it in again
+     * for every ~100 KB string of the split test. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 16 << 20);
+#endif
+    load_vectors();
+    SRunner *sr = srunner_create(stream_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    for (int i = 0; i < NMSG; i++) {
+        free(expected[i]);
+        aemp_unref(ref[i]);
+    }
+    free(stream);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
