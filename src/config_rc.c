@@ -2,6 +2,7 @@
  * (JSON::XS->new->utf8->relaxed to read, ->pretty->utf8 to write), and the
  * random strings aemp puts into it. */
 #include "config.h"
+#include "random.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "aemp/error.h"
 #include "buf.h"
@@ -366,7 +366,7 @@ int aemp_config_nonce62(char *out, size_t n)
 
     for (size_t i = 0; i < n;) {
         if (used == have) {
-            if (RAND_bytes(r, sizeof r) != 1)
+            if (aemp_random_bytes(r, sizeof r))
                 return AEMP_EIO;
             have = sizeof r;
             used = 0;

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <openssl/rand.h>
 
 #include "global_int.h"
+#include "random.h"
 
 static void keepalive_all(evutil_socket_t fd, short what, void *ud)
 {
@@ -36,9 +36,7 @@ static void keepalive_all(evutil_socket_t fd, short what, void *ud)
 static void keepalive_again(aemp_node *n)
 {
     aemp_global *g = n->global;
-    unsigned int r = 0;
-    RAND_bytes((unsigned char *)&r, sizeof r);
-    g->keepalive_retry = (1.0 + (double)r / 4294967296.0) * 0.3;
+    g->keepalive_retry = (1.0 + aemp_random_unit()) * 0.3;
     if (!g->keepalive_timer)
         g->keepalive_timer = event_new(n->base, -1, 0, keepalive_all, n);
     if (g->keepalive_timer) {

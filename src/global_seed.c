@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <openssl/rand.h>
 
 #include "global.h"
 #include "global_int.h"

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <openssl/rand.h>
 
 #include "config.h"
 #include "global.h"
 #include "kernel.h"
+#include "random.h"
 
 /* ---- the table of remote nodes ---- */
 
@@ -189,13 +189,6 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *ud)
     kernel_remote_error(ud, "connect timeout");
 }
 
-static double random_unit(void)
-{
-    unsigned int x = 0;
-    RAND_bytes((unsigned char *)&x, sizeof x);
-    return (double)x / 4294967296.0;
-}
-
 static struct timeval seconds(double s)
 {
     struct timeval tv;
@@ -240,7 +233,7 @@ static void try_next_address(evutil_socket_t fd, short what, void *ud)
         return; /* all tried; wait for them or for the timeout */
     const char *endpoint =
         aemp_str_ptr(aemp_array_at(r->addresses, r->next_address++), NULL);
-    struct timeval tv = seconds(r->stagger * (0.9 + 0.1 * random_unit()));
+    struct timeval tv = seconds(r->stagger * (0.9 + 0.1 * aemp_random_unit()));
     event_add(r->connect_w, &tv);
     if (!endpoint || aemp_dict_get(&r->trials, endpoint))
         return;

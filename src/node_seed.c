@@ -5,11 +5,11 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <openssl/rand.h>
 
 #include "config.h"
 #include "global.h"
 #include "kernel.h"
+#include "random.h"
 
 static void seed_connect(aemp_node *n, aemp_seed *s)
 {
@@ -58,9 +58,7 @@ static void seed_all(evutil_socket_t fd, short what, void *ud)
 
 void kernel_seed_again(aemp_node *n)
 {
-    unsigned int r = 0;
-    RAND_bytes((unsigned char *)&r, sizeof r);
-    n->seed_retry = (1.0 + (double)r / 4294967296.0) * 0.6;
+    n->seed_retry = (1.0 + aemp_random_unit()) * 0.6;
     if (n->seed_timer && !event_pending(n->seed_timer, EV_TIMEOUT, NULL)) {
         struct timeval now = {0, 0};
         event_add(n->seed_timer, &now);

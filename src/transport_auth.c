@@ -2,6 +2,8 @@
  * (AnyEvent::MP::Transport, POD section PROTOCOL). */
 #include "transport_auth.h"
 
+#include "random.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 char *aemp_greeting_format(const char *nodeid, const char *auth_accept,
                            const char *framings, const char *peeraddr,
@@ -106,7 +107,7 @@ void aemp_greeting_clear(aemp_greeting *g)
 int aemp_nonce_line(char out[89])
 {
     unsigned char nonce[AEMP_NONCE_BYTES];
-    if (RAND_bytes(nonce, sizeof nonce) != 1)
+    if (aemp_random_bytes(nonce, sizeof nonce))
         return -1;
     EVP_EncodeBlock((unsigned char *)out, nonce, sizeof nonce);
     return 0;
