@@ -517,28 +517,47 @@ void aemp_db_mon_cancel(aemp_node *n, aemp_mon_id id)
     free(m);
 }
 
-/* g_chg1 FAMILY {full}: everything the master has. */
-static void run_chg1(aemp_node *n, aemp_job *job)
+/* Applies the keys of set to db: each is added or changed. */
+static void apply_set(aemp_val *db, const aemp_val *set, aemp_val *added,
+                      aemp_val *changed)
+{
+    for (size_t i = 0; i < aemp_map_len(set); i++) {
+        size_t len;
+        const char *k = aemp_map_key_at(set, i, &len);
+        aemp_array_push(aemp_map_getn(db, k, len) ? changed : added,
+                        aemp_strn(k, len));
+        aemp_map_setn(db, k, len, aemp_ref(aemp_map_value_at(set, i)));
+    }
+}
+
+/* g_chg1 FAMILY {full} (everything the master has: what is missing is
+ * deleted) or g_chg2 FAMILY {set} [deleted] (a change). */
+static void run_change(aemp_node *n, aemp_job *job, int full)
 {
     aemp_val *db = aemp_map_get(n->global->mon_db, job->name);
     if (!db)
         return;
-    const aemp_val *ndb = aemp_array_at(job->val, 3);
+    const aemp_val *set = aemp_array_at(job->val, 3);
     aemp_val *added = aemp_array(), *changed = aemp_array();
     aemp_val *deleted = aemp_array();
-    for (size_t i = 0; i < aemp_map_len(ndb); i++) {
-        size_t len;
-        const char *k = aemp_map_key_at(ndb, i, &len);
-        aemp_array_push(aemp_map_getn(db, k, len) ? changed : added,
-                        aemp_strn(k, len));
-        aemp_map_setn(db, k, len, aemp_ref(aemp_map_value_at(ndb, i)));
-    }
-    for (size_t i = aemp_map_len(db); i-- > 0;) {
-        size_t len;
-        const char *k = aemp_map_key_at(db, i, &len);
-        if (!aemp_map_getn(ndb, k, len)) {
-            aemp_array_push(deleted, aemp_strn(k, len));
-            aemp_map_del(db, k, len);
+    apply_set(db, set, added, changed);
+    if (full) {
+        for (size_t i = aemp_map_len(db); i-- > 0;) {
+            size_t len;
+            const char *k = aemp_map_key_at(db, i, &len);
+            if (!aemp_map_getn(set, k, len)) {
+                aemp_array_push(deleted, aemp_strn(k, len));
+                aemp_map_del(db, k, len);
+            }
+        }
+    } else {
+        const aemp_val *del = aemp_array_at(job->val, 4);
+        for (size_t i = 0; i < aemp_array_len(del); i++) {
+            size_t len;
+            const char *k = aemp_str_ptr(aemp_array_at(del, i), &len);
+            if (k)
+                aemp_map_del(db, k, len);
+            aemp_array_push(deleted, aemp_ref(aemp_array_at(del, i)));
         }
     }
     notify(n, job->name, added, changed, deleted);
@@ -547,34 +566,14 @@ static void run_chg1(aemp_node *n, aemp_job *job)
     aemp_unref(deleted);
 }
 
-/* g_chg2 FAMILY {set} [deleted]: a change. */
+static void run_chg1(aemp_node *n, aemp_job *job)
+{
+    run_change(n, job, 1);
+}
+
 static void run_chg2(aemp_node *n, aemp_job *job)
 {
-    aemp_val *db = aemp_map_get(n->global->mon_db, job->name);
-    if (!db)
-        return;
-    const aemp_val *set = aemp_array_at(job->val, 3);
-    const aemp_val *del = aemp_array_at(job->val, 4);
-    aemp_val *added = aemp_array(), *changed = aemp_array();
-    aemp_val *deleted = aemp_array();
-    for (size_t i = 0; i < aemp_map_len(set); i++) {
-        size_t len;
-        const char *k = aemp_map_key_at(set, i, &len);
-        aemp_array_push(aemp_map_getn(db, k, len) ? changed : added,
-                        aemp_strn(k, len));
-        aemp_map_setn(db, k, len, aemp_ref(aemp_map_value_at(set, i)));
-    }
-    for (size_t i = 0; i < aemp_array_len(del); i++) {
-        size_t len;
-        const char *k = aemp_str_ptr(aemp_array_at(del, i), &len);
-        if (k)
-            aemp_map_del(db, k, len);
-        aemp_array_push(deleted, aemp_ref(aemp_array_at(del, i)));
-    }
-    notify(n, job->name, added, changed, deleted);
-    aemp_unref(added);
-    aemp_unref(changed);
-    aemp_unref(deleted);
+    run_change(n, job, 0);
 }
 
 /* Changes count only from the current master. */

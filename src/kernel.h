@@ -158,6 +158,8 @@ struct aemp_node {
     struct event *seed_timer;
 
     aemp_job *jobs, **jobs_tail;
+    aemp_job *urgent, **urgent_tail; /* monitors fired by the running job */
+    int dispatching;          /* kernel_run_jobs is running */
     aemp_job *job_pool;       /* finished jobs for reuse: no malloc per
                                  message */
     size_t job_pool_len;

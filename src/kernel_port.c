@@ -76,6 +76,12 @@ int aemp_port_is_local(const aemp_node *n, const char *port)
 void kernel_queue_job(aemp_node *n, aemp_job *job)
 {
     job->next = NULL;
+    if (n->dispatching && job->kind == JOB_FIRE) {
+        /* monitors fired by the job running now run right after it */
+        *n->urgent_tail = job;
+        n->urgent_tail = &job->next;
+        return;
+    }
     *n->jobs_tail = job;
     n->jobs_tail = &job->next;
     event_active(n->jobs_ev, 0, 0);
@@ -139,6 +145,12 @@ static void job_free(aemp_node *n, aemp_job *job)
 
 void kernel_jobs_free(aemp_node *n)
 {
+    while (n->urgent) {
+        aemp_job *next = n->urgent->next;
+        job_free(NULL, n->urgent);
+        n->urgent = next;
+    }
+    n->urgent_tail = &n->urgent;
     while (n->jobs) {
         aemp_job *next = n->jobs->next;
         job_free(NULL, n->jobs);
@@ -293,21 +305,28 @@ const char *aemp_srcnode(const aemp_node *n)
 
 /* Queues delivery of msg (taken) to the local port named by port (taken,
  * a string). src must outlive the job: a remote's id or our own. */
-static void queue_delivery(aemp_node *n, const char *src, aemp_val *port,
-                           aemp_val *msg)
+static void queue_message(aemp_node *n, const char *src, aemp_val *port,
+                          aemp_val *msg, aemp_job_fn fn)
 {
     aemp_job *job = kernel_job_alloc(n);
-    if (!job || !port) {
+    if (!job || (!port && !fn)) {
         free(job);
         aemp_unref(port);
         aemp_unref(msg);
         return;
     }
-    job->kind = JOB_DELIVER;
+    job->kind = fn ? JOB_CALL : JOB_DELIVER;
+    job->fn = fn;
     job->port = port;
     job->src = src;
     job->val = msg;
     kernel_queue_job(n, job);
+}
+
+static void queue_delivery(aemp_node *n, const char *src, aemp_val *port,
+                           aemp_val *msg)
+{
+    queue_message(n, src, port, msg, NULL);
 }
 
 /* Node-port requests run from the queue too, in order with the messages
@@ -326,16 +345,7 @@ void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
     aemp_val *first = aemp_array_at(msg, 0);
     const char *portid = aemp_str_ptr(first, NULL);
     if (portid && !*portid) {
-        aemp_job *job = kernel_job_alloc(n);
-        if (!job) {
-            aemp_unref(msg);
-            return;
-        }
-        job->kind = JOB_CALL;
-        job->fn = run_node_request;
-        job->src = src;
-        job->val = msg;
-        kernel_queue_job(n, job);
+        queue_message(n, src, NULL, msg, run_node_request);
         return;
     }
     /* Perl looks the port up by the first element's string form */
@@ -825,14 +835,22 @@ void kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid)
 
 /* ---- the dispatcher ---- */
 
+/* Jobs one round may run before the node returns to the event loop. */
+#define JOBS_PER_ROUND 10000
+
 void kernel_run_jobs(aemp_node *n)
 {
-    /* Run what is queued now; what these jobs queue runs in the next
-     * round, so a busy node still returns to the event loop. */
+    /* Monitors a job fires run right after it, before the jobs behind
+     * it: a kil0 request fires its monitors before the next message is
+     * delivered, as Perl runs them inside the request. Everything else a
+     * job queues goes to the back, as Perl delays local kills and sends.
+     * After a round's worth the rest waits for the next turn of the loop,
+     * so a busy node still reads its sockets. */
     aemp_job *jobs = n->jobs;
     n->jobs = NULL;
     n->jobs_tail = &n->jobs;
-    while (jobs) {
+    n->dispatching = 1;
+    for (int count = 0; jobs && count < JOBS_PER_ROUND; count++) {
         aemp_job *job = jobs;
         jobs = job->next;
         switch (job->kind) {
@@ -843,6 +861,22 @@ void kernel_run_jobs(aemp_node *n)
         case JOB_CALL: job->fn(n, job); break;
         }
         job_free(n, job);
+        if (n->urgent) {
+            *n->urgent_tail = jobs;
+            jobs = n->urgent;
+            n->urgent = NULL;
+            n->urgent_tail = &n->urgent;
+        }
+    }
+    n->dispatching = 0;
+    if (jobs) { /* left for the next round, in front of anything new */
+        aemp_job **tail = &jobs;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = n->jobs;
+        if (!n->jobs)
+            n->jobs_tail = tail;
+        n->jobs = jobs;
     }
     if (n->jobs)
         event_active(n->jobs_ev, 0, 0);

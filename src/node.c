@@ -51,6 +51,7 @@ aemp_node *aemp_node_new(struct event_base *base)
         return NULL;
     n->base = base;
     n->jobs_tail = &n->jobs;
+    n->urgent_tail = &n->urgent;
     strcpy(n->id_counter, "a");
     n->id = strdup("");
     n->uniq = malloc(10);
