@@ -217,6 +217,14 @@ void kernel_rmon_add(aemp_node *n, aemp_remote *r, const char *localid);
 void kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid);
 void kernel_jobs_free(aemp_node *n);
 char *kernel_next_id(aemp_node *n, const char *prefix);
+/* "NODE#PORT" -> malloc'd node id, *portid into port ("" for a node). */
+char *kernel_split_port(const char *port, const char **portid);
+aemp_job *kernel_job_new(aemp_node *n, aemp_job_kind kind, const char *name,
+                         aemp_val *val);
+/* What the dispatcher runs (kernel_port.c, kernel_mon.c). */
+void kernel_run_deliver(aemp_node *n, aemp_job *job);
+void kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason);
+void kernel_run_fire(aemp_node *n, aemp_monitor *m, const aemp_val *reason);
 /* Perl's ++ on a string of lowercase letters: a, b, ... z, aa, ab. */
 void kernel_string_increment(char *s, size_t cap);
 

@@ -394,7 +394,7 @@ void kernel_link_up(aemp_node *n, aemp_link *link)
     release_owner(n, link);
     aemp_remote *r = kernel_remote_get(n, aemp_link_remote_id(link), 1);
     if (!r) {
-        aemp_link_close(link, "out of memory", 1);
+        aemp_link_close(link, "out of memory");
         return;
     }
     /* other attempts for this node are no longer wanted */
@@ -402,13 +402,13 @@ void kernel_link_up(aemp_node *n, aemp_link *link)
          e = aemp_dict_next(&r->trials, e)) {
         aemp_link *t = e->value;
         aemp_link_owner_of(t)->trial = NULL;
-        aemp_link_close(t, "superseded", 1);
+        aemp_link_close(t, "superseded");
     }
     aemp_dict_clear(&r->trials);
     if (r->link) {
         aemp_link *old = r->link;
         kernel_remote_error(r, "switched connections");
-        aemp_link_close(old, "switched connections", 1);
+        aemp_link_close(old, "switched connections");
     }
     stop_connecting(r);
     r->link = link;

@@ -47,7 +47,6 @@ struct aemp_link {
     char s_auth[64];   /* what we send */
     char s_framing[32];
     char *reason;      /* why it closed */
-    int quiet;
     aemp_json_reader *reader;   /* the peer sends json ... */
     aemp_cbor_reader *creader;  /* ... or cbor */
     int cbor_out;               /* we send cbor */
@@ -145,12 +144,11 @@ int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
 
 /* ---- closing ---- */
 
-void aemp_link_close(aemp_link *l, const char *reason, int quiet)
+void aemp_link_close(aemp_link *l, const char *reason)
 {
     if (l->state == LINK_DEAD)
         return;
     l->state = LINK_DEAD;
-    l->quiet = quiet;
     free(l->reason);
     l->reason = strdup(reason ? reason : "closed");
     /* Stop all I/O now; the memory goes in the reaper, after whatever
@@ -170,8 +168,8 @@ void aemp_link_close(aemp_link *l, const char *reason, int quiet)
         evbuffer_write(out, fd);
     }
     event_active(l->node->reap_ev, 0, 0);
-    /* also when quiet: the seed or connect attempt that made the link
-     * must learn that it is gone */
+    /* the seed or connect attempt that made the link must learn that it
+     * is gone */
     kernel_link_error(l->node, l, l->reason);
 }
 
@@ -184,7 +182,7 @@ static void link_error(aemp_link *l, const char *fmt, ...)
     va_end(ap);
     aemp_log(l->node, l->state == LINK_DATA ? 7 : 5, LOG_TRANSPORT,
              "%s disconnected - %s.", l->peer, msg);
-    aemp_link_close(l, msg, 0);
+    aemp_link_close(l, msg);
 }
 
 static void link_free(aemp_link *l)

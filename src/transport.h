@@ -38,9 +38,9 @@ int aemp_link_send_to(aemp_link *link, const char *portid,
                       const aemp_val *msg);
 
 /* Closes the link with a reason; the kernel hears kernel_link_error().
- * quiet closes (superseded attempts) are not logged. The memory goes
- * when the current callback returns. */
-void aemp_link_close(aemp_link *link, const char *reason, int quiet);
+ * Only link_error() inside the transport logs. The memory goes when the
+ * current callback returns. */
+void aemp_link_close(aemp_link *link, const char *reason);
 
 /* Accessors for the kernel. */
 const char *aemp_link_remote_id(const aemp_link *link); /* NULL before

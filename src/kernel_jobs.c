@@ -1,0 +1,153 @@
+/* libaemp: the job queue. Every user callback runs from here, drained
+ * by an event on the caller's event_base: a message sent from inside a
+ * callback is never delivered inside the aemp_snd() call, and the
+ * network code never has user code on its stack. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "kernel.h"
+
+/* ---- the job queue ---- */
+
+void kernel_queue_job(aemp_node *n, aemp_job *job)
+{
+    job->next = NULL;
+    if (n->dispatching && job->kind == JOB_FIRE) {
+        /* monitors fired by the job running now run right after it */
+        *n->urgent_tail = job;
+        n->urgent_tail = &job->next;
+        return;
+    }
+    *n->jobs_tail = job;
+    n->jobs_tail = &job->next;
+    event_active(n->jobs_ev, 0, 0);
+}
+
+/* Jobs are the per-message allocation: reuse them. */
+#define JOB_POOL_MAX 1024
+
+aemp_job *kernel_job_alloc(aemp_node *n)
+{
+    aemp_job *job = n->job_pool;
+    if (job) {
+        n->job_pool = job->next;
+        n->job_pool_len--;
+        memset(job, 0, sizeof *job);
+        return job;
+    }
+    return calloc(1, sizeof *job);
+}
+
+aemp_job *kernel_job_new(aemp_node *n, aemp_job_kind kind, const char *name,
+                         aemp_val *val)
+{
+    aemp_job *job = kernel_job_alloc(n);
+    if (!job) {
+        aemp_unref(val);
+        return NULL;
+    }
+    job->kind = kind;
+    job->name = name ? strdup(name) : NULL;
+    job->val = val;
+    return job;
+}
+
+void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
+                       aemp_val *val, uint64_t id)
+{
+    aemp_job *job = kernel_job_new(n, JOB_CALL, name, val);
+    if (!job)
+        return;
+    job->fn = fn;
+    job->id = id;
+    kernel_queue_job(n, job);
+}
+
+static void job_free(aemp_node *n, aemp_job *job)
+{
+    free(job->name);
+    free(job->src_owned);
+    aemp_unref(job->port);
+    aemp_unref(job->val);
+    if (job->mon)
+        kernel_monitor_free(job->mon);
+    if (n && n->job_pool_len < JOB_POOL_MAX) {
+        job->next = n->job_pool;
+        n->job_pool = job;
+        n->job_pool_len++;
+    } else
+        free(job);
+}
+
+void kernel_jobs_free(aemp_node *n)
+{
+    while (n->urgent) {
+        aemp_job *next = n->urgent->next;
+        job_free(NULL, n->urgent);
+        n->urgent = next;
+    }
+    n->urgent_tail = &n->urgent;
+    while (n->jobs) {
+        aemp_job *next = n->jobs->next;
+        job_free(NULL, n->jobs);
+        n->jobs = next;
+    }
+    n->jobs_tail = &n->jobs;
+    while (n->job_pool) {
+        aemp_job *next = n->job_pool->next;
+        free(n->job_pool);
+        n->job_pool = next;
+    }
+    n->job_pool_len = 0;
+}
+
+/* ---- the dispatcher ---- */
+
+/* Jobs one round may run before the node returns to the event loop. */
+#define JOBS_PER_ROUND 10000
+
+void kernel_run_jobs(aemp_node *n)
+{
+    /* Monitors a job fires run right after it, before the jobs behind
+     * it: a kil0 request fires its monitors before the next message is
+     * delivered, as Perl runs them inside the request. Everything else a
+     * job queues goes to the back, as Perl delays local kills and sends.
+     * After a round's worth the rest waits for the next turn of the loop,
+     * so a busy node still reads its sockets. */
+    aemp_job *jobs = n->jobs;
+    n->jobs = NULL;
+    n->jobs_tail = &n->jobs;
+    n->dispatching = 1;
+    for (int count = 0; jobs && count < JOBS_PER_ROUND; count++) {
+        aemp_job *job = jobs;
+        jobs = job->next;
+        switch (job->kind) {
+        case JOB_DELIVER: kernel_run_deliver(n, job); break;
+        case JOB_KILL: kernel_run_kill(n, job->name, job->val); break;
+        case JOB_FIRE: kernel_run_fire(n, job->mon, job->val); break;
+        case JOB_NODE_EVENT: kernel_run_node_event(n, job); break;
+        case JOB_CALL: job->fn(n, job); break;
+        }
+        job_free(n, job);
+        if (n->urgent) {
+            *n->urgent_tail = jobs;
+            jobs = n->urgent;
+            n->urgent = NULL;
+            n->urgent_tail = &n->urgent;
+        }
+    }
+    n->dispatching = 0;
+    if (jobs) { /* left for the next round, in front of anything new */
+        aemp_job **tail = &jobs;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = n->jobs;
+        if (!n->jobs)
+            n->jobs_tail = tail;
+        n->jobs = jobs;
+    }
+    if (n->jobs)
+        event_active(n->jobs_ev, 0, 0);
+}
