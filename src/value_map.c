@@ -172,6 +172,32 @@ aemp_val *aemp_map_get(const aemp_val *m, const char *key)
     return aemp_map_getn(m, key, strlen(key));
 }
 
+/* Takes entry i out of the index before the vector closes the gap behind
+ * it: the slot goes (backward-shift deletion keeps every probe chain
+ * unbroken, no tombstones), and the entries behind i, one place nearer
+ * the front after the shift, are renumbered. O(slots) without hashing or
+ * allocating, where a rebuild would do both on every delete. */
+static void index_remove(aemp_val *m, uint32_t i)
+{
+    uint32_t *ix = m->u.m.index;
+    uint32_t mask = 2 * m->u.m.cap - 1;
+    uint32_t s = m->u.m.ents[i].hash & mask;
+    while (ix[s] != i + 1)
+        s = (s + 1) & mask;
+    for (uint32_t j = (s + 1) & mask; ix[j]; j = (j + 1) & mask) {
+        uint32_t home = m->u.m.ents[ix[j] - 1].hash & mask;
+        /* the entry at j may move to the hole at s unless its home lies
+         * cyclically in (s, j] */
+        if (((j - home) & mask) >= ((j - s) & mask)) {
+            ix[s] = ix[j];
+            s = j;
+        }
+    }
+    ix[s] = 0;
+    for (uint32_t k = 0; k <= mask; k++)
+        ix[k] -= ix[k] > i + 1;
+}
+
 int aemp_map_del(aemp_val *m, const char *key, size_t klen)
 {
     if (!m || m->type != AEMP_MAP)
@@ -179,15 +205,14 @@ int aemp_map_del(aemp_val *m, const char *key, size_t klen)
     size_t i = map_find(m, key, klen, key_hash(key, klen));
     if (i == NOT_FOUND)
         return 0;
+    if (m->u.m.index)
+        index_remove(m, (uint32_t)i);
     aemp_unref(m->u.m.ents[i].key);
     aemp_unref(m->u.m.ents[i].val);
     m->u.m.len--;
-    /* Keeping insertion order means shifting, and the shift renumbers the
-     * entries behind i, so the index is rebuilt: O(n), as the shift is. */
+    /* insertion order is kept: the entries behind i close the gap */
     memmove(m->u.m.ents + i, m->u.m.ents + i + 1,
             (m->u.m.len - i) * sizeof(aemp_mapent));
-    if (m->u.m.index)
-        index_rebuild(m);
     return 1;
 }
 

@@ -285,6 +285,53 @@ START_TEST(test_map_many)
 }
 END_TEST
 
+/* Sets and deletes in a pseudo-random order against a model of the map
+ * (its keys in insertion order): deletes update the hash index in place,
+ * so lookups and the order must survive long churn of an indexed map. */
+START_TEST(test_map_churn)
+{
+    enum { KEYS = 300, STEPS = 20000 };
+    int order[KEYS], n = 0; /* the model: live keys, oldest first */
+    aemp_val *m = aemp_map();
+    uint32_t r = 12345;
+    char key[32];
+    for (int step = 0; step < STEPS; step++) {
+        r = r * 1103515245u + 12345u;
+        int k = (int)((r >> 8) % KEYS);
+        snprintf(key, sizeof(key), "k%d", k);
+        int at = -1;
+        for (int i = 0; i < n; i++)
+            if (order[i] == k)
+                at = i;
+        if (at < 0) {
+            ck_assert_int_eq(aemp_map_set(m, key, aemp_int(k)), AEMP_OK);
+            order[n++] = k;
+        } else {
+            ck_assert_int_eq(aemp_map_del(m, key, strlen(key)), 1);
+            memmove(order + at, order + at + 1,
+                    (size_t)(n - at - 1) * sizeof(int));
+            n--;
+        }
+        if (step % 97)
+            continue;
+        ck_assert_uint_eq(aemp_map_len(m), (size_t)n);
+        for (int i = 0; i < n; i++) {
+            snprintf(key, sizeof(key), "k%d", order[i]);
+            ck_assert_str_eq(aemp_map_key_at(m, (size_t)i, NULL), key);
+            ck_assert_int_eq(aemp_as_int(aemp_map_get(m, key)), order[i]);
+        }
+        for (int j = 0; j < KEYS; j++) {
+            int live = 0;
+            for (int i = 0; i < n; i++)
+                live |= order[i] == j;
+            snprintf(key, sizeof(key), "k%d", j);
+            ck_assert_int_eq(aemp_map_get(m, key) != NULL, live);
+        }
+    }
+    aemp_unref(m);
+}
+END_TEST
+
 START_TEST(test_equal)
 {
     struct {
@@ -687,6 +734,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_arrays);
     tcase_add_test(tc, test_map_basic);
     tcase_add_test(tc, test_map_many);
+    tcase_add_test(tc, test_map_churn);
     tcase_add_test(tc, test_equal);
     tcase_add_test(tc, test_truth);
     tcase_add_test(tc, test_conversions);
