@@ -43,6 +43,9 @@ struct aemp_global {
     int on;              /* this node is a global node */
     aemp_val *global_db; /* family -> key -> value, all shards merged */
     aemp_val *local_dbs; /* node -> family -> key -> value: the shards */
+    aemp_val *holders;   /* family -> key -> {node -> null}: the shards
+                            holding each key, oldest first (an index of
+                            local_dbs for the merge on delete) */
     aemp_val *slaves;    /* node -> {family monitored -> null} */
     aemp_val *gmon;      /* family -> {monitoring node -> null} */
     aemp_val *keepalive; /* node -> count: links to keep */

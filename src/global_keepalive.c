@@ -96,6 +96,7 @@ void gseed_free(aemp_node *n)
         event_free(g->keepalive_timer);
     aemp_unref(g->global_db);
     aemp_unref(g->local_dbs);
+    aemp_unref(g->holders);
     aemp_unref(g->slaves);
     aemp_unref(g->gmon);
     aemp_unref(g->keepalive);

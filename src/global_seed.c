@@ -41,17 +41,48 @@ static void snd_node(aemp_node *n, const char *node, aemp_val *msg)
 
 /* ---- g_upd: the merge ---- */
 
-/* The first node other than skip whose shard of family has key, among
- * slaves (want_slave) or among global nodes. */
+/* ---- which shards hold a key ----
+ *
+ * On a delete the merge falls back to another shard holding the key.
+ * Looking in every node's shard costs a lookup per node (hundreds on a
+ * busy seed) for each delete; holders answers from the few that hold it.
+ * A key's holders are kept in the order they first set it. */
+
+static void holders_add(aemp_global *g, const char *family, const char *key,
+                        size_t klen, const char *node)
+{
+    aemp_val *keys = map_child(g->holders, family);
+    aemp_val *nodes = aemp_map_getn(keys, key, klen);
+    if (!nodes) {
+        nodes = aemp_map();
+        aemp_map_setn(keys, key, klen, nodes);
+    }
+    if (!aemp_map_get(nodes, node))
+        aemp_map_set(nodes, node, aemp_null());
+}
+
+static void holders_del(aemp_global *g, const char *family, const char *key,
+                        size_t klen, const char *node)
+{
+    aemp_val *keys = aemp_map_get(g->holders, family);
+    aemp_val *nodes = aemp_map_getn(keys, key, klen);
+    aemp_map_del(nodes, node, strlen(node));
+    if (nodes && !aemp_map_len(nodes))
+        aemp_map_del(keys, key, klen);
+    if (keys && !aemp_map_len(keys))
+        aemp_map_del(g->holders, family, strlen(family));
+}
+
+/* The first node whose shard of family has key, among slaves (want_slave)
+ * or among global nodes; *any is set if some shard has it at all. */
 static const char *shard_with(aemp_global *g, const char *family,
                               const char *key, size_t klen, int want_slave,
                               int *any)
 {
-    for (size_t i = 0; i < aemp_map_len(g->local_dbs); i++) {
-        const char *node = aemp_map_key_at(g->local_dbs, i, NULL);
-        aemp_val *f = aemp_map_get(aemp_map_value_at(g->local_dbs, i), family);
-        if (!aemp_map_getn(f, key, klen))
-            continue;
+    const aemp_val *nodes =
+        aemp_map_getn(aemp_map_get(g->holders, family), key, klen);
+    for (size_t i = 0; i < aemp_map_len(nodes); i++) {
+        const char *node = aemp_map_key_at(nodes, i, NULL);
         *any = 1;
         if (!!is_slave(g, node) == !!want_slave)
             return node;
@@ -77,6 +108,7 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
         aemp_val *v = aemp_map_value_at(set, i);
         aemp_map_setn(ldb, k, klen, aemp_ref(v));
         aemp_map_setn(gdb, k, klen, aemp_ref(v));
+        holders_add(g, family, k, klen, node);
     }
 
     for (size_t i = 0; i < aemp_array_len(del); i++) {
@@ -84,7 +116,8 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
         const char *k = aemp_str_ptr(aemp_array_at(del, i), &klen);
         if (!k)
             continue;
-        aemp_map_del(ldb, k, klen);
+        if (aemp_map_del(ldb, k, klen))
+            holders_del(g, family, k, klen, node);
         int any = 0;
         const char *slave = shard_with(g, family, k, klen, 1, &any);
         if (slave) {

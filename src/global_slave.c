@@ -23,6 +23,7 @@ int global_init(aemp_node *n)
     g->mon_db = aemp_map();
     g->global_db = aemp_map();
     g->local_dbs = aemp_map();
+    g->holders = aemp_map();
     g->slaves = aemp_map();
     g->gmon = aemp_map();
     g->keepalive = aemp_map();
@@ -30,7 +31,7 @@ int global_init(aemp_node *n)
     strcpy(g->res_id, "a");
     n->global = g;
     return g->local_db && g->requests && g->mon_db && g->global_db &&
-                   g->local_dbs && g->slaves && g->gmon && g->keepalive &&
+                   g->local_dbs && g->holders && g->slaves && g->gmon && g->keepalive &&
                    g->down
                ? AEMP_OK
                : AEMP_ENOMEM;

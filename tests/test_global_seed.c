@@ -155,6 +155,31 @@ START_TEST(test_global_shard_fallback)
 }
 END_TEST
 
+/* Several slaves hold one key: a delete falls back to the oldest holder
+ * left, and the index of holders empties with the shards. */
+START_TEST(test_global_many_holders)
+{
+    from("s1", "[\"\",\"g_slave\",{\"F\":{\"k\":1}}]");
+    from("s2", "[\"\",\"g_slave\",{\"F\":{\"k\":2}}]");
+    from("s3", "[\"\",\"g_slave\",{\"F\":{\"k\":3,\"j\":3}}]");
+    merged_is("F", "{\"j\":3,\"k\":3}");
+    from("s3", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
+    merged_is("F", "{\"j\":3,\"k\":1}");
+    from("s1", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
+    merged_is("F", "{\"j\":3,\"k\":2}");
+    /* s1 sets it again: it is now the newest holder */
+    from("s1", "[\"\",\"g_upd\",\"F\",{\"k\":11},[]]");
+    merged_is("F", "{\"j\":3,\"k\":11}");
+    gseed_node_event(node, "s2", 0);
+    merged_is("F", "{\"j\":3,\"k\":11}");
+    gseed_node_event(node, "s3", 0);
+    merged_is("F", "{\"k\":11}");
+    from("s1", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
+    merged_is("F", "null");
+    ck_assert_ptr_null(aemp_map_get(node->global->holders, "F"));
+}
+END_TEST
+
 START_TEST(test_queries_and_find)
 {
     from("s1", "[\"\",\"g_slave\",{\"'l\":{\"s1\":[\"127.0.0.1:5\"]},"
@@ -204,6 +229,7 @@ int main(void)
     tcase_add_test(tc, test_own_database);
     tcase_add_test(tc, test_slave_shards);
     tcase_add_test(tc, test_global_shard_fallback);
+    tcase_add_test(tc, test_global_many_holders);
     tcase_add_test(tc, test_queries_and_find);
     tcase_add_test(tc, test_node_down);
     suite_add_tcase(s, tc);
