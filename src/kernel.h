@@ -151,6 +151,9 @@ struct aemp_node {
 
     aemp_link *links;         /* every link, live or dead */
     struct event *reap_ev;    /* frees dead links outside their callbacks */
+    aemp_link *dirty_links;   /* links with frames to write (transport_io) */
+    struct event *flush_ev;   /* writes them, after this turn's jobs */
+    char *rbuf;               /* what a link read, before its frame reader */
 
     aemp_seed *seeds;
     size_t nseeds;
@@ -193,6 +196,8 @@ void aemp_log_init(aemp_node *n);
 /* ---- transport.c ---- */
 void aemp_links_reap(aemp_node *n);
 void aemp_links_free_all(aemp_node *n);
+/* ---- transport_io.c ---- */
+void aemp_links_flush(aemp_node *n);
 
 /* ---- kernel_port.c: local ports, monitors, the delivery queue ---- */
 aemp_lport *kernel_port_find(aemp_node *n, const char *localid);

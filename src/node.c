@@ -25,6 +25,13 @@ static void on_jobs(evutil_socket_t fd, short what, void *ud)
     kernel_run_jobs(ud);
 }
 
+static void on_flush(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    aemp_links_flush(ud);
+}
+
 static void on_reap(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
@@ -58,9 +65,11 @@ aemp_node *aemp_node_new(struct event_base *base)
     n->runiq = malloc(11);
     n->jobs_ev = event_new(base, -1, 0, on_jobs, n);
     n->reap_ev = event_new(base, -1, 0, on_reap, n);
+    n->flush_ev = event_new(base, -1, 0, on_flush, n);
     n->monitor_timeout = 30;
     n->connect_interval = 2;
     if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev ||
+        !n->flush_ev ||
         global_init(n)) {
         aemp_node_free(n);
         return NULL;
@@ -104,6 +113,9 @@ void aemp_node_free(aemp_node *n)
         event_free(n->jobs_ev);
     if (n->reap_ev)
         event_free(n->reap_ev);
+    if (n->flush_ev)
+        event_free(n->flush_ev);
+    free(n->rbuf);
     aemp_unref(n->config);
     aemp_unref(n->binds);
     free(n->id);

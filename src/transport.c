@@ -27,40 +27,11 @@
 
 #include "kernel.h"
 #include "transport_auth.h"
+#include "transport_int.h"
 #include "transport_tls.h"
 #include "value_cbor.h"
 #include "value_json.h"
 
-struct aemp_link {
-    aemp_link *next, *prev; /* in node->links */
-    aemp_node *node;
-    struct bufferevent *bev; /* the socket */
-    struct bufferevent *io;  /* what we read and write: bev, or a TLS
-                                filter on top of it */
-    enum aemp_link_state state;
-    int tls;                 /* TLS was negotiated */
-    int untrusted;           /* the peer authenticated with tls_anon */
-    char *peer;        /* host:port of the other side, as Perl formats it */
-    char *lg1, *rg1;   /* greeting lines */
-    char lg2[89], *rg2;
-    char *remote_id;
-    char s_auth[64];   /* what we send */
-    char s_framing[32];
-    char *reason;      /* why it closed */
-    aemp_json_reader *reader;   /* the peer sends json ... */
-    aemp_cbor_reader *creader;  /* ... or cbor */
-    int cbor_out;               /* we send cbor */
-    aemp_buf out;      /* scratch for encoding */
-    aemp_link_owner owner;
-    struct event *fail_ev; /* reports a failure found while starting */
-    char *fail_msg;
-};
-
-static void link_error(aemp_link *l, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 
 /* ---- formatting helpers ---- */
 
@@ -118,28 +89,51 @@ static int send_greeting(aemp_link *l)
     return evbuffer_add_printf(out, "%s\n%s\n", l->lg1, l->lg2) < 0 ? -1 : 0;
 }
 
+/* Where a frame is encoded: a plain link in the data phase appends to
+ * pend (transport_io.c writes it at the flush), other links encode into
+ * scratch and hand it to their bufferevent. */
+static aemp_buf *out_begin(aemp_link *l, size_t *mark)
+{
+    aemp_buf *b = l->direct ? &l->pend : &l->out;
+    if (!l->direct)
+        aemp_buf_reset(b);
+    *mark = b->len;
+    return b;
+}
+
+static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
+{
+    if (rc) {
+        b->len = mark; /* nothing of a frame that did not fit */
+        return AEMP_ENOMEM;
+    }
+    if (l->direct) {
+        link_io_dirty(l);
+        return AEMP_OK;
+    }
+    return bufferevent_write(l->io, b->p, b->len) ? AEMP_EIO : AEMP_OK;
+}
+
 int aemp_link_send(aemp_link *l, const aemp_val *msg)
 {
     if (l->state != LINK_DATA)
         return AEMP_ESTATE;
-    aemp_buf_reset(&l->out);
-    if (l->cbor_out ? aemp_cbor_write(&l->out, msg)
-                    : aemp_json_write(&l->out, msg, 0))
-        return AEMP_ENOMEM;
-    return bufferevent_write(l->io, l->out.p, l->out.len) ? AEMP_EIO
-                                                           : AEMP_OK;
+    size_t mark;
+    aemp_buf *b = out_begin(l, &mark);
+    return out_end(l, b, mark,
+                   l->cbor_out ? aemp_cbor_write(b, msg)
+                               : aemp_json_write(b, msg, 0));
 }
 
 int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
 {
     if (l->state != LINK_DATA)
         return AEMP_ESTATE;
-    aemp_buf_reset(&l->out);
-    if (l->cbor_out ? aemp_cbor_write_frame(&l->out, portid, msg)
-                    : aemp_json_write_frame(&l->out, portid, msg))
-        return AEMP_ENOMEM;
-    return bufferevent_write(l->io, l->out.p, l->out.len) ? AEMP_EIO
-                                                           : AEMP_OK;
+    size_t mark;
+    aemp_buf *b = out_begin(l, &mark);
+    return out_end(l, b, mark,
+                   l->cbor_out ? aemp_cbor_write_frame(b, portid, msg)
+                               : aemp_json_write_frame(b, portid, msg));
 }
 
 /* ---- closing ---- */
@@ -151,6 +145,7 @@ void aemp_link_close(aemp_link *l, const char *reason)
     l->state = LINK_DEAD;
     free(l->reason);
     l->reason = strdup(reason ? reason : "closed");
+    link_io_stop(l); /* what the flush had not written joins the output */
     /* Stop all I/O now; the memory goes in the reaper, after whatever
      * callback we are in has returned. */
     bufferevent_disable(l->io, EV_READ | EV_WRITE);
@@ -173,7 +168,7 @@ void aemp_link_close(aemp_link *l, const char *reason)
     kernel_link_error(l->node, l, l->reason);
 }
 
-static void link_error(aemp_link *l, const char *fmt, ...)
+void link_error(aemp_link *l, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -194,6 +189,7 @@ static void link_free(aemp_link *l)
         n->links = l->next;
     if (l->next)
         l->next->prev = l->prev;
+    link_io_free(l);
     bufferevent_free(l->io); /* a TLS filter frees the socket with it */
     if (l->fail_ev)
         event_free(l->fail_ev);
@@ -493,24 +489,29 @@ static int read_lines(aemp_link *l, struct bufferevent *from)
     return l->state == LINK_DATA ? 1 : 0;
 }
 
+int link_feed(aemp_link *l, const char *data, size_t len)
+{
+    int rc = l->creader ? aemp_cbor_reader_feed(l->creader, data, len)
+                        : aemp_json_reader_feed(l->reader, data, len);
+    if (l->state == LINK_DEAD)
+        return -1;
+    if (rc) {
+        const char *why = l->creader ? aemp_cbor_reader_error(l->creader)
+                                     : aemp_json_reader_error(l->reader);
+        link_error(l, "%s", rc == AEMP_EPARSE ? why : "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static void feed_frames(aemp_link *l, struct evbuffer *in)
 {
     while (l->state == LINK_DATA && evbuffer_get_length(in)) {
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             return;
-        int rc = l->creader ? aemp_cbor_reader_feed(l->creader, v.iov_base,
-                                                    v.iov_len)
-                            : aemp_json_reader_feed(l->reader, v.iov_base,
-                                                    v.iov_len);
-        if (l->state == LINK_DEAD)
+        if (link_feed(l, v.iov_base, v.iov_len))
             return;
-        if (rc) {
-            const char *why = l->creader ? aemp_cbor_reader_error(l->creader)
-                                         : aemp_json_reader_error(l->reader);
-            link_error(l, "%s", rc == AEMP_EPARSE ? why : "out of memory");
-            return;
-        }
         evbuffer_drain(in, v.iov_len);
     }
 }
@@ -523,6 +524,10 @@ static void on_read(struct bufferevent *bev, void *ud)
     if (l->state < LINK_DATA && read_lines(l, bev) <= 0)
         return;
     feed_frames(l, bufferevent_get_input(bev));
+    /* the handshake's bytes are consumed: a plain link reads and writes
+     * its socket itself from now on */
+    if (!l->tls && l->state == LINK_DATA)
+        link_io_start(l);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *ud)

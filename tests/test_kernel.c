@@ -500,6 +500,83 @@ START_TEST(test_bad_frames)
 }
 END_TEST
 
+/* A peer that does not read: the node's writes back up (the socket
+ * takes part, the rest waits in the link's output). When the peer reads,
+ * every frame arrives, whole and in order; when a peer with a backlog
+ * goes away, only its link goes. */
+START_TEST(test_write_backlog)
+{
+    enum { N = 2000, SIZE = 10000 }; /* 20 MB, more than socket buffers */
+    seen blog = {0};
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    int fd = raw_handshake(b, "rawnode");
+    run_until(&blog.calls, 0.3); /* the link comes up */
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 1);
+    char *pad = malloc(SIZE + 1);
+    memset(pad, 'x', SIZE);
+    pad[SIZE] = 0;
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(aemp_sndv(b, "rawnode#sink", aemp_int(i),
+                                   aemp_str(pad), NULL),
+                         AEMP_OK);
+    run_until(&blog.calls, 0.3); /* writes until the socket is full */
+
+    /* read it all: the auth line, then frames back to back, each
+     * ["sink",SEQ,"xx...x"] */
+    size_t cap = 1 << 16, used = 0;
+    char *buf = malloc(cap);
+    int next = 0, authed = 0;
+    for (int round = 0; round < 4000 && next < N; round++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        ssize_t r = recv(fd, buf + used, cap - used, MSG_DONTWAIT);
+        if (r <= 0) {
+            run_until(&blog.calls, 0.005);
+            continue;
+        }
+        used += (size_t)r;
+        char *at = buf, *end = buf + used;
+        if (!authed) {
+            char *nl = memchr(buf, '\n', used);
+            if (!nl)
+                continue;
+            at = nl + 1;
+            authed = 1;
+        }
+        for (;;) {
+            size_t len = strlen("[\"sink\",,\"\"]") + SIZE +
+                         (size_t)snprintf(NULL, 0, "%d", next);
+            if ((size_t)(end - at) < len)
+                break;
+            int seq = -1;
+            ck_assert_int_eq(sscanf(at, "[\"sink\",%d,", &seq), 1);
+            ck_assert_int_eq(seq, next);
+            ck_assert(at[len - 2] == '"' && at[len - 1] == ']');
+            ck_assert(at[len - 3] == 'x');
+            at += len;
+            next++;
+        }
+        used = (size_t)(end - at);
+        memmove(buf, at, used);
+        if (used == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    ck_assert_int_eq(next, N);
+
+    /* a backlog again, and the peer goes away */
+    for (int i = 0; i < N; i++)
+        aemp_sndv(b, "rawnode#sink", aemp_int(i), aemp_str(pad), NULL);
+    run_until(&blog.calls, 0.3);
+    close(fd);
+    for (int i = 0; i < 300 && aemp_node_is_up(b, "rawnode") == 1; i++)
+        run_until(&blog.calls, 0.01);
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 0);
+    ck_assert(node_still_serves(b));
+    free(buf);
+    free(pad);
+    aemp_node_free(b);
+}
+END_TEST
+
 START_TEST(test_handshake_timeout)
 {
     seen blog = {0};
@@ -529,6 +606,7 @@ int main(void)
     tcase_add_test(tc, test_wrong_secret);
     tcase_add_test(tc, test_bad_greetings);
     tcase_add_test(tc, test_bad_frames);
+    tcase_add_test(tc, test_write_backlog);
     tcase_add_test(tc, test_handshake_timeout);
     suite_add_tcase(s, tc);
     (void)stop_soon;

@@ -1,0 +1,184 @@
+/* libaemp: the data phase of a plain (not TLS) link: reading and writing
+ * the socket ourselves.
+ *
+ * The handshake runs on a bufferevent. Once frames flow, its costs show
+ * on every message: a bufferevent_write allocates a buffer chain, adds
+ * EPOLLOUT (epoll_ctl), waits a turn of the loop, writes, and removes
+ * EPOLLOUT again (epoll_ctl); a read asks the kernel how much there is
+ * (ioctl FIONREAD) and allocates a chain for it. A node with many links,
+ * a seed above all, makes several such writes per operation.
+ *
+ * So frames are encoded into the link's pend buffer, and the link joins
+ * the node's dirty list; the node's flush event, which runs after the
+ * jobs of this loop turn, writes each dirty link's pend with one send().
+ * Only what the socket does not take goes to the bufferevent's output,
+ * with EV_WRITE enabled until libevent has drained it (then it is
+ * disabled again, in on_drained). Reads go straight from the socket into
+ * a buffer the node shares among its links, and from there to the frame
+ * reader, which copies what it keeps. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "kernel.h"
+#include "transport_int.h"
+
+/* A read takes at most this much; a link with more waiting is read again
+ * up to READ_TURN bytes in one turn, so one busy link cannot starve the
+ * others. */
+#define READ_CHUNK (64 * 1024)
+#define READ_TURN (256 * 1024)
+/* pend keeps its memory between flushes, up to this much */
+#define PEND_KEEP (64 * 1024)
+
+static void on_drained(struct bufferevent *bev, void *ud)
+{
+    aemp_link *l = ud;
+    /* libevent wrote the backlog: from now on the flush writes directly */
+    if (l->direct)
+        bufferevent_disable(bev, EV_WRITE);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *ud)
+{
+    (void)what;
+    aemp_link *l = ud;
+    aemp_node *n = l->node;
+    if (!n->rbuf && !(n->rbuf = malloc(READ_CHUNK))) {
+        link_error(l, "out of memory");
+        return;
+    }
+    for (size_t got = 0; got < READ_TURN && l->state == LINK_DATA;) {
+        ssize_t r = recv(fd, n->rbuf, READ_CHUNK, 0);
+        if (r > 0) {
+            got += (size_t)r;
+            if (link_feed(l, n->rbuf, (size_t)r) || r < READ_CHUNK)
+                return;
+        } else if (r == 0) {
+            /* AnyEvent::Handle's words for EOF in the data phase */
+            link_error(l, "Unexpected end-of-file");
+            return;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        } else {
+            link_error(l, "%s", strerror(errno));
+            return;
+        }
+    }
+}
+
+void link_io_start(aemp_link *l)
+{
+    if (l->state != LINK_DATA || l->rd_ev)
+        return;
+    evutil_socket_t fd = bufferevent_getfd(l->bev);
+    l->rd_ev = event_new(l->node->base, fd, EV_READ | EV_PERSIST, on_readable,
+                         l);
+    if (!l->rd_ev || event_add(l->rd_ev, NULL)) {
+        link_error(l, "out of memory");
+        return;
+    }
+    l->direct = 1;
+    /* the bufferevent keeps only the output backlog, if any */
+    bufferevent_disable(l->bev, EV_READ);
+    bufferevent_event_cb on_event;
+    bufferevent_getcb(l->bev, NULL, NULL, &on_event, NULL);
+    bufferevent_setcb(l->bev, NULL, on_drained, on_event, l);
+    if (!evbuffer_get_length(bufferevent_get_output(l->bev)))
+        bufferevent_disable(l->bev, EV_WRITE);
+}
+
+void link_io_dirty(aemp_link *l)
+{
+    if (l->dirty)
+        return;
+    aemp_node *n = l->node;
+    l->dirty = 1;
+    l->dirty_next = n->dirty_links;
+    n->dirty_links = l;
+    event_active(n->flush_ev, 0, 0);
+}
+
+/* Writes pend: straight to the socket when nothing is queued before it,
+ * the rest (or all, behind a backlog) into the bufferevent's output. */
+static void link_flush(aemp_link *l)
+{
+    struct evbuffer *out = bufferevent_get_output(l->bev);
+    size_t off = 0;
+    if (!evbuffer_get_length(out)) {
+        evutil_socket_t fd = bufferevent_getfd(l->bev);
+        while (off < l->pend.len) {
+            /* MSG_NOSIGNAL: a closed peer is an error here, not SIGPIPE */
+            ssize_t w = send(fd, l->pend.p + off, l->pend.len - off,
+                             MSG_NOSIGNAL);
+            if (w >= 0)
+                off += (size_t)w;
+            else if (errno == EINTR)
+                continue;
+            else if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            else {
+                int err = errno;
+                aemp_buf_reset(&l->pend);
+                link_error(l, "%s", strerror(err));
+                return;
+            }
+        }
+    }
+    if (off < l->pend.len) {
+        if (evbuffer_add(out, l->pend.p + off, l->pend.len - off)) {
+            aemp_buf_reset(&l->pend);
+            link_error(l, "out of memory");
+            return;
+        }
+        bufferevent_enable(l->bev, EV_WRITE);
+    }
+    if (l->pend.cap > PEND_KEEP)
+        aemp_buf_free(&l->pend);
+    else
+        aemp_buf_reset(&l->pend);
+}
+
+void aemp_links_flush(aemp_node *n)
+{
+    while (n->dirty_links) {
+        aemp_link *l = n->dirty_links;
+        n->dirty_links = l->dirty_next;
+        l->dirty = 0;
+        l->dirty_next = NULL;
+        link_flush(l); /* may close l: its memory stays until the reaper */
+    }
+}
+
+void link_io_stop(aemp_link *l)
+{
+    if (l->rd_ev)
+        event_del(l->rd_ev);
+    if (l->dirty) {
+        aemp_link **p = &l->node->dirty_links;
+        while (*p != l)
+            p = &(*p)->dirty_next;
+        *p = l->dirty_next;
+        l->dirty = 0;
+    }
+    if (l->pend.len)
+        evbuffer_add(bufferevent_get_output(l->bev), l->pend.p, l->pend.len);
+    aemp_buf_reset(&l->pend);
+    l->direct = 0;
+}
+
+void link_io_free(aemp_link *l)
+{
+    if (l->rd_ev)
+        event_free(l->rd_ev);
+    aemp_buf_free(&l->pend);
+}
