@@ -33,7 +33,7 @@
 /* A read takes at most this much; a link with more waiting is read again
  * up to READ_TURN bytes in one turn, so one busy link cannot starve the
  * others. */
-#define READ_CHUNK (64 * 1024)
+#define READ_CHUNK (16 * 1024)
 #define READ_TURN (256 * 1024)
 /* pend keeps its memory between flushes, up to this much */
 #define PEND_KEEP (64 * 1024)
@@ -59,7 +59,14 @@ static void on_readable(evutil_socket_t fd, short what, void *ud)
         ssize_t r = recv(fd, n->rbuf, READ_CHUNK, 0);
         if (r > 0) {
             got += (size_t)r;
-            if (link_feed(l, n->rbuf, (size_t)r) || r < READ_CHUNK)
+            int dead = link_feed(l, n->rbuf, (size_t)r);
+            /* The frames just decoded are in the cache: deliver them now
+             * rather than after every other socket of this turn has been
+             * read. This is the job event's work, done a little earlier
+             * from the event loop; the queue's order is the same. */
+            if (!n->dispatching)
+                kernel_run_jobs(n);
+            if (dead || r < READ_CHUNK)
                 return;
         } else if (r == 0) {
             /* AnyEvent::Handle's words for EOF in the data phase */
