@@ -66,6 +66,14 @@ typedef struct level {
     int indef;     /* indefinite length: ends at a break */
 } level;
 
+/* A link sees the same short strings over and over: port ids, request
+ * names, family and key names. Values are immutable and counted, so the
+ * reader hands out another reference to the one it made last time
+ * instead of allocating a copy: a slot per hash of the bytes, the newest
+ * string wins the slot. */
+#define STR_CACHE 256
+#define STR_CACHE_MAX 32 /* longer strings are rarely repeated */
+
 struct aemp_cbor_reader {
     aemp_cbor_frame_cb cb;
     void *ud;
@@ -86,6 +94,7 @@ struct aemp_cbor_reader {
     int free_pending;      /* freed from inside the frame callback */
     int cb_rc;             /* what the frame callback returned */
     char msg[256];
+    aemp_val *recent[STR_CACHE]; /* short text strings seen lately */
 };
 
 /* Records the first error; returns non-zero to stop the parse. */
@@ -294,15 +303,41 @@ static aemp_val *bytes_value(aemp_buf *sbuf, const unsigned char *s,
     return aemp_strn(sbuf->p, sbuf->len + high);
 }
 
+/* A short string as aemp_strn makes it, from the cache if it is there.
+ * (Text strings, and byte strings of ASCII, which is how CBOR::XS and our
+ * writer send most strings: both make the same value.) */
+static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    aemp_val **slot = &r->recent[(h ^ h >> 16) % STR_CACHE];
+    if (*slot && (*slot)->u.len == len && !memcmp((*slot)->str, s, len))
+        return aemp_ref(*slot);
+    aemp_val *v = aemp_strn(s, len);
+    if (v) {
+        aemp_unref(*slot);
+        *slot = aemp_ref(v);
+    }
+    return v;
+}
+
 /* The string of the current head is complete: s, len. */
 static int finish_string(aemp_cbor_reader *r, const unsigned char *s,
                          size_t len)
 {
     r->str_indef = 0;
     if (r->str_major == 3)
-        return add(r, aemp_strn((const char *)s, len));
-    if (!r->str_big)
-        return add(r, bytes_value(&r->sbuf, s, len));
+        return add(r, len <= STR_CACHE_MAX
+                          ? short_string(r, (const char *)s, len)
+                          : aemp_strn((const char *)s, len));
+    if (!r->str_big) {
+        int ascii = len <= STR_CACHE_MAX;
+        for (size_t i = 0; ascii && i < len; i++)
+            ascii = s[i] < 0x80;
+        return add(r, ascii ? short_string(r, (const char *)s, len)
+                            : bytes_value(&r->sbuf, s, len));
+    }
     while (len && !*s)
         s++, len--;
     if (len > MAX_BIGNUM)
@@ -490,6 +525,8 @@ static void reader_destroy(aemp_cbor_reader *r)
     }
     free(r->stack);
     aemp_buf_free(&r->sbuf);
+    for (size_t i = 0; i < STR_CACHE; i++)
+        aemp_unref(r->recent[i]);
     free(r);
 }
 

@@ -522,6 +522,59 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* The reader keeps the short text strings it made and hands them out
+ * again: many frames of repeated, colliding, similar and long strings
+ * in one stream must still come out exactly. */
+START_TEST(test_repeated_strings)
+{
+    enum { FRAMES = 60, ITEMS = 50 };
+    aemp_val *sent[FRAMES];
+    aemp_buf b = AEMP_BUF_INIT;
+    char s[64];
+    for (int f = 0; f < FRAMES; f++) {
+        sent[f] = aemp_array();
+        for (int j = 0; j < ITEMS; j++) {
+            int k = (f * 7 + j * 13) % 500;
+            aemp_val *v;
+            switch (j % 5) {
+            case 0: /* 500 keys: more than the cache holds */
+                snprintf(s, sizeof s, "k%d", k);
+                v = aemp_str(s);
+                break;
+            case 1: /* a prefix of another key, and the empty string */
+                snprintf(s, sizeof s, "k%d", k / 10);
+                v = aemp_str(k % 3 ? s : "");
+                break;
+            case 2: /* too long for the cache, then just short enough */
+                memset(s, 'a' + k % 26, 40);
+                v = aemp_strn(s, k % 2 ? 33 : 32);
+                break;
+            case 3: /* a map: keys go through the cache too */
+                v = aemp_map();
+                snprintf(s, sizeof s, "k%d", k);
+                aemp_map_set(v, s, aemp_int(k));
+                break;
+            default:
+                v = aemp_str("gr\xc3\xbc\xc3\x9f");
+            }
+            aemp_array_push(sent[f], v);
+        }
+        ck_assert_int_eq(aemp_cbor_write(&b, sent[f]), AEMP_OK);
+    }
+    collector c = {0};
+    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aemp_cbor_reader_feed(r, b.p, b.len), AEMP_OK);
+    ck_assert_uint_eq(c.n, FRAMES);
+    for (int f = 0; f < FRAMES; f++) {
+        ck_assert_msg(same(c.frames[f], sent[f]), "frame %d differs", f);
+        aemp_unref(sent[f]);
+    }
+    collector_clear(&c);
+    aemp_cbor_reader_free(r);
+    aemp_buf_free(&b);
+}
+END_TEST
+
 /* ---- bad input --------------------------------------------------------- */
 
 static unsigned long error_offset(const char *msg)
@@ -723,6 +776,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_non_array);
     tcase_add_test(tc, test_encode);
     tcase_add_test(tc, test_roundtrip);
+    tcase_add_test(tc, test_repeated_strings);
     suite_add_tcase(s, tc);
     tc = tcase_create("input");
     tcase_add_test(tc, test_garbage);
