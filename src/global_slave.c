@@ -10,6 +10,7 @@
 #include "config.h"
 #include "global.h"
 #include "global_int.h"
+#include "value_int.h"
 
 /* ---- life cycle ---- */
 
@@ -420,10 +421,12 @@ static void notify(aemp_node *n, const char *family, aemp_val *added,
 {
     aemp_global *g = n->global;
     aemp_val *db = aemp_ref(aemp_map_get(g->mon_db, family));
+    /* the ids first: a callback may cancel monitors, its own or others */
     size_t count = 0;
     for (db_monitor *m = g->mons; m; m = m->next)
         count++;
-    aemp_mon_id *ids = calloc(count ? count : 1, sizeof *ids);
+    aemp_mon_id few[8];
+    aemp_mon_id *ids = count <= 8 ? few : calloc(count, sizeof *ids);
     size_t k = 0;
     for (db_monitor *m = g->mons; ids && m; m = m->next)
         if (m->active && !strcmp(m->family, family))
@@ -433,7 +436,8 @@ static void notify(aemp_node *n, const char *family, aemp_val *added,
         if (m)
             m->cb(n, family, db, added, changed, deleted, m->ud);
     }
-    free(ids);
+    if (ids != few)
+        free(ids);
     aemp_unref(db);
 }
 
@@ -523,11 +527,13 @@ static void apply_set(aemp_val *db, const aemp_val *set, aemp_val *added,
                       aemp_val *changed)
 {
     for (size_t i = 0; i < aemp_map_len(set); i++) {
+        /* the key's string is shared, not copied: values are immutable */
+        aemp_val *k = aemp_map_key_val_at(set, i);
         size_t len;
-        const char *k = aemp_map_key_at(set, i, &len);
-        aemp_array_push(aemp_map_getn(db, k, len) ? changed : added,
-                        aemp_strn(k, len));
-        aemp_map_setn(db, k, len, aemp_ref(aemp_map_value_at(set, i)));
+        const char *kp = aemp_str_ptr(k, &len);
+        aemp_array_push(aemp_map_getn(db, kp, len) ? changed : added,
+                        aemp_ref(k));
+        aemp_map_set_kv(db, aemp_ref(k), aemp_ref(aemp_map_value_at(set, i)));
     }
 }
 
