@@ -71,7 +71,7 @@ typedef struct level {
  * reader hands out another reference to the one it made last time
  * instead of allocating a copy: a slot per hash of the bytes, the newest
  * string wins the slot. */
-#define STR_CACHE 256
+#define STR_CACHE 128
 #define STR_CACHE_MAX 32 /* longer strings are rarely repeated */
 
 struct aemp_cbor_reader {
