@@ -68,6 +68,12 @@ int bench_sink(struct event_base *base, const aemp_val *args)
         fprintf(stderr, "sink: needs ack and ack_every\n");
         return 1;
     }
+    /* busy_poll: microseconds (aemp_node_set_busy_poll), 0 is off */
+    if (aemp_node_set_busy_poll(node,
+                                (unsigned)bench_arg_num(args, "busy_poll", 0))) {
+        fprintf(stderr, "sink: busy_poll is at most 1000000\n");
+        return 1;
+    }
     char port[256];
     snprintf(port, sizeof port, "%s#data", aemp_node_id(node));
     aemp_rcv(node, port, "d", sink_data, &s);

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "aemp/error.h"
 #include "aemp/node.h"
@@ -154,6 +155,9 @@ struct aemp_node {
     aemp_link *dirty_links;   /* links with frames to write (transport_io) */
     struct event *flush_ev;   /* writes them, after this turn's jobs */
     char *rbuf;               /* what a link read, before its frame reader */
+    unsigned busy_poll_us;    /* aemp_node_set_busy_poll, 0: off */
+    struct timespec busy_until; /* the loop polls until then */
+    struct event *busy_ev;    /* a zero timeout while polling */
 
     aemp_seed *seeds;
     size_t nseeds;

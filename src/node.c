@@ -115,6 +115,8 @@ void aemp_node_free(aemp_node *n)
         event_free(n->reap_ev);
     if (n->flush_ev)
         event_free(n->flush_ev);
+    if (n->busy_ev)
+        event_free(n->busy_ev);
     free(n->rbuf);
     aemp_unref(n->config);
     aemp_unref(n->binds);

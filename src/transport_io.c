@@ -21,12 +21,14 @@
 #include <string.h>
 
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "aemp/error.h"
 #include "kernel.h"
 #include "transport_int.h"
 
@@ -46,6 +48,60 @@ static void on_drained(struct bufferevent *bev, void *ud)
         bufferevent_disable(bev, EV_WRITE);
 }
 
+/* ---- busy polling (aemp_node_set_busy_poll) ----
+ *
+ * A receiver asleep in epoll_wait must be woken by each write of its
+ * peer, and the peer pays for that wakeup inside its write (an IPI to the
+ * other CPU, costly in a VM). While the node polls, a zero timeout keeps
+ * libevent's epoll_wait from blocking, so writes find it awake. Polling
+ * goes through the loop, not a loop of our own inside a callback, so
+ * every other event of the base runs as usual meanwhile. */
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec ||
+           (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void on_busy(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    aemp_node *n = ud;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (before(&now, &n->busy_until)) {
+        static const struct timeval zero = {0, 0};
+        evtimer_add(n->busy_ev, &zero);
+    }
+}
+
+static void busy_poll_extend(aemp_node *n)
+{
+    if (!n->busy_poll_us)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &n->busy_until);
+    n->busy_until.tv_nsec += (long)n->busy_poll_us * 1000;
+    if (n->busy_until.tv_nsec >= 1000000000L) {
+        n->busy_until.tv_sec++;
+        n->busy_until.tv_nsec -= 1000000000L;
+    }
+    if (!n->busy_ev && !(n->busy_ev = evtimer_new(n->base, on_busy, n)))
+        return; /* no polling then, nothing else lost */
+    if (!evtimer_pending(n->busy_ev, NULL)) {
+        static const struct timeval zero = {0, 0};
+        evtimer_add(n->busy_ev, &zero);
+    }
+}
+
+int aemp_node_set_busy_poll(aemp_node *n, unsigned usec)
+{
+    if (usec > 1000000)
+        return AEMP_EINVAL;
+    n->busy_poll_us = usec;
+    return AEMP_OK;
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *ud)
 {
     (void)what;
@@ -59,6 +115,7 @@ static void on_readable(evutil_socket_t fd, short what, void *ud)
         ssize_t r = recv(fd, n->rbuf, READ_CHUNK, 0);
         if (r > 0) {
             got += (size_t)r;
+            busy_poll_extend(n);
             int dead = link_feed(l, n->rbuf, (size_t)r);
             /* The frames just decoded are in the cache: deliver them now
              * rather than after every other socket of this turn has been

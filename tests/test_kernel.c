@@ -577,6 +577,62 @@ START_TEST(test_write_backlog)
 }
 END_TEST
 
+/* Busy polling: while messages come, the node keeps one more event
+ * pending (the zero timeout that keeps the loop from sleeping); once they
+ * stop, it goes after the busy time and the loop can sleep again. */
+typedef struct busy_seen {
+    int calls;
+    int events_added; /* pending events while a message is delivered */
+} busy_seen;
+
+static int busy_record(aemp_node *n, const char *port, const aemp_val *msg,
+                       void *ud)
+{
+    (void)n;
+    (void)port;
+    (void)msg;
+    busy_seen *s = ud;
+    s->calls++;
+    s->events_added = event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED);
+    return 0;
+}
+
+START_TEST(test_busy_poll)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    ck_assert_int_eq(aemp_node_set_busy_poll(b, 2000000), AEMP_EINVAL);
+    busy_seen got = {0, 0};
+    aemp_rcv(b, "nodeb#inbox", NULL, busy_record, &got);
+    aemp_sndv(a, "nodeb#inbox", aemp_str("first"), NULL);
+    run_until(&got.calls, 5);
+    ck_assert_int_eq(got.calls, 1);
+    int never = 0;
+    run_until(&never, 0.1); /* the links settle */
+    int idle = event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED);
+
+    /* a message without polling, then one with 20 ms of it */
+    aemp_sndv(a, "nodeb#inbox", aemp_str("second"), NULL);
+    for (int i = 0; i < 500 && got.calls < 2; i++)
+        run_until(&never, 0.01);
+    ck_assert_int_eq(got.calls, 2);
+    int without = got.events_added;
+    run_until(&never, 0.1);
+    ck_assert_int_eq(aemp_node_set_busy_poll(b, 20000), AEMP_OK);
+    aemp_sndv(a, "nodeb#inbox", aemp_str("third"), NULL);
+    for (int i = 0; i < 500 && got.calls < 3; i++)
+        run_until(&never, 0.01);
+    ck_assert_int_eq(got.calls, 3);
+    ck_assert_int_eq(got.events_added, without + 1);
+    /* 20 ms after the last message the timeout is gone */
+    run_until(&never, 0.1);
+    ck_assert_int_eq(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED),
+                     idle);
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
 START_TEST(test_handshake_timeout)
 {
     seen blog = {0};
@@ -607,6 +663,7 @@ int main(void)
     tcase_add_test(tc, test_bad_greetings);
     tcase_add_test(tc, test_bad_frames);
     tcase_add_test(tc, test_write_backlog);
+    tcase_add_test(tc, test_busy_poll);
     tcase_add_test(tc, test_handshake_timeout);
     suite_add_tcase(s, tc);
     (void)stop_soon;

@@ -83,6 +83,17 @@ const char *aemp_node_errmsg(const aemp_node *node);
 void aemp_node_set_log(aemp_node *node, int level, aemp_log_cb cb, void *ud);
 void aemp_node_set_trace(aemp_node *node, int on);
 
+/* Busy polling, off (0) by default. With usec > 0, after a link's socket
+ * gave data the node keeps its event loop from sleeping for usec
+ * microseconds: the loop polls (epoll_wait with no timeout, other events
+ * run as usual) instead of waiting. A peer that writes each message on
+ * its own, as a Perl node does, then finds the node awake and does not
+ * pay for waking it on every write; on a two-core VM that made a Perl
+ * sender 30% faster (docs/performance.md). The price: the process uses
+ * a whole core while messages keep coming less than usec apart. Returns
+ * AEMP_OK, or AEMP_EINVAL above one second. */
+int aemp_node_set_busy_poll(aemp_node *node, unsigned usec);
+
 /* ---- ports ------------------------------------------------------------ */
 
 /* A new local port; cb (may be NULL) is its default callback. Without a
