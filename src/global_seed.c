@@ -162,9 +162,11 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
         aemp_val *upd = aemp_arrayv(aemp_str("g_upd"), aemp_str(family),
                                     aemp_copy(set), aemp_ref(del_global),
                                     NULL);
+        aemp_frame_cache cache = {{NULL, NULL}};
         for (aemp_dict_entry *e = aemp_dict_next(&n->global_nodes, NULL); e;
              e = aemp_dict_next(&n->global_nodes, e))
-            snd_node(n, e->key, aemp_ref(upd));
+            kernel_snd_node_shared(n, e->key, upd, &cache);
+        aemp_frame_cache_free(&cache);
         aemp_unref(upd);
     }
 
@@ -183,8 +185,12 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
                                           aemp_ref(set), aemp_ref(del_local),
                                           NULL)
                             : NULL;
+        /* every monitor gets the same bytes: encoded once per framing */
+        aemp_frame_cache cache = {{NULL, NULL}};
         for (size_t i = 0; i < aemp_map_len(mons); i++)
-            snd_node(n, aemp_map_key_at(mons, i, NULL), aemp_ref(chg));
+            kernel_snd_node_shared(n, aemp_map_key_at(mons, i, NULL), chg,
+                                   &cache);
+        aemp_frame_cache_free(&cache);
         aemp_unref(chg);
     }
     aemp_unref(set);

@@ -239,6 +239,12 @@ void kernel_string_increment(char *s, size_t cap);
 
 /* ---- kernel_remote.c: remote nodes (Node::Remote) ---- */
 aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create);
+/* aemp_snd of one message to the node ports of several nodes: to nodes
+ * with a link up, each framing is encoded once (cache, zeroed before the
+ * first call, freed with aemp_frame_cache_free after the last). msg is
+ * borrowed and must not change between the calls. */
+int kernel_snd_node_shared(aemp_node *n, const char *nodeid,
+                           const aemp_val *msg, aemp_frame_cache *cache);
 void kernel_remote_send(aemp_remote *r, aemp_val *msg);
 void kernel_remote_connect(aemp_remote *r);
 void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses);

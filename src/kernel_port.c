@@ -309,6 +309,18 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     return AEMP_OK;
 }
 
+int kernel_snd_node_shared(aemp_node *n, const char *nodeid,
+                           const aemp_val *msg, aemp_frame_cache *cache)
+{
+    /* traced sends, local and unlinked nodes take the usual way */
+    aemp_remote *r = n->trace || !strcmp(nodeid, n->id) || strchr(nodeid, '#')
+                         ? NULL
+                         : kernel_remote_get(n, nodeid, 0);
+    if (r && r->link && aemp_type_of(msg) == AEMP_ARRAY)
+        return aemp_link_send_cached(r->link, cache, "", msg);
+    return aemp_snd(n, nodeid, aemp_ref((aemp_val *)msg));
+}
+
 int aemp_sndv(aemp_node *n, const char *port, ...)
 {
     aemp_val *msg = aemp_array();

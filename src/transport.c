@@ -136,6 +136,38 @@ int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
                                : aemp_json_write_frame(b, portid, msg));
 }
 
+int aemp_link_send_cached(aemp_link *l, aemp_frame_cache *c,
+                          const char *portid, const aemp_val *msg)
+{
+    if (l->state != LINK_DATA)
+        return AEMP_ESTATE;
+    aemp_buf **enc = &c->enc[l->cbor_out ? 1 : 0];
+    if (!*enc) {
+        aemp_buf *b = calloc(1, sizeof *b);
+        if (!b || (l->cbor_out ? aemp_cbor_write_frame(b, portid, msg)
+                               : aemp_json_write_frame(b, portid, msg))) {
+            if (b)
+                aemp_buf_free(b);
+            free(b);
+            return AEMP_ENOMEM;
+        }
+        *enc = b;
+    }
+    size_t mark;
+    aemp_buf *b = out_begin(l, &mark);
+    return out_end(l, b, mark, aemp_buf_append(b, (*enc)->p, (*enc)->len));
+}
+
+void aemp_frame_cache_free(aemp_frame_cache *c)
+{
+    for (int i = 0; i < 2; i++) {
+        if (c->enc[i])
+            aemp_buf_free(c->enc[i]);
+        free(c->enc[i]);
+        c->enc[i] = NULL;
+    }
+}
+
 /* ---- closing ---- */
 
 void aemp_link_close(aemp_link *l, const char *reason)

@@ -37,6 +37,17 @@ int aemp_link_send(aemp_link *link, const aemp_val *msg);
 int aemp_link_send_to(aemp_link *link, const char *portid,
                       const aemp_val *msg);
 
+/* One message to several links: each framing is encoded once, on first
+ * use, and the bytes copied to every link that uses it. The cache is only
+ * good for one (portid, msg) pair, unchanged, and starts zeroed. */
+typedef struct aemp_frame_cache {
+    struct aemp_buf *enc[2]; /* json, cbor: NULL until encoded */
+} aemp_frame_cache;
+
+int aemp_link_send_cached(aemp_link *link, aemp_frame_cache *cache,
+                          const char *portid, const aemp_val *msg);
+void aemp_frame_cache_free(aemp_frame_cache *cache);
+
 /* Closes the link with a reason; the kernel hears kernel_link_error().
  * Only link_error() inside the transport logs. The memory goes when the
  * current callback returns. */

@@ -180,6 +180,62 @@ START_TEST(test_global_many_holders)
 }
 END_TEST
 
+/* An observer node with a link to the seed, reading framing (json or
+ * cbor). */
+static aemp_node *observer(const char *id, const char *framing, seen *s)
+{
+    aemp_node *o = aemp_node_new(base);
+    aemp_node_set_log(o, 0, NULL, NULL);
+    aemp_val *args = aemp_map();
+    aemp_map_set(args, "norc", aemp_int(1));
+    aemp_map_set(args, "nodeid", aemp_str(id));
+    aemp_map_set(args, "secret", aemp_str("s"));
+    aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
+    aemp_map_set(args, "seeds", aemp_copy(aemp_node_binds(node)));
+    aemp_map_set(args, "framing_format", aemp_arrayv(aemp_str(framing), NULL));
+    ck_assert_int_eq(aemp_node_configure(o, args, NULL), 0);
+    aemp_unref(args);
+    aemp_db_mon(o, "F", on_mon, s);
+    return o;
+}
+
+/* The seed encodes a change once per framing and sends the same bytes to
+ * every monitor: observers reading json and cbor both get it whole. */
+START_TEST(test_fanout_framings)
+{
+    seen sj = {0, NULL}, sc = {0, NULL};
+    aemp_node *oj = observer("oj", "json", &sj);
+    aemp_node *oc = observer("oc", "cbor", &sc);
+    for (int i = 0; i < 100 && (!sj.calls || !sc.calls); i++)
+        spin(); /* masters found, monitors in, initial contents seen */
+    ck_assert_int_eq(sj.calls, 1);
+    ck_assert_int_eq(sc.calls, 1);
+    from("s1", "[\"\",\"g_slave\",{\"F\":{\"k\":[\"gr\u00fc\u00df\","
+               "\"\u263a\",-7,1.5,null]}}]");
+    for (int i = 0; i < 100 && (sj.calls < 2 || sc.calls < 2); i++)
+        spin();
+    const char *want = "[{\"k\":[\"gr\u00fc\u00df\",\"\u263a\",-7,1.5,"
+                       "null]},[\"k\"],[],[]]";
+    aemp_val *w = aemp_from_json(want, strlen(want), NULL);
+    ck_assert(aemp_equal(sj.last, w));
+    ck_assert(aemp_equal(sc.last, w));
+    aemp_unref(w);
+    from("s1", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
+    for (int i = 0; i < 100 && (sj.calls < 3 || sc.calls < 3); i++)
+        spin();
+    char *j = aemp_to_json_canonical(sj.last, NULL);
+    char *c = aemp_to_json_canonical(sc.last, NULL);
+    ck_assert_str_eq(j, "[{},[],[],[\"k\"]]");
+    ck_assert_str_eq(c, j);
+    free(j);
+    free(c);
+    aemp_unref(sj.last);
+    aemp_unref(sc.last);
+    aemp_node_free(oj);
+    aemp_node_free(oc);
+}
+END_TEST
+
 START_TEST(test_queries_and_find)
 {
     from("s1", "[\"\",\"g_slave\",{\"'l\":{\"s1\":[\"127.0.0.1:5\"]},"
@@ -230,6 +286,7 @@ int main(void)
     tcase_add_test(tc, test_slave_shards);
     tcase_add_test(tc, test_global_shard_fallback);
     tcase_add_test(tc, test_global_many_holders);
+    tcase_add_test(tc, test_fanout_framings);
     tcase_add_test(tc, test_queries_and_find);
     tcase_add_test(tc, test_node_down);
     suite_add_tcase(s, tc);
