@@ -89,9 +89,9 @@ void aemp_node_set_trace(aemp_node *node, int on);
  * run as usual) instead of waiting. A peer that writes each message on
  * its own, as a Perl node does, then finds the node awake and does not
  * pay for waking it on every write; on a two-core VM that made a Perl
- * sender about 35% faster (docs/performance.md). The price: the process uses
- * a whole core while messages keep coming less than usec apart. Returns
- * AEMP_OK, or AEMP_EINVAL above one second. */
+ * sender about 35% faster (docs/performance.md). The price: the process
+ * uses a whole core while messages keep coming less than usec apart.
+ * Returns AEMP_OK, or AEMP_EINVAL above one second. */
 int aemp_node_set_busy_poll(aemp_node *node, unsigned usec);
 
 /* ---- ports ------------------------------------------------------------ */
