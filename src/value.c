@@ -211,6 +211,16 @@ static int array_reserve(aemp_val *a, size_t need)
     return AEMP_OK;
 }
 
+aemp_val *aemp_array_with_room(size_t n)
+{
+    aemp_val *a = aemp_array();
+    if (a && n && array_reserve(a, n)) {
+        aemp_unref(a);
+        return NULL;
+    }
+    return a;
+}
+
 aemp_val *aemp_arrayn(size_t n, aemp_val *const *items)
 {
     aemp_val *a = aemp_array();

@@ -188,7 +188,11 @@ static int open_level(aemp_cbor_reader *r, unsigned major, uint64_t n,
         return fail(r, AEMP_EPARSE, "map key is an array or map");
     if (r->depth == AEMP_MAX_DEPTH)
         return fail(r, AEMP_EPARSE, "nesting deeper than 512 levels");
-    aemp_val *c = major == 4 ? aemp_array() : aemp_map();
+    /* a definite array gets its room at once (a length from the wire is
+     * trusted only so far: the rest grows as items really come) */
+    aemp_val *c = major != 4 ? aemp_map()
+                  : indef    ? aemp_array()
+                             : aemp_array_with_room(n < 64 ? (size_t)n : 64);
     if (!c || (!indef && n == 0))
         return add(r, c);
     if (r->depth == r->cap) {

@@ -63,6 +63,9 @@ int aemp_utf8_valid(const unsigned char *s, size_t len);
 aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i);
 /* Sets m[key] = v, taking both key (a string value) and v. */
 int aemp_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v);
+/* An empty array with room for n items: a decoder that knows the length
+ * allocates the item vector once. */
+aemp_val *aemp_array_with_room(size_t n);
 
 /* strtod for JSON number text, independent of the C locale's decimal
  * point; s need not be NUL-terminated. */
