@@ -162,7 +162,7 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
         aemp_val *upd = aemp_arrayv(aemp_str("g_upd"), aemp_str(family),
                                     aemp_copy(set), aemp_ref(del_global),
                                     NULL);
-        aemp_frame_cache cache = {{NULL, NULL}};
+        aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
         for (aemp_dict_entry *e = aemp_dict_next(&n->global_nodes, NULL); e;
              e = aemp_dict_next(&n->global_nodes, e))
             kernel_snd_node_shared(n, e->key, upd, &cache);
@@ -186,7 +186,7 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
                                           NULL)
                             : NULL;
         /* every monitor gets the same bytes: encoded once per framing */
-        aemp_frame_cache cache = {{NULL, NULL}};
+        aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
         for (size_t i = 0; i < aemp_map_len(mons); i++)
             kernel_snd_node_shared(n, aemp_map_key_at(mons, i, NULL), chg,
                                    &cache);

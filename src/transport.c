@@ -32,7 +32,6 @@
 #include "value_cbor.h"
 #include "value_json.h"
 
-
 /* ---- formatting helpers ---- */
 
 /* host:port as AnyEvent::Socket::format_hostport writes it: IPv6 hosts in
@@ -141,31 +140,21 @@ int aemp_link_send_cached(aemp_link *l, aemp_frame_cache *c,
 {
     if (l->state != LINK_DATA)
         return AEMP_ESTATE;
-    aemp_buf **enc = &c->enc[l->cbor_out ? 1 : 0];
-    if (!*enc) {
-        aemp_buf *b = calloc(1, sizeof *b);
-        if (!b || (l->cbor_out ? aemp_cbor_write_frame(b, portid, msg)
-                               : aemp_json_write_frame(b, portid, msg))) {
-            if (b)
-                aemp_buf_free(b);
-            free(b);
-            return AEMP_ENOMEM;
-        }
-        *enc = b;
+    aemp_buf *enc = &c->enc[l->cbor_out ? 1 : 0];
+    if (!enc->len && (l->cbor_out ? aemp_cbor_write_frame(enc, portid, msg)
+                                  : aemp_json_write_frame(enc, portid, msg))) {
+        aemp_buf_reset(enc);
+        return AEMP_ENOMEM;
     }
     size_t mark;
     aemp_buf *b = out_begin(l, &mark);
-    return out_end(l, b, mark, aemp_buf_append(b, (*enc)->p, (*enc)->len));
+    return out_end(l, b, mark, aemp_buf_append(b, enc->p, enc->len));
 }
 
 void aemp_frame_cache_free(aemp_frame_cache *c)
 {
-    for (int i = 0; i < 2; i++) {
-        if (c->enc[i])
-            aemp_buf_free(c->enc[i]);
-        free(c->enc[i]);
-        c->enc[i] = NULL;
-    }
+    aemp_buf_free(&c->enc[0]);
+    aemp_buf_free(&c->enc[1]);
 }
 
 /* ---- closing ---- */

@@ -8,6 +8,7 @@
 #include <event2/util.h>
 
 #include "aemp/value.h"
+#include "buf.h"
 
 struct aemp_node;
 struct sockaddr;
@@ -41,7 +42,7 @@ int aemp_link_send_to(aemp_link *link, const char *portid,
  * use, and the bytes copied to every link that uses it. The cache is only
  * good for one (portid, msg) pair, unchanged, and starts zeroed. */
 typedef struct aemp_frame_cache {
-    struct aemp_buf *enc[2]; /* json, cbor: NULL until encoded */
+    aemp_buf enc[2]; /* json, cbor: empty until encoded */
 } aemp_frame_cache;
 
 int aemp_link_send_cached(aemp_link *link, aemp_frame_cache *cache,
