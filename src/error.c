@@ -16,6 +16,7 @@ const char *aemp_strerror(int err)
     case AEMP_EPARSE: return "parse error";
     case AEMP_ETIMEDOUT: return "timed out";
     case AEMP_ENOTFOUND: return "not found";
+    case AEMP_ELIMIT: return "limit exceeded";
     }
     return "unknown error";
 }

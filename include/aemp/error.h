@@ -25,6 +25,8 @@ enum aemp_err {
     AEMP_EPARSE,    /* malformed JSON or other text */
     AEMP_ETIMEDOUT, /* an operation timed out */
     AEMP_ENOTFOUND, /* a key, profile or name does not exist */
+    AEMP_ELIMIT,    /* a configured limit (max_frame, max_send_queue) was
+                       exceeded */
 };
 
 /* A static string for an error code; never NULL. */
