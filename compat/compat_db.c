@@ -24,7 +24,7 @@ aemp_compat_guard aemp_compat_db_set(const char *family, const char *key,
     if (one_value(n, items, &value))
         return 0;
     aemp_node *node = compat_node();
-    if (!node || !family || !key) {
+    if (!node) {
         aemp_unref(value);
         return 0;
     }
@@ -34,9 +34,9 @@ aemp_compat_guard aemp_compat_db_set(const char *family, const char *key,
 int aemp_compat_db_del(const char *family, size_t n, const char *const *keys)
 {
     aemp_node *node = compat_node();
-    int rc = node && family ? AEMP_OK : AEMP_EINVAL;
+    int rc = node ? AEMP_OK : AEMP_EINVAL;
     for (size_t i = 0; !rc && i < n; i++)
-        rc = keys[i] ? aemp_db_del(node, family, keys[i]) : AEMP_EINVAL;
+        rc = aemp_db_del(node, family, keys[i]); /* the core checks */
     return rc;
 }
 
@@ -47,9 +47,8 @@ aemp_compat_guard aemp_compat_db_reg(const char *family, const char *port,
     if (one_value(n, items, &value))
         return 0;
     aemp_node *node = compat_node();
-    if (!port) /* db_reg $family: the port is $SELF */
-        port = aemp_compat_self();
-    if (!node || !family || !port) {
+    /* port NULL: the core takes $SELF, as Perl's db_reg $family */
+    if (!node) {
         aemp_unref(value);
         return 0;
     }
@@ -79,7 +78,11 @@ aemp_compat_guard aemp_compat_db_mon(const char *family, aemp_compat_sub cb,
                                      void *ud)
 {
     aemp_node *node = compat_node();
-    compat_rec *rec = node && family && cb ? compat_rec_new(cb, ud) : NULL;
+    if (node && (!family || !cb)) {
+        aemp_db_mon(node, family, NULL, NULL); /* refused by the core */
+        return 0;
+    }
+    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
     aemp_mon_id id = rec ? aemp_db_mon(node, family, db_mon_trampoline, rec)
                          : 0;
     if (!id || compat_rec_file_guard(rec, GUARD_DB_MON, id)) {
@@ -113,9 +116,11 @@ typedef int (*query_fn)(aemp_node *, const char *, aemp_db_reply_cb, void *);
 static int query(query_fn fn, const char *family, aemp_compat_sub cb, void *ud)
 {
     aemp_node *node = compat_node();
-    compat_rec *rec = node && family && cb ? compat_rec_new(cb, ud) : NULL;
+    if (node && (!family || !cb))
+        return fn(node, family, NULL, NULL); /* refused by the core */
+    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
     if (!rec)
-        return node ? AEMP_EINVAL : AEMP_ENOMEM;
+        return AEMP_ENOMEM;
     int rc = fn(node, family, query_trampoline, rec);
     if (rc)
         compat_rec_free(rec);
@@ -155,7 +160,11 @@ static void nodes_trampoline(aemp_node *node, const char *nodeid, int up,
 aemp_compat_guard aemp_compat_mon_nodes(aemp_compat_sub cb, void *ud)
 {
     aemp_node *node = compat_node();
-    compat_rec *rec = node && cb ? compat_rec_new(cb, ud) : NULL;
+    if (node && !cb) {
+        aemp_mon_nodes(node, NULL, NULL); /* refused by the core */
+        return 0;
+    }
+    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
     aemp_mon_id id = rec ? aemp_mon_nodes(node, nodes_trampoline, rec) : 0;
     if (!id || compat_rec_file_guard(rec, GUARD_NODES, id)) {
         if (id)

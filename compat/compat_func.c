@@ -18,8 +18,10 @@ static int func_trampoline(aemp_node *node, const aemp_val *args, void *ud)
 int aemp_compat_sub_define(const char *name, aemp_compat_sub cb, void *ud)
 {
     aemp_node *node = compat_node();
-    if (!node || !name)
-        return node ? AEMP_EINVAL : AEMP_ENOMEM;
+    if (!node)
+        return AEMP_ENOMEM;
+    if (!name)
+        return aemp_func_register(node, name, NULL, NULL); /* refused */
     size_t len = strlen(name) + 2;
     char *key = malloc(len);
     if (!key)
@@ -49,7 +51,7 @@ char *aemp_compat_spawn(const char *target, const char *init, size_t n,
 {
     aemp_val *args = compat_list(n, items);
     aemp_node *node = compat_node();
-    if (!args || !node || !target || !init) {
+    if (!args || !node) {
         aemp_unref(args);
         return NULL;
     }
@@ -75,13 +77,15 @@ int aemp_compat_cal(const char *port, double timeout, aemp_compat_sub cb,
 {
     aemp_val *msg = compat_list(n, items);
     aemp_node *node = compat_node();
-    compat_rec *rec = msg && node && port && cb ? compat_rec_new(cb, ud) : NULL;
-    if (!rec) {
+    compat_rec *rec = msg && node && cb ? compat_rec_new(cb, ud) : NULL;
+    if (!msg || !node || (cb && !rec)) {
         aemp_unref(msg);
         return msg && node ? AEMP_EINVAL : AEMP_ENOMEM;
     }
-    /* Perl returns the reply port; nobody needs it (MP.pm says so) */
-    char *reply = aemp_cal(node, port, msg, timeout, cal_trampoline, rec);
+    /* Perl returns the reply port; nobody needs it (MP.pm says so). The
+     * core checks port and cb. */
+    char *reply = aemp_cal(node, port, msg, timeout,
+                           cb ? cal_trampoline : NULL, rec);
     if (!reply) {
         compat_rec_free(rec);
         return AEMP_EINVAL;
@@ -106,7 +110,11 @@ aemp_compat_guard aemp_compat_after(double seconds, aemp_compat_sub cb,
                                     void *ud)
 {
     aemp_node *node = compat_node();
-    compat_rec *rec = node && cb ? compat_rec_new(cb, ud) : NULL;
+    if (node && !cb) {
+        aemp_after(node, seconds, NULL, NULL); /* refused by the core */
+        return 0;
+    }
+    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
     aemp_timer_id id = rec ? aemp_after(node, seconds, after_trampoline, rec)
                            : 0;
     if (!id || compat_rec_file_guard(rec, GUARD_TIMER, id)) {
@@ -123,7 +131,7 @@ aemp_compat_guard aemp_compat_after_snd(double seconds, const char *port,
 {
     aemp_val *msg = compat_list(n, items);
     aemp_node *node = compat_node();
-    if (!msg || !node || !port) {
+    if (!msg || !node) {
         aemp_unref(msg);
         return 0;
     }

@@ -130,9 +130,14 @@ const char *aemp_compat_rcv(const char *port, const char *tag,
                             aemp_compat_sub cb, void *ud)
 {
     aemp_node *node = compat_node();
-    if (!node || !port || !aemp_port_is_local(node, port)
-        || !strchr(port, '#'))
-        return NULL; /* rcv can only be called on local ports */
+    if (!node)
+        return NULL;
+    if (!port || !aemp_port_is_local(node, port) || !strchr(port, '#')) {
+        /* the core refuses it too: in a port's callback that kills the
+         * port, as Perl's croak does */
+        aemp_rcv(node, port, tag, NULL, NULL);
+        return NULL;
+    }
     char *key = rcv_key(port, tag);
     if (!key)
         return NULL;
@@ -180,18 +185,18 @@ int aemp_compat_snd(const char *port, size_t n, aemp_val *const *items)
 {
     aemp_val *msg = compat_list(n, items);
     aemp_node *node = compat_node();
-    if (!msg || !node || !port) {
+    if (!msg || !node) {
         aemp_unref(msg);
         return msg ? AEMP_EINVAL : AEMP_ENOMEM;
     }
-    return aemp_snd(node, port, msg);
+    return aemp_snd(node, port, msg); /* the core checks the port */
 }
 
 int aemp_compat_kil(const char *port, size_t n, aemp_val *const *items)
 {
     aemp_val *reason = compat_list(n, items);
     aemp_node *node = compat_node();
-    if (!reason || !node || !port) {
+    if (!reason || !node) {
         aemp_unref(reason);
         return reason ? AEMP_EINVAL : AEMP_ENOMEM;
     }
@@ -236,9 +241,10 @@ int aemp_compat_peval(const char *port, aemp_compat_sub cb, void *ud,
 {
     peval_call call = {cb, ud, compat_list(n, items)};
     aemp_node *node = compat_node();
-    int rc = call.args && node && port && cb
-                 ? aemp_peval(node, port, peval_trampoline, &call)
-                 : 1;
+    int rc = call.args && node ? aemp_peval(node, port,
+                                            cb ? peval_trampoline : NULL,
+                                            &call)
+                               : 1;
     aemp_unref(call.args);
     return rc;
 }
@@ -262,7 +268,11 @@ aemp_compat_guard aemp_compat_mon(const char *port, aemp_compat_sub cb,
                                   void *ud)
 {
     aemp_node *node = compat_node();
-    compat_rec *rec = node && port && cb ? compat_rec_new(cb, ud) : NULL;
+    if (node && (!port || !cb)) {
+        aemp_mon(node, port, NULL, NULL); /* refused by the core */
+        return 0;
+    }
+    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
     aemp_mon_id id = rec ? aemp_mon(node, port, mon_trampoline, rec) : 0;
     if (!id || compat_rec_file_guard(rec, GUARD_MON, id)) {
         if (id)
@@ -276,8 +286,9 @@ aemp_compat_guard aemp_compat_mon(const char *port, aemp_compat_sub cb,
 aemp_compat_guard aemp_compat_mon_kil(const char *port, const char *rcvport)
 {
     aemp_node *node = compat_node();
-    if (!node || !port || !rcvport)
-        return 0; /* mon $port without $SELF: Perl croaks */
+    if (!node)
+        return 0;
+    /* rcvport NULL: $SELF, or refused as Perl's one-argument mon */
     return compat_guard(GUARD_MON, aemp_mon_kil(node, port, rcvport));
 }
 
@@ -286,7 +297,7 @@ aemp_compat_guard aemp_compat_mon_snd(const char *port, const char *rcvport,
 {
     aemp_val *msg = compat_list(n, items);
     aemp_node *node = compat_node();
-    if (!msg || !node || !port || !rcvport) {
+    if (!msg || !node) {
         aemp_unref(msg);
         return 0;
     }
@@ -313,8 +324,11 @@ aemp_compat_guard aemp_compat_mon_guard(const char *port,
                                         void *data)
 {
     aemp_node *node = compat_node();
-    compat_rec *rec = node && port && release ? compat_rec_new(NULL, data)
-                                              : NULL;
+    if (node && (!port || !release)) {
+        aemp_mon(node, port, NULL, NULL); /* refused by the core */
+        return 0;
+    }
+    compat_rec *rec = node ? compat_rec_new(NULL, data) : NULL;
     aemp_mon_id id = rec ? aemp_mon(node, port, guard_trampoline, rec) : 0;
     if (!id || compat_rec_file_guard(rec, GUARD_MON, id)) {
         if (id)

@@ -83,7 +83,7 @@ int global_is_on(const aemp_node *n)
 
 const char *aemp_node_master(const aemp_node *n)
 {
-    return n->global ? n->global->master : NULL;
+    return n && n->global ? n->global->master : NULL;
 }
 
 /* ---- values as Perl compares them ---- */
@@ -281,6 +281,10 @@ int gslave_set(aemp_node *n, const char *family, const char *key,
 aemp_db_handle aemp_db_set(aemp_node *n, const char *family, const char *key,
                            aemp_val *value)
 {
+    if (!n || kernel_check_family(n, family) || kernel_check_key(n, key)) {
+        aemp_unref(value);
+        return 0;
+    }
     if (gslave_set(n, family, key, value))
         return 0;
     return handle_new(n, family, key);
@@ -288,6 +292,8 @@ aemp_db_handle aemp_db_set(aemp_node *n, const char *family, const char *key,
 
 int aemp_db_del(aemp_node *n, const char *family, const char *key)
 {
+    if (!n || kernel_check_family(n, family) || kernel_check_key(n, key))
+        return AEMP_EINVAL;
     aemp_val *fam = aemp_map_get(n->global->local_db, family);
     if (!fam || !aemp_map_del(fam, key, strlen(key)))
         return AEMP_OK;
@@ -306,6 +312,8 @@ static db_handle *handle_get(aemp_node *n, aemp_db_handle id, int take)
 
 void aemp_db_release(aemp_node *n, aemp_db_handle id)
 {
+    if (!n)
+        return;
     db_handle *h = handle_get(n, id, 1);
     if (!h)
         return;
@@ -331,6 +339,12 @@ static void reg_port_died(aemp_node *n, const char *port,
 aemp_db_handle aemp_db_reg(aemp_node *n, const char *family, const char *port,
                            aemp_val *value)
 {
+    if (n && !port)
+        port = n->self; /* as Perl's db_reg without a port */
+    if (!n || kernel_check_port(n, port)) {
+        aemp_unref(value);
+        return 0;
+    }
     aemp_db_handle id = aemp_db_set(n, family, port, value);
     db_handle *h = id ? handle_get(n, id, 0) : NULL;
     if (h)
@@ -365,9 +379,11 @@ void global_req_g_reply(aemp_node *n, const char *src, aemp_val *msg)
 static int global_call(aemp_node *n, const char *tag, const char *family,
                        aemp_db_reply_cb cb, void *ud)
 {
-    aemp_global *g = n->global;
-    if (!valid_name(family) || !cb)
+    if (!n || kernel_check_family(n, family))
         return AEMP_EINVAL;
+    if (!cb) /* tag: "g_db_family" for aemp_db_family */
+        return kernel_refuse(n, "aemp_%s: no callback", tag + 2);
+    aemp_global *g = n->global;
     db_reply *r = calloc(1, sizeof *r);
     if (!r || !(r->family = strdup(family))) {
         free(r);
@@ -472,8 +488,11 @@ static void run_activate(aemp_node *n, aemp_job *job)
 aemp_mon_id aemp_db_mon(aemp_node *n, const char *family, aemp_db_mon_cb cb,
                         void *ud)
 {
+    if (!n || kernel_check_family(n, family) ||
+        kernel_check_cb(n, "aemp_db_mon", cb != NULL))
+        return 0;
     aemp_global *g = n->global;
-    db_monitor *m = valid_name(family) && cb ? calloc(1, sizeof *m) : NULL;
+    db_monitor *m = calloc(1, sizeof *m);
     if (!m || !(m->family = strdup(family))) {
         free(m);
         return 0;
@@ -498,6 +517,8 @@ aemp_mon_id aemp_db_mon(aemp_node *n, const char *family, aemp_db_mon_cb cb,
 
 void aemp_db_mon_cancel(aemp_node *n, aemp_mon_id id)
 {
+    if (!n)
+        return;
     aemp_global *g = n->global;
     db_monitor **p = &g->mons;
     while (*p && (*p)->id != id)

@@ -237,6 +237,30 @@ void kernel_run_fire(aemp_node *n, aemp_monitor *m, const aemp_val *reason);
 /* Perl's ++ on a string of lowercase letters: a, b, ... z, aa, ab. */
 void kernel_string_increment(char *s, size_t cap);
 
+/* kil without the argument checks: port has a node and a port part. */
+int kernel_kil(aemp_node *n, const char *port, aemp_val *reason);
+
+/* ---- kernel_args.c: the argument checks of the public functions ---- */
+/* Perl's text when a node/port id has no node part (Kernel.pm add_node) */
+#define AEMP_BAD_ID "'undef' or the empty string are not valid node/port IDs"
+/* Returns AEMP_EINVAL; inside a port's context ($SELF set) also kills
+ * that port with ("die", TEXT), as Perl's croak there would. */
+int kernel_refuse(aemp_node *n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* 1 if the node part of port is not empty (Kernel.pm add_node's check) */
+int kernel_has_node(const char *port);
+/* Each returns AEMP_OK, or refuses (kernel_refuse) with Perl's text. */
+int kernel_check_port(aemp_node *n, const char *port); /* a node part */
+int kernel_check_kil(aemp_node *n, const char *port);  /* and a port part */
+/* what: e.g. "aemp_snd: the message" */
+int kernel_check_array(aemp_node *n, const char *what, const aemp_val *v);
+int kernel_check_cb(aemp_node *n, const char *func, int given);
+int kernel_check_family(aemp_node *n, const char *family);
+int kernel_check_key(aemp_node *n, const char *key);
+
 /* ---- kernel_remote.c: remote nodes (Node::Remote) ---- */
 aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create);
 /* aemp_snd of one message to the node ports of several nodes: to nodes

@@ -26,8 +26,11 @@ typedef struct aemp_func_entry {
 int aemp_func_register(aemp_node *n, const char *name, aemp_func_cb cb,
                        void *ud)
 {
-    if (!name || !*name || !strcmp(name, SPAWN_FUNC))
+    if (!n)
         return AEMP_EINVAL;
+    if (!name || !*name || !strcmp(name, SPAWN_FUNC))
+        return kernel_refuse(n, "'%s': not a function name to register",
+                             name ? name : "undef");
     free(aemp_dict_del(&n->funcs, name));
     if (!cb)
         return AEMP_OK;
@@ -143,23 +146,61 @@ void kernel_func_request(aemp_node *n, const char *src, const char *tag,
     aemp_unref(msg);
 }
 
+/* The arguments of a call: NULL (none) or an array. */
+static int check_args(aemp_node *n, const char *func, const aemp_val *args)
+{
+    if (!args)
+        return AEMP_OK;
+    char what[64];
+    snprintf(what, sizeof what, "%s: the arguments", func);
+    return kernel_check_array(n, what, args);
+}
+
+static int check_snd_to_func(aemp_node *n, const char *nodeid,
+                             const char *func, const aemp_val *args)
+{
+    if (kernel_check_port(n, nodeid))
+        return AEMP_EINVAL;
+    if (strchr(nodeid, '#'))
+        return kernel_refuse(n, "%s: not a node ID", nodeid);
+    if (!func)
+        return kernel_refuse(n, "aemp_snd_to_func: no function name");
+    return check_args(n, "aemp_snd_to_func", args);
+}
+
 int aemp_snd_to_func(aemp_node *n, const char *nodeid, const char *func,
                      aemp_val *args)
 {
+    if (!n || check_snd_to_func(n, nodeid, func, args)) {
+        aemp_unref(args);
+        return AEMP_EINVAL;
+    }
     aemp_val *msg = aemp_arrayv(aemp_str(func), NULL);
     for (size_t i = 0; msg && i < aemp_array_len(args); i++)
         aemp_array_push(msg, aemp_ref(aemp_array_at(args, i)));
     aemp_unref(args);
-    if (!msg || !nodeid || strchr(nodeid, '#'))
-        return aemp_unref(msg), AEMP_EINVAL;
+    if (!msg)
+        return AEMP_ENOMEM;
     return aemp_snd(n, nodeid, msg);
+}
+
+/* MP.pm's spawn checks the init function's name first */
+static int check_spawn(aemp_node *n, const char *target, const char *init,
+                       const aemp_val *args)
+{
+    if (!init || !strstr(init, "::"))
+        return kernel_refuse(n, "spawn init function must be a "
+                                "fully-qualified name, caught");
+    if (kernel_check_port(n, target))
+        return AEMP_EINVAL;
+    return check_args(n, "aemp_spawn", args);
 }
 
 char *aemp_spawn(aemp_node *n, const char *target, const char *init,
                  aemp_val *args)
 {
-    if (!init || !strstr(init, "::")) {
-        aemp_unref(args); /* the init function must be fully qualified */
+    if (!n || check_spawn(n, target, init, args)) {
+        aemp_unref(args);
         return NULL;
     }
     char *nodeid = aemp_node_of(target);
@@ -230,6 +271,9 @@ static void on_after(evutil_socket_t fd, short what, void *ud)
     timer_free(t);
 }
 
+/* About 31 years: later than any timer anybody waits for. */
+#define TIMER_MAX 1e9
+
 static aemp_timer *timer_new(aemp_node *n, double seconds,
                              event_callback_fn fn)
 {
@@ -240,6 +284,8 @@ static aemp_timer *timer_new(aemp_node *n, double seconds,
     t->id = ++n->next_timer_id;
     char key[24];
     timer_key(t->id, key);
+    if (seconds > TIMER_MAX)
+        seconds = TIMER_MAX; /* a struct timeval cannot hold more */
     if (seconds >= 0 && !(t->ev = event_new(n->base, -1, 0, fn, t))) {
         free(t);
         return NULL;
@@ -260,8 +306,10 @@ static aemp_timer *timer_new(aemp_node *n, double seconds,
 aemp_timer_id aemp_after(aemp_node *n, double seconds, aemp_after_cb cb,
                          void *ud)
 {
-    aemp_timer *t = cb ? timer_new(n, seconds < 0 ? 0 : seconds, on_after)
-                       : NULL;
+    if (!n || kernel_check_cb(n, "aemp_after", cb != NULL))
+        return 0;
+    /* not a number of seconds (NaN): at once, as a negative time */
+    aemp_timer *t = timer_new(n, seconds > 0 ? seconds : 0, on_after);
     if (!t)
         return 0;
     t->cb = cb;
@@ -272,8 +320,12 @@ aemp_timer_id aemp_after(aemp_node *n, double seconds, aemp_after_cb cb,
 aemp_timer_id aemp_after_snd(aemp_node *n, double seconds, const char *port,
                              aemp_val *msg)
 {
-    aemp_timer *t = msg ? timer_new(n, seconds < 0 ? 0 : seconds, on_after)
-                        : NULL;
+    if (!n || kernel_check_port(n, port) ||
+        kernel_check_array(n, "aemp_after_snd: the message", msg)) {
+        aemp_unref(msg);
+        return 0;
+    }
+    aemp_timer *t = timer_new(n, seconds > 0 ? seconds : 0, on_after);
     if (!t || !(t->port = strdup(port))) {
         if (t)
             aemp_after_cancel(n, t->id);
@@ -286,6 +338,8 @@ aemp_timer_id aemp_after_snd(aemp_node *n, double seconds, const char *port,
 
 void aemp_after_cancel(aemp_node *n, aemp_timer_id id)
 {
+    if (!n)
+        return;
     aemp_timer *t = timer_take(n, id);
     if (!t)
         return;
@@ -343,7 +397,13 @@ static void cal_target_died(aemp_node *n, const char *port,
 char *aemp_cal(aemp_node *n, const char *port, aemp_val *msg, double timeout,
                aemp_cal_cb cb, void *ud)
 {
-    aemp_timer *t = cb && msg ? timer_new(n, timeout, cal_timeout) : NULL;
+    if (!n || kernel_check_port(n, port) ||
+        kernel_check_array(n, "aemp_cal: the message", msg) ||
+        kernel_check_cb(n, "aemp_cal", cb != NULL)) {
+        aemp_unref(msg);
+        return NULL;
+    }
+    aemp_timer *t = timer_new(n, timeout, cal_timeout);
     void *key = t ? (void *)(uintptr_t)t->id : NULL;
     if (!t || !(t->port = aemp_port(n, cal_reply, key))) {
         if (t)
@@ -355,7 +415,7 @@ char *aemp_cal(aemp_node *n, const char *port, aemp_val *msg, double timeout,
     t->ud = ud;
     /* Perl's cal without a timeout monitors the target; unlike Perl we
      * stop monitoring once the reply is in, so cb runs once */
-    if (timeout < 0)
+    if (!(timeout >= 0)) /* NaN too: timer_new made no timer */
         t->mon = aemp_mon(n, port, cal_target_died, key);
     aemp_array_push(msg, aemp_str(t->port));
     aemp_snd(n, port, msg);
@@ -393,7 +453,10 @@ static void guard_fire(aemp_node *n, const char *port, const aemp_val *reason,
 aemp_mon_id aemp_mon_guard(aemp_node *n, const char *port,
                            void (*release)(void *), void *data)
 {
-    guard *g = release ? malloc(sizeof *g) : NULL;
+    if (!n || kernel_check_port(n, port) ||
+        kernel_check_cb(n, "aemp_mon_guard", release != NULL))
+        return 0;
+    guard *g = malloc(sizeof *g);
     if (!g)
         return 0;
     g->release = release;
@@ -413,6 +476,9 @@ aemp_mon_id aemp_mon_guard(aemp_node *n, const char *port,
 int aemp_peval(aemp_node *n, const char *port,
                int (*fn)(aemp_node *, void *), void *ud)
 {
+    if (!n || kernel_check_port(n, port) ||
+        kernel_check_cb(n, "aemp_peval", fn != NULL))
+        return AEMP_EINVAL;
     const char *saved = n->self;
     n->self = port;
     n->die_set = 0;

@@ -162,7 +162,10 @@ static aemp_mon_id monitor_start(aemp_node *n, aemp_monitor *m)
 
 aemp_mon_id aemp_mon(aemp_node *n, const char *port, aemp_mon_cb cb, void *ud)
 {
-    aemp_monitor *m = cb ? kernel_monitor_new(n, MON_CB, port) : NULL;
+    if (!n || kernel_check_port(n, port) ||
+        kernel_check_cb(n, "aemp_mon", cb != NULL))
+        return 0;
+    aemp_monitor *m = kernel_monitor_new(n, MON_CB, port);
     if (!m)
         return 0;
     m->cb = cb;
@@ -172,6 +175,16 @@ aemp_mon_id aemp_mon(aemp_node *n, const char *port, aemp_mon_cb cb, void *ud)
 
 aemp_mon_id aemp_mon_kil(aemp_node *n, const char *port, const char *rcvport)
 {
+    if (!n || kernel_check_port(n, port))
+        return 0;
+    /* Perl's one-argument mon: kill $SELF */
+    if (!rcvport && !(rcvport = n->self)) {
+        kernel_refuse(n, "mon: called with one argument only, but $SELF "
+                         "not set,");
+        return 0;
+    }
+    if (kernel_check_kil(n, rcvport))
+        return 0;
     aemp_monitor *m = kernel_monitor_new(n, MON_KIL, port);
     if (!m)
         return 0;
@@ -185,11 +198,11 @@ aemp_mon_id aemp_mon_kil(aemp_node *n, const char *port, const char *rcvport)
 aemp_mon_id aemp_mon_snd(aemp_node *n, const char *port, const char *rcvport,
                          aemp_val *msg)
 {
-    aemp_monitor *m = kernel_monitor_new(n, MON_SND, port);
-    if (!m || !msg || aemp_type_of(msg) != AEMP_ARRAY) {
+    aemp_monitor *m = NULL;
+    if (!n || kernel_check_port(n, port) || kernel_check_port(n, rcvport) ||
+        kernel_check_array(n, "aemp_mon_snd: the message", msg) ||
+        !(m = kernel_monitor_new(n, MON_SND, port))) {
         aemp_unref(msg);
-        if (m)
-            kernel_monitor_free(m);
         return 0;
     }
     m->msg = msg;
@@ -214,6 +227,8 @@ static int list_unlink(aemp_monitor **head, aemp_monitor *m)
 
 void aemp_mon_cancel(aemp_node *n, aemp_mon_id id)
 {
+    if (!n)
+        return;
     char key[24];
     mon_key(id, key);
     aemp_monitor *m = aemp_dict_del(&n->monitors, key);

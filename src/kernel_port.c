@@ -56,11 +56,13 @@ char *kernel_split_port(const char *port, const char **portid)
 char *aemp_node_of(const char *port)
 {
     const char *portid;
-    return kernel_split_port(port, &portid);
+    return kernel_has_node(port) ? kernel_split_port(port, &portid) : NULL;
 }
 
 int aemp_port_is_local(const aemp_node *n, const char *port)
 {
+    if (!n || !port)
+        return 0;
     const char *hash = strchr(port, '#');
     size_t nlen = hash ? (size_t)(hash - port) : strlen(port);
     return nlen == strlen(n->id) && !memcmp(port, n->id, nlen);
@@ -125,6 +127,8 @@ void kernel_ports_free(aemp_node *n)
 
 char *aemp_port(aemp_node *n, aemp_recv_cb cb, void *ud)
 {
+    if (!n)
+        return NULL;
     char *localid = kernel_next_id(n, n->uniq);
     aemp_lport *p = localid ? port_create(n, localid) : NULL;
     free(localid);
@@ -139,12 +143,17 @@ char *aemp_port(aemp_node *n, aemp_recv_cb cb, void *ud)
 int aemp_rcv(aemp_node *n, const char *port, const char *tag,
              aemp_recv_cb cb, void *ud)
 {
-    const char *localid;
-    if (!aemp_port_is_local(n, port))
-        return AEMP_EINVAL; /* rcv can only be called on local ports */
-    free(kernel_split_port(port, &localid));
-    if (!*localid)
+    if (!n)
         return AEMP_EINVAL;
+    if (!aemp_port_is_local(n, port))
+        return kernel_refuse(n, "%s: rcv can only be called on local ports, "
+                                "caught",
+                             port ? port : "");
+    const char *hash = strchr(port, '#');
+    const char *localid = hash ? hash + 1 : "";
+    if (!*localid) /* Perl would replace its node port's handler */
+        return kernel_refuse(n, "%s: rcv cannot be called on a node port",
+                             port);
     aemp_lport *p = kernel_port_find(n, localid);
     if (!p && !(p = port_create(n, localid)))
         return AEMP_ENOMEM;
@@ -182,10 +191,13 @@ int aemp_rcv(aemp_node *n, const char *port, const char *tag,
 
 void aemp_die(aemp_node *n, const char *fmt, ...)
 {
-    char msg[1024];
+    if (!n)
+        return;
+    char msg[1024] = "Died"; /* Perl's text for a die without one */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (fmt)
+        vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     aemp_buf_reset(&n->die_msg);
     aemp_buf_puts(&n->die_msg, msg);
@@ -194,12 +206,12 @@ void aemp_die(aemp_node *n, const char *fmt, ...)
 
 const char *aemp_self(const aemp_node *n)
 {
-    return n->self;
+    return n ? n->self : NULL;
 }
 
 const char *aemp_srcnode(const aemp_node *n)
 {
-    return n->srcnode;
+    return n ? n->srcnode : NULL;
 }
 
 /* ---- sending ---- */
@@ -258,16 +270,16 @@ void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
 
 int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
 {
-    if (!msg || aemp_type_of(msg) != AEMP_ARRAY) {
+    if (!n || kernel_check_port(n, port) ||
+        kernel_check_array(n, "aemp_snd: the message", msg)) {
         aemp_unref(msg);
         return AEMP_EINVAL;
     }
     const char *portid;
     char *nodeid = kernel_split_port(port, &portid);
-    if (!nodeid || !*nodeid) {
-        free(nodeid);
+    if (!nodeid) {
         aemp_unref(msg);
-        return AEMP_EINVAL;
+        return AEMP_ENOMEM;
     }
     /* Perl traces the port id before it stringifies it: a node port
      * shows as null */
@@ -352,18 +364,21 @@ void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason)
 
 int aemp_kil(aemp_node *n, const char *port, aemp_val *reason)
 {
-    const char *portid;
-    char *nodeid = kernel_split_port(port, &portid);
-    if (!nodeid || !*nodeid || !*portid) {
-        /* killing a node port is not allowed */
-        free(nodeid);
+    if (!n || kernel_check_kil(n, port) ||
+        (reason && kernel_check_array(n, "aemp_kil: the reason", reason))) {
         aemp_unref(reason);
         return AEMP_EINVAL;
     }
-    if (reason && aemp_type_of(reason) != AEMP_ARRAY) {
-        free(nodeid);
+    return kernel_kil(n, port, reason);
+}
+
+int kernel_kil(aemp_node *n, const char *port, aemp_val *reason)
+{
+    const char *portid;
+    char *nodeid = kernel_split_port(port, &portid);
+    if (!nodeid) {
         aemp_unref(reason);
-        return AEMP_EINVAL;
+        return AEMP_ENOMEM;
     }
     int rc = AEMP_OK;
     if (!strcmp(nodeid, n->id)) {

@@ -121,11 +121,11 @@ void kernel_run_node_event(aemp_node *n, aemp_job *job)
 
 aemp_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
 {
-    aemp_node_mon *m = calloc(1, sizeof *m);
-    if (!m || !cb) {
-        free(m);
+    if (!n || kernel_check_cb(n, "aemp_mon_nodes", cb != NULL))
         return 0;
-    }
+    aemp_node_mon *m = calloc(1, sizeof *m);
+    if (!m)
+        return 0;
     m->id = ++n->next_mon_id;
     m->cb = cb;
     m->ud = ud;
@@ -139,6 +139,8 @@ aemp_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
 
 void aemp_mon_nodes_cancel(aemp_node *n, aemp_mon_id id)
 {
+    if (!n)
+        return;
     /* only marked: a node event may be iterating the list right now */
     for (aemp_node_mon *m = n->node_mons; m; m = m->next)
         if (m->id == id)
@@ -147,6 +149,8 @@ void aemp_mon_nodes_cancel(aemp_node *n, aemp_mon_id id)
 
 int aemp_node_is_up(const aemp_node *n, const char *nodeid)
 {
+    if (!n || !nodeid)
+        return -1; /* Perl: nothing is known about undef */
     if (!strcmp(nodeid, n->id))
         return 1;
     aemp_remote *r = aemp_dict_get(&n->remotes, nodeid);
@@ -155,6 +159,8 @@ int aemp_node_is_up(const aemp_node *n, const char *nodeid)
 
 aemp_val *aemp_up_nodes(const aemp_node *n)
 {
+    if (!n)
+        return NULL;
     aemp_val *list = aemp_array();
     for (aemp_dict_entry *e = aemp_dict_next(&n->remotes, NULL); list && e;
          e = aemp_dict_next(&n->remotes, e)) {

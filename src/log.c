@@ -33,6 +33,8 @@ void aemp_log_init(aemp_node *n)
 
 void aemp_node_set_log(aemp_node *n, int level, aemp_log_cb cb, void *ud)
 {
+    if (!n)
+        return;
     n->log_level = level;
     n->log_cb = cb;
     n->log_ud = ud;
@@ -40,6 +42,8 @@ void aemp_node_set_log(aemp_node *n, int level, aemp_log_cb cb, void *ud)
 
 void aemp_node_set_trace(aemp_node *n, int on)
 {
+    if (!n)
+        return;
     n->trace = on;
 }
 

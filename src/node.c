@@ -53,6 +53,8 @@ static void ignore_sigpipe(void)
 
 aemp_node *aemp_node_new(struct event_base *base)
 {
+    if (!base)
+        return NULL;
     aemp_node *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
@@ -137,21 +139,23 @@ void aemp_node_free(aemp_node *n)
 
 const char *aemp_node_id(const aemp_node *n)
 {
-    return n->id;
+    return n ? n->id : NULL;
 }
 
 const aemp_val *aemp_node_config(const aemp_node *n)
 {
-    return n->config;
+    return n ? n->config : NULL;
 }
 
 const aemp_val *aemp_node_binds(const aemp_node *n)
 {
-    return n->binds;
+    return n ? n->binds : NULL;
 }
 
 const char *aemp_node_errmsg(const aemp_node *n)
 {
+    if (!n) /* most likely aemp_node_new failed */
+        return "no node";
     return n->errmsg ? n->errmsg : "";
 }
 
@@ -336,6 +340,8 @@ static int set_seeds(aemp_node *n)
 int aemp_node_configure(aemp_node *n, const aemp_val *args,
                         const char *rcpath)
 {
+    if (!n)
+        return AEMP_EINVAL;
     if (n->config)
         return fail(n, AEMP_ESTATE, "configure called twice");
     aemp_val *empty = args ? NULL : aemp_map();

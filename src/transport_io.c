@@ -96,8 +96,11 @@ static void busy_poll_extend(aemp_node *n)
 
 int aemp_node_set_busy_poll(aemp_node *n, unsigned usec)
 {
-    if (usec > 1000000)
+    if (!n)
         return AEMP_EINVAL;
+    if (usec > 1000000)
+        return kernel_refuse(n, "aemp_node_set_busy_poll: more than a "
+                                "second");
     n->busy_poll_us = usec;
     return AEMP_OK;
 }

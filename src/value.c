@@ -133,6 +133,8 @@ static void str_done(aemp_val *v)
 
 aemp_val *aemp_strn(const char *s, size_t len)
 {
+    if (!s && len)
+        return aemp_null(); /* no string: undef, as Perl has it */
     aemp_val *v = str_alloc(len);
     if (!v)
         return NULL;
@@ -144,11 +146,14 @@ aemp_val *aemp_strn(const char *s, size_t len)
 
 aemp_val *aemp_str(const char *s)
 {
-    return aemp_strn(s, strlen(s));
+    /* undef, not NULL: NULL would end an aemp_sndv/aemp_arrayv list */
+    return s ? aemp_strn(s, strlen(s)) : aemp_null();
 }
 
 aemp_val *aemp_strf(const char *fmt, ...)
 {
+    if (!fmt)
+        return aemp_null();
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
@@ -176,7 +181,7 @@ const char *aemp_str_ptr(const aemp_val *v, size_t *len)
 
 int aemp_str_eq(const aemp_val *v, const char *s)
 {
-    if (!v || v->type != AEMP_STRING)
+    if (!v || v->type != AEMP_STRING || !s)
         return 0;
     size_t n = strlen(s);
     return v->u.len == n && memcmp(v->str, s, n) == 0;
@@ -223,6 +228,8 @@ aemp_val *aemp_array_with_room(size_t n)
 
 aemp_val *aemp_arrayn(size_t n, aemp_val *const *items)
 {
+    if (n && !items)
+        return NULL;
     aemp_val *a = aemp_array();
     int ok = a && array_reserve(a, n) == AEMP_OK;
     for (size_t i = 0; i < n; i++)

@@ -304,6 +304,11 @@ static int keep_value(aemp_val *v, void *ud)
 
 aemp_val *aemp_from_json(const char *json, size_t len, char **err)
 {
+    if (!json) {
+        if (err)
+            *err = strdup("no JSON text");
+        return NULL;
+    }
     aemp_val *v = NULL;
     /* Without yajl_allow_multiple_values a second value is an error
      * ("trailing garbage"), so keep_value runs at most once. */

@@ -135,7 +135,7 @@ int aemp_map_setn(aemp_val *m, const char *key, size_t klen, aemp_val *v)
 {
     if (!v)
         return AEMP_ENOMEM;
-    if (!m || m->type != AEMP_MAP) {
+    if (!m || m->type != AEMP_MAP || !key) {
         aemp_unref(v);
         return AEMP_EINVAL;
     }
@@ -156,12 +156,12 @@ int aemp_map_setn(aemp_val *m, const char *key, size_t klen, aemp_val *v)
 
 int aemp_map_set(aemp_val *m, const char *key, aemp_val *v)
 {
-    return aemp_map_setn(m, key, strlen(key), v);
+    return aemp_map_setn(m, key, key ? strlen(key) : 0, v);
 }
 
 aemp_val *aemp_map_getn(const aemp_val *m, const char *key, size_t klen)
 {
-    if (!m || m->type != AEMP_MAP)
+    if (!m || m->type != AEMP_MAP || !key)
         return NULL;
     size_t i = map_find(m, key, klen, key_hash(key, klen));
     return i == NOT_FOUND ? NULL : m->u.m.ents[i].val;
@@ -169,7 +169,7 @@ aemp_val *aemp_map_getn(const aemp_val *m, const char *key, size_t klen)
 
 aemp_val *aemp_map_get(const aemp_val *m, const char *key)
 {
-    return aemp_map_getn(m, key, strlen(key));
+    return aemp_map_getn(m, key, key ? strlen(key) : 0);
 }
 
 /* Takes entry i out of the index before the vector closes the gap behind
@@ -200,7 +200,7 @@ static void index_remove(aemp_val *m, uint32_t i)
 
 int aemp_map_del(aemp_val *m, const char *key, size_t klen)
 {
-    if (!m || m->type != AEMP_MAP)
+    if (!m || m->type != AEMP_MAP || !key)
         return 0;
     size_t i = map_find(m, key, klen, key_hash(key, klen));
     if (i == NOT_FOUND)

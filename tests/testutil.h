@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <event2/event.h>
+
 /* Reads a file from the reference vectors ($AEMP_VECTORS, set by meson). */
 static inline char *test_read_vector(const char *name, size_t *len)
 {
@@ -31,6 +33,18 @@ static inline char *test_read_vector(const char *name, size_t *len)
         *len = (size_t)n;
     }
     return buf;
+}
+
+/* Runs base's loop in 10 ms turns until *flag becomes non-zero or
+ * seconds pass. */
+static inline void test_run_until(struct event_base *base, int *flag,
+                                  double seconds)
+{
+    for (int i = 0; i < (int)(seconds * 100) && !*flag; i++) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
 }
 
 static inline int test_run_suite(Suite *s)

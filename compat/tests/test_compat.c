@@ -118,6 +118,15 @@ static int remove_self(const aemp_val *args, void *ud)
     return 0;
 }
 
+/* Perl's croak inside a callback: the call fails and the port dies */
+static int misuses(const aemp_val *args, void *ud)
+{
+    note(ud, args);
+    snd(NULL, S("hi"));                /* snd undef, hi => ... */
+    rcv("elsewhere#x", "t", record, NULL);
+    return 0;
+}
+
 START_TEST(test_ports)
 {
     ck_assert_int_eq(configure(S("norc"), I(1), S("nodeid"), S("p1")), 0);
@@ -186,6 +195,18 @@ START_TEST(test_ports)
     ck_assert(json_is(pe.last, "[\"arg\"]"));
     wait_for(&mc.calls, 1);
     ck_assert(json_is(mc.last, "[\"die\",\"no way here\"]"));
+
+    /* a call Perl dies on kills the port with Perl's reason; the first
+     * one wins */
+    char *d = port(misuses, &dflt);
+    seen md = {0};
+    mon(d, record, &md);
+    snd(d, S("go"));
+    wait_for(&md.calls, 1);
+    ck_assert(json_is(md.last, "[\"die\",\"'undef' or the empty string are "
+                               "not valid node/port IDs\"]"));
+    aemp_unref(md.last);
+    free(d);
 
     aemp_unref(tagged.last), aemp_unref(dflt.last), aemp_unref(died.last);
     aemp_unref(once.last), aemp_unref(again.last), aemp_unref(ma.last);

@@ -8,9 +8,13 @@
  * master when the old one goes; the local database is sent whole to each
  * new master.
  *
- * Families are named like Perl identifiers ([A-Za-z][A-Za-z0-9_:]*);
- * "'l" (listeners: node id -> addresses) and "'g" (global nodes) are the
- * protocol's own and may be read.
+ * Families are best named like Perl identifiers ([A-Za-z][A-Za-z0-9_:]*),
+ * as MP.pm recommends; like Perl, any other string is taken too. "'l"
+ * (listeners: node id -> addresses) and "'g" (global nodes) are the
+ * protocol's own and may be read. A NULL or empty family and a NULL
+ * subkey are refused (AEMP_EINVAL, 0 for a handle or id; a taken value
+ * is released) and, in a port's context, kill the port as node.h
+ * describes.
  *
  * Callbacks run from the event loop, never inside the call that causes
  * them.
@@ -45,7 +49,8 @@ void aemp_db_release(aemp_node *node, aemp_db_handle h);
 int aemp_db_del(aemp_node *node, const char *family, const char *key);
 
 /* db_reg: sets family/port to value and deletes it when the port dies
- * (or when the handle is released). */
+ * (or when the handle is released). port NULL is the running port
+ * (aemp_self), as Perl's db_reg $family. */
 aemp_db_handle aemp_db_reg(aemp_node *node, const char *family,
                            const char *port, aemp_val *value);
 

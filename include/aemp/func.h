@@ -59,8 +59,8 @@ char *aemp_cal(aemp_node *node, const char *port, aemp_val *msg,
                double timeout, aemp_cal_cb cb, void *ud);
 
 /* after: calls cb (aemp_after) or sends msg to port (aemp_after_snd, msg
- * taken) once, seconds from now. Returns a handle for
- * aemp_after_cancel, 0 on error. */
+ * taken) once, seconds from now (negative or NaN: at once; at most 10^9).
+ * Returns a handle for aemp_after_cancel, 0 on error. */
 typedef void (*aemp_after_cb)(aemp_node *node, void *ud);
 typedef uint64_t aemp_timer_id;
 aemp_timer_id aemp_after(aemp_node *node, double seconds, aemp_after_cb cb,
@@ -70,13 +70,15 @@ aemp_timer_id aemp_after_snd(aemp_node *node, double seconds,
 void aemp_after_cancel(aemp_node *node, aemp_timer_id id);
 
 /* mon_guard: keeps something alive as long as port lives; release(data)
- * runs once, when the port dies or when the node is freed. */
+ * runs once, when the port dies or when the node is freed (never when
+ * the call fails and returns 0). */
 aemp_mon_id aemp_mon_guard(aemp_node *node, const char *port,
                            void (*release)(void *data), void *data);
 
 /* peval: runs fn in the context of a local port (aemp_self() is port);
  * a non-zero return kills the port with ("die", MESSAGE). Returns fn's
- * result. */
+ * result, or AEMP_EINVAL without calling fn (port without a node part,
+ * fn NULL). */
 int aemp_peval(aemp_node *node, const char *port,
                int (*fn)(aemp_node *node, void *ud), void *ud);
 

@@ -8,6 +8,17 @@
  * Port ids are strings "NODEID#LOCALID"; a node id alone names that node's
  * node port. A message is an array value: for a tag-matching port its first
  * element is the tag.
+ *
+ * Arguments (docs/api.md, "Arguments"): no argument crashes a function. A
+ * NULL node, an id whose node part is empty (NULL, "", "#x": Perl's
+ * "'undef' or the empty string are not valid node/port IDs"), a message
+ * that is not an array or a missing callback is refused: AEMP_EINVAL, 0
+ * for an id, NULL for a pointer. A value the function takes is released
+ * then too. Inside a port's context (aemp_self() set: a receive
+ * callback, a spawn's init function, aemp_peval) a refused call also
+ * kills that port with ("die", TEXT), TEXT being Perl's croak text where
+ * Perl croaks, as Perl's croak there would; the callback runs on, the
+ * kill is queued and the first reason wins.
  */
 #ifndef AEMP_NODE_H
 #define AEMP_NODE_H
@@ -47,8 +58,9 @@ typedef void (*aemp_log_cb)(int level, const char *ctx, const char *msg,
 
 /* ---- life cycle ---------------------------------------------------- */
 
-/* A new node on base. If SIGPIPE still has its default action it is set
- * to ignored: a peer closing its socket must not end the process. */
+/* A new node on base (NULL if base is NULL). If SIGPIPE still has its
+ * default action it is set to ignored: a peer closing its socket must not
+ * end the process. */
 aemp_node *aemp_node_new(struct event_base *base);
 
 /* configure: args is a map of configure's key/value pairs (profile, nodeid,
@@ -73,7 +85,8 @@ const aemp_val *aemp_node_config(const aemp_node *node);
 /* The addresses the node listens on, as published in 'l (borrowed array). */
 const aemp_val *aemp_node_binds(const aemp_node *node);
 
-/* Detail of the last error from configure (file names, addresses). */
+/* Detail of the last error from configure (file names, addresses); never
+ * NULL ("no node" for a NULL node). */
 const char *aemp_node_errmsg(const aemp_node *node);
 
 /* Logging: level from AE_VERBOSE / PERL_ANYEVENT_VERBOSE (default 4); the
@@ -105,12 +118,13 @@ char *aemp_port(aemp_node *node, aemp_recv_cb cb, void *ud);
 /* Sets (cb non-NULL) or removes (cb NULL) the callback for messages whose
  * first element is the string tag; tag NULL sets the default callback.
  * rcv on a local port id that does not exist creates it (as Perl does),
- * with a default callback that ignores unmatched messages. */
+ * with a default callback that ignores unmatched messages. A port of
+ * another node, or the node port, is refused (AEMP_EINVAL). */
 int aemp_rcv(aemp_node *node, const char *port, const char *tag,
              aemp_recv_cb cb, void *ud);
 
 /* For use inside a receive callback that is about to return non-zero: the
- * text of the "die" reason. */
+ * text of the "die" reason (fmt NULL: "Died", as Perl's bare die). */
 void aemp_die(aemp_node *node, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -126,12 +140,13 @@ const char *aemp_srcnode(const aemp_node *node);
 /* 1 if port names a port of this node. */
 int aemp_port_is_local(const aemp_node *node, const char *port);
 
-/* The node id part of a port id, malloc'd. */
+/* The node id part of a port id, malloc'd; NULL if it is empty. */
 char *aemp_node_of(const char *port);
 
 /* ---- messages ------------------------------------------------------------ */
 
-/* Sends msg (an array: the message's elements) to any port. Takes msg.
+/* Sends msg (an array: the message's elements) to any port. Takes msg,
+ * also when it refuses the call (port without a node part: AEMP_EINVAL).
  * Local delivery is queued; to a remote node without a link the message is
  * queued until the link is up (and dropped with the queue if the link
  * cannot be made, as in Perl). */
@@ -142,7 +157,7 @@ int aemp_sndv(aemp_node *node, const char *port, ...);
 
 /* Kills a port. reason NULL (or an empty array) is a normal kill; else an
  * array, e.g. ["myerror", "text"], taken. Killing a node port is refused
- * (AEMP_EINVAL). */
+ * (AEMP_EINVAL), as Perl's "NODE#: killing a node port is not allowed". */
 int aemp_kil(aemp_node *node, const char *port, aemp_val *reason);
 
 /* ---- monitors ------------------------------------------------------------ */
@@ -155,7 +170,9 @@ typedef uint64_t aemp_mon_id;
 /* Calls cb when port dies. */
 aemp_mon_id aemp_mon(aemp_node *node, const char *port, aemp_mon_cb cb,
                      void *ud);
-/* Kills rcvport with the same reason when port dies abnormally. */
+/* Kills rcvport with the same reason when port dies abnormally. rcvport
+ * NULL is the running port (aemp_self), as Perl's one-argument mon;
+ * refused outside a port's context. */
 aemp_mon_id aemp_mon_kil(aemp_node *node, const char *port,
                          const char *rcvport);
 /* Sends msg (array, taken) with the reason appended to rcvport when port
@@ -167,7 +184,7 @@ void aemp_mon_cancel(aemp_node *node, aemp_mon_id id);
 /* ---- nodes -------------------------------------------------------------- */
 
 /* 1 if a link to nodeid is up (or it is this node), 0 if the node is known
- * but not connected, -1 if nothing is known about it. */
+ * but not connected, -1 if nothing is known about it (nodeid NULL). */
 int aemp_node_is_up(const aemp_node *node, const char *nodeid);
 
 /* The ids of all nodes with a link up (not this one): a new array. */

@@ -49,7 +49,10 @@ typedef enum aemp_type {
 
 typedef struct aemp_val aemp_val;
 
-/* Constructors: a new reference each, NULL only when out of memory. */
+/* Constructors: a new reference each, NULL only when out of memory. A
+ * NULL string (aemp_str(NULL), aemp_strn(NULL, n > 0), aemp_strf(NULL))
+ * makes undef (AEMP_NULL), as Perl has it: never NULL, which would end an
+ * aemp_arrayv or aemp_sndv list early. */
 aemp_val *aemp_null(void);
 aemp_val *aemp_bool(int b);
 aemp_val *aemp_int(int64_t i);
@@ -104,7 +107,8 @@ aemp_val *aemp_array_take(aemp_val *a, size_t i);
 /* Removes and drops the first n items. */
 void aemp_array_shift(aemp_val *a, size_t n);
 
-/* Maps. set takes v and replaces the value of an existing key. */
+/* Maps. set takes v and replaces the value of an existing key. A NULL
+ * key is refused: set gives AEMP_EINVAL (v released), get NULL, del 0. */
 size_t aemp_map_len(const aemp_val *m);
 const char *aemp_map_key_at(const aemp_val *m, size_t i, size_t *klen);
 aemp_val *aemp_map_value_at(const aemp_val *m, size_t i);
@@ -134,8 +138,8 @@ char *aemp_to_json(const aemp_val *v, size_t *len);
  * (JSON::XS canonical). */
 char *aemp_to_json_canonical(const aemp_val *v, size_t *len);
 
-/* Parses one complete JSON text. Returns NULL on error and, if err is not
- * NULL, sets *err to a malloc'd message. */
+/* Parses one complete JSON text. Returns NULL on error (json NULL too)
+ * and, if err is not NULL, sets *err to a malloc'd message. */
 aemp_val *aemp_from_json(const char *json, size_t len, char **err);
 
 #ifdef __cplusplus
