@@ -9,11 +9,8 @@
 #include "global_int.h"
 #include "random.h"
 
-static void keepalive_all(evutil_socket_t fd, short what, void *ud)
+static void keepalive_all(aemp_node *n)
 {
-    (void)fd;
-    (void)what;
-    aemp_node *n = ud;
     aemp_global *g = n->global;
     aemp_log(n, 9, LOG_KERNEL, "keepalive: trying to establish connections "
                                "with %zu node(s).",
@@ -33,15 +30,24 @@ static void keepalive_all(evutil_socket_t fd, short what, void *ud)
     event_add(g->keepalive_timer, &tv);
 }
 
+static void on_keepalive(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    kernel_io_enter(ud); /* a node without an address fails at once */
+    keepalive_all(ud);
+    kernel_io_leave(ud);
+}
+
 static void keepalive_again(aemp_node *n)
 {
     aemp_global *g = n->global;
     g->keepalive_retry = (1.0 + aemp_random_unit()) * 0.3;
     if (!g->keepalive_timer)
-        g->keepalive_timer = event_new(n->base, -1, 0, keepalive_all, n);
+        g->keepalive_timer = event_new(n->base, -1, 0, on_keepalive, n);
     if (g->keepalive_timer) {
         event_del(g->keepalive_timer);
-        keepalive_all(-1, 0, n);
+        keepalive_all(n);
     }
 }
 

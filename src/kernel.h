@@ -65,6 +65,10 @@ typedef struct aemp_remote {
     aemp_dict trials;         /* endpoint -> aemp_link* */
     aemp_dict lmon;           /* remote port id -> aemp_monitor* list */
     aemp_dict rmon;           /* our local port id -> monitor (for mon0) */
+    unsigned firing;          /* fire jobs of a link failure not run yet:
+                                 until they have, sends wait in queue and
+                                 no connect starts (kernel_remote_fired);
+                                 the remote must stay until then */
 } aemp_remote;
 
 /* A seed address we keep a link to (Kernel.pm %SEED_NODE). */
@@ -96,6 +100,7 @@ struct aemp_job {
     struct aemp_job *next;
     aemp_job_kind kind;
     char *name;         /* local port id (KILL), node id (NODE_EVENT),
+                           the node whose link failed (FIRE, or NULL),
                            what CALL needs */
     aemp_val *port;     /* DELIVER: the local port id, a string */
     const char *src;    /* SRCNODE: a node id that outlives the job (a
@@ -165,8 +170,11 @@ struct aemp_node {
     struct event *seed_timer;
 
     aemp_job *jobs, **jobs_tail;
-    aemp_job *urgent, **urgent_tail; /* monitors fired by the running job */
-    int dispatching;          /* kernel_run_jobs is running */
+    aemp_job *urgent, **urgent_tail; /* monitors fired by the running job
+                                        or by a link failure */
+    int dispatching;          /* jobs are running */
+    int io_depth;             /* kernel_io_enter: inside the node's event
+                                 callbacks, or a write that may run them */
     aemp_job *job_pool;       /* finished jobs for reuse: no malloc per
                                  message */
     size_t job_pool_len;
@@ -207,8 +215,11 @@ void aemp_links_flush(aemp_node *n);
 aemp_lport *kernel_port_find(aemp_node *n, const char *localid);
 void kernel_inject(aemp_node *n, const char *src, aemp_val *msg);
 void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason);
-/* Detaches and queues the firing of a list of monitors. */
-void kernel_fire_list(aemp_node *n, aemp_monitor *list, const aemp_val *reason);
+/* Detaches and queues the firing of a list of monitors. remote: the node
+ * whose link failed (its monitors run before any other job), or NULL.
+ * Returns how many fire jobs carry remote. */
+size_t kernel_fire_list(aemp_node *n, aemp_monitor *list,
+                        const aemp_val *reason, const char *remote);
 aemp_mon_id kernel_monitor_add(aemp_node *n, aemp_monitor *m);
 aemp_monitor *kernel_monitor_new(aemp_node *n, aemp_mon_kind kind,
                                  const char *port);
@@ -221,6 +232,14 @@ void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
                        aemp_val *val, uint64_t id);
 void kernel_ports_free(aemp_node *n);
 void kernel_run_jobs(aemp_node *n);
+/* Around the node's event callbacks that may find a link failure: when
+ * the outermost returns, the monitors it fired run, before any other
+ * callback of the program can send (Perl runs them inside its error
+ * handling). A callback that runs inside another, or inside a write from
+ * the program's own call (TLS filters call back at once), leaves them to
+ * the outermost one or to the job event. */
+void kernel_io_enter(aemp_node *n);
+void kernel_io_leave(aemp_node *n);
 /* mon1 / mon0 from a remote node for one of our ports */
 void kernel_rmon_add(aemp_node *n, aemp_remote *r, const char *localid);
 void kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid);
@@ -273,6 +292,8 @@ void kernel_remote_send(aemp_remote *r, aemp_val *msg);
 void kernel_remote_connect(aemp_remote *r);
 void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses);
 void kernel_remote_error(aemp_remote *r, const char *msg);
+/* A fire job of node id's link failure has run. */
+void kernel_remote_fired(aemp_node *n, const char *id);
 void kernel_remote_monitor(aemp_remote *r, aemp_monitor *m);
 void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m);
 void kernel_remotes_free(aemp_node *n);

@@ -1,7 +1,10 @@
 /* libaemp: the job queue. Every user callback runs from here, drained
- * by an event on the caller's event_base: a message sent from inside a
- * callback is never delivered inside the aemp_snd() call, and the
- * network code never has user code on its stack. */
+ * by an event on the caller's event_base, or at the very end of one of
+ * the node's own event callbacks (kernel_io_leave, and after a read): a
+ * message sent from inside a callback is never delivered inside the
+ * aemp_snd() call, and the network code never has user code deeper in its
+ * stack than its outermost frame, where a link the user's code closes
+ * stays valid (links are freed by the reaper, later). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +17,14 @@
 void kernel_queue_job(aemp_node *n, aemp_job *job)
 {
     job->next = NULL;
-    if (n->dispatching && job->kind == JOB_FIRE) {
-        /* monitors fired by the job running now run right after it */
+    /* Monitors fired by the running job run right after it; monitors of
+     * a failed link run before any other job (and sooner: at the end of
+     * the callback that found the failure, kernel_io_leave). */
+    if (job->kind == JOB_FIRE && (n->dispatching || job->name)) {
         *n->urgent_tail = job;
         n->urgent_tail = &job->next;
+        if (!n->dispatching)
+            event_active(n->jobs_ev, 0, 0);
         return;
     }
     *n->jobs_tail = job;
@@ -108,28 +115,33 @@ void kernel_jobs_free(aemp_node *n)
 /* Jobs one round may run before the node returns to the event loop. */
 #define JOBS_PER_ROUND 10000
 
-void kernel_run_jobs(aemp_node *n)
+static void run_job(aemp_node *n, aemp_job *job)
 {
-    /* Monitors a job fires run right after it, before the jobs behind
-     * it: a kil0 request fires its monitors before the next message is
-     * delivered, as Perl runs them inside the request. Everything else a
-     * job queues goes to the back, as Perl delays local kills and sends.
-     * After a round's worth the rest waits for the next turn of the loop,
-     * so a busy node still reads its sockets. */
-    aemp_job *jobs = n->jobs;
-    n->jobs = NULL;
-    n->jobs_tail = &n->jobs;
+    switch (job->kind) {
+    case JOB_DELIVER: kernel_run_deliver(n, job); break;
+    case JOB_KILL: kernel_run_kill(n, job->name, job->val); break;
+    case JOB_FIRE:
+        kernel_run_fire(n, job->mon, job->val);
+        if (job->name)
+            kernel_remote_fired(n, job->name);
+        break;
+    case JOB_NODE_EVENT: kernel_run_node_event(n, job); break;
+    case JOB_CALL: job->fn(n, job); break;
+    }
+}
+
+/* Runs a round's worth of jobs from the list and returns the rest.
+ * Monitors a job fires run right after it, before the jobs behind it: a
+ * kil0 request fires its monitors before the next message is delivered,
+ * as Perl runs them inside the request. Everything else a job queues goes
+ * to the back, as Perl delays local kills and sends. */
+static aemp_job *run_round(aemp_node *n, aemp_job *jobs)
+{
     n->dispatching = 1;
     for (int count = 0; jobs && count < JOBS_PER_ROUND; count++) {
         aemp_job *job = jobs;
         jobs = job->next;
-        switch (job->kind) {
-        case JOB_DELIVER: kernel_run_deliver(n, job); break;
-        case JOB_KILL: kernel_run_kill(n, job->name, job->val); break;
-        case JOB_FIRE: kernel_run_fire(n, job->mon, job->val); break;
-        case JOB_NODE_EVENT: kernel_run_node_event(n, job); break;
-        case JOB_CALL: job->fn(n, job); break;
-        }
+        run_job(n, job);
         job_free(n, job);
         if (n->urgent) {
             *n->urgent_tail = jobs;
@@ -139,15 +151,55 @@ void kernel_run_jobs(aemp_node *n)
         }
     }
     n->dispatching = 0;
-    if (jobs) { /* left for the next round, in front of anything new */
-        aemp_job **tail = &jobs;
-        while (*tail)
-            tail = &(*tail)->next;
-        *tail = n->jobs;
-        if (!n->jobs)
-            n->jobs_tail = tail;
-        n->jobs = jobs;
-    }
+    return jobs;
+}
+
+/* Puts jobs in front of the list at *head (tail pointer *tail). */
+static void put_back(aemp_job *jobs, aemp_job **head, aemp_job ***tail)
+{
+    if (!jobs)
+        return;
+    aemp_job **end = &jobs;
+    while (*end)
+        end = &(*end)->next;
+    *end = *head;
+    if (!*head)
+        *tail = end;
+    *head = jobs;
+}
+
+void kernel_run_jobs(aemp_node *n)
+{
+    /* the monitors of failed links first, then the queue in order; after
+     * a round's worth the rest waits for the next turn of the loop, so a
+     * busy node still reads its sockets */
+    aemp_job *jobs = n->urgent;
+    if (jobs)
+        *n->urgent_tail = n->jobs;
+    else
+        jobs = n->jobs;
+    n->urgent = n->jobs = NULL;
+    n->urgent_tail = &n->urgent;
+    n->jobs_tail = &n->jobs;
+    put_back(run_round(n, jobs), &n->jobs, &n->jobs_tail);
     if (n->jobs)
+        event_active(n->jobs_ev, 0, 0);
+}
+
+void kernel_io_enter(aemp_node *n)
+{
+    n->io_depth++;
+}
+
+void kernel_io_leave(aemp_node *n)
+{
+    /* inside a job the dispatcher runs them right after it */
+    if (--n->io_depth || !n->urgent || n->dispatching)
+        return;
+    aemp_job *jobs = n->urgent;
+    n->urgent = NULL;
+    n->urgent_tail = &n->urgent;
+    put_back(run_round(n, jobs), &n->urgent, &n->urgent_tail);
+    if (n->urgent)
         event_active(n->jobs_ev, 0, 0);
 }

@@ -47,8 +47,10 @@ aemp_mon_id kernel_monitor_add(aemp_node *n, aemp_monitor *m)
     return m->id;
 }
 
-void kernel_fire_list(aemp_node *n, aemp_monitor *list, const aemp_val *reason)
+size_t kernel_fire_list(aemp_node *n, aemp_monitor *list,
+                        const aemp_val *reason, const char *remote)
 {
+    size_t for_remote = 0;
     while (list) {
         aemp_monitor *m = list;
         list = m->next;
@@ -56,14 +58,17 @@ void kernel_fire_list(aemp_node *n, aemp_monitor *list, const aemp_val *reason)
         char key[24];
         mon_key(m->id, key);
         aemp_dict_del(&n->monitors, key);
-        aemp_job *job = kernel_job_new(n, JOB_FIRE, NULL, aemp_copy(reason));
+        aemp_job *job = kernel_job_new(n, JOB_FIRE, remote,
+                                       aemp_copy(reason));
         if (!job) {
             kernel_monitor_free(m);
             continue;
         }
         job->mon = m;
+        for_remote += job->name != NULL;
         kernel_queue_job(n, job);
     }
+    return for_remote;
 }
 
 void kernel_run_fire(aemp_node *n, aemp_monitor *m, const aemp_val *reason)
@@ -129,7 +134,7 @@ static aemp_mon_id monitor_local(aemp_node *n, aemp_monitor *m)
             aemp_str("no_such_port"),
             aemp_str("cannot monitor nonexistent port"),
             aemp_strf("%s#%s", n->id, localid), NULL);
-        kernel_fire_list(n, m, reason);
+        kernel_fire_list(n, m, reason, NULL);
         aemp_unref(reason);
         return id;
     }

@@ -68,7 +68,7 @@ static void req_kil0(aemp_node *n, const char *src, aemp_val *msg)
     if (!list)
         return;
     aemp_val *reason = slice(msg, 3);
-    kernel_fire_list(n, list, reason);
+    kernel_fire_list(n, list, reason, NULL);
     aemp_unref(reason);
 }
 

@@ -300,7 +300,7 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
         queue_delivery(n, n->id, aemp_str(portid), msg);
         return AEMP_OK;
     }
-    if (r && r->link) {
+    if (r && r->link && !r->firing) {
         int rc = aemp_link_send_to(r->link, portid, msg);
         aemp_unref(msg);
         return rc;
@@ -328,7 +328,7 @@ int kernel_snd_node_shared(aemp_node *n, const char *nodeid,
     aemp_remote *r = n->trace || !strcmp(nodeid, n->id) || strchr(nodeid, '#')
                          ? NULL
                          : kernel_remote_get(n, nodeid, 0);
-    if (r && r->link && aemp_type_of(msg) == AEMP_ARRAY)
+    if (r && r->link && !r->firing && aemp_type_of(msg) == AEMP_ARRAY)
         return aemp_link_send_cached(r->link, cache, "", msg);
     return aemp_snd(n, nodeid, aemp_ref((aemp_val *)msg));
 }
@@ -429,7 +429,7 @@ void kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason)
     }
     aemp_monitor *mons = p->mons;
     p->mons = NULL;
-    kernel_fire_list(n, mons, reason);
+    kernel_fire_list(n, mons, reason, NULL);
     port_free(p);
 }
 

@@ -175,7 +175,7 @@ aemp_val *aemp_up_nodes(const aemp_node *n)
 
 void kernel_remote_send(aemp_remote *r, aemp_val *msg)
 {
-    if (r->link) {
+    if (r->link && !r->firing) {
         aemp_link_send(r->link, msg);
         aemp_unref(msg);
         return;
@@ -192,7 +192,11 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
-    kernel_remote_error(ud, "connect timeout");
+    aemp_remote *r = ud;
+    aemp_node *n = r->node;
+    kernel_io_enter(n);
+    kernel_remote_error(r, "connect timeout");
+    kernel_io_leave(n);
 }
 
 static struct timeval seconds(double s)
@@ -206,7 +210,7 @@ static struct timeval seconds(double s)
 void kernel_remote_connect(aemp_remote *r)
 {
     aemp_node *n = r->node;
-    if (r->link || r->connect_w)
+    if (r->link || r->connect_w || r->firing)
         return;
     if (!r->connect_to) {
         r->connect_to = event_new(n->base, -1, 0, on_connect_timeout, r);
@@ -266,7 +270,7 @@ static void try_next_address(evutil_socket_t fd, short what, void *ud)
 void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
 {
     aemp_node *n = r->node;
-    if (r->link || r->connect_w)
+    if (r->link || r->connect_w || r->firing)
         return;
     size_t count = aemp_array_len(addresses);
     if (!count) {
@@ -293,7 +297,11 @@ void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
     event_add(r->connect_w, &now);
 }
 
-/* Node.pm transport_error. */
+/* Node.pm transport_error. Perl runs the monitors right here; ours run
+ * before any other job, at the end of the event callback that found the
+ * failure (kernel_io_leave), and until the last of them has run, what is
+ * sent to the node waits in its queue: nothing sent after the failure can
+ * arrive before the monitors have fired. */
 void kernel_remote_error(aemp_remote *r, const char *msg)
 {
     aemp_node *n = r->node;
@@ -308,12 +316,35 @@ void kernel_remote_error(aemp_remote *r, const char *msg)
                                    aemp_str(r->id), aemp_str(msg), NULL);
     for (aemp_dict_entry *e = aemp_dict_next(&r->lmon, NULL); e;
          e = aemp_dict_next(&r->lmon, e))
-        kernel_fire_list(n, e->value, reason);
+        r->firing += kernel_fire_list(n, e->value, reason, r->id);
     aemp_dict_clear(&r->lmon);
     if (had_link)
         kernel_node_event(n, r->id, 0, reason);
     aemp_log(n, 9, LOG_KERNEL, "transport_error %s %s", r->id, msg);
     aemp_unref(reason);
+}
+
+/* The queue goes out on the link, in order. */
+static void send_queue(aemp_remote *r)
+{
+    aemp_link *link = r->link;
+    aemp_val *queue = r->queue;
+    r->queue = NULL;
+    for (size_t i = 0; i < aemp_array_len(queue) && r->link == link; i++)
+        aemp_link_send(link, aemp_array_at(queue, i));
+    aemp_unref(queue);
+}
+
+void kernel_remote_fired(aemp_node *n, const char *id)
+{
+    aemp_remote *r = kernel_remote_get(n, id, 0);
+    if (!r || !r->firing || --r->firing)
+        return;
+    /* the monitors have run: what was sent meanwhile may go */
+    if (r->link)
+        send_queue(r);
+    else if (r->queue)
+        kernel_remote_connect(r);
 }
 
 /* ---- monitors of remote ports ---- */
@@ -420,11 +451,8 @@ void kernel_link_up(aemp_node *n, aemp_link *link)
     r->link = link;
     aemp_link_owner_of(link)->remote = r;
     kernel_node_event(n, r->id, 1, NULL);
-    aemp_val *queue = r->queue;
-    r->queue = NULL;
-    for (size_t i = 0; i < aemp_array_len(queue) && r->link == link; i++)
-        aemp_link_send(link, aemp_array_at(queue, i));
-    aemp_unref(queue);
+    if (!r->firing) /* else once the monitors of a failure have run */
+        send_queue(r);
 }
 
 void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)

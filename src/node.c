@@ -29,7 +29,9 @@ static void on_flush(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
+    kernel_io_enter(ud); /* a write may find a link failed */
     aemp_links_flush(ud);
+    kernel_io_leave(ud);
 }
 
 static void on_reap(evutil_socket_t fd, short what, void *ud)

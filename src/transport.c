@@ -110,7 +110,13 @@ static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
         link_io_dirty(l);
         return AEMP_OK;
     }
-    return bufferevent_write(l->io, b->p, b->len) ? AEMP_EIO : AEMP_OK;
+    /* a TLS filter writes at once and may call back right here, inside
+     * the program's aemp_snd: no jobs may run from that */
+    aemp_node *n = l->node;
+    n->io_depth++;
+    int failed = bufferevent_write(l->io, b->p, b->len);
+    n->io_depth--;
+    return failed ? AEMP_EIO : AEMP_OK;
 }
 
 int aemp_link_send(aemp_link *l, const aemp_val *msg)
@@ -537,11 +543,8 @@ static void feed_frames(aemp_link *l, struct evbuffer *in)
     }
 }
 
-static void on_read(struct bufferevent *bev, void *ud)
+static void read_input(aemp_link *l, struct bufferevent *bev)
 {
-    aemp_link *l = ud;
-    if (bev != l->io)
-        return; /* the socket's own callback, before TLS took it over */
     if (l->state < LINK_DATA && read_lines(l, bev) <= 0)
         return;
     feed_frames(l, bufferevent_get_input(bev));
@@ -551,10 +554,19 @@ static void on_read(struct bufferevent *bev, void *ud)
         link_io_start(l);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *ud)
+static void on_read(struct bufferevent *bev, void *ud)
 {
-    (void)bev;
     aemp_link *l = ud;
+    if (bev != l->io)
+        return; /* the socket's own callback, before TLS took it over */
+    aemp_node *n = l->node;
+    kernel_io_enter(n); /* a link up may replace another */
+    read_input(l, bev);
+    kernel_io_leave(n);
+}
+
+static void link_event(aemp_link *l, short what)
+{
     if (what & BEV_EVENT_CONNECTED) {
         evutil_socket_t fd = bufferevent_getfd(l->bev);
         int one = 1;
@@ -582,6 +594,16 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
     }
 }
 
+static void on_event(struct bufferevent *bev, short what, void *ud)
+{
+    (void)bev;
+    aemp_link *l = ud;
+    aemp_node *n = l->node;
+    kernel_io_enter(n);
+    link_event(l, what);
+    kernel_io_leave(n);
+}
+
 static void link_start(aemp_link *l)
 {
     struct timeval tv;
@@ -598,8 +620,11 @@ static void on_fail(evutil_socket_t fd, short what, void *ud)
     (void)fd;
     (void)what;
     aemp_link *l = ud;
+    aemp_node *n = l->node;
+    kernel_io_enter(n);
     if (l->state != LINK_DEAD)
         link_error(l, "%s", l->fail_msg);
+    kernel_io_leave(n);
 }
 
 /* A connect that fails before it starts is reported from the event loop,

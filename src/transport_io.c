@@ -105,10 +105,8 @@ int aemp_node_set_busy_poll(aemp_node *n, unsigned usec)
     return AEMP_OK;
 }
 
-static void on_readable(evutil_socket_t fd, short what, void *ud)
+static void read_link(aemp_link *l, evutil_socket_t fd)
 {
-    (void)what;
-    aemp_link *l = ud;
     aemp_node *n = l->node;
     if (!n->rbuf && !(n->rbuf = malloc(READ_CHUNK))) {
         link_error(l, "out of memory");
@@ -141,6 +139,16 @@ static void on_readable(evutil_socket_t fd, short what, void *ud)
             return;
         }
     }
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *ud)
+{
+    (void)what;
+    aemp_link *l = ud;
+    aemp_node *n = l->node;
+    kernel_io_enter(n); /* the link may fail */
+    read_link(l, fd);
+    kernel_io_leave(n);
 }
 
 void link_io_start(aemp_link *l)
