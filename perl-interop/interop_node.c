@@ -41,10 +41,14 @@
  *                               sorted by their canonical JSON
  *   ["master"]                reports ["master", MASTER-or-null]
  *
+ * Link churn (interop_churn.c): ["flood", NAME, PORT, USEC],
+ * ["flood_stop", NAME], and the sink AEMP_INTEROP_SINK=NAME=FILE.
+ *
  * Events: ["ready", NODEID, BINDS], ["rcv", NAME, @msg],
  *         ["mon", TAG, @reason], ["node", NODEID, 0|1, @reason],
  *         ["db_mon", ...], ["db_family"|"db_keys"|"db_values", TAG, ...],
- *         ["master", ID], ["error", TEXT]
+ *         ["master", ID], ["flood_mon", ...], ["flood_stopped", ...],
+ *         ["error", TEXT]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +60,7 @@
 
 #include "aemp/aemp.h"
 #include "aemp/db.h"
+#include "interop_churn.h"
 
 static aemp_node *node;
 static struct event_base *base;
@@ -357,7 +362,7 @@ static void run_command(const aemp_val *cmd)
             aemp_array_push(ev, aemp_ref(aemp_array_at(up, i)));
         aemp_unref(up);
         emit(ev);
-    } else if (!db_command(op, cmd)) {
+    } else if (!db_command(op, cmd) && !churn_command(op, cmd)) {
         emit_error("unknown command");
     }
 }
@@ -410,6 +415,8 @@ int main(int argc, char **argv)
         return 1;
     }
     aemp_unref(args);
+    churn_init(node, base, emit);
+    churn_sink_from_env();
     aemp_mon_nodes(node, on_node, NULL);
     struct bufferevent *in = bufferevent_socket_new(base, 0, 0);
     bufferevent_setcb(in, on_stdin, NULL, on_stdin_event, NULL);

@@ -10,6 +10,7 @@ use AnyEvent::Handle;
 use AnyEvent::MP;
 use AnyEvent::MP::Kernel;
 use JSON::XS;
+use Socket qw(SOL_SOCKET SO_LINGER);
 
 $| = 1;
 my $json = JSON::XS->new->utf8->allow_nonref;
@@ -21,6 +22,24 @@ my $args = $json->decode(shift @ARGV // "{}");
 configure %$args;
 
 mon_nodes sub { emit node => $_[0], $_[1] ? 1 : 0, @_[2 .. $#_] };
+
+# the churn sink (as interop_churn.c): AEMP_INTEROP_SINK=NAME=FILE
+if (($ENV{AEMP_INTEROP_SINK} // "") =~ /^([^=]+)=(.+)\z/) {
+   my $file = $2;
+   open my $sink, ">>", $file or die "$file: $!";
+   rcv "$NODE#$1", sub { syswrite $sink, "$_[0]\n" };
+}
+
+# the floods (as interop_churn.c), by name
+my %flood;
+
+sub flood_monitor {
+   my ($f) = @_;
+   $f->{guard} = mon $f->{port}, sub {
+      emit flood_mon => $f->{name}, $f->{next} - 1, @_;
+      flood_monitor($f) if $f->{timer};
+   };
+}
 
 my %keep;
 
@@ -98,6 +117,31 @@ my %cmd = (
    db_values => db_query(db_values => \&db_values, \&sorted_values),
    master => sub { emit master => $AnyEvent::MP::Kernel::MASTER },
    quit => sub { exit 0 },
+
+   # Perl's timers do not run on every turn: USEC must be above 0 here
+   flood => sub {
+      my ($name, $port, $usec) = @_;
+      my $f = $flood{$name} = { name => $name, port => $port, next => 0 };
+      flood_monitor($f);
+      $f->{timer} = AE::timer 0, $usec / 1e6, sub { snd $port, $f->{next}++ };
+   },
+   flood_stop => sub {
+      my $f = $flood{$_[0]};
+      delete $f->{timer};
+      delete $f->{guard};
+      emit flood_stopped => $f->{name}, $f->{next} - 1;
+   },
+   # (perl_node.pl only) the link to NODEID is reset from this side: the
+   # socket is closed at once, what it had not read is lost
+   reset => sub {
+      my ($id) = @_;
+      my $tp = $AnyEvent::MP::Kernel::NODE{$id} && $AnyEvent::MP::Kernel::NODE{$id}{transport}
+         or return emit error => "no link to $id";
+      my $fh = $tp->{hdl}{fh};
+      setsockopt $fh, SOL_SOCKET, SO_LINGER, pack "ii", 1, 0;
+      $tp->error ("reset by the test");
+      close $fh;
+   },
 );
 
 my $stdin; $stdin = AnyEvent::Handle->new(
