@@ -167,7 +167,10 @@ int aemp_kil(aemp_node *node, const char *port, aemp_val *reason);
  * is harmless. */
 typedef uint64_t aemp_mon_id;
 
-/* Calls cb when port dies. */
+/* Calls cb when port dies. A remote port also dies for us when the link
+ * to its node fails (transport_error, NODE, MESSAGE): then cb runs before
+ * any other callback of the program, and nothing sent to that node
+ * afterwards arrives before it has (docs/protocol.md). */
 aemp_mon_id aemp_mon(aemp_node *node, const char *port, aemp_mon_cb cb,
                      void *ud);
 /* Kills rcvport with the same reason when port dies abnormally. rcvport
