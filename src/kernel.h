@@ -240,6 +240,9 @@ void kernel_run_jobs(aemp_node *n);
  * the outermost one or to the job event. */
 void kernel_io_enter(aemp_node *n);
 void kernel_io_leave(aemp_node *n);
+/* Inside the outermost of those callbacks, not inside a job: runs the
+ * queue now (what a read decoded), as the job event would. */
+void kernel_io_deliver(aemp_node *n);
 /* mon1 / mon0 from a remote node for one of our ports */
 void kernel_rmon_add(aemp_node *n, aemp_remote *r, const char *localid);
 void kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid);

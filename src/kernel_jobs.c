@@ -191,6 +191,12 @@ void kernel_io_enter(aemp_node *n)
     n->io_depth++;
 }
 
+void kernel_io_deliver(aemp_node *n)
+{
+    if (n->io_depth == 1 && !n->dispatching)
+        kernel_run_jobs(n);
+}
+
 void kernel_io_leave(aemp_node *n)
 {
     /* inside a job the dispatcher runs them right after it */

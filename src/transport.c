@@ -562,6 +562,9 @@ static void on_read(struct bufferevent *bev, void *ud)
     aemp_node *n = l->node;
     kernel_io_enter(n); /* a link up may replace another */
     read_input(l, bev);
+    /* what was read is delivered now, as on a plain link, before a
+     * failure found in a later callback fires monitors ahead of it */
+    kernel_io_deliver(n);
     kernel_io_leave(n);
 }
 

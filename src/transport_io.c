@@ -122,8 +122,7 @@ static void read_link(aemp_link *l, evutil_socket_t fd)
              * rather than after every other socket of this turn has been
              * read. This is the job event's work, done a little earlier
              * from the event loop; the queue's order is the same. */
-            if (!n->dispatching)
-                kernel_run_jobs(n);
+            kernel_io_deliver(n);
             if (dead || r < READ_CHUNK)
                 return;
         } else if (r == 0) {

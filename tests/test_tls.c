@@ -66,10 +66,11 @@ static void capture(int level, const char *ctx, const char *msg, void *ud)
         snprintf(s->logs + used, sizeof s->logs - used, "%s\n", msg);
 }
 
-static aemp_node *make_node(const char *id, const char *cert,
-                            const char *secret, const char *seed, seen *logs)
+static aemp_node *make_node_on(struct event_base *on, const char *id,
+                               const char *cert, const char *secret,
+                               const char *seed, seen *logs)
 {
-    aemp_node *n = aemp_node_new(base);
+    aemp_node *n = aemp_node_new(on);
     aemp_node_set_log(n, 9, capture, logs);
     aemp_val *args = aemp_map();
     aemp_map_set(args, "norc", aemp_int(1));
@@ -85,6 +86,12 @@ static aemp_node *make_node(const char *id, const char *cert,
                   aemp_node_errmsg(n));
     aemp_unref(args);
     return n;
+}
+
+static aemp_node *make_node(const char *id, const char *cert,
+                            const char *secret, const char *seed, seen *logs)
+{
+    return make_node_on(base, id, cert, secret, seed, logs);
 }
 
 static const char *addr(aemp_node *n)
@@ -290,6 +297,70 @@ START_TEST(test_tls_garbage)
 }
 END_TEST
 
+/* ---- what was read comes before a failure ---- */
+
+typedef struct in_turn {
+    int delivered;
+    int at_timer; /* delivered when the timer of that turn ran */
+} in_turn;
+
+static int note_delivery(aemp_node *n, const char *port, const aemp_val *msg,
+                         void *ud)
+{
+    (void)n;
+    (void)port;
+    (void)msg;
+    ((in_turn *)ud)->delivered = 1;
+    return 0;
+}
+
+static void note_timer(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    in_turn *t = ud;
+    t->at_timer = t->delivered;
+}
+
+/* A message read on a TLS link is delivered in the callback that read it,
+ * before the other callbacks of that turn run (as on a plain link, and as
+ * Perl handles a message when it reads it): a failure of the link found
+ * by one of them (the connect timeout, a write) cannot fire monitors
+ * ahead of it. b runs on a base of its own, one turn when the test says:
+ * a timer due at once and the bytes of a's message in its socket. */
+START_TEST(test_delivered_in_read_turn)
+{
+    char *cert = make_cert(0, 30);
+    struct event_base *base_b = event_base_new();
+    seen alog = {0}, blog = {0};
+    aemp_node *b = make_node_on(base_b, "ob", cert, NULL, NULL, &blog);
+    aemp_node *a = make_node("oa", cert, NULL, addr(b), &alog);
+    in_turn t = {0, 0};
+    aemp_rcv(b, "ob#in", NULL, note_delivery, &t);
+    for (int i = 0; i < 5000 && aemp_node_is_up(b, "oa") != 1; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        event_base_loop(base_b, EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    ck_assert_msg(aemp_node_is_up(b, "oa") == 1, "b: %s", blog.logs);
+    ck_assert_ptr_nonnull(strstr(blog.logs, "over TLS"));
+    aemp_sndv(a, "ob#in", aemp_str("x"), NULL);
+    for (int i = 0; i < 20; i++) /* a writes it */
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    struct event *timer = evtimer_new(base_b, note_timer, &t);
+    static const struct timeval now = {0, 0};
+    evtimer_add(timer, &now);
+    event_base_loop(base_b, EVLOOP_ONCE);
+    ck_assert_int_eq(t.delivered, 1);
+    ck_assert_int_eq(t.at_timer, 1);
+    event_free(timer);
+    aemp_node_free(a);
+    aemp_node_free(b);
+    event_base_free(base_b);
+    free(cert);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tls");
@@ -303,6 +374,7 @@ int main(void)
     tcase_add_test(tc, test_expired_cert);
     tcase_add_test(tc, test_no_cert);
     tcase_add_test(tc, test_tls_garbage);
+    tcase_add_test(tc, test_delivered_in_read_turn);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
