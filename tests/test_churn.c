@@ -57,15 +57,6 @@ static void teardown(void)
     event_base_free(base);
 }
 
-static void run_until(const int *flag, double seconds)
-{
-    for (int i = 0; i < (int)(seconds * 100) && !*flag; i++) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(base, &tv);
-        event_base_dispatch(base);
-    }
-}
-
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -231,7 +222,7 @@ START_TEST(test_churn_every_turn)
     c->tick = evtimer_new(base, on_tick, c);
     static const struct timeval zero = {0, 0};
     evtimer_add(c->tick, &zero);
-    run_until(&c->done, 60);
+    test_run_until(base, &c->done, 60);
     ck_assert_msg(c->done, "only %d breaks", c->breaks);
 
     int gaps, lost, silent = silent_gaps(c, &gaps, &lost);
@@ -298,7 +289,7 @@ START_TEST(test_hold_until_fired)
     ck_assert_ptr_nonnull(r);
     for (int i = 0; i < 500 && !r->link; i++) {
         int never = 0;
-        run_until(&never, 0.01);
+        test_run_until(base, &never, 0.01);
     }
     ck_assert_ptr_nonnull(r->link);
 
@@ -310,7 +301,7 @@ START_TEST(test_hold_until_fired)
     ck_assert_ptr_null(r->connect_to);
     ck_assert_ptr_null(r->connect_w);
 
-    run_until(&h.arrived, 10);
+    test_run_until(base, &h.arrived, 10);
     ck_assert_int_eq(h.arrived, 1);
     ck_assert_int_eq(h.fires_at_arrival, 1);
     aemp_node_free(a);
