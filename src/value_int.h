@@ -53,11 +53,15 @@ void aemp_map_free_entries(aemp_val *m);
 
 /* 1 if the string value holds well-formed UTF-8 (a Perl character string),
  * 0 if it is to be treated as a Perl byte string. Computed once, when the
- * string is made. Well-formed means what Perl's encoder passes through:
- * shortest form, at most U+10FFFF; UTF-16 surrogates (ED A0..BF xx) are
- * accepted because JSON::XS decodes and re-encodes them unchanged. */
+ * string is made. Well-formed means what JSON::XS decodes, which is what
+ * Perl holds: shortest form, any code point Perl allows (up to 2^63 - 1,
+ * in Perl's extended UTF-8 beyond U+10FFFF: F4 90 80 80 is U+110000, FF
+ * leads 13 bytes); UTF-16 surrogates (ED A0..BF xx) included. */
 int aemp_str_is_utf8(const aemp_val *v);
 int aemp_utf8_valid(const unsigned char *s, size_t len);
+/* The code point at s[*i] of a string aemp_utf8_valid accepted; advances
+ * *i past it. */
+uint64_t aemp_utf8_next(const unsigned char *s, size_t *i);
 
 /* The key of entry i as a string value (borrowed). */
 aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i);

@@ -123,16 +123,9 @@ static int write_double(aemp_buf *b, double d)
 
 /* The next character of a string: a decoded UTF-8 sequence if the string
  * is well-formed UTF-8 (checked when it was made), else one byte. */
-static uint32_t next_cp(const unsigned char *s, size_t *i, int utf8)
+static uint64_t next_cp(const unsigned char *s, size_t *i, int utf8)
 {
-    uint32_t c = s[(*i)++];
-    if (!utf8 || c < 0x80)
-        return c;
-    int n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
-    c &= 0x3fu >> n;
-    while (n--)
-        c = c << 6 | (s[(*i)++] & 0x3fu);
-    return c;
+    return utf8 ? aemp_utf8_next(s, i) : s[(*i)++];
 }
 
 /* Compares two strings as Perl compares them: by characters, which is the
@@ -148,7 +141,7 @@ static int str_cmp(const aemp_val *a, const aemp_val *b)
         return c ? c : (la > lb) - (la < lb);
     }
     while (i < la && j < lb) {
-        uint32_t ca = next_cp(sa, &i, ua), cb = next_cp(sb, &j, ub);
+        uint64_t ca = next_cp(sa, &i, ua), cb = next_cp(sb, &j, ub);
         if (ca != cb)
             return ca < cb ? -1 : 1;
     }

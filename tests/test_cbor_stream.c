@@ -491,6 +491,26 @@ START_TEST(test_encode)
 }
 END_TEST
 
+/* Code points beyond U+10FFFF: CBOR::XS sends chr(0x110000) and up as a
+ * text string of Perl's extended UTF-8; they come back as the same text
+ * string, byte for byte. (The items are what encode_cbor writes.) */
+START_TEST(test_beyond_unicode)
+{
+    static const char *const items[] = {
+        "64f4908080", "64f7bfbfbf", "65f888808080", "65fbbfbfbfbf",
+        "66fc8480808080", "66fdbfbfbfbfbf", "67fe828080808080",
+        "67febfbfbfbfbfbf", "6dff808080808081808080808080",
+        "6dff8087bfbfbfbfbfbfbfbfbfbf",
+        "66 61 f4908080 62", /* amid ASCII */
+        "66 c3a9 f4908080",  /* with a Latin-1 character: still text */
+    };
+    for (size_t i = 0; i < sizeof(items) / sizeof(*items); i++) {
+        aemp_val *v = decode1(items[i]);
+        check_enc(v, items[i]);
+    }
+}
+END_TEST
+
 /* What we write, we read back as the same data. */
 START_TEST(test_roundtrip)
 {
@@ -776,6 +796,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_non_array);
     tcase_add_test(tc, test_encode);
     tcase_add_test(tc, test_roundtrip);
+    tcase_add_test(tc, test_beyond_unicode);
     tcase_add_test(tc, test_repeated_strings);
     suite_add_tcase(s, tc);
     tc = tcase_create("input");

@@ -521,7 +521,7 @@ START_TEST(test_byte_strings)
     v = aemp_str("a\xc3\xa9\xff\n");
     ck_json(v, "\"a\xc3\x83\xc2\xa9\xc3\xbf\\n\"");
     aemp_unref(v);
-    /* overlong and beyond U+10FFFF are not UTF-8 either */
+    /* overlong forms are not UTF-8 either */
     v = aemp_str("\xc0\x80");
     ck_json(v, "\"\xc3\x80\xc2\x80\"");
     aemp_unref(v);
@@ -537,12 +537,90 @@ START_TEST(test_byte_strings)
     v = aemp_str("\xe2\x98"); /* cut short */
     ck_json(v, "\"\xc3\xa2\xc2\x98\"");
     aemp_unref(v);
-    v = aemp_str("\xf4\x90\x80\x80");
-    ck_json(v, "\"\xc3\xb4\xc2\x90\xc2\x80\xc2\x80\"");
-    aemp_unref(v);
     v = aemp_str("\xf4\x8f\xbf\xbf"); /* U+10FFFF is */
     ck_json(v, "\"\xf4\x8f\xbf\xbf\"");
     aemp_unref(v);
+}
+END_TEST
+
+/* Perl strings hold code points beyond U+10FFFF, in Perl's extended
+ * UTF-8 (what CBOR::XS sends in a text string). They are characters, not
+ * bytes: JSON carries them raw, which JSON::XS decodes to the same code
+ * points (its encoder refuses them, its decoder does not). Overlong forms
+ * and code points above 2^63 - 1 are not UTF-8: bytes. (The byte
+ * sequences are what CBOR::XS writes for chr of each code point.) */
+static const char *const beyond_unicode[] = {
+    "\xf4\x90\x80\x80",                 /* U+110000 */
+    "\xf7\xbf\xbf\xbf",                 /* U+1FFFFF */
+    "\xf8\x88\x80\x80\x80",             /* U+200000 */
+    "\xfb\xbf\xbf\xbf\xbf",             /* U+3FFFFFF */
+    "\xfc\x84\x80\x80\x80\x80",         /* U+4000000 */
+    "\xfd\xbf\xbf\xbf\xbf\xbf",         /* U+7FFFFFFF */
+    "\xfe\x82\x80\x80\x80\x80\x80",     /* U+80000000 */
+    "\xfe\xbf\xbf\xbf\xbf\xbf\xbf",     /* U+FFFFFFFFF */
+    "\xff\x80\x80\x80\x80\x80\x81\x80\x80\x80\x80\x80\x80", /* 2^36 */
+    "\xff\x80\x87\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf", /* 2^63-1 */
+};
+
+START_TEST(test_beyond_unicode)
+{
+    for (size_t i = 0; i < sizeof(beyond_unicode) / sizeof(*beyond_unicode);
+         i++) {
+        const char *s = beyond_unicode[i];
+        char json[64];
+        snprintf(json, sizeof(json), "[\"%s\"]", s);
+        aemp_val *v = aemp_arrayv(aemp_str(s), NULL);
+        ck_json(v, json); /* raw, as JSON::XS decodes it */
+        aemp_val *back = parse(json);
+        ck_assert(aemp_str_eq(aemp_array_at(back, 0), s));
+        ck_assert(aemp_equal(v, back));
+        aemp_unref(back);
+        aemp_unref(v);
+    }
+    static const char *const bytes[][2] = {
+        /* U+1FFFFF in five bytes: overlong */
+        {"\xf8\x87\xbf\xbf\xbf", "\xc3\xb8\xc2\x87\xc2\xbf\xc2\xbf\xc2\xbf"},
+        /* U+3FFFFFF in six */
+        {"\xfc\x83\xbf\xbf\xbf\xbf",
+         "\xc3\xbc\xc2\x83\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf"},
+        /* U+7FFFFFFF in seven */
+        {"\xfe\x81\xbf\xbf\xbf\xbf\xbf",
+         "\xc3\xbe\xc2\x81\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf"},
+        /* 2^36 - 1 in thirteen */
+        {"\xff\x80\x80\x80\x80\x80\x80\xbf\xbf\xbf\xbf\xbf\xbf",
+         "\xc3\xbf\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\xbf"
+         "\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf"},
+        /* 2^63: more than an IV holds */
+        {"\xff\x80\x88\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80",
+         "\xc3\xbf\xc2\x80\xc2\x88\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80"
+         "\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80"},
+        /* cut short */
+        {"\xf8\x88\x80\x80", "\xc3\xb8\xc2\x88\xc2\x80\xc2\x80"},
+    };
+    for (size_t i = 0; i < sizeof(bytes) / sizeof(*bytes); i++) {
+        char in[64], out[128];
+        aemp_val *v = aemp_str(bytes[i][0]);
+        snprintf(out, sizeof(out), "\"%s\"", bytes[i][1]);
+        ck_json(v, out);
+        aemp_unref(v);
+        /* and JSON::XS refuses such bytes in a text: so do we */
+        snprintf(in, sizeof(in), "[\"%s\"]", bytes[i][0]);
+        parse_fails(in, strlen(in));
+    }
+    /* overlong forms below U+10FFFF too, and as keys */
+    parse_fails("[\"\xc0\xaf\"]", 6);
+    parse_fails("[\"\xf0\x8f\xbf\xbf\"]", 8);
+    parse_fails("{\"\xe0\x80\x80\":1}", 9);
+    /* characters sort by code point: U+10FFFF < U+110000 < U+200000 */
+    aemp_val *m = aemp_map();
+    aemp_map_set(m, "\xf8\x88\x80\x80\x80", aemp_int(3));
+    aemp_map_set(m, "\xf4\x90\x80\x80", aemp_int(2));
+    aemp_map_set(m, "\xf4\x8f\xbf\xbf", aemp_int(1));
+    char *j = aemp_to_json_canonical(m, NULL);
+    ck_assert_str_eq(j, "{\"\xf4\x8f\xbf\xbf\":1,\"\xf4\x90\x80\x80\":2,"
+                        "\"\xf8\x88\x80\x80\x80\":3}");
+    free(j);
+    aemp_unref(m);
 }
 END_TEST
 
@@ -742,6 +820,7 @@ static Suite *value_suite(void)
     tc = tcase_create("json");
     tcase_add_test(tc, test_escapes);
     tcase_add_test(tc, test_byte_strings);
+    tcase_add_test(tc, test_beyond_unicode);
     tcase_add_test(tc, test_doubles);
     tcase_add_test(tc, test_integers);
     tcase_add_test(tc, test_big_integers);
