@@ -172,6 +172,44 @@ aemp_val *aemp_strn(const char *s, size_t len)
     return v;
 }
 
+/* How many bytes of s have the top bit set, 8 at a time. */
+static size_t count_high(const unsigned char *s, size_t len)
+{
+    size_t high = 0, i = 0;
+    for (; len - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        w = (w >> 7) & 0x0101010101010101u;
+        high += (size_t)((w * 0x0101010101010101u) >> 56);
+    }
+    for (; i < len; i++)
+        high += s[i] >> 7;
+    return high;
+}
+
+aemp_val *aemp_str_latin1(const char *s, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)s;
+    size_t high = count_high(b, len);
+    if (high > SIZE_MAX - len)
+        return NULL;
+    aemp_val *v = str_alloc(len + high);
+    if (!v)
+        return NULL;
+    unsigned char *o = (unsigned char *)v->str;
+    for (size_t i = 0; i < len; i++) {
+        if (b[i] < 0x80) {
+            *o++ = b[i];
+        } else {
+            *o++ = (unsigned char)(0xc0 | b[i] >> 6);
+            *o++ = (unsigned char)(0x80 | (b[i] & 0x3f));
+        }
+    }
+    v->str[v->u.len] = 0;
+    v->utf8 = 1; /* by construction */
+    return v;
+}
+
 aemp_val *aemp_str(const char *s)
 {
     /* undef, not NULL: NULL would end an aemp_sndv/aemp_arrayv list */

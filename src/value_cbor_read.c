@@ -270,43 +270,6 @@ static aemp_val *bignum(const unsigned char *s, size_t len, int neg)
     return aemp_strn(digits, (size_t)(p - digits));
 }
 
-/* A byte string as Perl's characters in UTF-8 (see the top). Bytes from
- * 0x80 need two; they are spread out in sbuf, from the end backwards so
- * it can be done in place when s is sbuf's own bytes. */
-static aemp_val *bytes_value(aemp_buf *sbuf, const unsigned char *s,
-                             size_t len)
-{
-    size_t high = 0, i = 0;
-    for (; len - i >= 8; i += 8) { /* count the bytes with the top bit */
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        w = (w >> 7) & 0x0101010101010101u;
-        high += (size_t)((w * 0x0101010101010101u) >> 56);
-    }
-    for (; i < len; i++)
-        high += s[i] >> 7;
-    if (!high)
-        return aemp_strn((const char *)s, len);
-    if ((const char *)s != sbuf->p) {
-        aemp_buf_reset(sbuf);
-        if (aemp_buf_append(sbuf, s, len))
-            return NULL;
-    }
-    if (aemp_buf_reserve(sbuf, high))
-        return NULL;
-    unsigned char *b = (unsigned char *)sbuf->p;
-    for (size_t o = len + high; len > 0;) {
-        unsigned c = b[--len];
-        if (c < 0x80) {
-            b[--o] = (unsigned char)c;
-        } else {
-            b[--o] = (unsigned char)(0x80 | (c & 0x3f));
-            b[--o] = (unsigned char)(0xc0 | c >> 6);
-        }
-    }
-    return aemp_strn(sbuf->p, sbuf->len + high);
-}
-
 /* A short string as aemp_strn makes it, from the cache if it is there.
  * (Text strings, and byte strings of ASCII, which is how CBOR::XS and our
  * writer send most strings: both make the same value.) */
@@ -339,8 +302,9 @@ static int finish_string(aemp_cbor_reader *r, const unsigned char *s,
         int ascii = len <= STR_CACHE_MAX;
         for (size_t i = 0; ascii && i < len; i++)
             ascii = s[i] < 0x80;
+        /* a byte string: Perl's characters in UTF-8 (see the top) */
         return add(r, ascii ? short_string(r, (const char *)s, len)
-                            : bytes_value(&r->sbuf, s, len));
+                            : aemp_str_latin1((const char *)s, len));
     }
     while (len && !*s)
         s++, len--;

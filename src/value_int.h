@@ -63,6 +63,11 @@ int aemp_utf8_valid(const unsigned char *s, size_t len);
  * *i past it. */
 uint64_t aemp_utf8_next(const unsigned char *s, size_t *i);
 
+/* A string of the characters of the bytes s (a Perl byte string: each
+ * byte the character of that code point) in UTF-8: "\xe9" is "\xc3\xa9".
+ * NULL when out of memory. */
+aemp_val *aemp_str_latin1(const char *s, size_t len);
+
 /* The key of entry i as a string value (borrowed). */
 aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i);
 /* Sets m[key] = v, taking both key (a string value) and v. */

@@ -339,22 +339,6 @@ static int num_equal(const aemp_val *a, const aemp_val *b)
     return strcmp(ba, bb) == 0;
 }
 
-/* b's value for a's key i, also when the key is spelled differently in
- * bytes but the same in characters (a byte string against UTF-8). */
-static const aemp_val *map_match(const aemp_val *b, const aemp_val *key)
-{
-    size_t klen;
-    const char *k = aemp_str_ptr(key, &klen);
-    const aemp_val *v = aemp_map_getn(b, k, klen);
-    for (size_t i = 0; !v && i < aemp_map_len(b); i++) {
-        const aemp_val *bk = aemp_map_key_val_at(b, i);
-        if (aemp_str_is_utf8(bk) != aemp_str_is_utf8(key) &&
-            str_cmp(bk, key) == 0)
-            v = aemp_map_value_at(b, i);
-    }
-    return v;
-}
-
 int aemp_equal(const aemp_val *a, const aemp_val *b)
 {
     aemp_type ta = aemp_type_of(a), tb = aemp_type_of(b);
@@ -376,7 +360,9 @@ int aemp_equal(const aemp_val *a, const aemp_val *b)
         if (aemp_map_len(a) != aemp_map_len(b))
             return 0;
         for (size_t i = 0; i < aemp_map_len(a); i++) {
-            const aemp_val *bv = map_match(b, aemp_map_key_val_at(a, i));
+            size_t klen; /* keys are UTF-8 in every map: bytes compare */
+            const char *k = aemp_map_key_at(a, i, &klen);
+            const aemp_val *bv = aemp_map_getn(b, k, klen);
             if (!bv || !aemp_equal(aemp_map_value_at(a, i), bv))
                 return 0;
         }

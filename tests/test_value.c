@@ -235,6 +235,35 @@ END_TEST
 
 /* Enough keys for the hash index, then deletes that shrink the map back
  * below it; order and lookups must hold all along. */
+/* A key is a Perl string: bytes that are not UTF-8 are the characters of
+ * those bytes, so "\xe9" and "\xc3\xa9" (é) are one key, held as UTF-8. */
+START_TEST(test_map_byte_keys)
+{
+    aemp_val *m = aemp_map();
+    ck_assert_int_eq(aemp_map_set(m, "\xe9", aemp_int(1)), AEMP_OK);
+    ck_assert_int_eq(aemp_map_set(m, "\xc3\xa9", aemp_int(2)), AEMP_OK);
+    ck_assert_uint_eq(aemp_map_len(m), 1);
+    ck_assert_str_eq(aemp_map_key_at(m, 0, NULL), "\xc3\xa9");
+    ck_assert_int_eq(aemp_as_int(aemp_map_get(m, "\xe9")), 2);
+    ck_assert_int_eq(aemp_as_int(aemp_map_get(m, "\xc3\xa9")), 2);
+    ck_json(m, "{\"\xc3\xa9\":2}");
+    ck_assert_int_eq(aemp_map_del(m, "\xe9", 1), 1);
+    ck_assert_uint_eq(aemp_map_len(m), 0);
+    /* overlong and cut-short sequences are bytes too */
+    aemp_map_set(m, "\xc1\x81", aemp_int(1));
+    aemp_map_set(m, "\xc3\x81\xc2\x81", aemp_int(2));
+    aemp_map_set(m, "\xe2\x98", aemp_int(3));
+    aemp_map_set(m, "\xc3\xa2\xc2\x98", aemp_int(4));
+    ck_assert_uint_eq(aemp_map_len(m), 2);
+    ck_json(m, "{\"\xc3\x81\xc2\x81\":2,\"\xc3\xa2\xc2\x98\":4}");
+    /* a copy keeps one key, and equality sees the same map */
+    aemp_val *c = aemp_copy(m);
+    ck_assert(aemp_equal(m, c));
+    aemp_unref(c);
+    aemp_unref(m);
+}
+END_TEST
+
 START_TEST(test_map_many)
 {
     enum { N = 5000 };
@@ -811,6 +840,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_refcount);
     tcase_add_test(tc, test_arrays);
     tcase_add_test(tc, test_map_basic);
+    tcase_add_test(tc, test_map_byte_keys);
     tcase_add_test(tc, test_map_many);
     tcase_add_test(tc, test_map_churn);
     tcase_add_test(tc, test_equal);

@@ -107,8 +107,12 @@ aemp_val *aemp_array_take(aemp_val *a, size_t i);
 /* Removes and drops the first n items. */
 void aemp_array_shift(aemp_val *a, size_t n);
 
-/* Maps. set takes v and replaces the value of an existing key. A NULL
- * key is refused: set gives AEMP_EINVAL (v released), get NULL, del 0. */
+/* Maps. set takes v and replaces the value of an existing key. A key is a
+ * Perl string: bytes that are not UTF-8 (aemp_str_is_utf8's sense) are a
+ * byte string, whose characters are its bytes, so "\xe9" and "\xc3\xa9"
+ * are the same key, é. Keys are held, and aemp_map_key_at returns them,
+ * as UTF-8. A NULL key is refused: set gives AEMP_EINVAL (v released),
+ * get NULL, del 0. */
 size_t aemp_map_len(const aemp_val *m);
 const char *aemp_map_key_at(const aemp_val *m, size_t i, size_t *klen);
 aemp_val *aemp_map_value_at(const aemp_val *m, size_t i);
