@@ -420,7 +420,10 @@ aemp_val *aemp_copy(const aemp_val *v)
     aemp_val *c;
     switch ((aemp_type)v->type) {
     case AEMP_STRING:
-        return aemp_strn(v->str, v->u.len);
+        c = aemp_strn(v->str, v->u.len);
+        if (c)
+            c->big = v->big;
+        return c;
     case AEMP_ARRAY:
         c = aemp_array();
         if (c && array_reserve(c, v->u.a.len)) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "aemp/value.h"
+#include "buf.h"
 
 /* Nesting limit for decoders and the JSON writer: JSON::XS's default
  * max_depth, so what Perl refuses is refused here too, and recursion
@@ -29,6 +30,7 @@ struct aemp_val {
     uint32_t refs;
     uint8_t type; /* aemp_type */
     uint8_t utf8; /* strings: 1 if well-formed UTF-8, see below */
+    uint8_t big;  /* strings: the digits of a bignum (value_bignum.c) */
     union {
         int b;
         int64_t i;
@@ -67,6 +69,21 @@ uint64_t aemp_utf8_next(const unsigned char *s, size_t *i);
  * byte the character of that code point) in UTF-8: "\xe9" is "\xc3\xa9".
  * NULL when out of memory. */
 aemp_val *aemp_str_latin1(const char *s, size_t len);
+
+/* Bignums (value_bignum.c). The longest magnitude the CBOR reader takes:
+ * converting digits costs time quadratic in their number. */
+#define AEMP_BIGNUM_BYTES 1024
+/* The bignum of big-endian magnitude s (neg: its negative, as CBOR::XS
+ * reads tag 3); NULL when out of memory or longer than AEMP_BIGNUM_BYTES
+ * after leading zeros. */
+aemp_val *aemp_bignum_from_bytes(const unsigned char *s, size_t len,
+                                 int neg);
+/* 1 and *i when the bignum v is in -2^31 .. 2^31 - 1, where CBOR::XS
+ * writes a Math::BigInt as a plain integer. */
+int aemp_bignum_small(const aemp_val *v, int64_t *i);
+/* Appends the big-endian magnitude of the bignum v, without leading zeros
+ * (nothing for 0). AEMP_ENOMEM. */
+int aemp_bignum_magnitude(const aemp_val *v, aemp_buf *out);
 
 /* The key of entry i as a string value (borrowed). */
 aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i);

@@ -119,6 +119,17 @@ static int write_double(aemp_buf *b, double d)
     return aemp_buf_append(b, tmp, fmt_double(tmp, d));
 }
 
+/* A bignum as a bare number of its digits. JSON::XS cannot write a
+ * Math::BigInt at all (Perl's snd dies); the number is what a reader
+ * wants, and JSON::XS decodes it to the same digits (a string beyond 64
+ * bits, as our reader does). */
+static int write_bignum(aemp_buf *b, const aemp_val *v)
+{
+    size_t len;
+    const char *s = aemp_str_ptr(v, &len);
+    return aemp_buf_append(b, s, len);
+}
+
 /* ---- code point order of strings --------------------------------------- */
 
 /* The next character of a string: a decoded UTF-8 sequence if the string
@@ -224,7 +235,8 @@ static int write_val(aemp_buf *b, const aemp_val *v, int canonical,
     case AEMP_INT: return write_int(b, aemp_as_int(v));
     case AEMP_UINT: return write_uint(b, aemp_as_uint(v), 0);
     case AEMP_DOUBLE: return write_double(b, aemp_as_double(v));
-    case AEMP_STRING: return write_str(b, v);
+    case AEMP_STRING:
+        return aemp_is_bignum(v) ? write_bignum(b, v) : write_str(b, v);
     case AEMP_ARRAY:
         if (depth >= AEMP_MAX_DEPTH)
             return AEMP_EINVAL;
@@ -339,8 +351,24 @@ static int num_equal(const aemp_val *a, const aemp_val *b)
     return strcmp(ba, bb) == 0;
 }
 
+/* A bignum (a) equals a bignum or a number that is written alike. */
+static int big_equal(const aemp_val *a, const aemp_val *b)
+{
+    char text[32];
+    const char *other = text;
+    if (aemp_is_bignum(b))
+        other = aemp_str_ptr(b, NULL);
+    else if (is_number(aemp_type_of(b)))
+        num_text(b, text);
+    else
+        return 0; /* a plain string of the same digits is written quoted */
+    return strcmp(aemp_str_ptr(a, NULL), other) == 0;
+}
+
 int aemp_equal(const aemp_val *a, const aemp_val *b)
 {
+    if (aemp_is_bignum(a) || aemp_is_bignum(b))
+        return aemp_is_bignum(a) ? big_equal(a, b) : big_equal(b, a);
     aemp_type ta = aemp_type_of(a), tb = aemp_type_of(b);
     if (is_number(ta) && is_number(tb))
         return num_equal(a, b);

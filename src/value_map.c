@@ -30,9 +30,11 @@
  * writers would send the same key twice, losing a value at the reader. */
 static aemp_val *key_take(aemp_val *key)
 {
-    if (key->utf8)
+    if (key->utf8 && !key->big)
         return key;
-    aemp_val *k = aemp_str_latin1(key->str, key->u.len);
+    /* a bignum key is the plain string of its digits */
+    aemp_val *k = key->utf8 ? aemp_strn(key->str, key->u.len)
+                            : aemp_str_latin1(key->str, key->u.len);
     aemp_unref(key);
     return k;
 }

@@ -741,6 +741,63 @@ START_TEST(test_big_integers)
 }
 END_TEST
 
+/* Bignums (Perl's Math::BigInt): strings of digits to C, numbers on the
+ * wire. */
+START_TEST(test_bignum)
+{
+    aemp_val *v = aemp_bignum("-123456789012345678901234567890");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(aemp_type_of(v), AEMP_STRING);
+    ck_assert(aemp_is_bignum(v));
+    ck_assert(aemp_str_eq(v, "-123456789012345678901234567890"));
+    ck_json(v, "-123456789012345678901234567890"); /* a number, bare */
+    ck_assert_int_eq(aemp_as_int(v), INT64_MIN);        /* clamped */
+    aemp_val *c = aemp_copy(v);
+    ck_assert(aemp_is_bignum(c) && aemp_equal(v, c));
+    aemp_unref(c);
+    /* not the plain string of the same digits: JSON quotes that */
+    c = aemp_str("-123456789012345678901234567890");
+    ck_assert(!aemp_is_bignum(c));
+    ck_assert(!aemp_equal(v, c) && !aemp_equal(c, v));
+    aemp_unref(c);
+    aemp_unref(v);
+    /* equal to an integer of the same digits, as written */
+    v = aemp_bignum("18446744073709551615");
+    c = aemp_uint(UINT64_MAX);
+    ck_assert(aemp_equal(v, c) && aemp_equal(c, v));
+    aemp_unref(c);
+    c = aemp_bignum("18446744073709551614");
+    ck_assert(!aemp_equal(v, c));
+    aemp_unref(c);
+    aemp_unref(v);
+    v = aemp_bignum("0");
+    c = aemp_int(0);
+    ck_assert(aemp_equal(v, c) && !aemp_is_true(v));
+    aemp_unref(c);
+    aemp_unref(v);
+    /* only canonical digits, at most 2466 of them (1024 bytes) */
+    static const char *const bad[] = {"", "-", "-0", "01", "+1", "1 ", "1.5",
+                                      "1e5", "0x10", "--1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        ck_assert_msg(aemp_bignum(bad[i]) == NULL, "took \"%s\"", bad[i]);
+    ck_assert_ptr_null(aemp_bignum(NULL));
+    char digits[2468];
+    memset(digits, '9', sizeof(digits) - 1);
+    digits[2467] = 0;
+    ck_assert_ptr_null(aemp_bignum(digits));
+    digits[2466] = 0;
+    v = aemp_bignum(digits);
+    ck_assert_ptr_nonnull(v);
+    aemp_unref(v);
+    /* in a map: keys are plain strings, values stay bignums */
+    aemp_val *m = aemp_map();
+    aemp_map_set(m, "n", aemp_bignum("100000000000000000000"));
+    ck_assert(aemp_is_bignum(aemp_map_get(m, "n")));
+    ck_json(m, "{\"n\":100000000000000000000}");
+    aemp_unref(m);
+}
+END_TEST
+
 START_TEST(test_from_json)
 {
     roundtrip("  [ 1 , \"a\" , { \"k\" : [ ] } ]\n", "[1,\"a\",{\"k\":[]}]");
@@ -854,6 +911,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_doubles);
     tcase_add_test(tc, test_integers);
     tcase_add_test(tc, test_big_integers);
+    tcase_add_test(tc, test_bignum);
     tcase_add_test(tc, test_from_json);
     tcase_add_test(tc, test_depth);
     tcase_add_test(tc, test_canonical);
