@@ -455,6 +455,24 @@ aemp_val *aemp_copy(const aemp_val *v)
     }
 }
 
+int aemp_nesting_exceeds(const aemp_val *v, size_t limit)
+{
+    if (!v || (v->type != AEMP_ARRAY && v->type != AEMP_MAP))
+        return 0;
+    if (limit == 0)
+        return 1;
+    if (v->type == AEMP_ARRAY) {
+        for (size_t i = 0; i < v->u.a.len; i++)
+            if (aemp_nesting_exceeds(v->u.a.items[i], limit - 1))
+                return 1;
+    } else {
+        for (uint32_t i = 0; i < v->u.m.len; i++)
+            if (aemp_nesting_exceeds(v->u.m.ents[i].val, limit - 1))
+                return 1;
+    }
+    return 0;
+}
+
 /* ---- type and conversions ---------------------------------------------- */
 
 aemp_type aemp_type_of(const aemp_val *v)

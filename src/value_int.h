@@ -50,6 +50,10 @@ struct aemp_val {
     char str[]; /* strings only: u.len bytes and a NUL */
 };
 
+/* 1 if v nests arrays and maps more than limit levels deep (v itself is
+ * the first), as an encoder with that max_depth would refuse it. */
+int aemp_nesting_exceeds(const aemp_val *v, size_t limit);
+
 /* Drops a map's entries and storage (for aemp_unref). */
 void aemp_map_free_entries(aemp_val *m);
 
