@@ -8,7 +8,8 @@
  * Commands:
  *   ["port", NAME]            port NODE#NAME that reports what it receives
  *   ["echo", NAME]            port NODE#NAME: ["echo", REPLY, @x] sends
- *                             ["echoed", @x] to REPLY
+ *                             ["echoed", @x] to REPLY, ["wrap", REPLY, @x]
+ *                             sends ["wrapped", [@x]], one level deeper
  *   ["strict", NAME]          a new port without default callback, with a
  *                             tag "echo" as above; reports
  *                             ["strict", NAME, PORTID]
@@ -102,10 +103,14 @@ static int on_echo(aemp_node *n, const char *port, const aemp_val *msg,
     const char *reply = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
     if (!reply)
         return 0;
-    aemp_val *out = aemp_arrayv(aemp_str("echoed"), NULL);
+    int wrap = aemp_str_eq(aemp_array_at(msg, 0), "wrap");
+    aemp_val *x = aemp_arrayv(aemp_str(wrap ? "wrapped" : "echoed"), NULL);
+    aemp_val *items = wrap ? aemp_array() : x;
     for (size_t i = 2; i < aemp_array_len(msg); i++)
-        aemp_array_push(out, aemp_copy(aemp_array_at(msg, i)));
-    aemp_snd(n, reply, out);
+        aemp_array_push(items, aemp_copy(aemp_array_at(msg, i)));
+    if (wrap)
+        aemp_array_push(x, items);
+    aemp_snd(n, reply, x);
     return 0;
 }
 

@@ -11,6 +11,8 @@ use AnyEvent::MP;
 use AnyEvent::MP::Kernel;
 use JSON::XS;
 use Socket qw(SOL_SOCKET SO_LINGER);
+use B ();
+use Math::BigInt;
 
 $| = 1;
 my $json = JSON::XS->new->utf8->allow_nonref;
@@ -43,6 +45,52 @@ sub flood_monitor {
 
 my %keep;
 
+# Odd values (t/12_values.t) are made in Perl from JSON recipes, because
+# only Perl makes them, and reported as JSON-safe descriptions:
+#   {"cp": [HEX...]}      a string of those code points
+#   {"bytes": HEX}        a byte string (no UTF-8 flag) of those octets
+#   {"big": DIGITS}       a Math::BigInt
+#   {"deep": N, "in": R}  R inside N arrays
+#   {"hash": [[K, V]...]} a hash of recipes, in that order (later wins)
+#   [R...]                an array; anything else is itself
+sub odd_build {
+   my ($r) = @_;
+   ref $r eq "ARRAY" and return [map odd_build($_), @$r];
+   ref $r eq "HASH" or return $r;
+   exists $r->{cp} and return join "", map chr hex, @{ $r->{cp} };
+   exists $r->{bytes} and return pack "H*", $r->{bytes};
+   exists $r->{big} and return Math::BigInt->new($r->{big});
+   if (exists $r->{deep}) {
+      my $v = odd_build($r->{in});
+      $v = [$v] for 1 .. $r->{deep};
+      return $v;
+   }
+   my %h;
+   $h{ odd_build($_->[0]) } = odd_build($_->[1]) for @{ $r->{hash} };
+   \%h
+}
+
+# A value as Perl holds it: "big:DIGITS", "num:N", "str:" and the code
+# points in hex, "[...]", "{KEY:VALUE,...}" sorted, "undef", "bool:0/1".
+sub odd_describe {
+   no warnings "recursion";
+   my ($v) = @_;
+   defined $v or return "undef";
+   my $ref = ref $v;
+   $ref eq "Math::BigInt" and return "big:" . $v->bstr;
+   $ref =~ /Boolean/ and return "bool:" . ($v ? 1 : 0);
+   $ref eq "ARRAY" and return "[" . join(",", map odd_describe($_), @$v) . "]";
+   $ref eq "HASH" and return "{" . join(",", sort map odd_describe_str($_) . ":"
+      . odd_describe($v->{$_}), keys %$v) . "}";
+   my $flags = B::svref_2object(\$v)->FLAGS;
+   return "num:$v" if $flags & (B::SVf_IOK | B::SVf_NOK) && !($flags & B::SVf_POK);
+   odd_describe_str($v)
+}
+
+sub odd_describe_str {
+   "str:" . join ".", map sprintf("%x", ord), split //, $_[0]
+}
+
 # the database commands keep their guards here, by name
 my (%db_guard, %db_mon);
 
@@ -69,7 +117,23 @@ my %cmd = (
       rcv "$NODE#$name", echo => sub {
          my ($reply, @x) = @_;
          snd $reply, echoed => @x;
+      }, wrap => sub { # one level deeper
+         my ($reply, @x) = @_;
+         snd $reply, wrapped => [@x];
       };
+   },
+   # ["odd", TAG, PORT, RECIPE...]: snd PORT, the values the recipes make;
+   # reports ["odd", TAG, DESCRIPTION, ERROR]: what went, or why snd died
+   odd => sub {
+      my ($tag, $port, @recipes) = @_;
+      my @v = map odd_build($_), @recipes;
+      my $ok = eval { snd $port, @v; 1 };
+      emit odd => $tag, odd_describe(\@v), $ok ? undef : "$@";
+   },
+   # a port that reports ["described", NAME, DESCRIPTION] of each message
+   describe => sub {
+      my ($name) = @_;
+      rcv "$NODE#$name", sub { emit described => $name, odd_describe(\@_) };
    },
    strict => sub {
       my ($name) = @_;

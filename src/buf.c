@@ -19,6 +19,8 @@ int aemp_buf_reserve(aemp_buf *b, size_t extra)
     char *p = realloc(b->p, cap);
     if (!p)
         return AEMP_ENOMEM;
+    if (!b->p) /* a new buffer is an empty C string, even if never written */
+        p[0] = 0;
     b->p = p;
     b->cap = cap;
     return AEMP_OK;

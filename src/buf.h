@@ -5,7 +5,8 @@
 #include <stddef.h>
 
 typedef struct aemp_buf {
-    char *p;    /* NULL until the first append; always NUL-terminated after */
+    char *p;    /* NULL until the first append or reserve; NUL-terminated
+                 * from then on */
     size_t len; /* bytes used, not counting the NUL */
     size_t cap; /* bytes allocated */
 } aemp_buf;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "value_int.h"
 
 /* ---- ids ---- */
 
@@ -268,6 +269,19 @@ void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
     queue_delivery(n, src, port, msg);
 }
 
+/* Perl's snd to another node dies when the encoder refuses the message
+ * (nested deeper than 512 levels with the frame), which in a port's
+ * callback kills the port (kernel_refuse). The words are the encoder's,
+ * without Perl's " at FILE line N."; framing is the link's, or Perl's
+ * default, cbor, while there is no link yet: the check is made now, so it
+ * is this sender that fails, not a later flush of the queue. */
+static int snd_refused(aemp_node *n, const char *framing)
+{
+    return kernel_refuse(n, "%s text or perl structure exceeds maximum "
+                            "nesting level (max_depth set too low?)",
+                         framing ? framing : "cbor");
+}
+
 int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
 {
     if (!n || kernel_check_port(n, port) ||
@@ -303,7 +317,12 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     if (r && r->link && !r->firing) {
         int rc = aemp_link_send_to(r->link, portid, msg);
         aemp_unref(msg);
-        return rc;
+        return rc == AEMP_EINVAL ? snd_refused(n, aemp_link_framing(r->link))
+                                 : rc;
+    }
+    if (!local && aemp_nesting_exceeds(msg, AEMP_MAX_DEPTH)) {
+        aemp_unref(msg); /* the frame [portid, items] nests as msg does */
+        return snd_refused(n, NULL);
     }
     aemp_val *wire = aemp_array();
     if (!wire || aemp_array_push(wire, aemp_str(portid))) {
@@ -390,9 +409,13 @@ int kernel_kil(aemp_node *n, const char *port, aemp_val *reason)
         for (size_t i = 0; wire && i < aemp_array_len(reason); i++)
             aemp_array_push(wire, aemp_ref(aemp_array_at(reason, i)));
         aemp_unref(reason);
-        if (r && wire)
+        if (r && wire && aemp_nesting_exceeds(wire, AEMP_MAX_DEPTH)) {
+            /* Perl's kil sends as snd does, and dies alike */
+            aemp_unref(wire);
+            rc = snd_refused(n, r->link ? aemp_link_framing(r->link) : NULL);
+        } else if (r && wire) {
             kernel_remote_send(r, wire);
-        else {
+        } else {
             aemp_unref(wire);
             rc = AEMP_ENOMEM;
         }

@@ -104,7 +104,7 @@ static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
 {
     if (rc) {
         b->len = mark; /* nothing of a frame that did not fit */
-        return AEMP_ENOMEM;
+        return rc;     /* AEMP_ENOMEM, or AEMP_EINVAL: nested too deep */
     }
     if (l->direct) {
         link_io_dirty(l);
@@ -147,10 +147,12 @@ int aemp_link_send_cached(aemp_link *l, aemp_frame_cache *c,
     if (l->state != LINK_DATA)
         return AEMP_ESTATE;
     aemp_buf *enc = &c->enc[l->cbor_out ? 1 : 0];
-    if (!enc->len && (l->cbor_out ? aemp_cbor_write_frame(enc, portid, msg)
-                                  : aemp_json_write_frame(enc, portid, msg))) {
+    int rc = enc->len ? AEMP_OK
+             : l->cbor_out ? aemp_cbor_write_frame(enc, portid, msg)
+                           : aemp_json_write_frame(enc, portid, msg);
+    if (rc) {
         aemp_buf_reset(enc);
-        return AEMP_ENOMEM;
+        return rc;
     }
     size_t mark;
     aemp_buf *b = out_begin(l, &mark);
@@ -703,6 +705,11 @@ aemp_link *aemp_link_accept(aemp_node *n, evutil_socket_t fd,
 const char *aemp_link_remote_id(const aemp_link *l)
 {
     return l->remote_id;
+}
+
+const char *aemp_link_framing(const aemp_link *l)
+{
+    return l->state == LINK_DATA ? l->s_framing : NULL;
 }
 
 const char *aemp_link_peer(const aemp_link *l)

@@ -31,6 +31,11 @@ aemp_link *aemp_link_connect(struct aemp_node *node, const char *host,
 aemp_link *aemp_link_accept(struct aemp_node *node, evutil_socket_t fd,
                             const struct sockaddr *sa, int salen);
 
+/* The send functions return AEMP_OK, AEMP_ESTATE (not in the data phase),
+ * AEMP_ENOMEM, or AEMP_EINVAL when the message nests deeper than the
+ * encoders take (512 levels with the frame, as Perl's): nothing of it is
+ * sent then. */
+
 /* Sends one message (an array) in the link's framing. Only in LINK_DATA. */
 int aemp_link_send(aemp_link *link, const aemp_val *msg);
 
@@ -59,6 +64,9 @@ const char *aemp_link_remote_id(const aemp_link *link); /* NULL before
                                                           greeting */
 const char *aemp_link_peer(const aemp_link *link);      /* host:port */
 enum aemp_link_state aemp_link_state(const aemp_link *link);
+/* The framing the link writes, "cbor" or "json"; NULL before the data
+ * phase. */
+const char *aemp_link_framing(const aemp_link *link);
 
 /* What the kernel attaches to a link: which seed or connect attempt made
  * it, and the remote node it carries once up. */

@@ -1,6 +1,7 @@
 /* libaemp: values (include/aemp/value.h): constructors, strings, arrays,
  * lifetime and Perl's conversions. The layout is in value_int.h; maps are
- * in value_map.c; equality is in value_json_write.c, because it is defined
+ * in value_map.c, bignums in value_bignum.c, the UTF-8 rules in
+ * value_utf8.c; equality is in value_json_write.c, because it is defined
  * by the JSON encoding.
  *
  * There is no global state: even aemp_null() allocates, so values made by
@@ -73,45 +74,6 @@ aemp_val *aemp_double(double d)
 
 /* ---- strings ----------------------------------------------------------- */
 
-int aemp_utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        if (c < 0x80) { /* ASCII is the common case: 8 bytes at a time */
-            for (i++; len - i >= 8; i += 8) {
-                uint64_t w;
-                memcpy(&w, s + i, 8);
-                if (w & 0x8080808080808080u)
-                    break;
-            }
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (len - i - 1 < n)
-            return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff)
-            return 0;
-        i += n + 1;
-    }
-    return 1;
-}
-
 /* A string value with room for len bytes; the caller fills str[] and then
  * calls str_done(). */
 static aemp_val *str_alloc(size_t len)
@@ -141,6 +103,44 @@ aemp_val *aemp_strn(const char *s, size_t len)
     if (len)
         memcpy(v->str, s, len);
     str_done(v);
+    return v;
+}
+
+/* How many bytes of s have the top bit set, 8 at a time. */
+static size_t count_high(const unsigned char *s, size_t len)
+{
+    size_t high = 0, i = 0;
+    for (; len - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        w = (w >> 7) & 0x0101010101010101u;
+        high += (size_t)((w * 0x0101010101010101u) >> 56);
+    }
+    for (; i < len; i++)
+        high += s[i] >> 7;
+    return high;
+}
+
+aemp_val *aemp_str_latin1(const char *s, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)s;
+    size_t high = count_high(b, len);
+    if (high > SIZE_MAX - len)
+        return NULL;
+    aemp_val *v = str_alloc(len + high);
+    if (!v)
+        return NULL;
+    unsigned char *o = (unsigned char *)v->str;
+    for (size_t i = 0; i < len; i++) {
+        if (b[i] < 0x80) {
+            *o++ = b[i];
+        } else {
+            *o++ = (unsigned char)(0xc0 | b[i] >> 6);
+            *o++ = (unsigned char)(0x80 | (b[i] & 0x3f));
+        }
+    }
+    v->str[v->u.len] = 0;
+    v->utf8 = 1; /* by construction */
     return v;
 }
 
@@ -354,7 +354,10 @@ aemp_val *aemp_copy(const aemp_val *v)
     aemp_val *c;
     switch ((aemp_type)v->type) {
     case AEMP_STRING:
-        return aemp_strn(v->str, v->u.len);
+        c = aemp_strn(v->str, v->u.len);
+        if (c)
+            c->big = v->big;
+        return c;
     case AEMP_ARRAY:
         c = aemp_array();
         if (c && array_reserve(c, v->u.a.len)) {
@@ -384,6 +387,24 @@ aemp_val *aemp_copy(const aemp_val *v)
             c->u = v->u;
         return c;
     }
+}
+
+int aemp_nesting_exceeds(const aemp_val *v, size_t limit)
+{
+    if (!v || (v->type != AEMP_ARRAY && v->type != AEMP_MAP))
+        return 0;
+    if (limit == 0)
+        return 1;
+    if (v->type == AEMP_ARRAY) {
+        for (size_t i = 0; i < v->u.a.len; i++)
+            if (aemp_nesting_exceeds(v->u.a.items[i], limit - 1))
+                return 1;
+    } else {
+        for (uint32_t i = 0; i < v->u.m.len; i++)
+            if (aemp_nesting_exceeds(v->u.m.ents[i].val, limit - 1))
+                return 1;
+    }
+    return 0;
 }
 
 /* ---- type and conversions ---------------------------------------------- */

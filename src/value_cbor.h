@@ -14,6 +14,8 @@
  *   else as a text string. So Perl byte strings round-trip byte for byte.
  * - Doubles go out as CBOR::XS writes an NV: an integer when integral in
  *   0 .. 2^32-1, else a single when exact, else a double.
+ * - Tags 2 and 3 are bignums (value_bignum.c), written back as CBOR::XS
+ *   writes a Math::BigInt.
  */
 #ifndef AEMP_VALUE_CBOR_H
 #define AEMP_VALUE_CBOR_H

@@ -18,9 +18,9 @@
  *   beyond 64 bits. CBOR::XS computes -1 - (IV)n there and wraps around
  *   (3b ff..ff decodes as 0): not worth copying.
  * - Tags 2 and 3 (bignums; CBOR::XS makes Math::BigInt objects) on a byte
- *   string: the integer if it fits int64/uint64, else the string of its
- *   digits; magnitudes over 1024 bytes are refused (converting them costs
- *   quadratic time). CBOR::XS itself never writes them for 64-bit values.
+ *   string: a bignum (value_bignum.c) of n for tag 2 and of -n for tag 3,
+ *   as CBOR::XS reads them (RFC 8949 has -1 - n); magnitudes over 1024
+ *   bytes are refused (converting them costs quadratic time).
  * - Byte strings are Perl byte strings: each byte is the character of
  *   that code point, stored as its UTF-8 (e9 -> C3 A9), which is what the
  *   json framing delivers for the same Perl string, and what the writer
@@ -56,8 +56,6 @@
 #include "aemp/error.h"
 #include "value_int.h"
 #include "value_json.h"
-
-#define MAX_BIGNUM 1024 /* bytes of a tag 2/3 magnitude */
 
 typedef struct level {
     aemp_val *c;   /* the open array or map */
@@ -230,83 +228,6 @@ static aemp_val *negative(uint64_t n)
     return aemp_strf("-%llu", (unsigned long long)n + 1);
 }
 
-/* The value of a bignum magnitude s (tag 2; tag 3 stands for -1 - s).
- * len is at most MAX_BIGNUM after leading zeros. */
-static aemp_val *bignum(const unsigned char *s, size_t len, int neg)
-{
-    if (len <= 8) {
-        uint64_t u = 0;
-        for (size_t i = 0; i < len; i++)
-            u = u << 8 | s[i];
-        return neg ? negative(u) : aemp_uint(u);
-    }
-    /* Base 10^9 limbs, least significant first: each byte is limbs*256+b. */
-    enum { LIMBS = MAX_BIGNUM * 8 / 29 + 2 };
-    uint32_t limb[LIMBS];
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        uint64_t carry = s[i];
-        for (size_t k = 0; k < n; k++) {
-            uint64_t t = (uint64_t)limb[k] * 256 + carry;
-            limb[k] = (uint32_t)(t % 1000000000);
-            carry = t / 1000000000;
-        }
-        if (carry)
-            limb[n++] = (uint32_t)carry;
-    }
-    for (size_t k = 0; neg && k <= n; k++) { /* + 1 for -1 - s */
-        if (k == n)
-            limb[n++] = 0;
-        if (++limb[k] < 1000000000)
-            break;
-        limb[k] = 0;
-    }
-    char digits[LIMBS * 9 + 2], *p = digits;
-    if (neg)
-        *p++ = '-';
-    p += sprintf(p, "%u", (unsigned)limb[n - 1]);
-    for (size_t k = n - 1; k-- > 0;)
-        p += sprintf(p, "%09u", (unsigned)limb[k]);
-    return aemp_strn(digits, (size_t)(p - digits));
-}
-
-/* A byte string as Perl's characters in UTF-8 (see the top). Bytes from
- * 0x80 need two; they are spread out in sbuf, from the end backwards so
- * it can be done in place when s is sbuf's own bytes. */
-static aemp_val *bytes_value(aemp_buf *sbuf, const unsigned char *s,
-                             size_t len)
-{
-    size_t high = 0, i = 0;
-    for (; len - i >= 8; i += 8) { /* count the bytes with the top bit */
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        w = (w >> 7) & 0x0101010101010101u;
-        high += (size_t)((w * 0x0101010101010101u) >> 56);
-    }
-    for (; i < len; i++)
-        high += s[i] >> 7;
-    if (!high)
-        return aemp_strn((const char *)s, len);
-    if ((const char *)s != sbuf->p) {
-        aemp_buf_reset(sbuf);
-        if (aemp_buf_append(sbuf, s, len))
-            return NULL;
-    }
-    if (aemp_buf_reserve(sbuf, high))
-        return NULL;
-    unsigned char *b = (unsigned char *)sbuf->p;
-    for (size_t o = len + high; len > 0;) {
-        unsigned c = b[--len];
-        if (c < 0x80) {
-            b[--o] = (unsigned char)c;
-        } else {
-            b[--o] = (unsigned char)(0x80 | (c & 0x3f));
-            b[--o] = (unsigned char)(0xc0 | c >> 6);
-        }
-    }
-    return aemp_strn(sbuf->p, sbuf->len + high);
-}
-
 /* A short string as aemp_strn makes it, from the cache if it is there.
  * (Text strings, and byte strings of ASCII, which is how CBOR::XS and our
  * writer send most strings: both make the same value.) */
@@ -339,14 +260,15 @@ static int finish_string(aemp_cbor_reader *r, const unsigned char *s,
         int ascii = len <= STR_CACHE_MAX;
         for (size_t i = 0; ascii && i < len; i++)
             ascii = s[i] < 0x80;
+        /* a byte string: Perl's characters in UTF-8 (see the top) */
         return add(r, ascii ? short_string(r, (const char *)s, len)
-                            : bytes_value(&r->sbuf, s, len));
+                            : aemp_str_latin1((const char *)s, len));
     }
     while (len && !*s)
         s++, len--;
-    if (len > MAX_BIGNUM)
+    if (len > AEMP_BIGNUM_BYTES)
         return fail(r, AEMP_EPARSE, "bignum longer than 1024 bytes");
-    return add(r, bignum(s, len, r->str_big == 3));
+    return add(r, aemp_bignum_from_bytes(s, len, r->str_big == 3));
 }
 
 static double half_value(unsigned h)

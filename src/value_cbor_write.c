@@ -25,6 +25,8 @@
  *   CBOR::XS decoded from a text string) comes back as a byte string.
  *   Perl sees the same characters either way (eq, hash keys, JSON all
  *   agree); only utf8::is_utf8 tells them apart.
+ * - A bignum (Math::BigInt) as its TO_CBOR writes it: an integer in the
+ *   32-bit range, else tag 2/3 on the magnitude (value_bignum.c).
  * - Maps in insertion order (CBOR::XS writes Perl's hash order, which is
  *   random anyway), definite lengths everywhere.
  * - Nesting deeper than AEMP_MAX_DEPTH is refused, as CBOR::XS croaks.
@@ -157,6 +159,27 @@ static int write_str(aemp_buf *b, const aemp_val *v)
     return write_bytes(b, s, len, aemp_str_is_utf8(v));
 }
 
+/* A bignum as CBOR::XS writes a Math::BigInt (see value_bignum.c): a
+ * plain integer in the 32-bit range, else tag 2, or 3 for a negative one,
+ * on the byte string of its magnitude. */
+static int write_bignum(aemp_buf *b, const aemp_val *v)
+{
+    int64_t small;
+    if (aemp_bignum_small(v, &small))
+        return write_int(b, small);
+    aemp_buf mag = AEMP_BUF_INIT;
+    int rc = aemp_bignum_magnitude(v, &mag);
+    if (!rc)
+        rc = aemp_buf_putc(b, *aemp_str_ptr(v, NULL) == '-' ? (char)0xc3
+                                                             : (char)0xc2);
+    if (!rc)
+        rc = put_head(b, MAJ_BYTES, mag.len);
+    if (!rc)
+        rc = aemp_buf_append(b, mag.p, mag.len);
+    aemp_buf_free(&mag);
+    return rc ? AEMP_ENOMEM : AEMP_OK;
+}
+
 static int write_val(aemp_buf *b, const aemp_val *v, int depth);
 
 static int write_array(aemp_buf *b, const aemp_val *v, int depth)
@@ -196,7 +219,8 @@ static int write_val(aemp_buf *b, const aemp_val *v, int depth)
     case AEMP_INT: return write_int(b, aemp_as_int(v));
     case AEMP_UINT: return put_head(b, MAJ_UINT, aemp_as_uint(v));
     case AEMP_DOUBLE: return write_double(b, aemp_as_double(v));
-    case AEMP_STRING: return write_str(b, v);
+    case AEMP_STRING:
+        return aemp_is_bignum(v) ? write_bignum(b, v) : write_str(b, v);
     case AEMP_ARRAY:
         if (depth >= AEMP_MAX_DEPTH)
             return AEMP_EINVAL;

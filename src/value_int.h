@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "aemp/value.h"
+#include "buf.h"
 
 /* Nesting limit for decoders and the JSON writer: JSON::XS's default
  * max_depth, so what Perl refuses is refused here too, and recursion
@@ -29,6 +30,7 @@ struct aemp_val {
     uint32_t refs;
     uint8_t type; /* aemp_type */
     uint8_t utf8; /* strings: 1 if well-formed UTF-8, see below */
+    uint8_t big;  /* strings: the digits of a bignum (value_bignum.c) */
     union {
         int b;
         int64_t i;
@@ -48,16 +50,44 @@ struct aemp_val {
     char str[]; /* strings only: u.len bytes and a NUL */
 };
 
+/* 1 if v nests arrays and maps more than limit levels deep (v itself is
+ * the first), as an encoder with that max_depth would refuse it. */
+int aemp_nesting_exceeds(const aemp_val *v, size_t limit);
+
 /* Drops a map's entries and storage (for aemp_unref). */
 void aemp_map_free_entries(aemp_val *m);
 
 /* 1 if the string value holds well-formed UTF-8 (a Perl character string),
  * 0 if it is to be treated as a Perl byte string. Computed once, when the
- * string is made. Well-formed means what Perl's encoder passes through:
- * shortest form, at most U+10FFFF; UTF-16 surrogates (ED A0..BF xx) are
- * accepted because JSON::XS decodes and re-encodes them unchanged. */
+ * string is made. Well-formed means what JSON::XS decodes, which is what
+ * Perl holds: shortest form, any code point Perl allows (up to 2^63 - 1,
+ * in Perl's extended UTF-8 beyond U+10FFFF: F4 90 80 80 is U+110000, FF
+ * leads 13 bytes); UTF-16 surrogates (ED A0..BF xx) included. */
 int aemp_str_is_utf8(const aemp_val *v);
 int aemp_utf8_valid(const unsigned char *s, size_t len);
+/* The code point at s[*i] of a string aemp_utf8_valid accepted; advances
+ * *i past it. */
+uint64_t aemp_utf8_next(const unsigned char *s, size_t *i);
+
+/* A string of the characters of the bytes s (a Perl byte string: each
+ * byte the character of that code point) in UTF-8: "\xe9" is "\xc3\xa9".
+ * NULL when out of memory. */
+aemp_val *aemp_str_latin1(const char *s, size_t len);
+
+/* Bignums (value_bignum.c). The longest magnitude the CBOR reader takes:
+ * converting digits costs time quadratic in their number. */
+#define AEMP_BIGNUM_BYTES 1024
+/* The bignum of big-endian magnitude s (neg: its negative, as CBOR::XS
+ * reads tag 3); NULL when out of memory or longer than AEMP_BIGNUM_BYTES
+ * after leading zeros. */
+aemp_val *aemp_bignum_from_bytes(const unsigned char *s, size_t len,
+                                 int neg);
+/* 1 and *i when the bignum v is in -2^31 .. 2^31 - 1, where CBOR::XS
+ * writes a Math::BigInt as a plain integer. */
+int aemp_bignum_small(const aemp_val *v, int64_t *i);
+/* Appends the big-endian magnitude of the bignum v, without leading zeros
+ * (nothing for 0). AEMP_ENOMEM. */
+int aemp_bignum_magnitude(const aemp_val *v, aemp_buf *out);
 
 /* The key of entry i as a string value (borrowed). */
 aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i);

@@ -5,7 +5,9 @@
  * values from its callbacks; every complete top-level value goes to the
  * frame callback at once. yajl keeps partial tokens between chunks, so a
  * chunk may end anywhere (inside a number, a string, an escape, a UTF-8
- * sequence or "true"). yajl's UTF-8 validation stays on.
+ * sequence or "true"). Strings and keys must be UTF-8 as JSON::XS decodes
+ * it (aemp_utf8_valid: shortest form, Perl's code points beyond U+10FFFF
+ * included), checked by us instead of yajl.
  *
  * Open containers live on the reader's own stack until they close, and
  * only then join their parent, so freeing the reader (or failing) at any
@@ -23,9 +25,8 @@
  * - -9223372036854775808 is AEMP_INT here; JSON::XS misses INT64_MIN by
  *   one (it tests uv < (UV)IV_MIN) and returns the string of the digits.
  *   The vectors (frames.expected.jsonl) carry it as a number.
- * - yajl turns a lone \ud800-\udfff escape into '?' and accepts overlong
- *   UTF-8 in strings where JSON::XS refuses the text. Perl never sends
- *   either, and our writer sends overlong bytes as a byte string.
+ * - yajl turns a lone \ud800-\udfff escape into '?'. Perl never sends
+ *   one.
  * - strtod rounds correctly; JSON::XS has its own less exact atof, which
  *   shows at the ends of the range (it reads 5e-324 as 0 and
  *   2.2250738585072014e-308 as 2e-308). Ordinary doubles print alike.
@@ -157,9 +158,20 @@ static int on_number(void *ctx, const char *s, size_t len)
     return add(ctx, number_value(s, len));
 }
 
+/* JSON::XS's test for the UTF-8 of a string or key (yajl's own check
+ * refuses Perl's code points beyond U+1FFFFF and lets overlong forms
+ * through, so it is off). */
+static int utf8_ok(aemp_json_reader *r, const unsigned char *s, size_t len)
+{
+    return aemp_utf8_valid(s, len)
+               ? 1
+               : fail(r, AEMP_EPARSE, "malformed UTF-8 character in JSON "
+                                      "string");
+}
+
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
-    return add(ctx, aemp_strn((const char *)s, len));
+    return utf8_ok(ctx, s, len) && add(ctx, aemp_strn((const char *)s, len));
 }
 
 static int on_start_map(void *ctx)
@@ -176,6 +188,8 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     aemp_json_reader *r = ctx;
     level *l = &r->stack[r->depth - 1];
+    if (!utf8_ok(r, key, len))
+        return 0;
     aemp_unref(l->key); /* NULL: yajl alternates keys and values */
     l->key = aemp_strn((const char *)key, len);
     return l->key ? 1 : fail(r, AEMP_ENOMEM, "out of memory");
@@ -217,6 +231,7 @@ static aemp_json_reader *reader_new(aemp_json_frame_cb cb, void *ud,
     }
     if (stream)
         yajl_config(r->h, yajl_allow_multiple_values, 1);
+    yajl_config(r->h, yajl_dont_validate_strings, 1); /* see utf8_ok */
     return r;
 }
 

@@ -119,20 +119,24 @@ static int write_double(aemp_buf *b, double d)
     return aemp_buf_append(b, tmp, fmt_double(tmp, d));
 }
 
+/* A bignum as a bare number of its digits. JSON::XS cannot write a
+ * Math::BigInt at all (Perl's snd dies); the number is what a reader
+ * wants, and JSON::XS decodes it to the same digits (a string beyond 64
+ * bits, as our reader does). */
+static int write_bignum(aemp_buf *b, const aemp_val *v)
+{
+    size_t len;
+    const char *s = aemp_str_ptr(v, &len);
+    return aemp_buf_append(b, s, len);
+}
+
 /* ---- code point order of strings --------------------------------------- */
 
 /* The next character of a string: a decoded UTF-8 sequence if the string
  * is well-formed UTF-8 (checked when it was made), else one byte. */
-static uint32_t next_cp(const unsigned char *s, size_t *i, int utf8)
+static uint64_t next_cp(const unsigned char *s, size_t *i, int utf8)
 {
-    uint32_t c = s[(*i)++];
-    if (!utf8 || c < 0x80)
-        return c;
-    int n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
-    c &= 0x3fu >> n;
-    while (n--)
-        c = c << 6 | (s[(*i)++] & 0x3fu);
-    return c;
+    return utf8 ? aemp_utf8_next(s, i) : s[(*i)++];
 }
 
 /* Compares two strings as Perl compares them: by characters, which is the
@@ -148,7 +152,7 @@ static int str_cmp(const aemp_val *a, const aemp_val *b)
         return c ? c : (la > lb) - (la < lb);
     }
     while (i < la && j < lb) {
-        uint32_t ca = next_cp(sa, &i, ua), cb = next_cp(sb, &j, ub);
+        uint64_t ca = next_cp(sa, &i, ua), cb = next_cp(sb, &j, ub);
         if (ca != cb)
             return ca < cb ? -1 : 1;
     }
@@ -231,7 +235,8 @@ static int write_val(aemp_buf *b, const aemp_val *v, int canonical,
     case AEMP_INT: return write_int(b, aemp_as_int(v));
     case AEMP_UINT: return write_uint(b, aemp_as_uint(v), 0);
     case AEMP_DOUBLE: return write_double(b, aemp_as_double(v));
-    case AEMP_STRING: return write_str(b, v);
+    case AEMP_STRING:
+        return aemp_is_bignum(v) ? write_bignum(b, v) : write_str(b, v);
     case AEMP_ARRAY:
         if (depth >= AEMP_MAX_DEPTH)
             return AEMP_EINVAL;
@@ -346,24 +351,24 @@ static int num_equal(const aemp_val *a, const aemp_val *b)
     return strcmp(ba, bb) == 0;
 }
 
-/* b's value for a's key i, also when the key is spelled differently in
- * bytes but the same in characters (a byte string against UTF-8). */
-static const aemp_val *map_match(const aemp_val *b, const aemp_val *key)
+/* A bignum (a) equals a bignum or a number that is written alike. */
+static int big_equal(const aemp_val *a, const aemp_val *b)
 {
-    size_t klen;
-    const char *k = aemp_str_ptr(key, &klen);
-    const aemp_val *v = aemp_map_getn(b, k, klen);
-    for (size_t i = 0; !v && i < aemp_map_len(b); i++) {
-        const aemp_val *bk = aemp_map_key_val_at(b, i);
-        if (aemp_str_is_utf8(bk) != aemp_str_is_utf8(key) &&
-            str_cmp(bk, key) == 0)
-            v = aemp_map_value_at(b, i);
-    }
-    return v;
+    char text[32];
+    const char *other = text;
+    if (aemp_is_bignum(b))
+        other = aemp_str_ptr(b, NULL);
+    else if (is_number(aemp_type_of(b)))
+        num_text(b, text);
+    else
+        return 0; /* a plain string of the same digits is written quoted */
+    return strcmp(aemp_str_ptr(a, NULL), other) == 0;
 }
 
 int aemp_equal(const aemp_val *a, const aemp_val *b)
 {
+    if (aemp_is_bignum(a) || aemp_is_bignum(b))
+        return aemp_is_bignum(a) ? big_equal(a, b) : big_equal(b, a);
     aemp_type ta = aemp_type_of(a), tb = aemp_type_of(b);
     if (is_number(ta) && is_number(tb))
         return num_equal(a, b);
@@ -383,7 +388,9 @@ int aemp_equal(const aemp_val *a, const aemp_val *b)
         if (aemp_map_len(a) != aemp_map_len(b))
             return 0;
         for (size_t i = 0; i < aemp_map_len(a); i++) {
-            const aemp_val *bv = map_match(b, aemp_map_key_val_at(a, i));
+            size_t klen; /* keys are UTF-8 in every map: bytes compare */
+            const char *k = aemp_map_key_at(a, i, &klen);
+            const aemp_val *bv = aemp_map_getn(b, k, klen);
             if (!bv || !aemp_equal(aemp_map_value_at(a, i), bv))
                 return 0;
         }

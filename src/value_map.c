@@ -20,6 +20,39 @@
 #define MAP_INDEX_MIN 16
 #define NOT_FOUND ((size_t)-1)
 
+/* ---- keys -------------------------------------------------------------- */
+
+/* Keys are held as UTF-8, so that two keys that are one string to Perl
+ * are one key here too (a hash key is a character string; CBOR::XS
+ * stores a byte key "\xe9" and a text key "é" as one key, the later value
+ * wins). Bytes that are not UTF-8 are a Perl byte string and held as the
+ * UTF-8 of their characters. Otherwise a map could hold both, and both
+ * writers would send the same key twice, losing a value at the reader. */
+static aemp_val *key_take(aemp_val *key)
+{
+    if (key->utf8 && !key->big)
+        return key;
+    /* a bignum key is the plain string of its digits */
+    aemp_val *k = key->utf8 ? aemp_strn(key->str, key->u.len)
+                            : aemp_str_latin1(key->str, key->u.len);
+    aemp_unref(key);
+    return k;
+}
+
+/* The bytes to look key up by: key itself if it is UTF-8, else the bytes
+ * of *held, a new UTF-8 string value for the caller to drop. NULL when
+ * out of memory. */
+static const char *key_lookup(const char *key, size_t *klen, aemp_val **held)
+{
+    *held = NULL;
+    if (aemp_utf8_valid((const unsigned char *)key, *klen))
+        return key;
+    if (!(*held = aemp_str_latin1(key, *klen)))
+        return NULL;
+    *klen = (*held)->u.len;
+    return (*held)->str;
+}
+
 /* FNV-1a: short keys, no seed (no global state). Peers are authenticated,
  * so deliberate collisions are not a concern worth a keyed hash. */
 static uint32_t key_hash(const char *k, size_t len)
@@ -120,6 +153,10 @@ int aemp_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v)
         aemp_unref(v);
         return err;
     }
+    if (!(key = key_take(key))) {
+        aemp_unref(v);
+        return AEMP_ENOMEM;
+    }
     uint32_t h = key_hash(key->str, key->u.len);
     size_t i = map_find(m, key->str, key->u.len, h);
     if (i != NOT_FOUND) {
@@ -139,15 +176,20 @@ int aemp_map_setn(aemp_val *m, const char *key, size_t klen, aemp_val *v)
         aemp_unref(v);
         return AEMP_EINVAL;
     }
+    aemp_val *k;
+    if (!(key = key_lookup(key, &klen, &k))) {
+        aemp_unref(v);
+        return AEMP_ENOMEM;
+    }
     uint32_t h = key_hash(key, klen);
     size_t i = map_find(m, key, klen, h);
     if (i != NOT_FOUND) { /* replace without allocating a key */
         aemp_unref(m->u.m.ents[i].val);
         m->u.m.ents[i].val = v;
+        aemp_unref(k);
         return AEMP_OK;
     }
-    aemp_val *k = aemp_strn(key, klen);
-    if (!k) {
+    if (!k && !(k = aemp_strn(key, klen))) {
         aemp_unref(v);
         return AEMP_ENOMEM;
     }
@@ -159,11 +201,21 @@ int aemp_map_set(aemp_val *m, const char *key, aemp_val *v)
     return aemp_map_setn(m, key, key ? strlen(key) : 0, v);
 }
 
+/* Entry number of key, or NOT_FOUND. */
+static size_t map_lookup(const aemp_val *m, const char *key, size_t klen)
+{
+    aemp_val *held;
+    if (!m || m->type != AEMP_MAP || !key ||
+        !(key = key_lookup(key, &klen, &held)))
+        return NOT_FOUND;
+    size_t i = map_find(m, key, klen, key_hash(key, klen));
+    aemp_unref(held);
+    return i;
+}
+
 aemp_val *aemp_map_getn(const aemp_val *m, const char *key, size_t klen)
 {
-    if (!m || m->type != AEMP_MAP || !key)
-        return NULL;
-    size_t i = map_find(m, key, klen, key_hash(key, klen));
+    size_t i = map_lookup(m, key, klen);
     return i == NOT_FOUND ? NULL : m->u.m.ents[i].val;
 }
 
@@ -200,9 +252,7 @@ static void index_remove(aemp_val *m, uint32_t i)
 
 int aemp_map_del(aemp_val *m, const char *key, size_t klen)
 {
-    if (!m || m->type != AEMP_MAP || !key)
-        return 0;
-    size_t i = map_find(m, key, klen, key_hash(key, klen));
+    size_t i = map_lookup(m, key, klen);
     if (i == NOT_FOUND)
         return 0;
     if (m->u.m.index)

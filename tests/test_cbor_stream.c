@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "testutil.h"
 #include "value_cbor.h"
+#include "value_int.h"
 
 #define NMSG 18
 
@@ -309,12 +310,13 @@ START_TEST(test_decode)
         {"3b7fffffffffffffff", "-9223372036854775808"},
         {"3b8000000000000000", "\"-9223372036854775809\""},
         {"3bffffffffffffffff", "\"-18446744073709551616\""},
-        {"c249010000000000000000", "\"18446744073709551616\""},
-        {"c349010000000000000000", "\"-18446744073709551617\""},
-        {"c348ffffffffffffffff", "\"-18446744073709551616\""},
+        /* bignums: tag 3 is -n, as CBOR::XS reads it */
+        {"c249010000000000000000", "18446744073709551616"},
+        {"c349010000000000000000", "-18446744073709551616"},
+        {"c348ffffffffffffffff", "-18446744073709551615"},
         {"c2 4a 0000ffffffffffffffff", "18446744073709551615"},
-        {"c3487fffffffffffffff", "-9223372036854775808"},
-        {"c2420001", "1"}, {"c240", "0"}, {"c34100", "-1"},
+        {"c3487fffffffffffffff", "-9223372036854775807"},
+        {"c2420001", "1"}, {"c240", "0"}, {"c34100", "0"}, {"c34101", "-1"},
         {"c201", "1"}, {"c1 1a5f000000", "1593835520"},
         {"d9d9f7 83 01 02 03", "[1,2,3]"}, {"d81c 4161", "\"a\""},
         {"c6c6c6c601", "1"}, {"f7", "null"}, {"f6", "null"},
@@ -344,7 +346,7 @@ START_TEST(test_decode)
         aemp_unref(v);
     }
     aemp_val *v = decode1("c2 48 ffffffffffffffff");
-    ck_assert_int_eq(aemp_type_of(v), AEMP_UINT);
+    ck_assert(aemp_is_bignum(v) && aemp_str_eq(v, "18446744073709551615"));
     aemp_unref(v);
     v = decode1("f97c00");
     ck_assert(isinf(aemp_as_double(v)) && aemp_as_double(v) > 0);
@@ -488,6 +490,108 @@ START_TEST(test_encode)
     ck_assert_int_eq(aemp_cbor_write(&b, deep), AEMP_EINVAL);
     aemp_unref(deep);
     aemp_buf_free(&b);
+}
+END_TEST
+
+/* Code points beyond U+10FFFF: CBOR::XS sends chr(0x110000) and up as a
+ * text string of Perl's extended UTF-8; they come back as the same text
+ * string, byte for byte. (The items are what encode_cbor writes.) */
+START_TEST(test_beyond_unicode)
+{
+    static const char *const items[] = {
+        "64f4908080", "64f7bfbfbf", "65f888808080", "65fbbfbfbfbf",
+        "66fc8480808080", "66fdbfbfbfbfbf", "67fe828080808080",
+        "67febfbfbfbfbfbf", "6dff808080808081808080808080",
+        "6dff8087bfbfbfbfbfbfbfbfbfbf",
+        "66 61 f4908080 62", /* amid ASCII */
+        "66 c3a9 f4908080",  /* with a Latin-1 character: still text */
+    };
+    for (size_t i = 0; i < sizeof(items) / sizeof(*items); i++) {
+        aemp_val *v = decode1(items[i]);
+        check_enc(v, items[i]);
+    }
+}
+END_TEST
+
+/* A byte-string key and a text key that are one string to our model (the
+ * text not UTF-8, so taken for bytes) are one key: the later value wins,
+ * and no writer sends the key twice. (CBOR::XS keeps a malformed text key
+ * apart from the byte key; a valid one it merges, as here.) */
+START_TEST(test_equivalent_keys)
+{
+    static const char *const maps[][2] = {
+        {"a2 41c3 01 61c3 02", "a1 41c3 02"},     /* malformed text */
+        {"a2 61c3 01 41c3 02", "a1 41c3 02"},     /* either order */
+        {"a2 42c181 01 62c181 02", "a1 42c181 02"}, /* overlong 'A' */
+        {"a2 41e9 01 62c3a9 02", "a1 41e9 02"},   /* valid text */
+        {"a3 41e9 01 62c3a9 02 61e9 03", "a1 41e9 03"},
+    };
+    for (size_t i = 0; i < sizeof(maps) / sizeof(*maps); i++) {
+        aemp_val *m = decode1(maps[i][0]);
+        ck_assert_msg(aemp_map_len(m) == 1, "%s: %zu keys", maps[i][0],
+                      aemp_map_len(m));
+        char *j = aemp_to_json(m, NULL);
+        ck_assert_msg(strchr(j, ',') == NULL, "%s: JSON %s", maps[i][0], j);
+        free(j);
+        check_enc(m, maps[i][1]);
+    }
+}
+END_TEST
+
+/* Bignums (Perl's Math::BigInt, tags 2 and 3) stay bignums: the digits
+ * for C, and out again as CBOR::XS writes a Math::BigInt. The first
+ * column is what encode_cbor writes for Math::BigInt->new(digits). */
+START_TEST(test_bignums)
+{
+    static const char *const perl[][2] = {
+        {"123456789012345678901234567890", "c24d018ee90ff6c373e0ee4e3f0ad2"},
+        {"18446744073709551616", "c249010000000000000000"},
+        {"18446744073709551615", "c248ffffffffffffffff"},
+        {"4294967296", "c2450100000000"},
+        {"2147483648", "c24480000000"},
+    };
+    for (size_t i = 0; i < sizeof(perl) / sizeof(*perl); i++) {
+        aemp_val *v = decode1(perl[i][1]);
+        ck_assert_int_eq(aemp_type_of(v), AEMP_STRING);
+        ck_assert(aemp_is_bignum(v) && aemp_str_eq(v, perl[i][0]));
+        check_enc(v, perl[i][1]);
+        check_enc(aemp_bignum(perl[i][0]), perl[i][1]);
+    }
+    /* in the 32-bit range CBOR::XS writes a Math::BigInt as an integer */
+    static const char *const small[][3] = {
+        {"c2420001", "1", "01"},
+        {"c24100", "0", "00"},
+        {"c24480000000", "2147483648", "c24480000000"},
+        {"c2447fffffff", "2147483647", "1a7fffffff"},
+        {"c34480000000", "-2147483648", "3a7fffffff"},
+        {"c34480000001", "-2147483649", "c34480000001"},
+        {"c3420001", "-1", "20"},
+    };
+    for (size_t i = 0; i < sizeof(small) / sizeof(*small); i++) {
+        aemp_val *v = decode1(small[i][0]);
+        ck_assert_msg(aemp_str_eq(v, small[i][1]), "%s", small[i][0]);
+        check_enc(v, small[i][2]);
+    }
+    /* a negative one goes out as the magnitude CBOR::XS reads back as the
+     * same number (its own TO_CBOR garbles it: it would send
+     * c34d118ee9.. for the -1234.. below and read that back as
+     * -1391107389240575080397937773266, which we relay unchanged) */
+    check_enc(aemp_bignum("-123456789012345678901234567890"),
+              "c34d018ee90ff6c373e0ee4e3f0ad2");
+    aemp_val *v = decode1("c34d118ee90ff6c373e0ee4e3f0ad2");
+    ck_assert(aemp_str_eq(v, "-1391107389240575080397937773266"));
+    check_enc(v, "c34d118ee90ff6c373e0ee4e3f0ad2");
+    /* the json framing writes a bare number (JSON::XS cannot write one) */
+    v = decode1("82 c24d018ee90ff6c373e0ee4e3f0ad2 c34100");
+    char *j = aemp_to_json(v, NULL);
+    ck_assert_str_eq(j, "[123456789012345678901234567890,0]");
+    free(j);
+    aemp_unref(v);
+    /* as a map key it is the plain string of its digits */
+    v = decode1("a1 c249010000000000000000 f5");
+    ck_assert(!aemp_is_bignum(aemp_map_key_val_at(v, 0)));
+    ck_assert_str_eq(aemp_map_key_at(v, 0, NULL), "18446744073709551616");
+    aemp_unref(v);
 }
 END_TEST
 
@@ -776,6 +880,9 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_non_array);
     tcase_add_test(tc, test_encode);
     tcase_add_test(tc, test_roundtrip);
+    tcase_add_test(tc, test_beyond_unicode);
+    tcase_add_test(tc, test_equivalent_keys);
+    tcase_add_test(tc, test_bignums);
     tcase_add_test(tc, test_repeated_strings);
     suite_add_tcase(s, tc);
     tc = tcase_create("input");

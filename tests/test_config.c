@@ -237,6 +237,7 @@ static const struct {
     {"x/%n", "x/HOST", 0},
     {"%u", "RUNIQ", 1},
     {"a//", "a//RUNIQ", 1},
+    {"", "", 0}, /* nothing appended: the result is still a C string */
 };
 
 START_TEST(test_expand_nodeid)
@@ -247,6 +248,19 @@ START_TEST(test_expand_nodeid)
                                                &out, &randomised), AEMP_OK);
     ck_assert_str_eq(out, nodeid_cases[_i].expect);
     ck_assert_int_eq(randomised, nodeid_cases[_i].randomised);
+    free(out);
+}
+END_TEST
+
+/* "%n" with an empty host name expands to nothing; the buffer that never
+ * saw a byte must still come back NUL-terminated. */
+START_TEST(test_expand_nodeid_empty_host)
+{
+    char *out = NULL;
+    int randomised = -1;
+    ck_assert_int_eq(aemp_config_expand_nodeid("%n", "", "RUNIQ", &out, &randomised), AEMP_OK);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(randomised, 0);
     free(out);
 }
 END_TEST
@@ -834,6 +848,7 @@ static Suite *config_suite(void)
 
     tc = tcase_create("nodeid");
     tcase_add_loop_test(tc, test_expand_nodeid, 0, sizeof nodeid_cases / sizeof *nodeid_cases);
+    tcase_add_test(tc, test_expand_nodeid_empty_host);
     tcase_add_test(tc, test_random_ids);
     suite_add_tcase(s, tc);
 

@@ -349,6 +349,50 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/* Strings as JSON::XS decodes them: Perl's code points beyond U+10FFFF
+ * (which a C node relays from cbor) pass, also cut between feeds inside
+ * their bytes; overlong forms fail with JSON::XS's words, at the string. */
+START_TEST(test_perl_utf8)
+{
+    static const char text[] =
+        "[\"\xf8\x88\x80\x80\x80\"]"                         /* U+200000 */
+        "{\"\xff\x80\x87\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\":1}"; /* 2^63-1 */
+    size_t len = sizeof(text) - 1;
+    for (size_t cut = 0; cut <= len; cut++) {
+        collector c = {0};
+        aemp_json_reader *r = aemp_json_reader_new(collect, &c);
+        ck_assert_int_eq(aemp_json_reader_feed(r, text, cut), AEMP_OK);
+        ck_assert_int_eq(aemp_json_reader_feed(r, text + cut, len - cut),
+                         AEMP_OK);
+        ck_assert_uint_eq(c.n, 2);
+        ck_assert(aemp_str_eq(aemp_array_at(c.frames[0], 0),
+                              "\xf8\x88\x80\x80\x80"));
+        ck_assert_ptr_nonnull(aemp_map_get(
+            c.frames[1], "\xff\x80\x87\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf"));
+        collector_clear(&c);
+        aemp_json_reader_free(r);
+    }
+    static const char *const bad[] = {
+        "[1][\"\xc0\xaf\"]",             /* overlong '/' */
+        "[1][\"\xf8\x87\xbf\xbf\xbf\"]",  /* U+1FFFFF in five bytes */
+        "[1]{\"\xe0\x80\x80\":1}",       /* an overlong key */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        collector c = {0};
+        aemp_json_reader *r = aemp_json_reader_new(collect, &c);
+        ck_assert_int_eq(aemp_json_reader_feed(r, bad[i], strlen(bad[i])),
+                         AEMP_EPARSE);
+        ck_assert_uint_eq(c.n, 1);
+        const char *msg = aemp_json_reader_error(r);
+        ck_assert_msg(strstr(msg, "malformed UTF-8 character in JSON string"),
+                      "%s", msg);
+        ck_assert_uint_ge(error_offset(msg), 4);
+        collector_clear(&c);
+        aemp_json_reader_free(r);
+    }
+}
+END_TEST
+
 /* A stream that ends inside a message: nothing for it, no error (more may
  * come), and freeing the reader then frees the partial value. */
 START_TEST(test_truncated)
@@ -441,6 +485,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_separators);
     tcase_add_test(tc, test_non_array);
     tcase_add_test(tc, test_garbage);
+    tcase_add_test(tc, test_perl_utf8);
     tcase_add_test(tc, test_truncated);
     tcase_add_test(tc, test_callback_stop);
     tcase_add_test(tc, test_free_in_callback);

@@ -317,6 +317,119 @@ START_TEST(test_two_nodes)
 }
 END_TEST
 
+/* Runs the loop until *count reaches want or seconds pass. */
+static void run_until_n(int *count, int want, double seconds)
+{
+    int reached = 0;
+    for (int i = 0; i < (int)(seconds * 100) && !reached; i++) {
+        run_until(&reached, 0.01);
+        reached = *count >= want;
+    }
+}
+
+/* Levels of arrays, following the first item. */
+static int levels(const aemp_val *v)
+{
+    int n = 0;
+    for (; aemp_type_of(v) == AEMP_ARRAY; v = aemp_array_at(v, 0))
+        n++;
+    return n;
+}
+
+/* n arrays around 1 */
+static aemp_val *nested(int n)
+{
+    aemp_val *v = aemp_int(1);
+    for (int i = 0; i < n; i++)
+        v = aemp_arrayv(v, NULL);
+    return v;
+}
+
+/* ["wrap", REPLYPORT, x]: sends ["wrapped", [x]] back, one level deeper */
+static int wrap(aemp_node *n, const char *port, const aemp_val *msg, void *ud)
+{
+    (void)port;
+    seen *s = ud;
+    const char *reply = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
+    s->calls++;
+    s->last = aemp_int(aemp_sndv(n, reply, aemp_str("wrapped"),
+                                 aemp_arrayv(aemp_copy(aemp_array_at(msg, 2)),
+                                             NULL),
+                                 NULL));
+    return 0;
+}
+
+/* Perl's encoders refuse more than 512 levels (the frame included), and
+ * its snd dies then: a C sender gets AEMP_EINVAL, a sending port dies
+ * with the encoder's words, and nothing reaches the link. */
+START_TEST(test_too_deep)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    seen replies = {0}, wrapped = {0}, died = {0}, local = {0};
+    char *service = aemp_port(b, NULL, NULL);
+    aemp_rcv(b, service, "echo", echo, NULL);
+    aemp_rcv(b, service, "wrap", wrap, &wrapped);
+    aemp_mon(b, service, mon_record, &died);
+    char *inbox = aemp_port(a, record, &replies);
+    aemp_sndv(a, service, aemp_str("echo"), aemp_str(inbox), aemp_int(1),
+              NULL);
+    run_until(&replies.calls, 5);
+    ck_assert_int_eq(replies.calls, 1);
+
+    /* [portid, "echo", inbox, x]: x may have 511 levels, not 512 */
+    ck_assert_int_eq(aemp_sndv(a, service, aemp_str("echo"), aemp_str(inbox),
+                               nested(512), NULL),
+                     AEMP_EINVAL);
+    ck_assert_int_eq(aemp_sndv(a, "nobody#x", nested(512), NULL),
+                     AEMP_EINVAL); /* no link yet: refused all the same */
+    ck_assert_int_eq(aemp_kil(a, service, aemp_arrayv(nested(512), NULL)),
+                     AEMP_EINVAL); /* ["", "kil1", portid, reason...] */
+    ck_assert_int_eq(aemp_sndv(a, service, aemp_str("echo"), aemp_str(inbox),
+                               nested(511), NULL),
+                     AEMP_OK);
+    run_until_n(&replies.calls, 2, 5);
+    ck_assert_int_eq(replies.calls, 2);
+    ck_assert_int_eq(levels(aemp_array_at(replies.last, 1)), 511);
+
+    /* a port that sends too deep dies with the encoder's reason */
+    ck_assert_int_eq(aemp_sndv(a, service, aemp_str("wrap"), aemp_str(inbox),
+                               nested(511), NULL),
+                     AEMP_OK);
+    run_until(&died.calls, 5);
+    ck_assert_int_eq(wrapped.calls, 1);
+    ck_assert_int_eq(aemp_as_int(wrapped.last), AEMP_EINVAL);
+    ck_assert(json_is(died.last, "[\"die\",\"cbor text or perl structure "
+                                 "exceeds maximum nesting level (max_depth "
+                                 "set too low?)\"]"));
+
+    /* a local message is not encoded: Perl delivers it, and so do we */
+    char *self = aemp_port(a, record, &local);
+    ck_assert_int_eq(aemp_sndv(a, self, nested(600), NULL), AEMP_OK);
+    run_until(&local.calls, 5);
+    ck_assert_int_eq(local.calls, 1);
+
+    /* and the link still carries the next message */
+    char *service2 = aemp_port(b, NULL, NULL);
+    aemp_rcv(b, service2, "echo", echo, NULL);
+    aemp_sndv(a, service2, aemp_str("echo"), aemp_str(inbox), aemp_int(3),
+              NULL);
+    run_until_n(&replies.calls, 3, 5);
+    ck_assert(json_is(replies.last, "[\"echoed\",3,\"nodea\"]"));
+    ck_assert_int_eq(replies.calls, 3);
+    aemp_unref(replies.last);
+    aemp_unref(wrapped.last);
+    aemp_unref(died.last);
+    aemp_unref(local.last);
+    free(service);
+    free(service2);
+    free(inbox);
+    free(self);
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
 START_TEST(test_wrong_secret)
 {
     seen blog = {0}, alog = {0}, lost = {0};
@@ -659,6 +772,7 @@ int main(void)
     tcase_add_test(tc, test_unmatched_and_die);
     tcase_add_test(tc, test_local_monitors);
     tcase_add_test(tc, test_two_nodes);
+    tcase_add_test(tc, test_too_deep);
     tcase_add_test(tc, test_wrong_secret);
     tcase_add_test(tc, test_bad_greetings);
     tcase_add_test(tc, test_bad_frames);

@@ -235,6 +235,35 @@ END_TEST
 
 /* Enough keys for the hash index, then deletes that shrink the map back
  * below it; order and lookups must hold all along. */
+/* A key is a Perl string: bytes that are not UTF-8 are the characters of
+ * those bytes, so "\xe9" and "\xc3\xa9" (é) are one key, held as UTF-8. */
+START_TEST(test_map_byte_keys)
+{
+    aemp_val *m = aemp_map();
+    ck_assert_int_eq(aemp_map_set(m, "\xe9", aemp_int(1)), AEMP_OK);
+    ck_assert_int_eq(aemp_map_set(m, "\xc3\xa9", aemp_int(2)), AEMP_OK);
+    ck_assert_uint_eq(aemp_map_len(m), 1);
+    ck_assert_str_eq(aemp_map_key_at(m, 0, NULL), "\xc3\xa9");
+    ck_assert_int_eq(aemp_as_int(aemp_map_get(m, "\xe9")), 2);
+    ck_assert_int_eq(aemp_as_int(aemp_map_get(m, "\xc3\xa9")), 2);
+    ck_json(m, "{\"\xc3\xa9\":2}");
+    ck_assert_int_eq(aemp_map_del(m, "\xe9", 1), 1);
+    ck_assert_uint_eq(aemp_map_len(m), 0);
+    /* overlong and cut-short sequences are bytes too */
+    aemp_map_set(m, "\xc1\x81", aemp_int(1));
+    aemp_map_set(m, "\xc3\x81\xc2\x81", aemp_int(2));
+    aemp_map_set(m, "\xe2\x98", aemp_int(3));
+    aemp_map_set(m, "\xc3\xa2\xc2\x98", aemp_int(4));
+    ck_assert_uint_eq(aemp_map_len(m), 2);
+    ck_json(m, "{\"\xc3\x81\xc2\x81\":2,\"\xc3\xa2\xc2\x98\":4}");
+    /* a copy keeps one key, and equality sees the same map */
+    aemp_val *c = aemp_copy(m);
+    ck_assert(aemp_equal(m, c));
+    aemp_unref(c);
+    aemp_unref(m);
+}
+END_TEST
+
 START_TEST(test_map_many)
 {
     enum { N = 5000 };
@@ -521,7 +550,7 @@ START_TEST(test_byte_strings)
     v = aemp_str("a\xc3\xa9\xff\n");
     ck_json(v, "\"a\xc3\x83\xc2\xa9\xc3\xbf\\n\"");
     aemp_unref(v);
-    /* overlong and beyond U+10FFFF are not UTF-8 either */
+    /* overlong forms are not UTF-8 either */
     v = aemp_str("\xc0\x80");
     ck_json(v, "\"\xc3\x80\xc2\x80\"");
     aemp_unref(v);
@@ -537,12 +566,90 @@ START_TEST(test_byte_strings)
     v = aemp_str("\xe2\x98"); /* cut short */
     ck_json(v, "\"\xc3\xa2\xc2\x98\"");
     aemp_unref(v);
-    v = aemp_str("\xf4\x90\x80\x80");
-    ck_json(v, "\"\xc3\xb4\xc2\x90\xc2\x80\xc2\x80\"");
-    aemp_unref(v);
     v = aemp_str("\xf4\x8f\xbf\xbf"); /* U+10FFFF is */
     ck_json(v, "\"\xf4\x8f\xbf\xbf\"");
     aemp_unref(v);
+}
+END_TEST
+
+/* Perl strings hold code points beyond U+10FFFF, in Perl's extended
+ * UTF-8 (what CBOR::XS sends in a text string). They are characters, not
+ * bytes: JSON carries them raw, which JSON::XS decodes to the same code
+ * points (its encoder refuses them, its decoder does not). Overlong forms
+ * and code points above 2^63 - 1 are not UTF-8: bytes. (The byte
+ * sequences are what CBOR::XS writes for chr of each code point.) */
+static const char *const beyond_unicode[] = {
+    "\xf4\x90\x80\x80",                 /* U+110000 */
+    "\xf7\xbf\xbf\xbf",                 /* U+1FFFFF */
+    "\xf8\x88\x80\x80\x80",             /* U+200000 */
+    "\xfb\xbf\xbf\xbf\xbf",             /* U+3FFFFFF */
+    "\xfc\x84\x80\x80\x80\x80",         /* U+4000000 */
+    "\xfd\xbf\xbf\xbf\xbf\xbf",         /* U+7FFFFFFF */
+    "\xfe\x82\x80\x80\x80\x80\x80",     /* U+80000000 */
+    "\xfe\xbf\xbf\xbf\xbf\xbf\xbf",     /* U+FFFFFFFFF */
+    "\xff\x80\x80\x80\x80\x80\x81\x80\x80\x80\x80\x80\x80", /* 2^36 */
+    "\xff\x80\x87\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf", /* 2^63-1 */
+};
+
+START_TEST(test_beyond_unicode)
+{
+    for (size_t i = 0; i < sizeof(beyond_unicode) / sizeof(*beyond_unicode);
+         i++) {
+        const char *s = beyond_unicode[i];
+        char json[64];
+        snprintf(json, sizeof(json), "[\"%s\"]", s);
+        aemp_val *v = aemp_arrayv(aemp_str(s), NULL);
+        ck_json(v, json); /* raw, as JSON::XS decodes it */
+        aemp_val *back = parse(json);
+        ck_assert(aemp_str_eq(aemp_array_at(back, 0), s));
+        ck_assert(aemp_equal(v, back));
+        aemp_unref(back);
+        aemp_unref(v);
+    }
+    static const char *const bytes[][2] = {
+        /* U+1FFFFF in five bytes: overlong */
+        {"\xf8\x87\xbf\xbf\xbf", "\xc3\xb8\xc2\x87\xc2\xbf\xc2\xbf\xc2\xbf"},
+        /* U+3FFFFFF in six */
+        {"\xfc\x83\xbf\xbf\xbf\xbf",
+         "\xc3\xbc\xc2\x83\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf"},
+        /* U+7FFFFFFF in seven */
+        {"\xfe\x81\xbf\xbf\xbf\xbf\xbf",
+         "\xc3\xbe\xc2\x81\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf"},
+        /* 2^36 - 1 in thirteen */
+        {"\xff\x80\x80\x80\x80\x80\x80\xbf\xbf\xbf\xbf\xbf\xbf",
+         "\xc3\xbf\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\xbf"
+         "\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf\xc2\xbf"},
+        /* 2^63: more than an IV holds */
+        {"\xff\x80\x88\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80",
+         "\xc3\xbf\xc2\x80\xc2\x88\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80"
+         "\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80"},
+        /* cut short */
+        {"\xf8\x88\x80\x80", "\xc3\xb8\xc2\x88\xc2\x80\xc2\x80"},
+    };
+    for (size_t i = 0; i < sizeof(bytes) / sizeof(*bytes); i++) {
+        char in[64], out[128];
+        aemp_val *v = aemp_str(bytes[i][0]);
+        snprintf(out, sizeof(out), "\"%s\"", bytes[i][1]);
+        ck_json(v, out);
+        aemp_unref(v);
+        /* and JSON::XS refuses such bytes in a text: so do we */
+        snprintf(in, sizeof(in), "[\"%s\"]", bytes[i][0]);
+        parse_fails(in, strlen(in));
+    }
+    /* overlong forms below U+10FFFF too, and as keys */
+    parse_fails("[\"\xc0\xaf\"]", 6);
+    parse_fails("[\"\xf0\x8f\xbf\xbf\"]", 8);
+    parse_fails("{\"\xe0\x80\x80\":1}", 9);
+    /* characters sort by code point: U+10FFFF < U+110000 < U+200000 */
+    aemp_val *m = aemp_map();
+    aemp_map_set(m, "\xf8\x88\x80\x80\x80", aemp_int(3));
+    aemp_map_set(m, "\xf4\x90\x80\x80", aemp_int(2));
+    aemp_map_set(m, "\xf4\x8f\xbf\xbf", aemp_int(1));
+    char *j = aemp_to_json_canonical(m, NULL);
+    ck_assert_str_eq(j, "{\"\xf4\x8f\xbf\xbf\":1,\"\xf4\x90\x80\x80\":2,"
+                        "\"\xf8\x88\x80\x80\x80\":3}");
+    free(j);
+    aemp_unref(m);
 }
 END_TEST
 
@@ -631,6 +738,63 @@ START_TEST(test_big_integers)
     }
     /* with a fraction or exponent it is a double, precision lost */
     roundtrip("[100000000000000000000.0,1e20]", "[1e+20,1e+20]");
+}
+END_TEST
+
+/* Bignums (Perl's Math::BigInt): strings of digits to C, numbers on the
+ * wire. */
+START_TEST(test_bignum)
+{
+    aemp_val *v = aemp_bignum("-123456789012345678901234567890");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(aemp_type_of(v), AEMP_STRING);
+    ck_assert(aemp_is_bignum(v));
+    ck_assert(aemp_str_eq(v, "-123456789012345678901234567890"));
+    ck_json(v, "-123456789012345678901234567890"); /* a number, bare */
+    ck_assert_int_eq(aemp_as_int(v), INT64_MIN);        /* clamped */
+    aemp_val *c = aemp_copy(v);
+    ck_assert(aemp_is_bignum(c) && aemp_equal(v, c));
+    aemp_unref(c);
+    /* not the plain string of the same digits: JSON quotes that */
+    c = aemp_str("-123456789012345678901234567890");
+    ck_assert(!aemp_is_bignum(c));
+    ck_assert(!aemp_equal(v, c) && !aemp_equal(c, v));
+    aemp_unref(c);
+    aemp_unref(v);
+    /* equal to an integer of the same digits, as written */
+    v = aemp_bignum("18446744073709551615");
+    c = aemp_uint(UINT64_MAX);
+    ck_assert(aemp_equal(v, c) && aemp_equal(c, v));
+    aemp_unref(c);
+    c = aemp_bignum("18446744073709551614");
+    ck_assert(!aemp_equal(v, c));
+    aemp_unref(c);
+    aemp_unref(v);
+    v = aemp_bignum("0");
+    c = aemp_int(0);
+    ck_assert(aemp_equal(v, c) && !aemp_is_true(v));
+    aemp_unref(c);
+    aemp_unref(v);
+    /* only canonical digits, at most 2466 of them (1024 bytes) */
+    static const char *const bad[] = {"", "-", "-0", "01", "+1", "1 ", "1.5",
+                                      "1e5", "0x10", "--1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        ck_assert_msg(aemp_bignum(bad[i]) == NULL, "took \"%s\"", bad[i]);
+    ck_assert_ptr_null(aemp_bignum(NULL));
+    char digits[2468];
+    memset(digits, '9', sizeof(digits) - 1);
+    digits[2467] = 0;
+    ck_assert_ptr_null(aemp_bignum(digits));
+    digits[2466] = 0;
+    v = aemp_bignum(digits);
+    ck_assert_ptr_nonnull(v);
+    aemp_unref(v);
+    /* in a map: keys are plain strings, values stay bignums */
+    aemp_val *m = aemp_map();
+    aemp_map_set(m, "n", aemp_bignum("100000000000000000000"));
+    ck_assert(aemp_is_bignum(aemp_map_get(m, "n")));
+    ck_json(m, "{\"n\":100000000000000000000}");
+    aemp_unref(m);
 }
 END_TEST
 
@@ -733,6 +897,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_refcount);
     tcase_add_test(tc, test_arrays);
     tcase_add_test(tc, test_map_basic);
+    tcase_add_test(tc, test_map_byte_keys);
     tcase_add_test(tc, test_map_many);
     tcase_add_test(tc, test_map_churn);
     tcase_add_test(tc, test_equal);
@@ -742,9 +907,11 @@ static Suite *value_suite(void)
     tc = tcase_create("json");
     tcase_add_test(tc, test_escapes);
     tcase_add_test(tc, test_byte_strings);
+    tcase_add_test(tc, test_beyond_unicode);
     tcase_add_test(tc, test_doubles);
     tcase_add_test(tc, test_integers);
     tcase_add_test(tc, test_big_integers);
+    tcase_add_test(tc, test_bignum);
     tcase_add_test(tc, test_from_json);
     tcase_add_test(tc, test_depth);
     tcase_add_test(tc, test_canonical);

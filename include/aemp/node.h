@@ -149,7 +149,13 @@ char *aemp_node_of(const char *port);
  * also when it refuses the call (port without a node part: AEMP_EINVAL).
  * Local delivery is queued; to a remote node without a link the message is
  * queued until the link is up (and dropped with the queue if the link
- * cannot be made, as in Perl). */
+ * cannot be made, as in Perl). A message for another node that Perl's
+ * encoders refuse, nested deeper than 512 levels with the frame (the
+ * message array is the frame's level), is not sent: AEMP_EINVAL, and
+ * inside a port callback the port is killed with ("die", "cbor text or
+ * perl structure exceeds maximum nesting level (max_depth set too
+ * low?)") ("json text ..." on a json link), as Perl's snd dies there.
+ * aemp_kil of a remote port refuses a reason that deep alike. */
 int aemp_snd(aemp_node *node, const char *port, aemp_val *msg);
 
 /* aemp_snd with the elements listed, each taken, NULL-terminated. */

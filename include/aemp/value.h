@@ -12,8 +12,11 @@
  *   AEMP_ARRAY    an ordered list of values
  *   AEMP_MAP      string keys to values, in insertion order, keys unique
  *
- * Integers beyond uint64_t (or below INT64_MIN) are decoded as JSON::XS
- * decodes them: as the string of their digits ("100000000000000000000").
+ * Integers beyond uint64_t (or below INT64_MIN) in JSON are decoded as
+ * JSON::XS decodes them: as the string of their digits
+ * ("100000000000000000000"). CBOR bignums (tags 2 and 3, Perl's
+ * Math::BigInt) are bignums: strings of their digits too, marked so that
+ * they go out as numbers again (see aemp_bignum).
  * (JSON::XS tries a double only for 15 digits or fewer, which always fit
  * 64 bits.) Numbers with a fraction or exponent are doubles. One edge
  * differs: JSON::XS decodes -9223372036854775808 as a string (an
@@ -68,6 +71,20 @@ aemp_val *aemp_strf(const char *fmt, ...)
 aemp_val *aemp_array(void);
 aemp_val *aemp_map(void);
 
+/* A bignum, as Perl's Math::BigInt: an integer of any size. It is an
+ * AEMP_STRING of its decimal digits (aemp_str_ptr gives them), marked as
+ * a number: the cbor framing sends it as CBOR::XS sends a Math::BigInt
+ * (a plain integer from -2^31 to 2^31 - 1, else tag 2 or 3), the json
+ * framing as a bare JSON number of those digits (JSON::XS itself cannot
+ * write a Math::BigInt at all), and it equals another bignum or an
+ * integer of the same digits, not a plain string. digits is "0" or an
+ * optional '-' and at most 2466 digits without a leading zero; NULL when
+ * it is not, or out of memory. Bignums as map keys are plain strings of
+ * their digits, as Perl stringifies a hash key. */
+aemp_val *aemp_bignum(const char *digits);
+/* 1 if v is a bignum. */
+int aemp_is_bignum(const aemp_val *v);
+
 /* An array of the given values, taking each of them; the list ends with
  * NULL. If any item is NULL before the end (a failed constructor), use
  * aemp_arrayn instead. */
@@ -107,8 +124,12 @@ aemp_val *aemp_array_take(aemp_val *a, size_t i);
 /* Removes and drops the first n items. */
 void aemp_array_shift(aemp_val *a, size_t n);
 
-/* Maps. set takes v and replaces the value of an existing key. A NULL
- * key is refused: set gives AEMP_EINVAL (v released), get NULL, del 0. */
+/* Maps. set takes v and replaces the value of an existing key. A key is a
+ * Perl string: bytes that are not UTF-8 (aemp_str_is_utf8's sense) are a
+ * byte string, whose characters are its bytes, so "\xe9" and "\xc3\xa9"
+ * are the same key, é. Keys are held, and aemp_map_key_at returns them,
+ * as UTF-8. A NULL key is refused: set gives AEMP_EINVAL (v released),
+ * get NULL, del 0. */
 size_t aemp_map_len(const aemp_val *m);
 const char *aemp_map_key_at(const aemp_val *m, size_t i, size_t *klen);
 aemp_val *aemp_map_value_at(const aemp_val *m, size_t i);
