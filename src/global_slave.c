@@ -131,14 +131,6 @@ static void req_del(aemp_node *n, const char *id)
     aemp_map_del(n->global->requests, id, strlen(id));
 }
 
-static int is_seed_node(const aemp_node *n, const char *id)
-{
-    for (size_t i = 0; i < n->nseeds; i++)
-        if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id))
-            return 1;
-    return 0;
-}
-
 void gslave_master_set(aemp_node *n, const char *id)
 {
     aemp_global *g = n->global;
@@ -173,13 +165,13 @@ void global_seed_greeted(aemp_node *n, const char *rnode)
 void global_node_event(aemp_node *n, const char *id, int up)
 {
     aemp_global *g = n->global;
-    if (up && is_seed_node(n, id))
+    if (up && kernel_is_seed_node(n, id))
         aemp_sndv(n, id, aemp_str("g_slave"), NULL);
     if (!up && g->master && !strcmp(g->master, id)) {
         free(g->master);
         g->master = NULL;
         master_search(n);
-    } else if (up && g->searching && is_seed_node(n, id)) {
+    } else if (up && g->searching && kernel_is_seed_node(n, id)) {
         gslave_master_set(n, id);
     }
     gseed_node_event(n, id, up);

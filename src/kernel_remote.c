@@ -13,23 +13,17 @@
 #include "kernel.h"
 #include "random.h"
 
-/* ---- the table of remote nodes ---- */
-
-aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create)
-{
-    aemp_remote *r = aemp_dict_get(&n->remotes, id);
-    if (r || !create || !*id)
-        return r;
-    r = calloc(1, sizeof *r);
-    if (!r || !(r->id = strdup(id)) || aemp_dict_set(&n->remotes, id, r)) {
-        if (r)
-            free(r->id);
-        free(r);
-        return NULL;
-    }
-    r->node = n;
-    return r;
-}
+/* ---- the table of remote nodes ----
+ *
+ * An entry lives while something needs it: a link, queued messages, a
+ * connect attempt, monitors of the node's ports, or the node being one of
+ * our seeds or a global node we keep a link to. Everything else about a
+ * node (its monitors of our ports) goes with the entry, so a node's memory
+ * does not grow with the node ids it has met. Perl does the same: Node.pm
+ * weakens the node's %NODE entry on transport_error, and the object goes
+ * as soon as nothing holds it. Callers up the stack may hold an entry
+ * right now, so an entry that may have become idle is only listed; an
+ * event frees the ones still idle from the loop. */
 
 static void stop_connecting(aemp_remote *r)
 {
@@ -56,20 +50,109 @@ static void free_monitor_lists(aemp_dict *d)
     aemp_dict_clear(d);
 }
 
+static void remote_free(aemp_remote *r)
+{
+    stop_connecting(r);
+    aemp_unref(r->queue);
+    aemp_dict_clear(&r->trials);
+    free_monitor_lists(&r->lmon);
+    aemp_dict_clear(&r->rmon); /* those monitors live on our ports */
+    aemp_unref(r->idv);
+    free(r);
+}
+
+static int remote_idle(const aemp_remote *r)
+{
+    aemp_node *n = r->node;
+    return !r->link && !r->queue && !r->connect_to && !r->connect_w &&
+           !r->trials.count && !r->lmon.count && !r->firing &&
+           !kernel_is_seed_node(n, r->id) && !gseed_keeps(n, r->id);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    kernel_remotes_reap(ud);
+}
+
+/* Lists r to be freed from the loop if it is idle by then. */
+static void reap_later(aemp_remote *r)
+{
+    aemp_node *n = r->node;
+    if (r->reap_listed)
+        return;
+    if (!n->remote_reap_ev &&
+        !(n->remote_reap_ev = event_new(n->base, -1, 0, on_reap, n)))
+        return; /* kept: memory, not correctness */
+    r->reap_listed = 1;
+    r->reap_next = n->reap_remotes;
+    n->reap_remotes = r;
+    event_active(n->remote_reap_ev, 0, 0);
+}
+
+/* An idle entry goes, and with it the node's monitors of our ports: a
+ * node that comes back has lost them, as its own side of them fired when
+ * the link went (Perl's mon1 callbacks hold the node weakly). */
+static void forget(aemp_node *n, aemp_remote *r)
+{
+    for (aemp_dict_entry *e = aemp_dict_next(&r->rmon, NULL); e;
+         e = aemp_dict_next(&r->rmon, e))
+        aemp_mon_cancel(n, ((aemp_monitor *)e->value)->id);
+    aemp_dict_clear(&r->rmon);
+    aemp_dict_del(&n->remotes, r->id);
+    remote_free(r);
+}
+
+void kernel_remotes_reap(aemp_node *n)
+{
+    aemp_remote *list = n->reap_remotes;
+    n->reap_remotes = NULL;
+    while (list) {
+        aemp_remote *r = list;
+        list = r->reap_next;
+        r->reap_next = NULL;
+        r->reap_listed = 0;
+        if (remote_idle(r))
+            forget(n, r);
+    }
+}
+
+void kernel_remote_let_go(aemp_node *n, const char *id)
+{
+    aemp_remote *r = id ? aemp_dict_get(&n->remotes, id) : NULL;
+    if (r)
+        reap_later(r);
+}
+
+aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create)
+{
+    aemp_remote *r = aemp_dict_get(&n->remotes, id);
+    if (r || !create || !*id)
+        return r;
+    r = calloc(1, sizeof *r);
+    if (!r || !(r->idv = aemp_str(id)) || aemp_dict_set(&n->remotes, id, r)) {
+        if (r)
+            aemp_unref(r->idv);
+        free(r);
+        return NULL;
+    }
+    r->id = aemp_str_ptr(r->idv, NULL);
+    r->node = n;
+    reap_later(r); /* in case the caller ends up with nothing for it */
+    return r;
+}
+
 void kernel_remotes_free(aemp_node *n)
 {
     for (aemp_dict_entry *e = aemp_dict_next(&n->remotes, NULL); e;
-         e = aemp_dict_next(&n->remotes, e)) {
-        aemp_remote *r = e->value;
-        stop_connecting(r);
-        aemp_unref(r->queue);
-        aemp_dict_clear(&r->trials);
-        free_monitor_lists(&r->lmon);
-        aemp_dict_clear(&r->rmon); /* those monitors live on our ports */
-        free(r->id);
-        free(r);
-    }
+         e = aemp_dict_next(&n->remotes, e))
+        remote_free(e->value);
     aemp_dict_clear(&n->remotes);
+    n->reap_remotes = NULL;
+    if (n->remote_reap_ev)
+        event_free(n->remote_reap_ev);
+    n->remote_reap_ev = NULL;
 }
 
 /* ---- node events ---- */
@@ -260,11 +343,11 @@ static void try_next_address(evutil_socket_t fd, short what, void *ud)
     free(port);
     if (!l)
         return;
+    /* a trial points at r: r stays while its trials list the link */
     aemp_link_owner *o = aemp_link_owner_of(l);
-    o->trial = r;
     o->trial_endpoint = strdup(endpoint);
-    if (o->trial_endpoint)
-        aemp_dict_set(&r->trials, endpoint, l);
+    if (o->trial_endpoint && !aemp_dict_set(&r->trials, endpoint, l))
+        o->trial = r;
 }
 
 void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
@@ -322,6 +405,7 @@ void kernel_remote_error(aemp_remote *r, const char *msg)
         kernel_node_event(n, r->id, 0, reason);
     aemp_log(n, 9, LOG_KERNEL, "transport_error %s %s", r->id, msg);
     aemp_unref(reason);
+    reap_later(r);
 }
 
 /* The queue goes out on the link, in order. */
@@ -345,6 +429,8 @@ void kernel_remote_fired(aemp_node *n, const char *id)
         send_queue(r);
     else if (r->queue)
         kernel_remote_connect(r);
+    else
+        reap_later(r); /* the monitors were all it was kept for */
 }
 
 /* ---- monitors of remote ports ---- */
@@ -382,6 +468,7 @@ void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m)
         return;
     }
     aemp_dict_del(&r->lmon, portid);
+    reap_later(r); /* that may have been all it was kept for */
     if (*portid)
         kernel_remote_send(r, aemp_arrayv(aemp_str(""), aemp_str("mon0"),
                                           aemp_str(portid), NULL));
@@ -420,8 +507,10 @@ static void release_owner(aemp_node *n, aemp_link *link)
         o->seed = NULL;
     }
     (void)n;
-    if (o->trial && o->trial_endpoint)
+    if (o->trial) {
         aemp_dict_del(&o->trial->trials, o->trial_endpoint);
+        reap_later(o->trial);
+    }
     o->trial = NULL;
 }
 
@@ -465,7 +554,7 @@ void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)
 
 void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
 {
-    /* the remote's id outlives the link and the jobs it queues */
+    /* the jobs this frame queues hold a reference to the sender's id */
     aemp_remote *r = aemp_link_owner_of(link)->remote;
     const char *src = r ? r->id : aemp_link_remote_id(link);
     if (aemp_type_of(frame) != AEMP_ARRAY || !aemp_array_len(frame)) {
@@ -479,5 +568,11 @@ void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
         aemp_unref(frame);
         return;
     }
-    kernel_inject(n, src, frame);
+    if (r) {
+        kernel_inject(n, r->idv, frame);
+        return;
+    }
+    aemp_val *id = aemp_str(src);
+    kernel_inject(n, id, frame);
+    aemp_unref(id);
 }
