@@ -138,7 +138,17 @@ void gslave_master_set(aemp_node *n, const char *id)
     g->master = strdup(id);
     g->searching = 0;
     aemp_log(n, 8, LOG_KERNEL, "new master node: %s.", id);
-    aemp_sndv(n, id, aemp_str("g_slave"), aemp_copy(g->local_db), NULL);
+    if (!strcmp(id, n->id)) {
+        /* A global node is its own master. Perl's send to itself runs at
+         * once: our shard is in place before we tell any other global
+         * what our slaves have (g_set), and that includes our own 'l,
+         * which the other mirrors; sent from the queue, a g_set could go
+         * first without it, and the other would mirror null. */
+        aemp_val *db = aemp_copy(g->local_db);
+        gseed_slave(n, id, db);
+        aemp_unref(db);
+    } else
+        aemp_sndv(n, id, aemp_str("g_slave"), aemp_copy(g->local_db), NULL);
     for (size_t i = 0; i < aemp_map_len(g->requests); i++)
         aemp_snd(n, id, aemp_ref(aemp_map_value_at(g->requests, i)));
 }
