@@ -15,7 +15,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use Time::HiRes qw(time sleep);
 use AempInterop;
 
 AempInterop::plan_or_skip();
@@ -37,20 +36,6 @@ $node{sp} = AempInterop::start_node(perl => %net, nodeid => "sp",
 $node{sc} = AempInterop::start_node(c => %net, nodeid => "sc",
    binds => ["127.0.0.1:*"], seeds => [$addr{c2}]);
 
-# polls a query until the predicate accepts its answer (which it returns)
-sub query_until {
-   my ($node, $op, $family, $pred, $timeout) = @_;
-   my $deadline = time + ($timeout // 20);
-   my $r;
-   while (time < $deadline) {
-      $r = $node->query($op, $family);
-      return $r if defined $r && $pred->($r);
-      sleep 0.1;
-   }
-   diag "$node->{name}: last $op $family: " . $J->encode($r);
-   undef
-}
-
 # 'l as it must be: exactly these nodes, each with the addresses it
 # listens on
 sub l_lists {
@@ -63,9 +48,9 @@ sub mesh_is {
    my ($what, @live) = @_;
    my @alive_seeds = grep exists $kind{$_}, @live;
    for my $s (@alive_seeds) {
-      ok query_until($node{$s}, db_family => "'g", sub { @alive_seeds == keys %{ $_[0] } }),
+      ok $node{$s}->query_until(db_family => "'g", sub { @alive_seeds == keys %{ $_[0] } }, 20),
          "$what: 'g at $s has the " . @alive_seeds . " seeds";
-      ok query_until($node{$s}, db_family => "'l", l_lists(@live)),
+      ok $node{$s}->query_until(db_family => "'l", l_lists(@live), 20),
          "$what: 'l at $s lists every live node with its addresses";
    }
 }
