@@ -131,6 +131,22 @@ static void req_del(aemp_node *n, const char *id)
     aemp_map_del(n->global->requests, id, strlen(id));
 }
 
+/* g_slave {LOCAL_DB} to the new master. A global node is its own master:
+ * Perl's send to itself runs at once, so its shard is in place before it
+ * tells any other global what its slaves have (g_set). That includes its
+ * own 'l, which the other mirrors: from the queue, a g_set could go first
+ * without it, and the other would mirror null. */
+static void send_slave(aemp_node *n, const char *master)
+{
+    aemp_val *db = aemp_copy(n->global->local_db);
+    if (strcmp(master, n->id))
+        aemp_sndv(n, master, aemp_str("g_slave"), db, NULL);
+    else {
+        gseed_slave(n, master, db);
+        aemp_unref(db);
+    }
+}
+
 void gslave_master_set(aemp_node *n, const char *id)
 {
     aemp_global *g = n->global;
@@ -138,17 +154,7 @@ void gslave_master_set(aemp_node *n, const char *id)
     g->master = strdup(id);
     g->searching = 0;
     aemp_log(n, 8, LOG_KERNEL, "new master node: %s.", id);
-    if (!strcmp(id, n->id)) {
-        /* A global node is its own master. Perl's send to itself runs at
-         * once: our shard is in place before we tell any other global
-         * what our slaves have (g_set), and that includes our own 'l,
-         * which the other mirrors; sent from the queue, a g_set could go
-         * first without it, and the other would mirror null. */
-        aemp_val *db = aemp_copy(g->local_db);
-        gseed_slave(n, id, db);
-        aemp_unref(db);
-    } else
-        aemp_sndv(n, id, aemp_str("g_slave"), aemp_copy(g->local_db), NULL);
+    send_slave(n, id);
     for (size_t i = 0; i < aemp_map_len(g->requests); i++)
         aemp_snd(n, id, aemp_ref(aemp_map_value_at(g->requests, i)));
 }

@@ -291,7 +291,8 @@ static char *l_of(const aemp_val *db, const char *id)
  * down, and the node cannot be found through it. */
 START_TEST(test_become_global_next_to_one)
 {
-    aemp_node *a = observer("ga", "json", &(seen){0, NULL});
+    seen s = {0, NULL};
+    aemp_node *a = observer("ga", "json", &s);
     for (int i = 0; i < 100 && !aemp_dict_get(&a->global_nodes, "g1"); i++)
         spin();
     ck_assert_ptr_nonnull(aemp_dict_find(&a->global_nodes, "g1", 2));
@@ -319,6 +320,7 @@ START_TEST(test_become_global_next_to_one)
     ck_assert_str_eq(merged_l, want);
     free(merged_l);
     free(want);
+    aemp_unref(s.last);
     aemp_node_free(a);
 }
 END_TEST
