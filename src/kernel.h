@@ -299,10 +299,14 @@ int kernel_check_key(aemp_node *n, const char *key);
  * ports, and not a seed or a global node kept linked. A pointer to it is
  * good until the current callback returns to the loop. */
 aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create);
-/* Something that kept id's entry let go of it: free it if idle. */
+/* Something that kept r may have let go of it: r is freed from the loop
+ * if it is idle by then. */
+void kernel_remote_may_be_idle(aemp_remote *r);
+/* The same for id's entry, if there is one. */
 void kernel_remote_let_go(aemp_node *n, const char *id);
 /* Frees the listed entries that are idle (what the event does). */
 void kernel_remotes_reap(aemp_node *n);
+void kernel_remotes_free(aemp_node *n);
 /* aemp_snd of one message to the node ports of several nodes: to nodes
  * with a link up, each framing is encoded once (cache, zeroed before the
  * first call, freed with aemp_frame_cache_free after the last). msg is
@@ -317,7 +321,7 @@ void kernel_remote_error(aemp_remote *r, const char *msg);
 void kernel_remote_fired(aemp_node *n, const char *id);
 void kernel_remote_monitor(aemp_remote *r, aemp_monitor *m);
 void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m);
-void kernel_remotes_free(aemp_node *n);
+void kernel_remote_stop_connecting(aemp_remote *r);
 /* Node up/down: internal reactions, then the user's callbacks (queued). */
 void kernel_node_event(aemp_node *n, const char *id, int up,
                        const aemp_val *reason);
