@@ -203,13 +203,13 @@ typedef struct plain {
     int gone;  /* its monitors of fresh and unknown nodes' ports fired */
 } plain;
 
-static void on_gone(aemp_node *n, const char *port, const aemp_val *reason,
-                    void *ud)
+static void count_death(aemp_node *n, const char *port,
+                        const aemp_val *reason, void *ud)
 {
     (void)n;
     (void)port;
     (void)reason;
-    ((plain *)ud)->gone++;
+    ++*(int *)ud;
 }
 
 /* ["hi", REPLY]: monitor the sender's port, answer. */
@@ -220,7 +220,7 @@ static int on_hi(aemp_node *n, const char *port, const aemp_val *msg,
     plain *p = ud;
     const char *reply = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
     p->his++;
-    aemp_mon(n, reply, on_gone, p);
+    aemp_mon(n, reply, count_death, &p->gone);
     aemp_sndv(n, reply, aemp_str("ok"), NULL);
     return 0;
 }
@@ -280,7 +280,7 @@ START_TEST(test_plain_node_forgets_nodes)
             snprintf(never, sizeof never, "never%d#x",
                      round * BATCH + i);
             aemp_sndv(b, never, aemp_int(i), NULL);
-            aemp_mon(b, never, on_gone, &p);
+            aemp_mon(b, never, count_death, &p.gone);
         }
         wait_for(&p.oks, (round + 1) * BATCH);
         ck_assert_int_eq(p.his, (round + 1) * BATCH);
@@ -303,15 +303,6 @@ START_TEST(test_plain_node_forgets_nodes)
     aemp_node_free(b);
 }
 END_TEST
-
-static void count_death(aemp_node *n, const char *port,
-                        const aemp_val *reason, void *ud)
-{
-    (void)n;
-    (void)port;
-    (void)reason;
-    ++*(int *)ud;
-}
 
 START_TEST(test_what_keeps_an_entry)
 {
