@@ -45,6 +45,8 @@ void gseed_node_event(aemp_node *n, const char *id, int up);
 void gseed_become(aemp_node *n);
 /* 1 on a global node. */
 int global_is_on(const aemp_node *n);
+/* 1 if a global node keeps a link to id (a global node in 'g). */
+int gseed_keeps(const aemp_node *n, const char *id);
 /* A global node's addresses for a node (its 'l entry), a new array, or
  * NULL. */
 aemp_val *gseed_addresses(aemp_node *n, const char *id);

@@ -61,6 +61,8 @@ int gslave_set(aemp_node *n, const char *family, const char *key,
 
 void gseed_become(aemp_node *n);
 void gseed_free(aemp_node *n);
+/* g_slave DB from node: node is a slave, DB its shard. */
+void gseed_slave(aemp_node *n, const char *node, const aemp_val *db);
 void gseed_upd(aemp_node *n, const char *node, const char *family,
                const aemp_val *set, const aemp_val *del);
 void gseed_keepalive_add(aemp_node *n, const char *id);

@@ -78,6 +78,12 @@ void gseed_keepalive_del(aemp_node *n, const char *id)
     aemp_map_del(g->down, id, strlen(id));
     if (!aemp_map_len(g->down) && g->keepalive_timer)
         event_del(g->keepalive_timer);
+    kernel_remote_let_go(n, id);
+}
+
+int gseed_keeps(const aemp_node *n, const char *id)
+{
+    return n->global && aemp_map_get(n->global->keepalive, id) != NULL;
 }
 
 void gseed_keepalive_event(aemp_node *n, const char *id, int up)

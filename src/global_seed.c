@@ -231,15 +231,19 @@ static void gseed_clr(aemp_node *n, const char *node)
 
 /* ---- requests to a global node ---- */
 
+void gseed_slave(aemp_node *n, const char *node, const aemp_val *db)
+{
+    map_child(n->global->slaves, node);
+    gseed_set(n, node, db);
+}
+
 void gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (!n->global->on)
         gseed_become(n);
-    const aemp_val *db = aemp_array_at(msg, 2);
     if (aemp_array_len(msg) < 3)
         return; /* an empty g_slave only starts the global service */
-    map_child(n->global->slaves, src);
-    gseed_set(n, src, db);
+    gseed_slave(n, src, aemp_array_at(msg, 2));
 }
 
 void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg)

@@ -131,12 +131,20 @@ static void req_del(aemp_node *n, const char *id)
     aemp_map_del(n->global->requests, id, strlen(id));
 }
 
-static int is_seed_node(const aemp_node *n, const char *id)
+/* g_slave {LOCAL_DB} to the new master. A global node is its own master:
+ * Perl's send to itself runs at once, so its shard is in place before it
+ * tells any other global what its slaves have (g_set). That includes its
+ * own 'l, which the other mirrors: from the queue, a g_set could go first
+ * without it, and the other would mirror null. */
+static void send_slave(aemp_node *n, const char *master)
 {
-    for (size_t i = 0; i < n->nseeds; i++)
-        if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id))
-            return 1;
-    return 0;
+    aemp_val *db = aemp_copy(n->global->local_db);
+    if (strcmp(master, n->id))
+        aemp_sndv(n, master, aemp_str("g_slave"), db, NULL);
+    else {
+        gseed_slave(n, master, db);
+        aemp_unref(db);
+    }
 }
 
 void gslave_master_set(aemp_node *n, const char *id)
@@ -146,7 +154,7 @@ void gslave_master_set(aemp_node *n, const char *id)
     g->master = strdup(id);
     g->searching = 0;
     aemp_log(n, 8, LOG_KERNEL, "new master node: %s.", id);
-    aemp_sndv(n, id, aemp_str("g_slave"), aemp_copy(g->local_db), NULL);
+    send_slave(n, id);
     for (size_t i = 0; i < aemp_map_len(g->requests); i++)
         aemp_snd(n, id, aemp_ref(aemp_map_value_at(g->requests, i)));
 }
@@ -173,13 +181,13 @@ void global_seed_greeted(aemp_node *n, const char *rnode)
 void global_node_event(aemp_node *n, const char *id, int up)
 {
     aemp_global *g = n->global;
-    if (up && is_seed_node(n, id))
+    if (up && kernel_is_seed_node(n, id))
         aemp_sndv(n, id, aemp_str("g_slave"), NULL);
     if (!up && g->master && !strcmp(g->master, id)) {
         free(g->master);
         g->master = NULL;
         master_search(n);
-    } else if (up && g->searching && is_seed_node(n, id)) {
+    } else if (up && g->searching && kernel_is_seed_node(n, id)) {
         gslave_master_set(n, id);
     }
     gseed_node_event(n, id, up);

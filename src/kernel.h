@@ -54,7 +54,10 @@ typedef struct aemp_lport {
 /* A remote node (Node::Remote). */
 typedef struct aemp_remote {
     struct aemp_node *node;
-    char *id;
+    const char *id;           /* the bytes of idv */
+    aemp_val *idv;            /* the id as a string value: a job that names
+                                 this node as its source holds a reference,
+                                 so the id outlives the entry */
     aemp_link *link;          /* the link up, or NULL */
     aemp_val *queue;          /* messages waiting for the link, or NULL */
     struct event *connect_to; /* the connect_interval deadline */
@@ -69,6 +72,9 @@ typedef struct aemp_remote {
                                  until they have, sends wait in queue and
                                  no connect starts (kernel_remote_fired);
                                  the remote must stay until then */
+    struct aemp_remote *reap_next; /* in the node's list of entries that
+                                      may be idle (reap_listed) */
+    int reap_listed;
 } aemp_remote;
 
 /* A seed address we keep a link to (Kernel.pm %SEED_NODE). */
@@ -103,9 +109,9 @@ struct aemp_job {
                            the node whose link failed (FIRE, or NULL),
                            what CALL needs */
     aemp_val *port;     /* DELIVER: the local port id, a string */
-    const char *src;    /* SRCNODE: a node id that outlives the job (a
-                           remote's or our own) or src_owned */
-    char *src_owned;
+    const char *src;    /* SRCNODE: the bytes of src_ref, or our own id */
+    aemp_val *src_ref;  /* the sending node's id, a reference the job
+                           holds: the remote's entry may go first */
     aemp_val *val;      /* the message, or the reason */
     aemp_monitor *mon;  /* FIRE: the monitor, now owned by the job */
     int up;             /* NODE_EVENT */
@@ -141,6 +147,8 @@ struct aemp_node {
 
     aemp_dict ports;          /* local id -> aemp_lport* */
     aemp_dict remotes;        /* node id -> aemp_remote* */
+    aemp_remote *reap_remotes; /* entries that may have become idle */
+    struct event *remote_reap_ev; /* frees the idle ones, from the loop */
     aemp_dict monitors;       /* id as decimal -> aemp_monitor* */
     aemp_mon_id next_mon_id;
     aemp_node_mon *node_mons;
@@ -213,7 +221,9 @@ void aemp_links_flush(aemp_node *n);
 
 /* ---- kernel_port.c: local ports, monitors, the delivery queue ---- */
 aemp_lport *kernel_port_find(aemp_node *n, const char *localid);
-void kernel_inject(aemp_node *n, const char *src, aemp_val *msg);
+/* msg (taken) from node src: a string value the queued job references,
+ * or NULL for this node. */
+void kernel_inject(aemp_node *n, aemp_val *src, aemp_val *msg);
 void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason);
 /* Detaches and queues the firing of a list of monitors. remote: the node
  * whose link failed (its monitors run before any other job), or NULL.
@@ -284,7 +294,19 @@ int kernel_check_family(aemp_node *n, const char *family);
 int kernel_check_key(aemp_node *n, const char *key);
 
 /* ---- kernel_remote.c: remote nodes (Node::Remote) ---- */
+/* The entry for a node id, made if create. An entry is freed from the
+ * event loop once idle: no link, queue, connect attempt or monitors of its
+ * ports, and not a seed or a global node kept linked. A pointer to it is
+ * good until the current callback returns to the loop. */
 aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create);
+/* Something that kept r may have let go of it: r is freed from the loop
+ * if it is idle by then. */
+void kernel_remote_may_be_idle(aemp_remote *r);
+/* The same for id's entry, if there is one. */
+void kernel_remote_let_go(aemp_node *n, const char *id);
+/* Frees the listed entries that are idle (what the event does). */
+void kernel_remotes_reap(aemp_node *n);
+void kernel_remotes_free(aemp_node *n);
 /* aemp_snd of one message to the node ports of several nodes: to nodes
  * with a link up, each framing is encoded once (cache, zeroed before the
  * first call, freed with aemp_frame_cache_free after the last). msg is
@@ -299,7 +321,7 @@ void kernel_remote_error(aemp_remote *r, const char *msg);
 void kernel_remote_fired(aemp_node *n, const char *id);
 void kernel_remote_monitor(aemp_remote *r, aemp_monitor *m);
 void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m);
-void kernel_remotes_free(aemp_node *n);
+void kernel_remote_stop_connecting(aemp_remote *r);
 /* Node up/down: internal reactions, then the user's callbacks (queued). */
 void kernel_node_event(aemp_node *n, const char *id, int up,
                        const aemp_val *reason);
@@ -327,6 +349,8 @@ void kernel_seeds_start(aemp_node *n);
 void kernel_seed_again(aemp_node *n);
 void kernel_seeds_free(aemp_node *n);
 void kernel_seed_greeted(aemp_node *n, aemp_seed *seed, const char *rnode);
+/* 1 if id is the node id of one of our seeds. */
+int kernel_is_seed_node(const aemp_node *n, const char *id);
 
 
 #endif

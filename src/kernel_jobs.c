@@ -75,7 +75,7 @@ void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
 static void job_free(aemp_node *n, aemp_job *job)
 {
     free(job->name);
-    free(job->src_owned);
+    aemp_unref(job->src_ref);
     aemp_unref(job->port);
     aemp_unref(job->val);
     if (job->mon)

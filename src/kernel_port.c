@@ -218,8 +218,8 @@ const char *aemp_srcnode(const aemp_node *n)
 /* ---- sending ---- */
 
 /* Queues delivery of msg (taken) to the local port named by port (taken,
- * a string). src must outlive the job: a remote's id or our own. */
-static void queue_message(aemp_node *n, const char *src, aemp_val *port,
+ * a string). The job references src, the sender's id (NULL: our own). */
+static void queue_message(aemp_node *n, aemp_val *src, aemp_val *port,
                           aemp_val *msg, aemp_job_fn fn)
 {
     aemp_job *job = kernel_job_alloc(n);
@@ -232,12 +232,13 @@ static void queue_message(aemp_node *n, const char *src, aemp_val *port,
     job->kind = fn ? JOB_CALL : JOB_DELIVER;
     job->fn = fn;
     job->port = port;
-    job->src = src;
+    job->src_ref = aemp_ref(src);
+    job->src = src ? aemp_str_ptr(src, NULL) : n->id;
     job->val = msg;
     kernel_queue_job(n, job);
 }
 
-static void queue_delivery(aemp_node *n, const char *src, aemp_val *port,
+static void queue_delivery(aemp_node *n, aemp_val *src, aemp_val *port,
                            aemp_val *msg)
 {
     queue_message(n, src, port, msg, NULL);
@@ -252,10 +253,11 @@ static void run_node_request(aemp_node *n, aemp_job *job)
     kernel_node_request(n, job->src, msg);
 }
 
-void kernel_inject(aemp_node *n, const char *src, aemp_val *msg)
+void kernel_inject(aemp_node *n, aemp_val *src, aemp_val *msg)
 {
     if (n->trace)
-        aemp_trace_msg(n, "RCV", src, NULL, msg);
+        aemp_trace_msg(n, "RCV", src ? aemp_str_ptr(src, NULL) : n->id, NULL,
+                       msg);
     aemp_val *first = aemp_array_at(msg, 0);
     const char *portid = aemp_str_ptr(first, NULL);
     if (portid && !*portid) {
@@ -311,7 +313,7 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     if (local && *portid) {
         if (n->trace)
             aemp_trace_msg(n, "RCV", n->id, portid, msg);
-        queue_delivery(n, n->id, aemp_str(portid), msg);
+        queue_delivery(n, NULL, aemp_str(portid), msg);
         return AEMP_OK;
     }
     if (r && r->link && !r->firing) {
@@ -334,7 +336,7 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
         aemp_array_push(wire, aemp_ref(aemp_array_at(msg, i)));
     aemp_unref(msg);
     if (local)
-        kernel_inject(n, n->id, wire);
+        kernel_inject(n, NULL, wire);
     else
         kernel_remote_send(r, wire);
     return AEMP_OK;

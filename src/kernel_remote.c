@@ -13,23 +13,7 @@
 #include "kernel.h"
 #include "random.h"
 
-/* ---- the table of remote nodes ---- */
-
-aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create)
-{
-    aemp_remote *r = aemp_dict_get(&n->remotes, id);
-    if (r || !create || !*id)
-        return r;
-    r = calloc(1, sizeof *r);
-    if (!r || !(r->id = strdup(id)) || aemp_dict_set(&n->remotes, id, r)) {
-        if (r)
-            free(r->id);
-        free(r);
-        return NULL;
-    }
-    r->node = n;
-    return r;
-}
+/* ---- connect attempts ---- */
 
 static void stop_connecting(aemp_remote *r)
 {
@@ -42,34 +26,9 @@ static void stop_connecting(aemp_remote *r)
     r->addresses = NULL;
 }
 
-static void free_monitor_lists(aemp_dict *d)
+void kernel_remote_stop_connecting(aemp_remote *r)
 {
-    for (aemp_dict_entry *e = aemp_dict_next(d, NULL); e;
-         e = aemp_dict_next(d, e)) {
-        aemp_monitor *m = e->value;
-        while (m) {
-            aemp_monitor *next = m->next;
-            kernel_monitor_free(m);
-            m = next;
-        }
-    }
-    aemp_dict_clear(d);
-}
-
-void kernel_remotes_free(aemp_node *n)
-{
-    for (aemp_dict_entry *e = aemp_dict_next(&n->remotes, NULL); e;
-         e = aemp_dict_next(&n->remotes, e)) {
-        aemp_remote *r = e->value;
-        stop_connecting(r);
-        aemp_unref(r->queue);
-        aemp_dict_clear(&r->trials);
-        free_monitor_lists(&r->lmon);
-        aemp_dict_clear(&r->rmon); /* those monitors live on our ports */
-        free(r->id);
-        free(r);
-    }
-    aemp_dict_clear(&n->remotes);
+    stop_connecting(r);
 }
 
 /* ---- node events ---- */
@@ -260,11 +219,11 @@ static void try_next_address(evutil_socket_t fd, short what, void *ud)
     free(port);
     if (!l)
         return;
+    /* a trial points at r: r stays while its trials list the link */
     aemp_link_owner *o = aemp_link_owner_of(l);
-    o->trial = r;
     o->trial_endpoint = strdup(endpoint);
-    if (o->trial_endpoint)
-        aemp_dict_set(&r->trials, endpoint, l);
+    if (o->trial_endpoint && !aemp_dict_set(&r->trials, endpoint, l))
+        o->trial = r;
 }
 
 void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
@@ -322,6 +281,7 @@ void kernel_remote_error(aemp_remote *r, const char *msg)
         kernel_node_event(n, r->id, 0, reason);
     aemp_log(n, 9, LOG_KERNEL, "transport_error %s %s", r->id, msg);
     aemp_unref(reason);
+    kernel_remote_may_be_idle(r);
 }
 
 /* The queue goes out on the link, in order. */
@@ -345,6 +305,8 @@ void kernel_remote_fired(aemp_node *n, const char *id)
         send_queue(r);
     else if (r->queue)
         kernel_remote_connect(r);
+    else
+        kernel_remote_may_be_idle(r); /* the monitors were all it kept */
 }
 
 /* ---- monitors of remote ports ---- */
@@ -382,6 +344,7 @@ void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m)
         return;
     }
     aemp_dict_del(&r->lmon, portid);
+    kernel_remote_may_be_idle(r); /* that may have been all it kept */
     if (*portid)
         kernel_remote_send(r, aemp_arrayv(aemp_str(""), aemp_str("mon0"),
                                           aemp_str(portid), NULL));
@@ -420,8 +383,10 @@ static void release_owner(aemp_node *n, aemp_link *link)
         o->seed = NULL;
     }
     (void)n;
-    if (o->trial && o->trial_endpoint)
+    if (o->trial) {
         aemp_dict_del(&o->trial->trials, o->trial_endpoint);
+        kernel_remote_may_be_idle(o->trial);
+    }
     o->trial = NULL;
 }
 
@@ -465,7 +430,7 @@ void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)
 
 void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
 {
-    /* the remote's id outlives the link and the jobs it queues */
+    /* the jobs this frame queues hold a reference to the sender's id */
     aemp_remote *r = aemp_link_owner_of(link)->remote;
     const char *src = r ? r->id : aemp_link_remote_id(link);
     if (aemp_type_of(frame) != AEMP_ARRAY || !aemp_array_len(frame)) {
@@ -479,5 +444,11 @@ void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
         aemp_unref(frame);
         return;
     }
-    kernel_inject(n, src, frame);
+    if (r) {
+        kernel_inject(n, r->idv, frame);
+        return;
+    }
+    aemp_val *id = aemp_str(src);
+    kernel_inject(n, id, frame);
+    aemp_unref(id);
 }

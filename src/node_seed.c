@@ -81,9 +81,21 @@ void kernel_seed_greeted(aemp_node *n, aemp_seed *s, const char *rnode)
         gseed_become(n);
         return;
     }
-    free(s->nodeid);
+    char *old = s->nodeid;
     s->nodeid = strdup(rnode);
+    /* a seed that came back under a new id: the old one is just a node */
+    if (old && strcmp(old, rnode))
+        kernel_remote_let_go(n, old);
+    free(old);
     global_seed_greeted(n, rnode);
+}
+
+int kernel_is_seed_node(const aemp_node *n, const char *id)
+{
+    for (size_t i = 0; i < n->nseeds; i++)
+        if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id))
+            return 1;
+    return 0;
 }
 
 void kernel_seeds_free(aemp_node *n)

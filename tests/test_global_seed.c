@@ -277,6 +277,54 @@ START_TEST(test_node_down)
 }
 END_TEST
 
+/* The 'l entry of a node, in a database family map, as JSON. */
+static char *l_of(const aemp_val *db, const char *id)
+{
+    return aemp_to_json_canonical(aemp_map_get(aemp_map_get(db, "'l"), id),
+                                  NULL);
+}
+
+/* A node that already knows a global node turns global itself: the first
+ * g_set it sends that global must carry its own 'l, which the global
+ * mirrors into its own database. With a null there, the global's merged
+ * 'l falls back to that null when a third global holding the entry goes
+ * down, and the node cannot be found through it. */
+START_TEST(test_become_global_next_to_one)
+{
+    seen s = {0, NULL};
+    aemp_node *a = observer("ga", "json", &s);
+    for (int i = 0; i < 100 && !aemp_dict_get(&a->global_nodes, "g1"); i++)
+        spin();
+    ck_assert_ptr_nonnull(aemp_dict_find(&a->global_nodes, "g1", 2));
+    gseed_become(a); /* as when a node sends it g_slave */
+    char *want = aemp_to_json_canonical(aemp_node_binds(a), NULL);
+    /* g1 has ga's g_set when it has mirrored ga's 'l */
+    for (int i = 0; i < 100 && !aemp_map_get(aemp_map_get(
+                                      node->global->local_db, "'l"), "ga");
+         i++)
+        spin();
+    for (int i = 0; i < 10; i++)
+        spin();
+    char *mirror = l_of(node->global->local_db, "ga");
+    ck_assert_msg(mirror && !strcmp(mirror, want), "g1 mirrors %s, not %s",
+                  mirror, want);
+    free(mirror);
+    /* a third global that had ga's 'l goes down: g1 still has it */
+    char json[256];
+    snprintf(json, sizeof json,
+             "[\"\",\"g_set\",{\"'l\":{\"g3\":[\"127.0.0.1:3\"],"
+             "\"ga\":%s}}]", want);
+    from("g3", json);
+    gseed_node_event(node, "g3", 0);
+    char *merged_l = l_of(node->global->global_db, "ga");
+    ck_assert_str_eq(merged_l, want);
+    free(merged_l);
+    free(want);
+    aemp_unref(s.last);
+    aemp_node_free(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("global_seed");
@@ -289,6 +337,7 @@ int main(void)
     tcase_add_test(tc, test_fanout_framings);
     tcase_add_test(tc, test_queries_and_find);
     tcase_add_test(tc, test_node_down);
+    tcase_add_test(tc, test_become_global_next_to_one);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

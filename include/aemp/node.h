@@ -193,7 +193,10 @@ void aemp_mon_cancel(aemp_node *node, aemp_mon_id id);
 /* ---- nodes -------------------------------------------------------------- */
 
 /* 1 if a link to nodeid is up (or it is this node), 0 if the node is known
- * but not connected, -1 if nothing is known about it (nodeid NULL). */
+ * but not connected (messages or monitors wait for it, a connect attempt
+ * runs, or it is a seed or a global node kept linked), -1 if nothing is
+ * known about it: never met, or gone and forgotten, as Perl forgets a node
+ * that nothing refers to any more (or nodeid is NULL). */
 int aemp_node_is_up(const aemp_node *node, const char *nodeid);
 
 /* The ids of all nodes with a link up (not this one): a new array. */

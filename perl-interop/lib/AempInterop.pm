@@ -270,6 +270,23 @@ sub query {
    $ev->[2]
 }
 
+# Repeats a query until the predicate accepts the answer, which it
+# returns; undef after timeout seconds (the last answer goes to diag).
+sub query_until {
+   my ($self, $op, $family, $pred, $timeout) = @_;
+   my $deadline = time + ($timeout // 10);
+   my $r;
+   while (time < $deadline) {
+      $r = $self->query($op, $family);
+      return $r if defined $r && $pred->($r);
+      Time::HiRes::sleep(0.1);
+   }
+   require Test::More;
+   Test::More::diag("$self->{name}: last $op $family: "
+      . $AempInterop::JSON->encode($r));
+   undef
+}
+
 # The node's master now (undef: none; dies if the node does not answer).
 sub master {
    my ($self) = @_;
