@@ -1,0 +1,77 @@
+/* libaemp: sending frames on a link. A plain link in the data phase
+ * collects them in its pend buffer for the node's flush (transport_io.c);
+ * other links hand each frame to their bufferevent. */
+#include <event2/bufferevent.h>
+
+#include "aemp/error.h"
+#include "kernel.h"
+#include "transport_int.h"
+
+/* Where a frame is encoded: a plain link in the data phase appends to
+ * pend (transport_io.c writes it at the flush), other links encode into
+ * scratch and hand it to their bufferevent. */
+static aemp_buf *out_begin(aemp_link *l, size_t *mark)
+{
+    aemp_buf *b = l->direct ? &l->pend : &l->out;
+    if (!l->direct)
+        aemp_buf_reset(b);
+    *mark = b->len;
+    return b;
+}
+
+static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
+{
+    if (rc) {
+        b->len = mark; /* nothing of a frame that did not fit */
+        return AEMP_ENOMEM;
+    }
+    if (l->direct) {
+        link_io_dirty(l);
+        return AEMP_OK;
+    }
+    return bufferevent_write(l->io, b->p, b->len) ? AEMP_EIO : AEMP_OK;
+}
+
+int aemp_link_send(aemp_link *l, const aemp_val *msg)
+{
+    if (l->state != LINK_DATA)
+        return AEMP_ESTATE;
+    size_t mark;
+    aemp_buf *b = out_begin(l, &mark);
+    return out_end(l, b, mark,
+                   l->cbor_out ? aemp_cbor_write(b, msg)
+                               : aemp_json_write(b, msg, 0));
+}
+
+int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
+{
+    if (l->state != LINK_DATA)
+        return AEMP_ESTATE;
+    size_t mark;
+    aemp_buf *b = out_begin(l, &mark);
+    return out_end(l, b, mark,
+                   l->cbor_out ? aemp_cbor_write_frame(b, portid, msg)
+                               : aemp_json_write_frame(b, portid, msg));
+}
+
+int aemp_link_send_cached(aemp_link *l, aemp_frame_cache *c,
+                          const char *portid, const aemp_val *msg)
+{
+    if (l->state != LINK_DATA)
+        return AEMP_ESTATE;
+    aemp_buf *enc = &c->enc[l->cbor_out ? 1 : 0];
+    if (!enc->len && (l->cbor_out ? aemp_cbor_write_frame(enc, portid, msg)
+                                  : aemp_json_write_frame(enc, portid, msg))) {
+        aemp_buf_reset(enc);
+        return AEMP_ENOMEM;
+    }
+    size_t mark;
+    aemp_buf *b = out_begin(l, &mark);
+    return out_end(l, b, mark, aemp_buf_append(b, enc->p, enc->len));
+}
+
+void aemp_frame_cache_free(aemp_frame_cache *c)
+{
+    aemp_buf_free(&c->enc[0]);
+    aemp_buf_free(&c->enc[1]);
+}
