@@ -133,6 +133,8 @@ struct aemp_node {
     struct ssl_ctx_st *tls_ctx; /* from the `cert` setting, or NULL */
     double monitor_timeout;
     double connect_interval;
+    size_t max_send_queue;    /* bytes a link may hold unsent, and a node
+                                 without a link queued */
 
     aemp_dict ports;          /* local id -> aemp_lport* */
     aemp_dict remotes;        /* node id -> aemp_remote* */
@@ -183,6 +185,9 @@ struct aemp_node {
     aemp_buf scratch;         /* for log and trace lines */
     char *errmsg;
 };
+
+/* Why a link or a queue was given up (transport_error's message). */
+#define AEMP_SEND_CAP_FMT "send queue exceeds max_send_queue (%zu bytes)"
 
 /* ---- log.c ---- */
 void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)

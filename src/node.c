@@ -2,6 +2,7 @@
  * Kernel.pm's configure: listeners, the 'l entry, seeds). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ aemp_node *aemp_node_new(struct event_base *base)
     n->flush_ev = event_new(base, -1, 0, on_flush, n);
     n->monitor_timeout = 30;
     n->connect_interval = 2;
+    n->max_send_queue = 64 * 1024 * 1024;
     if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev ||
         !n->flush_ev ||
         global_init(n)) {
@@ -235,6 +237,14 @@ static int take_transport_settings(aemp_node *n)
     if (n->monitor_timeout <= 0 || n->connect_interval <= 0)
         return fail(n, AEMP_ECONFIG,
                     "monitor_timeout and connect_interval must be positive");
+    v = aemp_map_get(c, "max_send_queue");
+    if (v && !aemp_is_null(v)) {
+        double q = aemp_as_double(v);
+        if (!(q >= 1 && q <= (double)(SIZE_MAX / 2)))
+            return fail(n, AEMP_ECONFIG,
+                        "max_send_queue must be a positive number of bytes");
+        n->max_send_queue = (size_t)q;
+    }
     n->secure = aemp_is_true(aemp_map_get(c, "secure"));
     const aemp_val *cert = aemp_map_get(c, "cert");
     size_t certlen;

@@ -533,15 +533,30 @@ static void on_fail(evutil_socket_t fd, short what, void *ud)
         link_error(l, "%s", l->fail_msg);
 }
 
-/* A connect that fails before it starts is reported from the event loop,
- * like every other failure, so the caller never sees its own callbacks
- * run inside aemp_link_connect. */
-static void fail_later(aemp_link *l, const char *msg)
+/* Closes the link with msg from the event loop, after the time given or
+ * (NULL) in this turn; a later call replaces an earlier one. Failures
+ * found inside a call (a connect that cannot start, a send past the cap)
+ * go this way, so no caller sees callbacks run inside its own call. */
+static void link_fail_at(aemp_link *l, const char *msg,
+                         const struct timeval *after)
 {
-    l->fail_msg = strdup(msg);
-    l->fail_ev = event_new(l->node->base, -1, 0, on_fail, l);
-    if (l->fail_ev && l->fail_msg)
+    char *m = strdup(msg);
+    if (!m || (!l->fail_ev &&
+               !(l->fail_ev = event_new(l->node->base, -1, 0, on_fail, l)))) {
+        free(m);
+        return; /* out of memory: the write timeout closes it later */
+    }
+    free(l->fail_msg);
+    l->fail_msg = m;
+    if (after)
+        event_add(l->fail_ev, after);
+    else
         event_active(l->fail_ev, 0, 0);
+}
+
+void link_fail_soon(aemp_link *l, const char *msg)
+{
+    link_fail_at(l, msg, NULL);
 }
 
 aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
@@ -563,7 +578,7 @@ aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
             return NULL;
         }
         link_start(l);
-        fail_later(l, gai_strerror(gai));
+        link_fail_soon(l, gai_strerror(gai));
         return l;
     }
     l->peer = format_hostport(res->ai_addr);
@@ -576,7 +591,7 @@ aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
     if (bufferevent_socket_connect(l->bev, res->ai_addr,
                                    (int)res->ai_addrlen)) {
         int err = EVUTIL_SOCKET_ERROR();
-        fail_later(l, strerror(err ? err : ECONNREFUSED));
+        link_fail_soon(l, strerror(err ? err : ECONNREFUSED));
     }
     freeaddrinfo(res);
     return l;

@@ -1,0 +1,117 @@
+/* What one peer can cost a node: the cap on a link's unsent output and on
+ * messages queued for a node without a link (max_send_queue), the write
+ * timeout for a peer that stops reading, the handshake deadline, the
+ * listener backing off when file descriptors run out, and the last link
+ * error kept for a node. */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "node_fixture.h"
+#include "testutil.h"
+
+static void setup(void)
+{
+    base = event_base_new();
+    monitor_timeout = 0;
+    extra_config = aemp_map();
+}
+
+static void teardown(void)
+{
+    aemp_unref(extra_config);
+    extra_config = NULL;
+    event_base_free(base);
+}
+
+/* Resident memory of this process, in bytes. */
+static size_t resident(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, res = 0;
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &res), 2);
+    fclose(f);
+    return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static int reason_is(const aemp_val *reason, const char *node,
+                     const char *msg)
+{
+    return aemp_str_eq(aemp_array_at(reason, 0), "transport_error") &&
+           aemp_str_eq(aemp_array_at(reason, 1), node) &&
+           aemp_str_eq(aemp_array_at(reason, 2), msg);
+}
+
+/* ---- max_send_queue ---- */
+
+/* A peer that never reads: the node takes 1 MiB for it and no more. The
+ * send past the cap fails, the link closes with the cap as the reason, the
+ * monitors of the peer's ports fire with it, and the node goes on. */
+START_TEST(test_send_cap)
+{
+    enum { SIZE = 64 * 1024, N = 1024 }; /* 64 MiB offered */
+    aemp_map_set(extra_config, "max_send_queue", aemp_int(1 << 20));
+    seen blog = {0}, lost = {0};
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    int fd = raw_handshake(b, "rawnode");
+    run_until(&lost.calls, 0.3); /* the link comes up */
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 1);
+    aemp_mon(b, "rawnode#sink", mon_record, &lost);
+
+    char *pad = malloc(SIZE + 1);
+    memset(pad, 'x', SIZE);
+    pad[SIZE] = 0;
+    aemp_val *padv = aemp_str(pad);
+    free(pad);
+    size_t before = resident();
+    int sent = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        int rc = aemp_sndv(b, "rawnode#sink", aemp_ref(padv), NULL);
+        if (rc == AEMP_OK) {
+            ck_assert_int_eq(refused, 0); /* nothing after a lost one */
+            sent++;
+        } else {
+            ck_assert_int_eq(rc, AEMP_ELIMIT);
+            refused++;
+        }
+    }
+    size_t grown = resident() - before;
+    ck_assert_msg(grown < 16u << 20, "grew by %zu bytes", grown);
+    ck_assert_int_le(sent, (1 << 20) / SIZE);
+
+    run_until(&lost.calls, 5);
+    ck_assert_int_eq(lost.calls, 1);
+    ck_assert(reason_is(lost.last, "rawnode",
+                        "send queue exceeds max_send_queue (1048576 "
+                        "bytes)"));
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 0);
+    ck_assert(raw_closed(fd));
+    close(fd);
+    ck_assert(node_still_serves(b));
+    aemp_unref(padv);
+    aemp_unref(lost.last);
+    aemp_node_free(b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("caps");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_send_cap);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}
