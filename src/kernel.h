@@ -57,6 +57,7 @@ typedef struct aemp_remote {
     char *id;
     aemp_link *link;          /* the link up, or NULL */
     aemp_val *queue;          /* messages waiting for the link, or NULL */
+    size_t queue_bytes;       /* their size, as aemp_cbor_size_bound */
     struct event *connect_to; /* the connect_interval deadline */
     struct event *connect_w;  /* staggers connects to the addresses */
     aemp_val *addresses;      /* the addresses being tried */

@@ -19,6 +19,7 @@
 
 #include "node_fixture.h"
 #include "testutil.h"
+#include "value_cbor.h"
 
 static void setup(void)
 {
@@ -105,6 +106,53 @@ START_TEST(test_send_cap)
 }
 END_TEST
 
+/* Messages for a node with no link yet count against the same cap: past
+ * it they are given up with the cap as the reason, before any connect
+ * attempt could have timed out. */
+START_TEST(test_queue_cap)
+{
+    aemp_map_set(extra_config, "max_send_queue", aemp_int(64 * 1024));
+    seen lost = {0};
+    aemp_node *a = make_node("nodea", "sec", NULL, NULL);
+    aemp_mon(a, "nowhere#port", mon_record, &lost);
+    char pad[1024];
+    memset(pad, 'y', sizeof pad - 1);
+    pad[sizeof pad - 1] = 0;
+    for (int i = 0; i < 100; i++)
+        aemp_sndv(a, "nowhere#port", aemp_str(pad), NULL);
+    run_until(&lost.calls, 5);
+    ck_assert_int_eq(lost.calls, 1);
+    ck_assert_msg(reason_is(lost.last, "nowhere",
+                            "send queue exceeds max_send_queue (65536 "
+                            "bytes)"),
+                  "%s", aemp_str_ptr(aemp_array_at(lost.last, 2), NULL));
+    aemp_unref(lost.last);
+    aemp_node_free(a);
+}
+END_TEST
+
+/* The queue's count is never below what the cbor framing sends. */
+START_TEST(test_size_bound)
+{
+    const char *cases[] = {
+        "[]", "[null,true,false,0,-1,4294967296,1.5,1e300]",
+        "[\"\",\"a\",\"\u00e9t\u00e9\",\"\u20ac\",\"long enough to need a "
+        "two byte head, long enough to need a two byte head\"]",
+        "{\"k\":{\"nested\":[1,[2,[3,{\"\":\"\"}]]]},\"\u00fc\":null}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        aemp_val *v = aemp_from_json(cases[i], strlen(cases[i]), NULL);
+        ck_assert_ptr_nonnull(v);
+        aemp_buf b = AEMP_BUF_INIT;
+        ck_assert_int_eq(aemp_cbor_write(&b, v), 0);
+        ck_assert_uint_ge(aemp_cbor_size_bound(v), b.len);
+        ck_assert_uint_le(aemp_cbor_size_bound(v), 9 * b.len + 9);
+        aemp_buf_free(&b);
+        aemp_unref(v);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("caps");
@@ -112,6 +160,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_send_cap);
+    tcase_add_test(tc, test_queue_cap);
+    tcase_add_test(tc, test_size_bound);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
