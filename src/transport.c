@@ -52,6 +52,15 @@ static char *format_hostport(const struct sockaddr *sa)
     return s;
 }
 
+static struct timeval monitor_tv(const aemp_node *n)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)n->monitor_timeout;
+    tv.tv_usec = (suseconds_t)((n->monitor_timeout - (double)tv.tv_sec) *
+                               1e6);
+    return tv;
+}
+
 static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
 {
     aemp_link *l = calloc(1, sizeof *l);
@@ -251,10 +260,7 @@ static int start_tls(aemp_link *l)
     }
     l->io = f;
     l->tls = 1;
-    struct timeval tv;
-    tv.tv_sec = (time_t)n->monitor_timeout;
-    tv.tv_usec = (suseconds_t)((n->monitor_timeout - (double)tv.tv_sec) *
-                               1e6);
+    struct timeval tv = monitor_tv(n);
     bufferevent_setcb(f, on_read, NULL, on_event, l);
     bufferevent_set_timeouts(f, &tv, NULL);
     bufferevent_enable(f, EV_READ | EV_WRITE);
@@ -396,8 +402,14 @@ static int on_auth(aemp_link *l, char *line)
         link_error(l, "out of memory");
         return -1;
     }
-    /* After auth there is no read timeout: TCP keepalive watches the link. */
+    /* After auth there is no read timeout: TCP keepalive watches the
+     * link. But output that the peer has not taken for monitor_timeout
+     * closes it: a stopped peer keeps its connection open, and keepalive
+     * probes are answered by its kernel. The socket's bufferevent times
+     * the writes, also under TLS, whose filter passes on all it has. */
+    struct timeval wt = monitor_tv(n);
     bufferevent_set_timeouts(l->io, NULL, NULL);
+    bufferevent_set_timeouts(l->bev, NULL, &wt);
     l->state = LINK_DATA;
     aemp_log(n, 9, LOG_TRANSPORT, "%s connected as %s%s%s.", l->peer,
              l->remote_id, l->tls ? " over TLS" : "",
@@ -500,7 +512,10 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
         while (bufferevent_get_openssl_error(l->io))
             ; /* the first error says it */
         link_error(l, "TLS: %s", buf);
-    } else if (what & BEV_EVENT_TIMEOUT)
+    } else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING))
+        link_error(l, "write timeout: the peer took nothing for %g seconds",
+                   l->node->monitor_timeout);
+    else if (what & BEV_EVENT_TIMEOUT)
         link_error(l, "%s", strerror(ETIMEDOUT));
     else if (what & BEV_EVENT_EOF)
         /* AnyEvent::Handle: EOF while a read is queued (the handshake)
@@ -515,10 +530,7 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
 
 static void link_start(aemp_link *l)
 {
-    struct timeval tv;
-    tv.tv_sec = (time_t)l->node->monitor_timeout;
-    tv.tv_usec = (suseconds_t)((l->node->monitor_timeout - (double)tv.tv_sec) *
-                               1e6);
+    struct timeval tv = monitor_tv(l->node);
     bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
     bufferevent_set_timeouts(l->bev, &tv, NULL);
     bufferevent_enable(l->bev, EV_READ | EV_WRITE);

@@ -237,7 +237,11 @@ static void link_flush(aemp_link *l)
             link_error(l, "out of memory");
             return;
         }
-        bufferevent_enable(l->bev, EV_WRITE);
+        /* enabling again would restart the write timeout: it measures
+         * how long the backlog has not moved, not how long ago we added
+         * to it */
+        if (!(bufferevent_get_enabled(l->bev) & EV_WRITE))
+            bufferevent_enable(l->bev, EV_WRITE);
     }
     if (l->pend.cap > PEND_KEEP)
         aemp_buf_free(&l->pend);

@@ -153,6 +153,51 @@ START_TEST(test_size_bound)
 }
 END_TEST
 
+/* ---- the write timeout ---- */
+
+/* A peer that keeps its connection open but stops reading (a stopped
+ * process): once the socket is full and nothing moves for
+ * monitor_timeout, the link closes and the monitors fire. An idle link,
+ * with nothing to write, stays. */
+START_TEST(test_write_timeout)
+{
+    enum { SIZE = 64 * 1024, N = 320 }; /* 20 MiB, more than the sockets
+                                           take, less than the cap */
+    monitor_timeout = 1;
+    seen blog = {0}, lost = {0};
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    int fd = raw_handshake(b, "rawnode");
+    run_until(&lost.calls, 0.3);
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 1);
+    aemp_mon(b, "rawnode#sink", mon_record, &lost);
+    run_until(&lost.calls, 2.5);
+    ck_assert_int_eq(lost.calls, 0);
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 1);
+
+    char *pad = malloc(SIZE + 1);
+    memset(pad, 'x', SIZE);
+    pad[SIZE] = 0;
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(aemp_sndv(b, "rawnode#sink", aemp_str(pad), NULL),
+                         AEMP_OK);
+    free(pad);
+    /* more keeps coming meanwhile: that is no progress either */
+    for (int i = 0; i < 100 && !lost.calls; i++) {
+        aemp_sndv(b, "rawnode#sink", aemp_str("more"), NULL);
+        run_until(&lost.calls, 0.1);
+    }
+    ck_assert_int_eq(lost.calls, 1);
+    ck_assert_msg(reason_is(lost.last, "rawnode",
+                            "write timeout: the peer took nothing for 1 "
+                            "seconds"),
+                  "%s", blog.logs);
+    close(fd);
+    ck_assert(node_still_serves(b));
+    aemp_unref(lost.last);
+    aemp_node_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("caps");
@@ -162,6 +207,7 @@ int main(void)
     tcase_add_test(tc, test_send_cap);
     tcase_add_test(tc, test_queue_cap);
     tcase_add_test(tc, test_size_bound);
+    tcase_add_test(tc, test_write_timeout);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
