@@ -260,9 +260,7 @@ static int start_tls(aemp_link *l)
     }
     l->io = f;
     l->tls = 1;
-    struct timeval tv = monitor_tv(n);
     bufferevent_setcb(f, on_read, NULL, on_event, l);
-    bufferevent_set_timeouts(f, &tv, NULL);
     bufferevent_enable(f, EV_READ | EV_WRITE);
     /* the peer's first TLS bytes may already sit in the socket's buffer,
      * behind its nonce line: make the filter look at them */
@@ -402,13 +400,14 @@ static int on_auth(aemp_link *l, char *line)
         link_error(l, "out of memory");
         return -1;
     }
-    /* After auth there is no read timeout: TCP keepalive watches the
-     * link. But output that the peer has not taken for monitor_timeout
+    /* After auth there is no deadline and no read timeout: TCP keepalive
+     * watches the link. But output that the peer has not taken for monitor_timeout
      * closes it: a stopped peer keeps its connection open, and keepalive
      * probes are answered by its kernel. The socket's bufferevent times
      * the writes, also under TLS, whose filter passes on all it has. */
     struct timeval wt = monitor_tv(n);
-    bufferevent_set_timeouts(l->io, NULL, NULL);
+    if (l->fail_ev)
+        event_del(l->fail_ev); /* the handshake deadline */
     bufferevent_set_timeouts(l->bev, NULL, &wt);
     l->state = LINK_DATA;
     aemp_log(n, 9, LOG_TRANSPORT, "%s connected as %s%s%s.", l->peer,
@@ -512,11 +511,9 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
         while (bufferevent_get_openssl_error(l->io))
             ; /* the first error says it */
         link_error(l, "TLS: %s", buf);
-    } else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING))
+    } else if (what & BEV_EVENT_TIMEOUT) /* the only one: writes */
         link_error(l, "write timeout: the peer took nothing for %g seconds",
                    l->node->monitor_timeout);
-    else if (what & BEV_EVENT_TIMEOUT)
-        link_error(l, "%s", strerror(ETIMEDOUT));
     else if (what & BEV_EVENT_EOF)
         /* AnyEvent::Handle: EOF while a read is queued (the handshake)
          * is EPIPE; in the data phase (on_read) "Unexpected end-of-file" */
@@ -526,14 +523,6 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
         int err = EVUTIL_SOCKET_ERROR();
         link_error(l, "%s", strerror(err ? err : EPIPE));
     }
-}
-
-static void link_start(aemp_link *l)
-{
-    struct timeval tv = monitor_tv(l->node);
-    bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
-    bufferevent_set_timeouts(l->bev, &tv, NULL);
-    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
 }
 
 static void on_fail(evutil_socket_t fd, short what, void *ud)
@@ -556,10 +545,12 @@ static void link_fail_at(aemp_link *l, const char *msg,
     if (!m || (!l->fail_ev &&
                !(l->fail_ev = event_new(l->node->base, -1, 0, on_fail, l)))) {
         free(m);
-        return; /* out of memory: the write timeout closes it later */
+        return; /* out of memory: no deadline; a send past the cap
+                   waits for the write timeout */
     }
     free(l->fail_msg);
     l->fail_msg = m;
+    event_del(l->fail_ev);
     if (after)
         event_add(l->fail_ev, after);
     else
@@ -569,6 +560,19 @@ static void link_fail_at(aemp_link *l, const char *msg,
 void link_fail_soon(aemp_link *l, const char *msg)
 {
     link_fail_at(l, msg, NULL);
+}
+
+static void link_start(aemp_link *l)
+{
+    /* The handshake must be over within monitor_timeout. Perl's is a
+     * read timeout, which every byte restarts: a peer trickling a byte
+     * now and then holds the socket (a file descriptor, a link's memory)
+     * for ever. This deadline counts from the start instead; a peer
+     * that is merely slow still has all of monitor_timeout. */
+    struct timeval tv = monitor_tv(l->node);
+    bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
+    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+    link_fail_at(l, strerror(ETIMEDOUT), &tv);
 }
 
 aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)

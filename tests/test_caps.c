@@ -198,6 +198,38 @@ START_TEST(test_write_timeout)
 }
 END_TEST
 
+/* ---- the handshake deadline ---- */
+
+/* A peer that sends its greeting a byte at a time, each well within
+ * monitor_timeout of the last, is still dropped once monitor_timeout has
+ * passed since it connected. */
+START_TEST(test_handshake_trickle)
+{
+    monitor_timeout = 1;
+    seen blog = {0};
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    int fd = raw_connect(bind_of(b));
+    const char *greeting = "aemp;1;slowpoke;hmac_sha3_512;json\n";
+    int closed = 0;
+    char buf[4096];
+    for (size_t i = 0; i < strlen(greeting) && !closed; i++) {
+        if (send(fd, greeting + i, 1, MSG_NOSIGNAL) != 1)
+            break; /* closed */
+        int never = 0;
+        run_until(&never, 0.2);
+        ssize_t r;
+        while ((r = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+            ;
+        closed = r == 0;
+    }
+    ck_assert_msg(closed, "still open after %zu bytes", strlen(greeting));
+    close(fd);
+    ck_assert_ptr_nonnull(strstr(blog.logs, "Connection timed out"));
+    ck_assert(node_still_serves(b));
+    aemp_node_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("caps");
@@ -208,6 +240,7 @@ int main(void)
     tcase_add_test(tc, test_queue_cap);
     tcase_add_test(tc, test_size_bound);
     tcase_add_test(tc, test_write_timeout);
+    tcase_add_test(tc, test_handshake_trickle);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
