@@ -151,6 +151,9 @@ struct aemp_node {
 
     aemp_listener *listeners;
     size_t nlisteners;
+    struct event *accept_retry; /* listeners back on after accept failed */
+    double accept_backoff;    /* seconds resting; 0: accepting normally */
+    unsigned long accept_failures; /* in this episode */
     aemp_val *binds;          /* array of "host:port" */
 
     aemp_link *links;         /* every link, live or dead */
@@ -303,6 +306,15 @@ void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
 void kernel_func_request(aemp_node *n, const char *src, const char *tag,
                          aemp_val *msg);
 void kernel_funcs_free(aemp_node *n);
+
+/* ---- node_listen.c: listeners ---- */
+struct sockaddr;
+/* A listener on sa that backs off while accept fails (file descriptors
+ * run out), logging that once. */
+struct evconnlistener *kernel_listener_new(aemp_node *n,
+                                           const struct sockaddr *sa,
+                                           int salen);
+void kernel_listeners_free(aemp_node *n);
 
 /* ---- node_seed.c: seed links ---- */
 void kernel_seeds_start(aemp_node *n);

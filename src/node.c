@@ -95,11 +95,7 @@ void aemp_node_free(aemp_node *n)
     if (!n)
         return;
     kernel_seeds_free(n);
-    for (size_t i = 0; i < n->nlisteners; i++) {
-        evconnlistener_free(n->listeners[i].l);
-        free(n->listeners[i].bind);
-    }
-    free(n->listeners);
+    kernel_listeners_free(n);
     aemp_links_free_all(n);
     kernel_remotes_free(n);
     global_free(n);
@@ -261,13 +257,6 @@ static int take_transport_settings(aemp_node *n)
     return AEMP_OK;
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
-                      struct sockaddr *sa, int salen, void *ud)
-{
-    (void)l;
-    aemp_link_accept(ud, fd, sa, salen);
-}
-
 static int listen_one(aemp_node *n, const char *bind)
 {
     char *host, *port;
@@ -282,9 +271,8 @@ static int listen_one(aemp_node *n, const char *bind)
     free(port);
     if (gai)
         return fail(n, AEMP_ECONFIG, "%s: %s", bind, gai_strerror(gai));
-    struct evconnlistener *l = evconnlistener_new_bind(
-        n->base, on_accept, n, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1,
-        ai->ai_addr, (int)ai->ai_addrlen);
+    struct evconnlistener *l =
+        kernel_listener_new(n, ai->ai_addr, (int)ai->ai_addrlen);
     freeaddrinfo(ai);
     if (!l)
         return fail(n, AEMP_EIO, "%s: cannot listen: %s", bind,

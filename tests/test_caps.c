@@ -230,6 +230,120 @@ START_TEST(test_handshake_trickle)
 }
 END_TEST
 
+/* ---- file descriptors running out ---- */
+
+static int libevent_lines;
+
+static void count_libevent(int severity, const char *msg)
+{
+    (void)severity;
+    (void)msg;
+    libevent_lines++;
+}
+
+/* counts[0]: lines saying accept fails, counts[1]: that it works again,
+ * counts[2]: the failed attempts that line counts */
+static void count_accept_lines(int level, const char *ctx, const char *msg,
+                               void *ud)
+{
+    (void)level;
+    (void)ctx;
+    int *counts = ud;
+    const char *again = strstr(msg, "accepting connections again (after ");
+    counts[0] += strstr(msg, "cannot accept connections") != NULL;
+    counts[1] += again != NULL;
+    if (again)
+        counts[2] += atoi(again + strlen("accepting connections again "
+                                         "(after "));
+}
+
+/* The forked child: a node allowed 48 file descriptors. It tells its port
+ * on the pipe, runs until it accepts again after failing (at most 20 s),
+ * and reports its counts. Check's assertions are for the parent. */
+static void starved_node(int report)
+{
+    struct rlimit rl = {48, 48};
+    event_set_log_callback(count_libevent);
+    base = event_base_new();
+    aemp_node *n = base ? aemp_node_new(base) : NULL;
+    int counts[3] = {0, 0, 0};
+    aemp_val *args = aemp_map();
+    aemp_map_set(args, "norc", aemp_int(1));
+    aemp_map_set(args, "nodeid", aemp_str("starved"));
+    aemp_map_set(args, "secret", aemp_str("sec"));
+    aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
+    if (!n || aemp_node_configure(n, args, NULL) ||
+        setrlimit(RLIMIT_NOFILE, &rl))
+        _exit(2);
+    aemp_node_set_log(n, 9, count_accept_lines, counts);
+    char line[128];
+    int len = snprintf(line, sizeof line, "%s\n", bind_of(n));
+    if (write(report, line, (size_t)len) != len)
+        _exit(2);
+    for (int i = 0; i < 2000 && !(counts[0] && counts[1]); i++)
+        run_until(&counts[1], 0.01);
+    len = snprintf(line, sizeof line, "%d %d %d %d\n", counts[0], counts[1],
+                   counts[2], libevent_lines);
+    _exit(write(report, line, (size_t)len) == len ? 0 : 2);
+}
+
+/* Reads one line from fd, waiting at most 30 s. */
+static void read_line(int fd, char *buf, size_t cap)
+{
+    size_t used = 0;
+    while (used < cap - 1 && (!used || buf[used - 1] != '\n')) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ck_assert_int_eq(poll(&p, 1, 30000), 1);
+        ssize_t r = read(fd, buf + used, 1);
+        ck_assert_int_eq(r, 1);
+        used++;
+    }
+    buf[used] = 0;
+}
+
+/* 64 connections to a node allowed 48 descriptors: accept fails for as
+ * long as they stay. The node says so once, and once that it accepts
+ * again after they went; it tries again a few times meanwhile, not in a
+ * loop, and libevent's per-attempt warning never comes. */
+START_TEST(test_fd_exhaustion)
+{
+    enum { CONNS = 64 };
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(pipefd[0]);
+        starved_node(pipefd[1]);
+    }
+    close(pipefd[1]);
+    char line[128];
+    read_line(pipefd[0], line, sizeof line);
+    *strchr(line, '\n') = 0;
+    int fds[CONNS];
+    for (int i = 0; i < CONNS; i++)
+        fds[i] = raw_connect(line);
+    usleep(1500 * 1000); /* several rounds of the back-off */
+    for (int i = 0; i < CONNS; i++)
+        close(fds[i]);
+    read_line(pipefd[0], line, sizeof line);
+    close(pipefd[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    int failing = -1, again = -1, attempts = -1, warnings = -1;
+    ck_assert_int_eq(sscanf(line, "%d %d %d %d", &failing, &again, &attempts,
+                            &warnings),
+                     4);
+    ck_assert_int_eq(warnings, 0);
+    ck_assert_int_eq(failing, 1);
+    ck_assert_int_eq(again, 1);
+    /* the listener rested between attempts: a few in 1.5 s, not a spin */
+    ck_assert_int_ge(attempts, 1);
+    ck_assert_int_le(attempts, 30);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("caps");
@@ -241,6 +355,7 @@ int main(void)
     tcase_add_test(tc, test_size_bound);
     tcase_add_test(tc, test_write_timeout);
     tcase_add_test(tc, test_handshake_trickle);
+    tcase_add_test(tc, test_fd_exhaustion);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
