@@ -66,6 +66,7 @@ typedef struct aemp_remote {
     aemp_dict trials;         /* endpoint -> aemp_link* */
     aemp_dict lmon;           /* remote port id -> aemp_monitor* list */
     aemp_dict rmon;           /* our local port id -> monitor (for mon0) */
+    char *last_error;         /* why the last link to it failed, or NULL */
 } aemp_remote;
 
 /* A seed address we keep a link to (Kernel.pm %SEED_NODE). */
@@ -182,6 +183,8 @@ struct aemp_node {
     aemp_buf die_msg;         /* set by aemp_die */
     int die_set;
 
+    char *last_link_error;    /* why the last link we started failed */
+
     int log_level;
     aemp_log_cb log_cb;
     void *log_ud;
@@ -297,6 +300,12 @@ int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
 void kernel_link_up(aemp_node *n, aemp_link *link);
 void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg);
 void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame);
+
+/* ---- kernel_lasterr.c ---- */
+/* Keeps msg as the last error of the link's node, and of the node's own
+ * attempts when the link was one (aemp_node_last_error). Call before the
+ * link's owner is released. */
+void kernel_note_link_error(aemp_node *n, aemp_link *link, const char *msg);
 
 /* ---- kernel_nodereq.c: requests to the node port ---- */
 void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);

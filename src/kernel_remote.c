@@ -68,6 +68,7 @@ void kernel_remotes_free(aemp_node *n)
         aemp_dict_clear(&r->trials);
         free_monitor_lists(&r->lmon);
         aemp_dict_clear(&r->rmon); /* those monitors live on our ports */
+        free(r->last_error);
         free(r->id);
         free(r);
     }
@@ -449,6 +450,7 @@ void kernel_link_up(aemp_node *n, aemp_link *link)
 
 void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)
 {
+    kernel_note_link_error(n, link, msg);
     release_owner(n, link);
     aemp_remote *r = aemp_link_owner_of(link)->remote;
     if (r && r->link == link)

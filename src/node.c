@@ -132,6 +132,7 @@ void aemp_node_free(aemp_node *n)
     aemp_buf_free(&n->die_msg);
     aemp_buf_free(&n->scratch);
     free(n->errmsg);
+    free(n->last_link_error);
     free(n);
 }
 

@@ -344,6 +344,44 @@ START_TEST(test_fd_exhaustion)
 }
 END_TEST
 
+/* ---- the last link error ---- */
+
+/* A wrong secret: the monitor's reason is Perl's transport_error, and the
+ * cause the link met is kept, for the node and for the node's own links.
+ * A seed that refuses the connection is such a cause too. */
+START_TEST(test_last_error)
+{
+    seen lost = {0};
+    aemp_node *b = make_node("nodeb", "right", NULL, NULL);
+    aemp_node *a = make_node("nodea", "wrong", bind_of(b), NULL);
+    ck_assert_ptr_null(aemp_node_last_error(a, NULL));
+    aemp_mon(a, "nodeb#x", mon_record, &lost);
+    run_until(&lost.calls, 5);
+    ck_assert_int_eq(lost.calls, 1);
+    ck_assert(aemp_str_eq(aemp_array_at(lost.last, 0), "transport_error"));
+    ck_assert_pstr_eq(aemp_node_last_error(a, "nodeb"),
+                      "authentication failure/shared secret mismatch");
+    ck_assert_pstr_eq(aemp_node_last_error(a, NULL),
+                      "authentication failure/shared secret mismatch");
+    ck_assert_ptr_null(aemp_node_last_error(a, "nobody"));
+    ck_assert_ptr_null(aemp_node_last_error(NULL, "nodeb"));
+    /* the side that was called knows nothing it started failed */
+    ck_assert_ptr_null(aemp_node_last_error(b, NULL));
+
+    char gone[64]; /* b's address, with b gone */
+    snprintf(gone, sizeof gone, "%s", bind_of(b));
+    aemp_node_free(b);
+    aemp_node *c = make_node("nodec", "sec", gone, NULL);
+    int never = 0;
+    for (int i = 0; i < 500 && !aemp_node_last_error(c, NULL); i++)
+        run_until(&never, 0.01);
+    ck_assert_pstr_eq(aemp_node_last_error(c, NULL), "Connection refused");
+    aemp_unref(lost.last);
+    aemp_node_free(c);
+    aemp_node_free(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("caps");
@@ -356,6 +394,7 @@ int main(void)
     tcase_add_test(tc, test_write_timeout);
     tcase_add_test(tc, test_handshake_trickle);
     tcase_add_test(tc, test_fd_exhaustion);
+    tcase_add_test(tc, test_last_error);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -190,6 +190,16 @@ int aemp_node_is_up(const aemp_node *node, const char *nodeid);
 /* The ids of all nodes with a link up (not this one): a new array. */
 aemp_val *aemp_up_nodes(const aemp_node *node);
 
+/* Why the most recent link to nodeid failed: a connect attempt for it, a
+ * seed link whose greeting named it, or its link while it was up (e.g.
+ * "authentication failure/shared secret mismatch", "Connection
+ * refused"). With nodeid NULL: why the most recent link this node started
+ * itself (to a seed, or to reach a node) failed. NULL if none has. Kill
+ * reasons stay Perl's (a node that cannot be reached is ("transport_error",
+ * NODE, "connect timeout")); this is the cause behind them. The text
+ * belongs to the node and stays valid until its loop runs again. */
+const char *aemp_node_last_error(const aemp_node *node, const char *nodeid);
+
 /* Calls cb for every node up/down. Returns a handle for
  * aemp_mon_nodes_cancel. */
 aemp_mon_id aemp_mon_nodes(aemp_node *node, aemp_node_cb cb, void *ud);
