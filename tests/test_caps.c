@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "global_int.h"
 #include "node_fixture.h"
 #include "testutil.h"
 #include "value_cbor.h"
@@ -44,6 +45,20 @@ static size_t resident(void)
     ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &res), 2);
     fclose(f);
     return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Reads one line from fd, waiting at most 30 s. */
+static void read_line(int fd, char *buf, size_t cap)
+{
+    size_t used = 0;
+    while (used < cap - 1 && (!used || buf[used - 1] != '\n')) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ck_assert_int_eq(poll(&p, 1, 30000), 1);
+        ssize_t r = read(fd, buf + used, 1);
+        ck_assert_int_eq(r, 1);
+        used++;
+    }
+    buf[used] = 0;
 }
 
 static int reason_is(const aemp_val *reason, const char *node,
@@ -150,6 +165,114 @@ START_TEST(test_size_bound)
         aemp_buf_free(&b);
         aemp_unref(v);
     }
+}
+END_TEST
+
+/* A global node asked again and again for a large family by a peer that
+ * does not read: the replies pile up to the cap, no further, and the
+ * peer is disconnected; the node goes on. */
+START_TEST(test_reply_flood)
+{
+    enum { VALUE = 64 * 1024, KEYS = 4, REQUESTS = 200 }; /* 256 KiB each */
+    aemp_map_set(extra_config, "max_send_queue", aemp_int(4 << 20));
+    seen lost = {0};
+    aemp_node *g = make_node("nodeg", "sec", NULL, NULL);
+    gseed_become(g);
+    char *pad = malloc(VALUE + 1);
+    memset(pad, 'v', VALUE);
+    pad[VALUE] = 0;
+    for (int i = 0; i < KEYS; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        aemp_db_set(g, "big", key, aemp_str(pad));
+    }
+    free(pad);
+    int fd = raw_handshake(g, "rawnode");
+    run_until(&lost.calls, 0.3);
+    ck_assert_int_eq(aemp_node_is_up(g, "rawnode"), 1);
+    aemp_mon(g, "rawnode#x", mon_record, &lost);
+
+    size_t before = resident();
+    char req[64];
+    for (int i = 0; i < REQUESTS; i++) {
+        snprintf(req, sizeof req, "[\"\",\"g_db_family\",\"big\",\"r%d\"]", i);
+        raw_send(fd, req);
+    }
+    run_until(&lost.calls, 3);
+    size_t grown = resident() - before;
+    ck_assert_msg(grown < 32u << 20, "grew by %zu bytes", grown);
+    ck_assert_int_eq(lost.calls, 1);
+    ck_assert(reason_is(lost.last, "rawnode",
+                        "send queue exceeds max_send_queue (4194304 "
+                        "bytes)"));
+    close(fd);
+    ck_assert(node_still_serves(g));
+    aemp_unref(lost.last);
+    aemp_node_free(g);
+}
+END_TEST
+
+/* ---- a backlog is not copied ---- */
+
+/* The child: 32 MiB of frames for a peer that does not read, flushed;
+ * reports by how much its peak resident memory grew (KiB). */
+static void backlog_child(int report)
+{
+    enum { SIZE = 64 * 1024, N = 512 };
+    base = event_base_new(); /* the parent's stays the parent's */
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    int fd = raw_handshake(b, "rawnode"); /* never read */
+    int never = 0;
+    run_until(&never, 0.3);
+    char *pad = malloc(SIZE + 1);
+    memset(pad, 'x', SIZE);
+    pad[SIZE] = 0;
+    aemp_val *padv = aemp_str(pad);
+    free(pad);
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    for (int i = 0; i < N; i++)
+        aemp_sndv(b, "rawnode#sink", aemp_ref(padv), NULL);
+    run_until(&never, 0.3);
+    getrusage(RUSAGE_SELF, &after);
+    char line[64];
+    int len = snprintf(line, sizeof line, "%ld %d\n",
+                       after.ru_maxrss - before.ru_maxrss,
+                       aemp_node_is_up(b, "rawnode"));
+    close(fd);
+    _exit(write(report, line, (size_t)len) == len ? 0 : 2);
+}
+
+/* What the socket does not take goes to the bufferevent's buffer without
+ * a copy: a 32 MiB backlog raises the peak by about 32 MiB, not twice
+ * that. Measured in a child, whose peak starts low; not under
+ * AddressSanitizer, whose allocator keeps what is freed for a while. */
+START_TEST(test_backlog_not_copied)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return;
+#endif
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(pipefd[0]);
+        backlog_child(pipefd[1]);
+    }
+    close(pipefd[1]);
+    char line[64];
+    read_line(pipefd[0], line, sizeof line);
+    close(pipefd[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    long grown_kib = -1;
+    int up = -1;
+    ck_assert_int_eq(sscanf(line, "%ld %d", &grown_kib, &up), 2);
+    ck_assert_int_eq(up, 1);
+    ck_assert_int_ge(grown_kib, 24 * 1024); /* it did hold the backlog */
+    ck_assert_int_lt(grown_kib, 48 * 1024);
 }
 END_TEST
 
@@ -287,19 +410,6 @@ static void starved_node(int report)
     _exit(write(report, line, (size_t)len) == len ? 0 : 2);
 }
 
-/* Reads one line from fd, waiting at most 30 s. */
-static void read_line(int fd, char *buf, size_t cap)
-{
-    size_t used = 0;
-    while (used < cap - 1 && (!used || buf[used - 1] != '\n')) {
-        struct pollfd p = {fd, POLLIN, 0};
-        ck_assert_int_eq(poll(&p, 1, 30000), 1);
-        ssize_t r = read(fd, buf + used, 1);
-        ck_assert_int_eq(r, 1);
-        used++;
-    }
-    buf[used] = 0;
-}
 
 /* 64 connections to a node allowed 48 descriptors: accept fails for as
  * long as they stay. The node says so once, and once that it accepts
@@ -391,6 +501,8 @@ int main(void)
     tcase_add_test(tc, test_send_cap);
     tcase_add_test(tc, test_queue_cap);
     tcase_add_test(tc, test_size_bound);
+    tcase_add_test(tc, test_reply_flood);
+    tcase_add_test(tc, test_backlog_not_copied);
     tcase_add_test(tc, test_write_timeout);
     tcase_add_test(tc, test_handshake_trickle);
     tcase_add_test(tc, test_fd_exhaustion);
