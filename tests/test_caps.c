@@ -121,6 +121,27 @@ START_TEST(test_send_cap)
 }
 END_TEST
 
+/* max_send_queue must be a positive number of bytes. */
+START_TEST(test_send_cap_config)
+{
+    const char *bad[] = {"0", "-5", "\"lots\"", "[]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        aemp_node *n = aemp_node_new(base);
+        aemp_node_set_log(n, 0, NULL, NULL);
+        aemp_val *args = aemp_map();
+        aemp_map_set(args, "norc", aemp_int(1));
+        aemp_map_set(args, "nodeid", aemp_str("n"));
+        aemp_map_set(args, "binds", aemp_array());
+        aemp_map_set(args, "max_send_queue",
+                     aemp_from_json(bad[i], strlen(bad[i]), NULL));
+        ck_assert_int_eq(aemp_node_configure(n, args, NULL), AEMP_ECONFIG);
+        ck_assert_ptr_nonnull(strstr(aemp_node_errmsg(n), "max_send_queue"));
+        aemp_unref(args);
+        aemp_node_free(n);
+    }
+}
+END_TEST
+
 /* Messages for a node with no link yet count against the same cap: past
  * it they are given up with the cap as the reason, before any connect
  * attempt could have timed out. */
@@ -499,6 +520,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_send_cap);
+    tcase_add_test(tc, test_send_cap_config);
     tcase_add_test(tc, test_queue_cap);
     tcase_add_test(tc, test_size_bound);
     tcase_add_test(tc, test_reply_flood);
