@@ -65,10 +65,11 @@ aemp_node *aemp_node_new(struct event_base *base);
 
 /* configure: args is a map of configure's key/value pairs (profile, nodeid,
  * binds, seeds, secret, norc, force, monitor_timeout, connect_interval,
- * framing_format, auth_offer, auth_accept, secure, ...); the rc file fills
- * in the rest exactly as AnyEvent::MP::Config does. rcpath NULL means
- * $PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp. Listens on every bind and
- * starts connecting to the seeds. Call once. args is borrowed. */
+ * framing_format, auth_offer, auth_accept, secure, max_send_queue, ...);
+ * the rc file fills in the rest exactly as AnyEvent::MP::Config does.
+ * rcpath NULL means $PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp.
+ * Listens on every bind and starts connecting to the seeds. Call once.
+ * args is borrowed. */
 int aemp_node_configure(aemp_node *node, const aemp_val *args,
                         const char *rcpath);
 
@@ -149,7 +150,11 @@ char *aemp_node_of(const char *port);
  * also when it refuses the call (port without a node part: AEMP_EINVAL).
  * Local delivery is queued; to a remote node without a link the message is
  * queued until the link is up (and dropped with the queue if the link
- * cannot be made, as in Perl). */
+ * cannot be made, as in Perl, or if the queue passes max_send_queue
+ * bytes). AEMP_ELIMIT: the link's unsent output would pass
+ * max_send_queue; the message is dropped and the link closes, so the
+ * monitors of that node's ports fire ("send queue exceeds
+ * max_send_queue (N bytes)"). */
 int aemp_snd(aemp_node *node, const char *port, aemp_val *msg);
 
 /* aemp_snd with the elements listed, each taken, NULL-terminated. */
