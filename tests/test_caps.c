@@ -61,6 +61,31 @@ static void read_line(int fd, char *buf, size_t cap)
     buf[used] = 0;
 }
 
+/* Runs child(report) in a forked process; returns its pid and, in
+ * *from, the reading end of its report pipe. */
+static pid_t fork_child(void (*child)(int report), int *from)
+{
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(pipefd[0]);
+        child(pipefd[1]); /* does not return */
+    }
+    close(pipefd[1]);
+    *from = pipefd[0];
+    return pid;
+}
+
+/* Waits for the child, which must have exited with 0. */
+static void child_done(pid_t pid)
+{
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static int reason_is(const aemp_val *reason, const char *node,
                      const char *msg)
 {
@@ -273,21 +298,12 @@ START_TEST(test_backlog_not_copied)
 #if defined(__SANITIZE_ADDRESS__)
     return;
 #endif
-    int pipefd[2];
-    ck_assert_int_eq(pipe(pipefd), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(pipefd[0]);
-        backlog_child(pipefd[1]);
-    }
-    close(pipefd[1]);
+    int from;
+    pid_t pid = fork_child(backlog_child, &from);
     char line[64];
-    read_line(pipefd[0], line, sizeof line);
-    close(pipefd[0]);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    read_line(from, line, sizeof line);
+    close(from);
+    child_done(pid);
     long grown_kib = -1;
     int up = -1;
     ck_assert_int_eq(sscanf(line, "%ld %d", &grown_kib, &up), 2);
@@ -439,17 +455,10 @@ static void starved_node(int report)
 START_TEST(test_fd_exhaustion)
 {
     enum { CONNS = 64 };
-    int pipefd[2];
-    ck_assert_int_eq(pipe(pipefd), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        close(pipefd[0]);
-        starved_node(pipefd[1]);
-    }
-    close(pipefd[1]);
+    int from;
+    pid_t pid = fork_child(starved_node, &from);
     char line[128];
-    read_line(pipefd[0], line, sizeof line);
+    read_line(from, line, sizeof line);
     *strchr(line, '\n') = 0;
     int fds[CONNS];
     for (int i = 0; i < CONNS; i++)
@@ -457,11 +466,9 @@ START_TEST(test_fd_exhaustion)
     usleep(1500 * 1000); /* several rounds of the back-off */
     for (int i = 0; i < CONNS; i++)
         close(fds[i]);
-    read_line(pipefd[0], line, sizeof line);
-    close(pipefd[0]);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    read_line(from, line, sizeof line);
+    close(from);
+    child_done(pid);
     int failing = -1, again = -1, attempts = -1, warnings = -1;
     ck_assert_int_eq(sscanf(line, "%d %d %d %d", &failing, &again, &attempts,
                             &warnings),
