@@ -34,7 +34,7 @@ static int can_send(const aemp_link *l)
     return l->over_cap ? AEMP_ELIMIT : AEMP_OK;
 }
 
-static void over_cap(aemp_link *l)
+static void close_over_cap(aemp_link *l)
 {
     char why[96];
     snprintf(why, sizeof why, AEMP_SEND_CAP_FMT, l->node->max_send_queue);
@@ -64,7 +64,7 @@ static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
     size_t unsent = link_unsent(l) + (l->direct ? 0 : b->len);
     if (unsent > l->node->max_send_queue) {
         b->len = mark;
-        over_cap(l);
+        close_over_cap(l);
         return AEMP_ELIMIT;
     }
     if (l->direct) {
