@@ -129,6 +129,14 @@ void caemp_stop_node(caemp_cmd *st);
 /* Ends the run with that exit status (the first call wins). */
 void caemp_finish(caemp_cmd *st, int status);
 
+/* " (last error: TEXT)", where TEXT is why the last link to nodeid failed
+ * (nodeid NULL, or nothing known for it: the last link the node started
+ * itself), or "" when no link failed or TEXT is already said (equal to
+ * unless, which may be NULL). Kill reasons stay Perl's ("connect
+ * timeout"); this names the cause. Valid until the next call. */
+const char *caemp_last_error_note(const aemp_node *node, const char *nodeid,
+                                  const char *unless);
+
 /* aemp's rule: an argument starting with [ { or " is JSON, else a string.
  * NULL and a message in *err for bad JSON. */
 aemp_val *caemp_arg_value(const char *s, char **err);

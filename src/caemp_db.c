@@ -140,8 +140,8 @@ static void no_master_message(db_run *r)
                 "within 5 seconds\n", r->st.what, m);
     else
         fprintf(stderr, "caemp: %s: no master node within 5 seconds "
-                "(is a seed reachable? check the seeds and the secret)\n",
-                r->st.what);
+                "(is a seed reachable? check the seeds and the secret)%s\n",
+                r->st.what, caemp_last_error_note(r->st.node, NULL, NULL));
 }
 
 static void on_signals(db_run *r, event_callback_fn cb)
@@ -217,8 +217,9 @@ static void set_no_master(evutil_socket_t fd, short what, void *ud)
     db_run *r = ud;
     if (!aemp_node_master(r->st.node))
         fprintf(stderr, "caemp: db_set: no master node within 5 seconds "
-                "(is a seed reachable?); the entry is published once there "
-                "is one\n");
+                "(is a seed reachable?)%s; the entry is published once there "
+                "is one\n",
+                caemp_last_error_note(r->st.node, NULL, NULL));
 }
 
 static int goodbye_reply(aemp_node *node, const char *port,
@@ -320,7 +321,8 @@ static void mon_no_master(evutil_socket_t fd, short what, void *ud)
     db_run *r = ud;
     if (!aemp_node_master(r->st.node))
         fprintf(stderr, "caemp: db_mon: no master node within 5 seconds "
-                "(is a seed reachable?); still waiting\n");
+                "(is a seed reachable?)%s; still waiting\n",
+                caemp_last_error_note(r->st.node, NULL, NULL));
 }
 
 /* {"added":{k:v},"changed":{k:v},"deleted":[k]} */

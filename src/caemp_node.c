@@ -47,12 +47,26 @@ void caemp_finish(cmd_state *st, int status)
     event_base_loopexit(st->base, NULL);
 }
 
+const char *caemp_last_error_note(const aemp_node *node, const char *nodeid,
+                                  const char *unless)
+{
+    static char note[600];
+    const char *why = nodeid ? aemp_node_last_error(node, nodeid) : NULL;
+    if (!why)
+        why = aemp_node_last_error(node, NULL);
+    if (!why || (unless && !strcmp(why, unless)))
+        return "";
+    snprintf(note, sizeof note, " (last error: %.500s)", why);
+    return note;
+}
+
 static void on_timeout(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
     cmd_state *st = ud;
-    fprintf(stderr, "caemp: %s: no answer within 5 seconds\n", st->what);
+    fprintf(stderr, "caemp: %s: no answer within 5 seconds%s\n", st->what,
+            caemp_last_error_note(st->node, NULL, NULL));
     caemp_finish(st, 1);
 }
 
@@ -130,12 +144,14 @@ static int snd_reply(aemp_node *node, const char *port, const aemp_val *msg,
 static void target_died(aemp_node *node, const char *port,
                         const aemp_val *reason, void *ud)
 {
-    (void)node;
     cmd_state *st = ud;
     char *text = aemp_to_json(reason, NULL);
     if (is_transport_error(reason))
-        fprintf(stderr, "caemp: %s: cannot reach %s: %s\n", st->what, port,
-                text ? text : "");
+        fprintf(stderr, "caemp: %s: cannot reach %s: %s%s\n", st->what, port,
+                text ? text : "",
+                caemp_last_error_note(
+                    node, aemp_str_ptr(aemp_array_at(reason, 1), NULL),
+                    aemp_str_ptr(aemp_array_at(reason, 2), NULL)));
     else
         fprintf(stderr, "caemp: %s: port %s died: %s\n", st->what, port,
                 text ? text : "");

@@ -277,6 +277,17 @@ void gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg)
                                  NULL));
 }
 
+/* A family's map for a reply: the database's own, referenced, where it
+ * is encoded for another node (or queued for it, where like Perl's
+ * reference it goes out as it is then), so that a flood of requests for
+ * a large family costs no copy each; a copy for one of our own ports,
+ * whose callback must not hold the live database. */
+static aemp_val *family_for(aemp_node *n, const char *dst,
+                            const aemp_val *fam)
+{
+    return strcmp(dst, n->id) ? aemp_ref((aemp_val *)fam) : aemp_copy(fam);
+}
+
 /* g_db_family / g_db_keys / g_db_values FAMILY ID */
 void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
 {
@@ -291,7 +302,7 @@ void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
     if (!fam && strcmp(tag, "g_db_family"))
         fam = map_child(n->global->global_db, family);
     if (!strcmp(tag, "g_db_family"))
-        result = fam ? aemp_copy(fam) : aemp_map();
+        result = fam ? family_for(n, src, fam) : aemp_map();
     else {
         int keys = !strcmp(tag, "g_db_keys");
         result = aemp_array();
@@ -318,7 +329,8 @@ void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
     aemp_map_set(map_child(g->gmon, family), src, aemp_null());
     const aemp_val *fam = aemp_map_get(g->global_db, family);
     snd_node(n, src, aemp_arrayv(aemp_str("g_chg1"), aemp_str(family),
-                                 fam ? aemp_copy(fam) : aemp_null(), NULL));
+                                 fam ? family_for(n, src, fam) : aemp_null(),
+                                 NULL));
 }
 
 void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)

@@ -60,6 +60,7 @@ typedef struct aemp_remote {
                                  so the id outlives the entry */
     aemp_link *link;          /* the link up, or NULL */
     aemp_val *queue;          /* messages waiting for the link, or NULL */
+    size_t queue_bytes;       /* their size, as aemp_cbor_size_bound */
     struct event *connect_to; /* the connect_interval deadline */
     struct event *connect_w;  /* staggers connects to the addresses */
     aemp_val *addresses;      /* the addresses being tried */
@@ -75,6 +76,7 @@ typedef struct aemp_remote {
     struct aemp_remote *reap_next; /* in the node's list of entries that
                                       may be idle (reap_listed) */
     int reap_listed;
+    char *last_error;         /* why the last link to it failed, or NULL */
 } aemp_remote;
 
 /* A seed address we keep a link to (Kernel.pm %SEED_NODE). */
@@ -144,6 +146,8 @@ struct aemp_node {
     struct ssl_ctx_st *tls_ctx; /* from the `cert` setting, or NULL */
     double monitor_timeout;
     double connect_interval;
+    size_t max_send_queue;    /* bytes a link may hold unsent, and a node
+                                 without a link queued */
 
     aemp_dict ports;          /* local id -> aemp_lport* */
     aemp_dict remotes;        /* node id -> aemp_remote* */
@@ -161,6 +165,9 @@ struct aemp_node {
 
     aemp_listener *listeners;
     size_t nlisteners;
+    struct event *accept_retry; /* listeners back on after accept failed */
+    double accept_backoff;    /* seconds resting; 0: accepting normally */
+    unsigned long accept_failures; /* in this episode */
     aemp_val *binds;          /* array of "host:port" */
 
     aemp_link *links;         /* every link, live or dead */
@@ -192,6 +199,8 @@ struct aemp_node {
     aemp_buf die_msg;         /* set by aemp_die */
     int die_set;
 
+    char *last_link_error;    /* why the last link we started failed */
+
     int log_level;
     aemp_log_cb log_cb;
     void *log_ud;
@@ -199,6 +208,9 @@ struct aemp_node {
     aemp_buf scratch;         /* for log and trace lines */
     char *errmsg;
 };
+
+/* Why a link or a queue was given up (transport_error's message). */
+#define AEMP_SEND_CAP_FMT "send queue exceeds max_send_queue (%zu bytes)"
 
 /* ---- log.c ---- */
 void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
@@ -335,6 +347,12 @@ void kernel_link_up(aemp_node *n, aemp_link *link);
 void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg);
 void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame);
 
+/* ---- kernel_lasterr.c ---- */
+/* Keeps msg as the last error of the link's node, and of the node's own
+ * attempts when the link was one (aemp_node_last_error). Call before the
+ * link's owner is released. */
+void kernel_note_link_error(aemp_node *n, aemp_link *link, const char *msg);
+
 /* ---- kernel_nodereq.c: requests to the node port ---- */
 void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
 
@@ -343,6 +361,15 @@ void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
 void kernel_func_request(aemp_node *n, const char *src, const char *tag,
                          aemp_val *msg);
 void kernel_funcs_free(aemp_node *n);
+
+/* ---- node_listen.c: listeners ---- */
+struct sockaddr;
+/* A listener on sa that backs off while accept fails (file descriptors
+ * run out), logging that once. */
+struct evconnlistener *kernel_listener_new(aemp_node *n,
+                                           const struct sockaddr *sa,
+                                           int salen);
+void kernel_listeners_free(aemp_node *n);
 
 /* ---- node_seed.c: seed links ---- */
 void kernel_seeds_start(aemp_node *n);

@@ -3,6 +3,7 @@
  * tries the known addresses with a stagger and gives up after
  * connect_interval, and a failing link fires every monitor of that node's
  * ports with (transport_error, NODE, MESSAGE). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "global.h"
 #include "kernel.h"
 #include "random.h"
+#include "value_cbor.h"
 
 /* ---- connect attempts ---- */
 
@@ -132,6 +134,19 @@ aemp_val *aemp_up_nodes(const aemp_node *n)
 
 /* ---- sending and connecting ---- */
 
+/* Messages for a node without a link count against max_send_queue too:
+ * past it they are given up as a link's would be. */
+static int queue_over_cap(aemp_remote *r, size_t size)
+{
+    size_t cap = r->node->max_send_queue;
+    if (size <= cap && r->queue_bytes <= cap - size)
+        return 0;
+    char why[96];
+    snprintf(why, sizeof why, AEMP_SEND_CAP_FMT, cap);
+    kernel_remote_error(r, why);
+    return 1;
+}
+
 void kernel_remote_send(aemp_remote *r, aemp_val *msg)
 {
     if (r->link && !r->firing) {
@@ -139,11 +154,14 @@ void kernel_remote_send(aemp_remote *r, aemp_val *msg)
         aemp_unref(msg);
         return;
     }
-    if (!r->queue && !(r->queue = aemp_array())) {
+    size_t size = aemp_cbor_size_bound(msg);
+    if (queue_over_cap(r, size) ||
+        (!r->queue && !(r->queue = aemp_array()))) {
         aemp_unref(msg);
         return;
     }
     aemp_array_push(r->queue, msg);
+    r->queue_bytes += size;
     kernel_remote_connect(r);
 }
 
@@ -271,6 +289,7 @@ void kernel_remote_error(aemp_remote *r, const char *msg)
     stop_connecting(r);
     aemp_unref(r->queue); /* the queue is lost, as in Perl */
     r->queue = NULL;
+    r->queue_bytes = 0;
     aemp_val *reason = aemp_arrayv(aemp_str("transport_error"),
                                    aemp_str(r->id), aemp_str(msg), NULL);
     for (aemp_dict_entry *e = aemp_dict_next(&r->lmon, NULL); e;
@@ -290,6 +309,7 @@ static void send_queue(aemp_remote *r)
     aemp_link *link = r->link;
     aemp_val *queue = r->queue;
     r->queue = NULL;
+    r->queue_bytes = 0;
     for (size_t i = 0; i < aemp_array_len(queue) && r->link == link; i++)
         aemp_link_send(link, aemp_array_at(queue, i));
     aemp_unref(queue);
@@ -422,6 +442,7 @@ void kernel_link_up(aemp_node *n, aemp_link *link)
 
 void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)
 {
+    kernel_note_link_error(n, link, msg);
     release_owner(n, link);
     aemp_remote *r = aemp_link_owner_of(link)->remote;
     if (r && r->link == link)

@@ -38,6 +38,7 @@ static void remote_free(aemp_remote *r)
     aemp_dict_clear(&r->trials);
     free_monitor_lists(&r->lmon);
     aemp_dict_clear(&r->rmon); /* those monitors live on our ports */
+    free(r->last_error);
     aemp_unref(r->idv);
     free(r);
 }

@@ -2,6 +2,7 @@
  * Kernel.pm's configure: listeners, the 'l entry, seeds). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ aemp_node *aemp_node_new(struct event_base *base)
     n->flush_ev = event_new(base, -1, 0, on_flush, n);
     n->monitor_timeout = 30;
     n->connect_interval = 2;
+    n->max_send_queue = 64 * 1024 * 1024;
     if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev ||
         !n->flush_ev ||
         global_init(n)) {
@@ -95,11 +97,7 @@ void aemp_node_free(aemp_node *n)
     if (!n)
         return;
     kernel_seeds_free(n);
-    for (size_t i = 0; i < n->nlisteners; i++) {
-        evconnlistener_free(n->listeners[i].l);
-        free(n->listeners[i].bind);
-    }
-    free(n->listeners);
+    kernel_listeners_free(n);
     aemp_links_free_all(n);
     kernel_remotes_free(n);
     global_free(n);
@@ -136,6 +134,7 @@ void aemp_node_free(aemp_node *n)
     aemp_buf_free(&n->die_msg);
     aemp_buf_free(&n->scratch);
     free(n->errmsg);
+    free(n->last_link_error);
     free(n);
 }
 
@@ -237,6 +236,14 @@ static int take_transport_settings(aemp_node *n)
     if (n->monitor_timeout <= 0 || n->connect_interval <= 0)
         return fail(n, AEMP_ECONFIG,
                     "monitor_timeout and connect_interval must be positive");
+    v = aemp_map_get(c, "max_send_queue");
+    if (v && !aemp_is_null(v)) {
+        double q = aemp_as_double(v);
+        if (!(q >= 1 && q <= (double)(SIZE_MAX / 2)))
+            return fail(n, AEMP_ECONFIG,
+                        "max_send_queue must be a positive number of bytes");
+        n->max_send_queue = (size_t)q;
+    }
     n->secure = aemp_is_true(aemp_map_get(c, "secure"));
     const aemp_val *cert = aemp_map_get(c, "cert");
     size_t certlen;
@@ -253,13 +260,6 @@ static int take_transport_settings(aemp_node *n)
     return AEMP_OK;
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
-                      struct sockaddr *sa, int salen, void *ud)
-{
-    (void)l;
-    aemp_link_accept(ud, fd, sa, salen);
-}
-
 static int listen_one(aemp_node *n, const char *bind)
 {
     char *host, *port;
@@ -274,9 +274,8 @@ static int listen_one(aemp_node *n, const char *bind)
     free(port);
     if (gai)
         return fail(n, AEMP_ECONFIG, "%s: %s", bind, gai_strerror(gai));
-    struct evconnlistener *l = evconnlistener_new_bind(
-        n->base, on_accept, n, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1,
-        ai->ai_addr, (int)ai->ai_addrlen);
+    struct evconnlistener *l =
+        kernel_listener_new(n, ai->ai_addr, (int)ai->ai_addrlen);
     freeaddrinfo(ai);
     if (!l)
         return fail(n, AEMP_EIO, "%s: cannot listen: %s", bind,

@@ -52,6 +52,15 @@ static char *format_hostport(const struct sockaddr *sa)
     return s;
 }
 
+static struct timeval monitor_tv(const aemp_node *n)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)n->monitor_timeout;
+    tv.tv_usec = (suseconds_t)((n->monitor_timeout - (double)tv.tv_sec) *
+                               1e6);
+    return tv;
+}
+
 static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
 {
     aemp_link *l = calloc(1, sizeof *l);
@@ -86,83 +95,6 @@ static int send_greeting(aemp_link *l)
         return -1;
     struct evbuffer *out = bufferevent_get_output(l->bev);
     return evbuffer_add_printf(out, "%s\n%s\n", l->lg1, l->lg2) < 0 ? -1 : 0;
-}
-
-/* Where a frame is encoded: a plain link in the data phase appends to
- * pend (transport_io.c writes it at the flush), other links encode into
- * scratch and hand it to their bufferevent. */
-static aemp_buf *out_begin(aemp_link *l, size_t *mark)
-{
-    aemp_buf *b = l->direct ? &l->pend : &l->out;
-    if (!l->direct)
-        aemp_buf_reset(b);
-    *mark = b->len;
-    return b;
-}
-
-static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
-{
-    if (rc) {
-        b->len = mark; /* nothing of a frame that did not fit */
-        return rc;     /* AEMP_ENOMEM, or AEMP_EINVAL: nested too deep */
-    }
-    if (l->direct) {
-        link_io_dirty(l);
-        return AEMP_OK;
-    }
-    /* a TLS filter writes at once and may call back right here, inside
-     * the program's aemp_snd: no jobs may run from that */
-    aemp_node *n = l->node;
-    n->io_depth++;
-    int failed = bufferevent_write(l->io, b->p, b->len);
-    n->io_depth--;
-    return failed ? AEMP_EIO : AEMP_OK;
-}
-
-int aemp_link_send(aemp_link *l, const aemp_val *msg)
-{
-    if (l->state != LINK_DATA)
-        return AEMP_ESTATE;
-    size_t mark;
-    aemp_buf *b = out_begin(l, &mark);
-    return out_end(l, b, mark,
-                   l->cbor_out ? aemp_cbor_write(b, msg)
-                               : aemp_json_write(b, msg, 0));
-}
-
-int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
-{
-    if (l->state != LINK_DATA)
-        return AEMP_ESTATE;
-    size_t mark;
-    aemp_buf *b = out_begin(l, &mark);
-    return out_end(l, b, mark,
-                   l->cbor_out ? aemp_cbor_write_frame(b, portid, msg)
-                               : aemp_json_write_frame(b, portid, msg));
-}
-
-int aemp_link_send_cached(aemp_link *l, aemp_frame_cache *c,
-                          const char *portid, const aemp_val *msg)
-{
-    if (l->state != LINK_DATA)
-        return AEMP_ESTATE;
-    aemp_buf *enc = &c->enc[l->cbor_out ? 1 : 0];
-    int rc = enc->len ? AEMP_OK
-             : l->cbor_out ? aemp_cbor_write_frame(enc, portid, msg)
-                           : aemp_json_write_frame(enc, portid, msg);
-    if (rc) {
-        aemp_buf_reset(enc);
-        return rc;
-    }
-    size_t mark;
-    aemp_buf *b = out_begin(l, &mark);
-    return out_end(l, b, mark, aemp_buf_append(b, enc->p, enc->len));
-}
-
-void aemp_frame_cache_free(aemp_frame_cache *c)
-{
-    aemp_buf_free(&c->enc[0]);
-    aemp_buf_free(&c->enc[1]);
 }
 
 /* ---- closing ---- */
@@ -328,12 +260,7 @@ static int start_tls(aemp_link *l)
     }
     l->io = f;
     l->tls = 1;
-    struct timeval tv;
-    tv.tv_sec = (time_t)n->monitor_timeout;
-    tv.tv_usec = (suseconds_t)((n->monitor_timeout - (double)tv.tv_sec) *
-                               1e6);
     bufferevent_setcb(f, on_read, NULL, on_event, l);
-    bufferevent_set_timeouts(f, &tv, NULL);
     bufferevent_enable(f, EV_READ | EV_WRITE);
     /* the peer's first TLS bytes may already sit in the socket's buffer,
      * behind its nonce line: make the filter look at them */
@@ -473,8 +400,15 @@ static int on_auth(aemp_link *l, char *line)
         link_error(l, "out of memory");
         return -1;
     }
-    /* After auth there is no read timeout: TCP keepalive watches the link. */
-    bufferevent_set_timeouts(l->io, NULL, NULL);
+    /* After auth there is no deadline and no read timeout: TCP keepalive
+     * watches the link. But output that the peer has not taken for monitor_timeout
+     * closes it: a stopped peer keeps its connection open, and keepalive
+     * probes are answered by its kernel. The socket's bufferevent times
+     * the writes, also under TLS, whose filter passes on all it has. */
+    struct timeval wt = monitor_tv(n);
+    if (l->fail_ev)
+        event_del(l->fail_ev); /* the handshake deadline */
+    bufferevent_set_timeouts(l->bev, NULL, &wt);
     l->state = LINK_DATA;
     aemp_log(n, 9, LOG_TRANSPORT, "%s connected as %s%s%s.", l->peer,
              l->remote_id, l->tls ? " over TLS" : "",
@@ -586,8 +520,9 @@ static void link_event(aemp_link *l, short what)
         while (bufferevent_get_openssl_error(l->io))
             ; /* the first error says it */
         link_error(l, "TLS: %s", buf);
-    } else if (what & BEV_EVENT_TIMEOUT)
-        link_error(l, "%s", strerror(ETIMEDOUT));
+    } else if (what & BEV_EVENT_TIMEOUT) /* the only one: writes */
+        link_error(l, "write timeout: the peer took nothing for %g seconds",
+                   l->node->monitor_timeout);
     else if (what & BEV_EVENT_EOF)
         /* AnyEvent::Handle: EOF while a read is queued (the handshake)
          * is EPIPE; in the data phase (on_read) "Unexpected end-of-file" */
@@ -609,17 +544,6 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
     kernel_io_leave(n);
 }
 
-static void link_start(aemp_link *l)
-{
-    struct timeval tv;
-    tv.tv_sec = (time_t)l->node->monitor_timeout;
-    tv.tv_usec = (suseconds_t)((l->node->monitor_timeout - (double)tv.tv_sec) *
-                               1e6);
-    bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
-    bufferevent_set_timeouts(l->bev, &tv, NULL);
-    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-}
-
 static void on_fail(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
@@ -632,15 +556,45 @@ static void on_fail(evutil_socket_t fd, short what, void *ud)
     kernel_io_leave(n);
 }
 
-/* A connect that fails before it starts is reported from the event loop,
- * like every other failure, so the caller never sees its own callbacks
- * run inside aemp_link_connect. */
-static void fail_later(aemp_link *l, const char *msg)
+/* Closes the link with msg from the event loop, after the time given or
+ * (NULL) in this turn; a later call replaces an earlier one. Failures
+ * found inside a call (a connect that cannot start, a send past the cap)
+ * go this way, so no caller sees callbacks run inside its own call. */
+static void link_fail_at(aemp_link *l, const char *msg,
+                         const struct timeval *after)
 {
-    l->fail_msg = strdup(msg);
-    l->fail_ev = event_new(l->node->base, -1, 0, on_fail, l);
-    if (l->fail_ev && l->fail_msg)
+    char *m = strdup(msg);
+    if (!m || (!l->fail_ev &&
+               !(l->fail_ev = event_new(l->node->base, -1, 0, on_fail, l)))) {
+        free(m);
+        return; /* out of memory: no deadline; a send past the cap
+                   waits for the write timeout */
+    }
+    free(l->fail_msg);
+    l->fail_msg = m;
+    event_del(l->fail_ev);
+    if (after)
+        event_add(l->fail_ev, after);
+    else
         event_active(l->fail_ev, 0, 0);
+}
+
+void link_fail_soon(aemp_link *l, const char *msg)
+{
+    link_fail_at(l, msg, NULL);
+}
+
+static void link_start(aemp_link *l)
+{
+    /* The handshake must be over within monitor_timeout. Perl's is a
+     * read timeout, which every byte restarts: a peer trickling a byte
+     * now and then holds the socket (a file descriptor, a link's memory)
+     * for ever. This deadline counts from the start instead; a peer
+     * that is merely slow still has all of monitor_timeout. */
+    struct timeval tv = monitor_tv(l->node);
+    bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
+    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+    link_fail_at(l, strerror(ETIMEDOUT), &tv);
 }
 
 aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
@@ -662,7 +616,7 @@ aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
             return NULL;
         }
         link_start(l);
-        fail_later(l, gai_strerror(gai));
+        link_fail_soon(l, gai_strerror(gai));
         return l;
     }
     l->peer = format_hostport(res->ai_addr);
@@ -675,7 +629,7 @@ aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
     if (bufferevent_socket_connect(l->bev, res->ai_addr,
                                    (int)res->ai_addrlen)) {
         int err = EVUTIL_SOCKET_ERROR();
-        fail_later(l, strerror(err ? err : ECONNREFUSED));
+        link_fail_soon(l, strerror(err ? err : ECONNREFUSED));
     }
     freeaddrinfo(res);
     return l;

@@ -38,7 +38,8 @@ struct aemp_link {
     int dirty;
     struct event *rd_ev;    /* readable socket */
     aemp_link_owner owner;
-    struct event *fail_ev; /* reports a failure found while starting */
+    int over_cap;          /* unsent output passed max_send_queue */
+    struct event *fail_ev; /* closes the link from the loop with fail_msg */
     char *fail_msg;
 };
 
@@ -48,6 +49,12 @@ void link_error(aemp_link *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* Closes the link with msg from the event loop, in this turn. */
+void link_fail_soon(aemp_link *l, const char *msg);
+
+/* Bytes sent on the link that the socket has not taken yet. */
+size_t link_unsent(const aemp_link *l);
 
 /* Feeds received bytes to the link's frame reader; 0, or -1 when the link
  * died meanwhile (a bad frame, or a callback closed it). */

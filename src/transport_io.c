@@ -112,7 +112,10 @@ static void read_link(aemp_link *l, evutil_socket_t fd)
         link_error(l, "out of memory");
         return;
     }
-    for (size_t got = 0; got < READ_TURN && l->state == LINK_DATA;) {
+    /* a link over its send cap is about to close: its requests would
+     * only make more output that cannot go anywhere */
+    for (size_t got = 0;
+         got < READ_TURN && l->state == LINK_DATA && !l->over_cap;) {
         ssize_t r = recv(fd, n->rbuf, READ_CHUNK, 0);
         if (r > 0) {
             got += (size_t)r;
@@ -182,6 +185,34 @@ void link_io_dirty(aemp_link *l)
     event_active(n->flush_ev, 0, 0);
 }
 
+static void free_chunk(const void *data, size_t len, void *p)
+{
+    (void)data;
+    (void)len;
+    free(p);
+}
+
+/* pend from off on goes to the end of the bufferevent's output. A large
+ * rest is handed over, not copied: a peer that reads slowly already costs
+ * its backlog once, and a copy would cost it twice (and the time to make
+ * it). A small rest is copied, so pend keeps its memory. */
+static int pend_to_output(aemp_link *l, size_t off)
+{
+    struct evbuffer *out = bufferevent_get_output(l->bev);
+    size_t rest = l->pend.len - off;
+    if (rest < PEND_KEEP) {
+        int rc = evbuffer_add(out, l->pend.p + off, rest);
+        aemp_buf_reset(&l->pend);
+        return rc;
+    }
+    char *p = aemp_buf_detach(&l->pend, NULL);
+    if (evbuffer_add_reference(out, p + off, rest, free_chunk, p)) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
 /* Writes pend: straight to the socket when nothing is queued before it,
  * the rest (or all, behind a backlog) into the bufferevent's output. */
 static void link_flush(aemp_link *l)
@@ -209,12 +240,15 @@ static void link_flush(aemp_link *l)
         }
     }
     if (off < l->pend.len) {
-        if (evbuffer_add(out, l->pend.p + off, l->pend.len - off)) {
-            aemp_buf_reset(&l->pend);
+        if (pend_to_output(l, off)) {
             link_error(l, "out of memory");
             return;
         }
-        bufferevent_enable(l->bev, EV_WRITE);
+        /* enabling again would restart the write timeout: it measures
+         * how long the backlog has not moved, not how long ago we added
+         * to it */
+        if (!(bufferevent_get_enabled(l->bev) & EV_WRITE))
+            bufferevent_enable(l->bev, EV_WRITE);
     }
     if (l->pend.cap > PEND_KEEP)
         aemp_buf_free(&l->pend);
@@ -245,7 +279,8 @@ void link_io_stop(aemp_link *l)
         l->dirty = 0;
     }
     if (l->pend.len)
-        evbuffer_add(bufferevent_get_output(l->bev), l->pend.p, l->pend.len);
+        pend_to_output(l, 0); /* out of memory: those frames are lost with
+                                 the link anyway */
     aemp_buf_reset(&l->pend);
     l->direct = 0;
 }

@@ -35,6 +35,11 @@ int aemp_cbor_write(aemp_buf *b, const aemp_val *v);
 int aemp_cbor_write_frame(aemp_buf *b, const char *portid,
                           const aemp_val *msg);
 
+/* At least as many bytes as aemp_cbor_write takes for v, without
+ * encoding it: what a queue of values counts against a cap. The json
+ * framing takes about as much (more for strings full of escapes). */
+size_t aemp_cbor_size_bound(const aemp_val *v);
+
 /* Called for each complete top-level CBOR item, as soon as its last byte
  * is fed; takes frame, which may be any type (a scalar or map is for the
  * caller to reject). A non-zero return stops the reader:

@@ -238,6 +238,38 @@ int aemp_cbor_write(aemp_buf *b, const aemp_val *v)
     return write_val(b, v, 0);
 }
 
+/* Every item is counted with the longest head (9 bytes), every string
+ * with all its bytes; nesting past AEMP_MAX_DEPTH, which the writer
+ * refuses, is not followed. */
+static size_t size_bound(const aemp_val *v, int depth)
+{
+    size_t n = 9, len = 0;
+    switch (aemp_type_of(v)) {
+    case AEMP_STRING:
+        aemp_str_ptr(v, &len);
+        return n + len;
+    case AEMP_ARRAY:
+        for (size_t i = 0; depth < AEMP_MAX_DEPTH && i < aemp_array_len(v);
+             i++)
+            n += size_bound(aemp_array_at(v, i), depth + 1);
+        return n;
+    case AEMP_MAP:
+        for (size_t i = 0; depth < AEMP_MAX_DEPTH && i < aemp_map_len(v);
+             i++) {
+            aemp_map_key_at(v, i, &len);
+            n += 9 + len + size_bound(aemp_map_value_at(v, i), depth + 1);
+        }
+        return n;
+    default:
+        return n;
+    }
+}
+
+size_t aemp_cbor_size_bound(const aemp_val *v)
+{
+    return size_bound(v, 0);
+}
+
 int aemp_cbor_write_frame(aemp_buf *b, const char *portid,
                           const aemp_val *msg)
 {

@@ -156,6 +156,7 @@ START_TEST(test_null_node)
     ck_assert_uint_eq(aemp_mon_snd(NULL, "a#b", "a#c", msg1()), 0);
     aemp_mon_cancel(NULL, 1);
     ck_assert_int_eq(aemp_node_is_up(NULL, "a"), -1);
+    ck_assert_ptr_null(aemp_node_last_error(NULL, "a"));
     ck_assert_ptr_null(aemp_up_nodes(NULL));
     ck_assert_uint_eq(aemp_mon_nodes(NULL, ignore_node, NULL), 0);
     aemp_mon_nodes_cancel(NULL, 1);

@@ -66,6 +66,9 @@ static void capture(int level, const char *ctx, const char *msg, void *ud)
         snprintf(s->logs + used, sizeof s->logs - used, "%s\n", msg);
 }
 
+static long send_cap; /* max_send_queue for the next nodes, 0: default */
+static double timeout; /* monitor_timeout for the next nodes, 0: default */
+
 static aemp_node *make_node_on(struct event_base *on, const char *id,
                                const char *cert, const char *secret,
                                const char *seed, seen *logs)
@@ -82,6 +85,10 @@ static aemp_node *make_node_on(struct event_base *on, const char *id,
     aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
     if (seed)
         aemp_map_set(args, "seeds", aemp_arrayv(aemp_str(seed), NULL));
+    if (send_cap)
+        aemp_map_set(args, "max_send_queue", aemp_int(send_cap));
+    if (timeout > 0)
+        aemp_map_set(args, "monitor_timeout", aemp_double(timeout));
     ck_assert_msg(aemp_node_configure(n, args, NULL) == 0, "%s",
                   aemp_node_errmsg(n));
     aemp_unref(args);
@@ -140,6 +147,8 @@ static int wait_log(seen *s, const char *needle, double seconds)
 static void setup(void)
 {
     base = event_base_new();
+    send_cap = 0;
+    timeout = 0;
 }
 
 static void teardown(void)
@@ -361,6 +370,65 @@ START_TEST(test_delivered_in_read_turn)
 }
 END_TEST
 
+/* Over TLS the cap counts what the filter holds and what it encrypted
+ * for the socket: a burst past it, sent while the loop does not run,
+ * fails, and the link closes with the cap as its reason. */
+START_TEST(test_tls_send_cap)
+{
+    enum { SIZE = 64 * 1024, N = 64 }; /* 4 MiB */
+    char *cert = make_cert(0, 30);
+    seen alog = {0}, blog = {0}, got = {0};
+    aemp_node *a = make_node("ta", cert, NULL, NULL, &alog);
+    aemp_rcv(a, "ta#in", NULL, record, &got);
+    send_cap = 1 << 20;
+    aemp_node *b = make_node("tb", cert, NULL, addr(a), &blog);
+    aemp_sndv(b, "ta#in", aemp_str("x"), NULL);
+    wait_calls(&got, 1, 5);
+    ck_assert_ptr_nonnull(strstr(blog.logs, "over TLS"));
+    char *pad = malloc(SIZE + 1);
+    memset(pad, 'x', SIZE);
+    pad[SIZE] = 0;
+    int limited = 0;
+    for (int i = 0; i < N; i++)
+        limited += aemp_sndv(b, "ta#in", aemp_str(pad), NULL) == AEMP_ELIMIT;
+    free(pad);
+    ck_assert_int_ge(limited, N - (1 << 20) / SIZE);
+    ck_assert_msg(wait_log(&blog, "disconnected - send queue exceeds "
+                                  "max_send_queue (1048576 bytes)", 5),
+                  "%s", blog.logs);
+    ck_assert_int_eq(aemp_node_is_up(b, "ta"), 0);
+    aemp_node_free(b);
+    aemp_node_free(a);
+    free(cert);
+}
+END_TEST
+
+/* monitor_timeout bounds the handshake and stalled writes, not silence:
+ * an idle TLS link stays up, though its socket now has a write timeout
+ * under the TLS filter. */
+START_TEST(test_tls_idle)
+{
+    char *cert = make_cert(0, 30);
+    seen alog = {0}, blog = {0}, got = {0};
+    timeout = 1;
+    aemp_node *a = make_node("ta", cert, NULL, NULL, &alog);
+    aemp_rcv(a, "ta#in", NULL, record, &got);
+    aemp_node *b = make_node("tb", cert, NULL, addr(a), &blog);
+    aemp_sndv(b, "ta#in", aemp_str("x"), NULL);
+    wait_calls(&got, 1, 5);
+    ck_assert_ptr_nonnull(strstr(blog.logs, "over TLS"));
+    int never = 0;
+    run_until(&never, 2.5);
+    ck_assert_msg(aemp_node_is_up(b, "ta") == 1, "%s", blog.logs);
+    aemp_sndv(b, "ta#in", aemp_str("y"), NULL);
+    wait_calls(&got, 2, 5);
+    ck_assert_int_eq(got.calls, 2);
+    aemp_node_free(b);
+    aemp_node_free(a);
+    free(cert);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tls");
@@ -375,6 +443,8 @@ int main(void)
     tcase_add_test(tc, test_no_cert);
     tcase_add_test(tc, test_tls_garbage);
     tcase_add_test(tc, test_delivered_in_read_turn);
+    tcase_add_test(tc, test_tls_send_cap);
+    tcase_add_test(tc, test_tls_idle);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

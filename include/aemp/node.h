@@ -65,10 +65,11 @@ aemp_node *aemp_node_new(struct event_base *base);
 
 /* configure: args is a map of configure's key/value pairs (profile, nodeid,
  * binds, seeds, secret, norc, force, monitor_timeout, connect_interval,
- * framing_format, auth_offer, auth_accept, secure, ...); the rc file fills
- * in the rest exactly as AnyEvent::MP::Config does. rcpath NULL means
- * $PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp. Listens on every bind and
- * starts connecting to the seeds. Call once. args is borrowed. */
+ * framing_format, auth_offer, auth_accept, secure, max_send_queue, ...);
+ * the rc file fills in the rest exactly as AnyEvent::MP::Config does.
+ * rcpath NULL means $PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp.
+ * Listens on every bind and starts connecting to the seeds. Call once.
+ * args is borrowed. */
 int aemp_node_configure(aemp_node *node, const aemp_val *args,
                         const char *rcpath);
 
@@ -149,13 +150,17 @@ char *aemp_node_of(const char *port);
  * also when it refuses the call (port without a node part: AEMP_EINVAL).
  * Local delivery is queued; to a remote node without a link the message is
  * queued until the link is up (and dropped with the queue if the link
- * cannot be made, as in Perl). A message for another node that Perl's
+ * cannot be made, as in Perl, or if the queue passes max_send_queue
+ * bytes). A message for another node that Perl's
  * encoders refuse, nested deeper than 512 levels with the frame (the
  * message array is the frame's level), is not sent: AEMP_EINVAL, and
  * inside a port callback the port is killed with ("die", "cbor text or
  * perl structure exceeds maximum nesting level (max_depth set too
  * low?)") ("json text ..." on a json link), as Perl's snd dies there.
- * aemp_kil of a remote port refuses a reason that deep alike. */
+ * aemp_kil of a remote port refuses a reason that deep alike.
+ * AEMP_ELIMIT: the link's unsent output would pass max_send_queue; the
+ * message is dropped and the link closes, so the monitors of that node's
+ * ports fire ("send queue exceeds max_send_queue (N bytes)"). */
 int aemp_snd(aemp_node *node, const char *port, aemp_val *msg);
 
 /* aemp_snd with the elements listed, each taken, NULL-terminated. */
@@ -201,6 +206,16 @@ int aemp_node_is_up(const aemp_node *node, const char *nodeid);
 
 /* The ids of all nodes with a link up (not this one): a new array. */
 aemp_val *aemp_up_nodes(const aemp_node *node);
+
+/* Why the most recent link to nodeid failed: a connect attempt for it, a
+ * seed link whose greeting named it, or its link while it was up (e.g.
+ * "authentication failure/shared secret mismatch", "Connection
+ * refused"). With nodeid NULL: why the most recent link this node started
+ * itself (to a seed, or to reach a node) failed. NULL if none has. Kill
+ * reasons stay Perl's (a node that cannot be reached is ("transport_error",
+ * NODE, "connect timeout")); this is the cause behind them. The text
+ * belongs to the node and stays valid until its loop runs again. */
+const char *aemp_node_last_error(const aemp_node *node, const char *nodeid);
 
 /* Calls cb for every node up/down. Returns a handle for
  * aemp_mon_nodes_cancel. */

@@ -66,12 +66,14 @@ AempInterop::write_rc({ profile => { aemp => {
    seeds => ["127.0.0.1:$closed"], secret => "caemp-secret", binds => ["127.0.0.1:*"] } } });
 ($rc, $out, $err) = AempInterop::run_caemp(15, snd => "perlsvc#inbox", "x");
 isnt $rc, 0, "snd without a reachable node fails";
-like $err, qr/cannot reach|no answer/, "with a clear message" or diag $err;
+like $err, qr/(cannot reach|no answer).*\(last error: Connection refused\)/,
+   "with a clear message naming the cause" or diag $err;
 
 AempInterop::write_rc({ profile => { aemp => {
    seeds => ["127.0.0.1:$pport"], secret => "wrong", binds => ["127.0.0.1:*"] } } });
 ($rc, $out, $err) = AempInterop::run_caemp(15, snd => "perlsvc#inbox", "x");
 isnt $rc, 0, "snd with a wrong secret fails";
-like $err, qr/authentication failure|cannot reach/, "with a clear message" or diag $err;
+like $err, qr/cannot reach perlsvc#inbox: \["transport_error","perlsvc","connect timeout"\] \(last error: authentication failure\/shared secret mismatch\)/,
+   "naming the kill reason, Perl's, and the cause the link met" or diag $err;
 
 done_testing;

@@ -130,6 +130,7 @@ AempInterop::write_rc({ profile => { aemp => {
    seeds => ["127.0.0.1:$sport"], secret => "wrong", binds => ["127.0.0.1:*"] } } });
 ($rc, $out, $err) = AempInterop::run_caemp(15, "nodes");
 isnt $rc, 0, "caemp nodes with a wrong secret fails";
-like $err, qr/nodes: no master node/, "with a clear message" or diag $err;
+like $err, qr/nodes: no master node.*\(last error: authentication failure\/shared secret mismatch\)/,
+   "with a clear message naming the cause" or diag $err;
 
 done_testing;
