@@ -237,7 +237,9 @@ static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)s[i]) * 16777619u;
     aemp_val **slot = &r->recent[(h ^ h >> 16) % STR_CACHE];
-    if (*slot && (*slot)->u.len == len && !memcmp((*slot)->str, s, len))
+    /* (s may be NULL when len is 0: an empty indefinite-length string) */
+    if (*slot && (*slot)->u.len == len &&
+        (!len || !memcmp((*slot)->str, s, len)))
         return aemp_ref(*slot);
     aemp_val *v = aemp_strn(s, len);
     if (v) {

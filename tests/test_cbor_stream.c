@@ -322,6 +322,8 @@ START_TEST(test_decode)
         {"c6c6c6c601", "1"}, {"f7", "null"}, {"f6", "null"},
         {"5f 4161 40 4162 ff", "\"ab\""}, {"5f ff", "\"\""},
         {"83 5f 4161 ff 7f ff 01", "[\"a\",\"\",1]"},
+        /* an empty indefinite string meets "" in the string cache */
+        {"82 40 7f ff", "[\"\",\"\"]"},
         {"5f 41e9 ff", "\"\xc3\xa9\""}, {"7f 62c3a9 60 ff", "\"\xc3\xa9\""},
         {"41 c3", "\"\xc3\x83\""}, {"42 c3a9", "\"\xc3\x83\xc2\xa9\""},
         {"9f 01 9f ff 80 ff", "[1,[],[]]"}, {"bf 6161 01 ff", "{\"a\":1}"},
