@@ -53,15 +53,27 @@ typedef struct aemp_cbor_reader aemp_cbor_reader;
 aemp_cbor_reader *aemp_cbor_reader_new(aemp_cbor_frame_cb cb, void *ud);
 void aemp_cbor_reader_free(aemp_cbor_reader *r);
 
-/* Feeds bytes; chunks may end anywhere. Returns AEMP_OK, AEMP_EPARSE
+/* Caps what one frame decodes to at max bytes, counted as value_int.h's
+ * AEMP_COST_* say; 0 for no cap (the default). Past the cap feeding fails
+ * with AEMP_ELIMIT as soon as it shows. */
+void aemp_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max);
+
+/* Feeds bytes; chunks may end anywhere, and the time it takes is linear
+ * in the bytes fed however they are cut. Returns AEMP_OK, AEMP_EPARSE
  * (malformed input, or nesting deeper than 512; the reader is then
- * unusable and aemp_cbor_reader_error() says why), AEMP_ENOMEM, or the
- * callback's non-zero return value. Errors stick: later calls return the
- * same code and deliver nothing. */
+ * unusable and aemp_cbor_reader_error() says why), AEMP_ELIMIT (a frame
+ * over the limit), AEMP_ENOMEM, or the callback's non-zero return value.
+ * Errors stick: later calls return the same code and deliver nothing. */
 int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len);
 /* Why the reader failed, with the stream offset of the first byte of the
  * item where it stopped ("CBOR at byte 13: reserved additional
- * information"); NULL while it has not failed. */
+ * information", "CBOR at byte 9: frame exceeds the limit of 65536
+ * bytes"); NULL while it has not failed. */
 const char *aemp_cbor_reader_error(const aemp_cbor_reader *r);
+
+/* The bytes the reader has looked at so far: fed, and copied and read
+ * again while collecting strings. The tests check with it that the work
+ * stays linear. */
+size_t aemp_cbor_reader_work(const aemp_cbor_reader *r);
 
 #endif

@@ -45,6 +45,13 @@
  *   AnyEvent::MP never sets, so they are refused rather than mis-decoded.
  * - Nesting deeper than AEMP_MAX_DEPTH (512) arrays and maps is an error,
  *   at the head of the 513th, as in CBOR::XS; tags do not nest.
+ *
+ * With a limit set (aemp_cbor_reader_set_limit, max_frame on a link), a
+ * frame may not decode to more than that, counted as value_int.h's
+ * AEMP_COST_* say: an indefinite array of 0s costs 48 bytes an item, not
+ * one. A head whose declared length alone passes the limit (a string of
+ * that many bytes, an array or map of that many items at their least)
+ * fails at once; other frames fail at the item that passes it.
  */
 #include "value_cbor.h"
 
@@ -91,6 +98,9 @@ struct aemp_cbor_reader {
     int in_feed;           /* inside feed: the frame callback may run */
     int free_pending;      /* freed from inside the frame callback */
     int cb_rc;             /* what the frame callback returned */
+    size_t max;            /* aemp_cbor_reader_set_limit, 0: none */
+    size_t size;           /* the frame so far, counted as the limit is */
+    size_t work;           /* bytes parsed, for aemp_cbor_reader_work */
     char msg[256];
     aemp_val *recent[STR_CACHE]; /* short text strings seen lately */
 };
@@ -105,8 +115,32 @@ static int fail(aemp_cbor_reader *r, int err, const char *why)
     return r->err;
 }
 
+/* What the frame may still count before it passes the limit. */
+static size_t room(const aemp_cbor_reader *r)
+{
+    return r->max ? r->max - r->size : SIZE_MAX;
+}
+
+static int over_limit(aemp_cbor_reader *r)
+{
+    char why[64];
+    snprintf(why, sizeof(why), "frame exceeds the limit of %zu bytes",
+             r->max);
+    return fail(r, AEMP_ELIMIT, why);
+}
+
+/* Counts n more bytes of the frame against the limit. */
+static int charge(aemp_cbor_reader *r, size_t n)
+{
+    if (n > room(r))
+        return over_limit(r);
+    r->size += n;
+    return AEMP_OK;
+}
+
 static int deliver(aemp_cbor_reader *r, aemp_val *v)
 {
+    r->size = 0;
     r->cb_rc = r->cb(v, r->ud);
     if (r->free_pending)
         return fail(r, AEMP_ESTATE, "reader freed by the frame callback");
@@ -148,16 +182,38 @@ static aemp_val *key_of(aemp_val *v)
 
 /* ---- values ------------------------------------------------------------ */
 
+/* What a finished item counts against the limit; containers counted
+ * themselves when they opened. */
+static size_t item_cost(const aemp_val *v)
+{
+    size_t len = 0;
+    aemp_type t = aemp_type_of(v);
+    if (t == AEMP_ARRAY || t == AEMP_MAP)
+        return 0;
+    aemp_str_ptr(v, &len);
+    return AEMP_COST_VALUE + len;
+}
+
 /* A finished item joins the open container, or is a frame; a container
  * that it completes joins its parent in turn. */
 static int add(aemp_cbor_reader *r, aemp_val *v)
 {
+    if (v && charge(r, item_cost(v))) {
+        aemp_unref(v);
+        return r->err;
+    }
     for (;;) {
         if (!v)
             return fail(r, AEMP_ENOMEM, "out of memory");
         if (r->depth == 0)
             return deliver(r, v);
         level *l = &r->stack[r->depth - 1];
+        if (charge(r, aemp_type_of(l->c) == AEMP_ARRAY ? AEMP_COST_ITEM
+                      : l->key                         ? AEMP_COST_ENTRY
+                                                       : 0)) {
+            aemp_unref(v);
+            return r->err;
+        }
         if (aemp_type_of(l->c) == AEMP_ARRAY) {
             if (aemp_array_push(l->c, v))
                 return fail(r, AEMP_ENOMEM, "out of memory");
@@ -186,6 +242,14 @@ static int open_level(aemp_cbor_reader *r, unsigned major, uint64_t n,
         return fail(r, AEMP_EPARSE, "map key is an array or map");
     if (r->depth == AEMP_MAX_DEPTH)
         return fail(r, AEMP_EPARSE, "nesting deeper than 512 levels");
+    /* each item, or pair, counts at least this much: a declared length
+     * that cannot fit is refused before any item comes */
+    size_t least = major == 4 ? AEMP_COST_VALUE + AEMP_COST_ITEM
+                              : 2 * AEMP_COST_VALUE + AEMP_COST_ENTRY;
+    if (charge(r, AEMP_COST_VALUE))
+        return r->err;
+    if (!indef && n > room(r) / least)
+        return over_limit(r);
     /* a definite array gets its room at once (a length from the wire is
      * trusted only so far: the rest grows as items really come) */
     aemp_val *c = major != 4 ? aemp_map()
@@ -306,12 +370,16 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
     int indef = ai == 31;
     r->tag = 0;
     if (r->str_indef) { /* only chunks of the same type, or the break */
-        if (ib == 0xff)
+        if (ib == 0xff) {
+            r->work += r->sbuf.len;
             return finish_string(r, (const unsigned char *)r->sbuf.p,
                                  r->sbuf.len);
+        }
         if (major != r->str_major || indef)
             return fail(r, AEMP_EPARSE,
                         "invalid chunk in indefinite-length string");
+        if (arg > room(r) || r->sbuf.len > room(r) - arg)
+            return over_limit(r);
         if (arg > PTRDIFF_MAX)
             return fail(r, AEMP_EPARSE, "string longer than memory");
         r->str_left = arg; /* the main loop collects it */
@@ -331,9 +399,12 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
             r->str_indef = 1;
             return AEMP_OK;
         }
+        if (arg > room(r))
+            return over_limit(r);
         if (arg <= (uint64_t)(end - *pp)) { /* whole in the chunk */
             const unsigned char *s = *pp;
             *pp += arg;
+            r->work += arg; /* read again to make the string */
             return finish_string(r, s, (size_t)arg);
         }
         if (arg > PTRDIFF_MAX)
@@ -378,10 +449,12 @@ static int parse(aemp_cbor_reader *r, const unsigned char *p,
                 n = (size_t)r->str_left;
             if (aemp_buf_append(&r->sbuf, p, n))
                 return fail(r, AEMP_ENOMEM, "out of memory");
+            r->work += n;
             p += n;
             r->str_left -= n;
             if (r->str_left || r->str_indef)
                 continue;
+            r->work += r->sbuf.len;
             int rc = finish_string(r, (const unsigned char *)r->sbuf.p,
                                    r->sbuf.len);
             if (rc)
@@ -476,6 +549,7 @@ int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len)
     if (r->in_feed) /* called again from the frame callback */
         return AEMP_ESTATE;
     r->in_feed = 1;
+    r->work += len;
     const unsigned char *p = (const unsigned char *)data;
     int rc = len ? parse(r, p, p + len) : AEMP_OK;
     r->in_feed = 0;
@@ -486,6 +560,17 @@ int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len)
     }
     r->fed += len;
     return rc;
+}
+
+void aemp_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max)
+{
+    if (r)
+        r->max = max;
+}
+
+size_t aemp_cbor_reader_work(const aemp_cbor_reader *r)
+{
+    return r ? r->work : 0;
 }
 
 const char *aemp_cbor_reader_error(const aemp_cbor_reader *r)

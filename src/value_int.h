@@ -97,6 +97,14 @@ int aemp_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v);
  * allocates the item vector once. */
 aemp_val *aemp_array_with_room(size_t n);
 
+/* What a decoder counts against the size limit of one frame (max_frame):
+ * every value its node (and a string its bytes), every array item its
+ * slot, every map entry its entry and index slots. Near what the frame
+ * costs in memory, whatever the wire format spends on it. */
+#define AEMP_COST_VALUE sizeof(struct aemp_val)
+#define AEMP_COST_ITEM sizeof(aemp_val *)
+#define AEMP_COST_ENTRY (sizeof(aemp_mapent) + 2 * sizeof(uint32_t))
+
 /* strtod for JSON number text, independent of the C locale's decimal
  * point; s need not be NUL-terminated. */
 double aemp_parse_double(const char *s, size_t len);

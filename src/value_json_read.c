@@ -3,11 +3,27 @@
  * The "json" framing sends JSON texts back to back with no separator, so
  * the stream reader runs yajl with yajl_allow_multiple_values and builds
  * values from its callbacks; every complete top-level value goes to the
- * frame callback at once. yajl keeps partial tokens between chunks, so a
- * chunk may end anywhere (inside a number, a string, an escape, a UTF-8
- * sequence or "true"). Strings and keys must be UTF-8 as JSON::XS decodes
- * it (aemp_utf8_valid: shortest form, Perl's code points beyond U+10FFFF
- * included), checked by us instead of yajl.
+ * frame callback at once. A chunk may end anywhere (inside a number, a
+ * string, an escape, a UTF-8 sequence or "true"). Strings and keys must be
+ * UTF-8 as JSON::XS decodes it (aemp_utf8_valid: shortest form, Perl's
+ * code points beyond U+10FFFF included), checked by us instead of yajl.
+ *
+ * Time stays linear in the bytes received, however they are cut: yajl
+ * keeps a token that a chunk cut short, but re-reads it from its first
+ * byte at every later call, so a long string arriving in 16 KiB reads
+ * would cost time quadratic in its length. So a scanner
+ * (value_json_scan.c) looks at each byte first, and a string or number
+ * that is still open at the end of a chunk is held back, from its first
+ * byte, until its end arrives; yajl gets it in one piece. yajl still sees
+ * every byte in order, as soon as no open token is in the way, so errors
+ * show (with their stream offsets) as early as before, and a frame is
+ * delivered by its last byte. Only "true", "false" and "null" may still
+ * reach yajl in pieces, at most 4 bytes of them.
+ *
+ * With a limit set (aemp_json_reader_set_limit, max_frame on a link), a
+ * frame may neither decode to more than that (counted as value_int.h's
+ * AEMP_COST_* say) nor take more bytes on the wire; so the bytes held
+ * back are bounded too.
  *
  * Open containers live on the reader's own stack until they close, and
  * only then join their parent, so freeing the reader (or failing) at any
@@ -41,6 +57,7 @@
 
 #include "aemp/error.h"
 #include "value_int.h"
+#include "value_json_scan.h"
 
 typedef struct level {
     aemp_val *c;   /* the open array or map */
@@ -53,7 +70,13 @@ struct aemp_json_reader {
     void *ud;
     level *stack;
     size_t depth, cap;
-    size_t fed;        /* bytes of the chunks before the current one */
+    aemp_json_scan scan; /* where tokens and texts end, ahead of yajl */
+    aemp_buf hold;     /* an unfinished string or number, held back */
+    size_t hold_at;    /* its stream offset */
+    size_t max;        /* aemp_json_reader_set_limit, 0: none */
+    size_t size;       /* the frame so far, counted as the limit counts */
+    size_t work;       /* bytes looked at, for aemp_json_reader_work */
+    size_t carry;      /* bytes yajl keeps of a token cut by a call */
     int err;           /* once set, the reader stays failed with it */
     const char *why;   /* for errors raised in our callbacks */
     int in_feed;       /* inside yajl_parse: the frame callback may run */
@@ -61,6 +84,10 @@ struct aemp_json_reader {
     int cb_rc;         /* what the frame callback returned */
     char msg[256];
 };
+
+
+/* The hold buffer keeps its memory between tokens up to this much. */
+#define HOLD_KEEP (64 * 1024)
 
 /* Records an error raised inside a yajl callback; returning 0 makes yajl
  * stop with yajl_status_client_canceled. */
@@ -73,8 +100,20 @@ static int fail(aemp_json_reader *r, int err, const char *why)
     return 0;
 }
 
+/* Counts n more bytes of the frame against the limit. */
+static int charge(aemp_json_reader *r, size_t n)
+{
+    if (r->max && n > r->max - r->size) {
+        r->size = r->max;
+        return fail(r, AEMP_ELIMIT, NULL);
+    }
+    r->size += n;
+    return 1;
+}
+
 static int deliver(aemp_json_reader *r, aemp_val *v)
 {
+    r->size = 0;
     r->cb_rc = r->cb(v, r->ud);
     if (r->free_pending)
         return fail(r, AEMP_ESTATE, "reader freed by the frame callback");
@@ -83,16 +122,24 @@ static int deliver(aemp_json_reader *r, aemp_val *v)
     return 1;
 }
 
-/* A finished value joins the open container, or is a frame. */
-static int add(aemp_json_reader *r, aemp_val *v)
+/* A finished value joins the open container, or is a frame; cost is what
+ * it counts against the limit beyond its place in the container (a
+ * container counted itself when it opened). */
+static int add(aemp_json_reader *r, aemp_val *v, size_t cost)
 {
     if (!v)
         return fail(r, AEMP_ENOMEM, "out of memory");
-    if (r->depth == 0)
+    level *l = r->depth ? &r->stack[r->depth - 1] : NULL;
+    int is_array = l && aemp_type_of(l->c) == AEMP_ARRAY;
+    if (!charge(r, cost + (!l ? 0 : is_array ? AEMP_COST_ITEM
+                                             : AEMP_COST_ENTRY))) {
+        aemp_unref(v);
+        return 0;
+    }
+    if (!l)
         return deliver(r, v);
-    level *l = &r->stack[r->depth - 1];
     int rc;
-    if (aemp_type_of(l->c) == AEMP_ARRAY) {
+    if (is_array) {
         rc = aemp_array_push(l->c, v);
     } else {
         rc = aemp_map_set_kv(l->c, l->key, v);
@@ -108,6 +155,10 @@ static int open_level(aemp_json_reader *r, aemp_val *c)
     if (r->depth == AEMP_MAX_DEPTH) {
         aemp_unref(c);
         return fail(r, AEMP_EPARSE, "nesting deeper than 512 levels");
+    }
+    if (!charge(r, AEMP_COST_VALUE)) {
+        aemp_unref(c);
+        return 0;
     }
     if (r->depth == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 8;
@@ -145,17 +196,20 @@ static aemp_val *number_value(const char *s, size_t len)
 
 static int on_null(void *ctx)
 {
-    return add(ctx, aemp_null());
+    return add(ctx, aemp_null(), AEMP_COST_VALUE);
 }
 
 static int on_boolean(void *ctx, int b)
 {
-    return add(ctx, aemp_bool(b));
+    return add(ctx, aemp_bool(b), AEMP_COST_VALUE);
 }
 
 static int on_number(void *ctx, const char *s, size_t len)
 {
-    return add(ctx, number_value(s, len));
+    aemp_val *v = number_value(s, len);
+    size_t slen = 0;
+    aemp_str_ptr(v, &slen); /* integers beyond 64 bits are strings */
+    return add(ctx, v, AEMP_COST_VALUE + slen);
 }
 
 /* JSON::XS's test for the UTF-8 of a string or key (yajl's own check
@@ -171,7 +225,8 @@ static int utf8_ok(aemp_json_reader *r, const unsigned char *s, size_t len)
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
-    return utf8_ok(ctx, s, len) && add(ctx, aemp_strn((const char *)s, len));
+    return utf8_ok(ctx, s, len) &&
+           add(ctx, aemp_strn((const char *)s, len), AEMP_COST_VALUE + len);
 }
 
 static int on_start_map(void *ctx)
@@ -191,6 +246,9 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
     if (!utf8_ok(r, key, len))
         return 0;
     aemp_unref(l->key); /* NULL: yajl alternates keys and values */
+    l->key = NULL;
+    if (!charge(r, AEMP_COST_VALUE + len))
+        return 0;
     l->key = aemp_strn((const char *)key, len);
     return l->key ? 1 : fail(r, AEMP_ENOMEM, "out of memory");
 }
@@ -200,7 +258,7 @@ static int on_end(void *ctx)
     aemp_json_reader *r = ctx;
     level *l = &r->stack[--r->depth];
     aemp_unref(l->key); /* NULL unless the map ended after a key */
-    return add(r, l->c);
+    return add(r, l->c, 0);
 }
 
 /* yajl_number, not yajl_integer/yajl_double: we type numbers ourselves. */
@@ -224,6 +282,7 @@ static aemp_json_reader *reader_new(aemp_json_frame_cb cb, void *ud,
         return NULL;
     r->cb = cb;
     r->ud = ud;
+    r->scan = (aemp_json_scan)AEMP_JSON_SCAN_INIT;
     r->h = yajl_alloc(&callbacks, NULL, r);
     if (!r->h) {
         free(r);
@@ -242,6 +301,7 @@ static void reader_destroy(aemp_json_reader *r)
         aemp_unref(r->stack[i].key);
     }
     free(r->stack);
+    aemp_buf_free(&r->hold);
     yajl_free(r->h);
     free(r);
 }
@@ -262,15 +322,35 @@ void aemp_json_reader_free(aemp_json_reader *r)
     reader_destroy(r);
 }
 
-/* Turns yajl's verdict on a chunk of len bytes into our result and, on
- * failure, the message with the stream offset where parsing stopped. */
-static int settle(aemp_json_reader *r, yajl_status st, size_t len)
+void aemp_json_reader_set_limit(aemp_json_reader *r, size_t max)
 {
-    if (st == yajl_status_ok) {
-        r->fed += len;
+    if (r)
+        r->max = max;
+}
+
+size_t aemp_json_reader_work(const aemp_json_reader *r)
+{
+    return r ? r->work : 0;
+}
+
+/* The message of an error that stopped the reader at stream offset pos. */
+static int stopped(aemp_json_reader *r, size_t pos, const char *why)
+{
+    if (r->err == AEMP_ELIMIT)
+        snprintf(r->msg, sizeof(r->msg),
+                 "JSON at byte %zu: frame exceeds the limit of %zu bytes",
+                 pos, r->max);
+    else
+        snprintf(r->msg, sizeof(r->msg), "JSON at byte %zu: %s", pos, why);
+    return r->err;
+}
+
+/* Turns yajl's verdict into our result and, on failure, the message with
+ * the stream offset pos where parsing stopped. */
+static int settle(aemp_json_reader *r, yajl_status st, size_t pos)
+{
+    if (st == yajl_status_ok)
         return AEMP_OK;
-    }
-    size_t pos = r->fed + (len ? yajl_get_bytes_consumed(r->h) : 0);
     if (st == yajl_status_error) {
         unsigned char *e = yajl_get_error(r->h, 0, NULL, 0);
         const char *text = e ? (const char *)e : "parse error";
@@ -280,13 +360,80 @@ static int settle(aemp_json_reader *r, yajl_status st, size_t len)
         if (e)
             yajl_free_error(r->h, e);
         r->err = AEMP_EPARSE;
-    } else {
-        snprintf(r->msg, sizeof(r->msg), "JSON at byte %zu: %s", pos,
-                 r->why ? r->why : "stopped");
-        if (!r->err)
-            r->err = AEMP_EPARSE;
+        return r->err;
     }
-    return r->err;
+    if (!r->err)
+        r->err = AEMP_EPARSE;
+    return stopped(r, pos, r->why ? r->why : "stopped");
+}
+
+/* Hands yajl len bytes that begin at stream offset at. The work counted
+ * is what yajl reads: these bytes, and again those of a string or number
+ * that the previous call ended inside (yajl keeps them and reads them
+ * from their start); holding such tokens back keeps that at zero. */
+static int parse(aemp_json_reader *r, const char *p, size_t len, size_t at)
+{
+    r->work += len + r->carry;
+    yajl_status st = yajl_parse(r->h, (const unsigned char *)p, len);
+    size_t end = at + len;
+    r->carry = aemp_json_scan_in_token(&r->scan) && r->scan.tok_start < end
+                   ? end - r->scan.tok_start
+                   : 0;
+    if (r->free_pending)
+        return AEMP_ESTATE;
+    return settle(r, st, at + yajl_get_bytes_consumed(r->h));
+}
+
+static int hold(aemp_json_reader *r, const char *p, size_t len)
+{
+    r->work += len;
+    return aemp_buf_append(&r->hold, p, len) ? AEMP_ENOMEM : AEMP_OK;
+}
+
+/* yajl gets what was held back, then [p, cut); p is at stream offset at. */
+static int hand_over(aemp_json_reader *r, const char *p, const char *cut,
+                     size_t at)
+{
+    if (!r->hold.len)
+        return cut > p ? parse(r, p, (size_t)(cut - p), at) : AEMP_OK;
+    int rc = hold(r, p, (size_t)(cut - p));
+    if (!rc)
+        rc = parse(r, r->hold.p, r->hold.len, r->hold_at);
+    if (r->hold.cap > HOLD_KEEP)
+        aemp_buf_free(&r->hold);
+    else
+        aemp_buf_reset(&r->hold);
+    return rc;
+}
+
+/* One chunk, scanned first: yajl gets all of it up to a string or number
+ * that is still open at its end, and that token's first byte (so yajl
+ * knows that a number before it has ended, and sees a byte that it
+ * refuses there); the rest of the token waits in hold. */
+static int feed(aemp_json_reader *r, const char *data, size_t len)
+{
+    const char *end = data + len;
+    size_t at = r->scan.at;
+    const char *stop = aemp_json_scan_run(&r->scan, data, end, r->max);
+    r->work += (size_t)(stop - data);
+    int rc;
+    if (aemp_json_scan_in_token(&r->scan) && r->scan.tok_start < at) {
+        if (!r->hold.len)
+            r->hold_at = at;
+        rc = hold(r, data, (size_t)(stop - data)); /* the held token goes on */
+    } else {
+        const char *cut = aemp_json_scan_in_token(&r->scan)
+                              ? data + (r->scan.tok_start - at) + 1
+                              : stop;
+        rc = hand_over(r, data, cut, at);
+        r->hold_at = at + (size_t)(cut - data);
+        if (!rc && cut < stop)
+            rc = hold(r, cut, (size_t)(stop - cut));
+    }
+    if (rc || stop == end)
+        return rc;
+    r->err = AEMP_ELIMIT; /* the text outgrew the limit at stop */
+    return stopped(r, at + (size_t)(stop - data), NULL);
 }
 
 int aemp_json_reader_feed(aemp_json_reader *r, const char *data, size_t len)
@@ -296,14 +443,18 @@ int aemp_json_reader_feed(aemp_json_reader *r, const char *data, size_t len)
     if (r->in_feed) /* called again from the frame callback */
         return AEMP_ESTATE;
     r->in_feed = 1;
-    yajl_status st = yajl_parse(r->h, (const unsigned char *)data, len);
+    int rc = feed(r, data, len);
     r->in_feed = 0;
     if (r->free_pending) {
-        int rc = r->cb_rc;
+        rc = r->cb_rc;
         reader_destroy(r);
         return rc;
     }
-    return settle(r, st, len);
+    if (rc && !r->err) { /* out of memory outside yajl */
+        r->err = rc;
+        stopped(r, r->scan.at, "out of memory");
+    }
+    return rc;
 }
 
 const char *aemp_json_reader_error(const aemp_json_reader *r)
@@ -329,8 +480,10 @@ aemp_val *aemp_from_json(const char *json, size_t len, char **err)
      * ("trailing garbage"), so keep_value runs at most once. */
     aemp_json_reader *r = reader_new(keep_value, &v, 0);
     int rc = r ? aemp_json_reader_feed(r, json, len) : AEMP_ENOMEM;
+    if (r && !rc) /* a number at the end is still held back */
+        rc = hand_over(r, json + len, json + len, r->scan.at);
     if (r && !rc)
-        rc = settle(r, yajl_complete_parse(r->h), 0);
+        rc = settle(r, yajl_complete_parse(r->h), r->scan.at);
     if (rc) {
         if (err)
             *err = strdup(r ? r->msg : "out of memory");

@@ -1,0 +1,52 @@
+/* libaemp internal: where strings, numbers and top-level texts begin and
+ * end in a stream of JSON texts, found by looking at each byte once.
+ *
+ * The JSON reader needs this because yajl re-reads a string or number it
+ * got in pieces from its first byte at every later call: a 64 MiB string
+ * arriving in 16 KiB reads would cost time quadratic in its length. With
+ * the scanner the reader holds back such a token until its end has
+ * arrived and hands it to yajl in one piece; and it bounds the bytes of
+ * one text (max_frame).
+ *
+ * A token ends where yajl's lexer ends it: a string at its closing quote,
+ * a number at the first byte that cannot continue it (yajl's grammar:
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?). A byte that yajl
+ * refuses inside a token (a control character, a bad escape or \u digit,
+ * a bad UTF-8 byte in a string; "1." followed by a non-digit) ends it
+ * too, so that yajl sees it, and reports it, at once. Beyond that the
+ * scanner validates nothing; on malformed input the places it finds may
+ * be wrong, which can cost a hold-back that was not needed, never a wrong
+ * value: yajl sees the same bytes in the same order, however cut. */
+#ifndef AEMP_VALUE_JSON_SCAN_H
+#define AEMP_VALUE_JSON_SCAN_H
+
+#include <stddef.h>
+
+typedef struct aemp_json_scan {
+    size_t at;          /* stream offset of the next byte */
+    size_t depth;       /* open arrays and maps */
+    size_t tok_start;   /* where the open string or number began */
+    size_t text_start;  /* where the open top-level text began */
+    unsigned char state; /* 0 outside strings and numbers, else where in
+                            one (value_json_scan.c) */
+    unsigned char need;  /* \u digits or UTF-8 bytes still to come */
+    unsigned char in_text; /* inside a top-level text */
+} aemp_json_scan;
+
+#define AEMP_JSON_SCAN_INIT {0, 0, 0, 0, 0, 0, 0}
+
+/* Scans the bytes [p, end), which follow the ones scanned before. With
+ * max non-zero it stops at the first byte that would make a text longer
+ * than max bytes (whitespace between texts is not part of one) and
+ * returns it; otherwise it returns end. */
+const char *aemp_json_scan_run(aemp_json_scan *s, const char *p,
+                               const char *end, size_t max);
+
+/* A string or number is open: it began at s->tok_start and has not ended
+ * (a number ends only at the byte after it). */
+static inline int aemp_json_scan_in_token(const aemp_json_scan *s)
+{
+    return s->state != 0;
+}
+
+#endif
