@@ -228,6 +228,51 @@ START_TEST(test_linear)
 }
 END_TEST
 
+/* ---- tokens held back (JSON) ------------------------------------------ */
+
+/* A byte that yajl refuses inside a string or number reaches it at once,
+ * though the token is unfinished: the error is the one the whole text
+ * gives, at the same offset, whole or byte by byte. */
+START_TEST(test_json_refused_in_token)
+{
+    static const char *bad[] = {
+        "[\"ab\x01", "[\"a\\q", "[\"\\u12G", "[\"\xc3(", "[\"\xff",
+        "[\"\xe2\x82x", "[1.x", "[-x", "[1e+x", "[0.5ex",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char whole[64];
+        snprintf(whole, sizeof whole, "%s\"]", bad[i]);
+        char *want, *err;
+        got g = {0};
+        ck_assert_int_eq(feed_all(&json, 0, whole, strlen(whole),
+                                  strlen(whole), &g, &want),
+                         AEMP_EPARSE);
+        size_t len = strlen(bad[i]), chunks[] = {1, 2, len};
+        for (size_t k = 0; k < 3; k++) {
+            size_t chunk = chunks[k];
+            ck_assert_int_eq(feed_all(&json, 0, bad[i], len, chunk, &g, &err),
+                             AEMP_EPARSE);
+            ck_assert_str_eq(err, want);
+            free(err);
+        }
+        free(want);
+    }
+}
+END_TEST
+
+/* A top-level number ends where the next text starts, even when that
+ * text is a string still held back. */
+START_TEST(test_json_number_before_held)
+{
+    got g = {0};
+    ck_assert_int_eq(feed_all(&json, 0, "5\"unfinished", 12, 12, &g, NULL),
+                     AEMP_OK);
+    ck_assert_uint_eq(g.frames, 1);
+    ck_assert_int_eq(aemp_as_int(g.last), 5);
+    aemp_unref(g.last);
+}
+END_TEST
+
 /* ---- the limit: JSON --------------------------------------------------- */
 
 #define VALUE AEMP_COST_VALUE
@@ -404,6 +449,10 @@ static Suite *bounds_suite(void)
     Suite *s = suite_create("reader_bounds");
     TCase *tc = tcase_create("linear");
     tcase_add_loop_test(tc, test_linear, 0, 6);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("held");
+    tcase_add_test(tc, test_json_refused_in_token);
+    tcase_add_test(tc, test_json_number_before_held);
     suite_add_tcase(s, tc);
     tc = tcase_create("limit");
     tcase_add_test(tc, test_json_decoded);
