@@ -148,6 +148,8 @@ struct aemp_node {
     double connect_interval;
     size_t max_send_queue;    /* bytes a link may hold unsent, and a node
                                  without a link queued */
+    size_t max_frame;         /* the most one incoming frame may decode
+                                 to, 0: no limit (docs/config.md) */
 
     aemp_dict ports;          /* local id -> aemp_lport* */
     aemp_dict remotes;        /* node id -> aemp_remote* */
@@ -221,6 +223,9 @@ void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
 void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
                     const char *portid, const aemp_val *msg);
 void aemp_log_init(aemp_node *n);
+
+/* max_frame when the configuration does not say (docs/config.md) */
+#define AEMP_MAX_FRAME_DEFAULT ((size_t)64 << 20)
 
 #define LOG_KERNEL "AnyEvent::MP::Kernel"
 #define LOG_TRANSPORT "AnyEvent::MP::Transport"

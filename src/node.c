@@ -74,6 +74,7 @@ aemp_node *aemp_node_new(struct event_base *base)
     n->monitor_timeout = 30;
     n->connect_interval = 2;
     n->max_send_queue = 64 * 1024 * 1024;
+    n->max_frame = AEMP_MAX_FRAME_DEFAULT;
     if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev ||
         !n->flush_ev ||
         global_init(n)) {
@@ -199,6 +200,29 @@ static int supported_framing(const char *f)
     return !strcmp(f, "json") || !strcmp(f, "cbor");
 }
 
+/* max_frame: a number of bytes, or a string of digits (0: no limit);
+ * missing or null keeps the default. */
+static int take_max_frame(aemp_node *n)
+{
+    const aemp_val *v = aemp_map_get(n->config, "max_frame");
+    const char *s = aemp_str_ptr(v, NULL);
+    double d = aemp_as_double(v);
+    int ok = 0;
+    switch (aemp_type_of(v)) {
+    case AEMP_NULL: return AEMP_OK;
+    case AEMP_INT:
+    case AEMP_UINT:
+    case AEMP_DOUBLE: ok = d >= 0; break;
+    case AEMP_STRING: ok = *s && strspn(s, "0123456789") == strlen(s); break;
+    default: break;
+    }
+    if (!ok)
+        return fail(n, AEMP_ECONFIG,
+                    "max_frame must be a number of bytes (0: no limit)");
+    n->max_frame = d >= (double)SIZE_MAX ? SIZE_MAX : (size_t)d;
+    return AEMP_OK;
+}
+
 static int take_transport_settings(aemp_node *n)
 {
     const aemp_val *c = n->config;
@@ -244,6 +268,8 @@ static int take_transport_settings(aemp_node *n)
                         "max_send_queue must be a positive number of bytes");
         n->max_send_queue = (size_t)q;
     }
+    if (take_max_frame(n))
+        return AEMP_ECONFIG;
     n->secure = aemp_is_true(aemp_map_get(c, "secure"));
     const aemp_val *cert = aemp_map_get(c, "cert");
     size_t certlen;

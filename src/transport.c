@@ -400,6 +400,8 @@ static int on_auth(aemp_link *l, char *line)
         link_error(l, "out of memory");
         return -1;
     }
+    aemp_cbor_reader_set_limit(l->creader, n->max_frame);
+    aemp_json_reader_set_limit(l->reader, n->max_frame);
     /* After auth there is no deadline and no read timeout: TCP keepalive
      * watches the link. But output that the peer has not taken for monitor_timeout
      * closes it: a stopped peer keeps its connection open, and keepalive
@@ -458,6 +460,16 @@ int link_feed(aemp_link *l, const char *data, size_t len)
                         : aemp_json_reader_feed(l->reader, data, len);
     if (l->state == LINK_DEAD)
         return -1;
+    if (rc == AEMP_ELIMIT) {
+        /* the reader's own text has the offset; the log and the kill
+         * reason name the setting to change */
+        aemp_log(l->node, 9, LOG_TRANSPORT, "%s: %s", l->peer,
+                 l->creader ? aemp_cbor_reader_error(l->creader)
+                            : aemp_json_reader_error(l->reader));
+        link_error(l, "frame exceeds max_frame (%zu bytes)",
+                   l->node->max_frame);
+        return -1;
+    }
     if (rc) {
         const char *why = l->creader ? aemp_cbor_reader_error(l->creader)
                                      : aemp_json_reader_error(l->reader);

@@ -65,11 +65,12 @@ aemp_node *aemp_node_new(struct event_base *base);
 
 /* configure: args is a map of configure's key/value pairs (profile, nodeid,
  * binds, seeds, secret, norc, force, monitor_timeout, connect_interval,
- * framing_format, auth_offer, auth_accept, secure, max_send_queue, ...);
- * the rc file fills in the rest exactly as AnyEvent::MP::Config does.
- * rcpath NULL means $PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp.
- * Listens on every bind and starts connecting to the seeds. Call once.
- * args is borrowed. */
+ * framing_format, auth_offer, auth_accept, secure, max_send_queue,
+ * max_frame, ...); the rc file fills in the rest exactly as
+ * AnyEvent::MP::Config does (max_send_queue and max_frame are libaemp's
+ * own, which Perl ignores: docs/config.md). rcpath NULL means
+ * $PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp. Listens on every bind and
+ * starts connecting to the seeds. Call once. args is borrowed. */
 int aemp_node_configure(aemp_node *node, const aemp_val *args,
                         const char *rcpath);
 
