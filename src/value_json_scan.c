@@ -14,7 +14,7 @@
  * the integer digits, after '.', in the fraction, after 'e', after its
  * sign, in the exponent. */
 enum {
-    OUT, STR, ESC, HEX, UTF,
+    OUT, STR, ESC, HEX,
     N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP
 };
 
@@ -39,15 +39,18 @@ static int inert(unsigned k)
 
 /* ---- strings ----------------------------------------------------------- */
 
-/* Bytes that a string may hold as they are: printable ASCII but for the
- * quote and the backslash (a table: this is asked for most bytes). */
+/* Bytes that a string may hold as they are: all but control characters,
+ * the quote and the backslash (a table: this is asked for most bytes).
+ * Bytes from 0x80 are plain here: whether they are UTF-8 is checked on
+ * the whole string, once it has come. */
 #define ROW(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
 static const unsigned char plain_table[256] = {
     ROW(0), ROW(0),                                 /* control characters */
     1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x22 '"' */
     ROW(1), ROW(1),
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x5c '\\' */
-    ROW(1), ROW(1),                                 /* 0x80 on: 0 */
+    ROW(1), ROW(1), ROW(1), ROW(1), ROW(1), ROW(1), ROW(1), ROW(1),
+    ROW(1), ROW(1),
 };
 #undef ROW
 
@@ -59,15 +62,16 @@ static int plain_in_string(unsigned c)
 #define ONES 0x0101010101010101u
 #define HIGHS 0x8080808080808080u
 
-/* Eight bytes at p are all plain in a string (each test marks the high
- * bit of a byte that is zero, or below 0x20, or has it set already). */
+/* Eight bytes at p are all plain in a string. Each test marks the high
+ * bit of a byte below 0x20, or of one that the XOR makes zero (a quote, a
+ * backslash); a byte from 0x80 leaves it clear (the ~w). */
 static int plain_word(const char *p)
 {
     uint64_t w, q, b;
     memcpy(&w, p, 8);
     q = w ^ ('"' * ONES);
     b = w ^ ('\\' * ONES);
-    return !((w | ((w - 0x20 * ONES) & ~w) | ((q - ONES) & ~q) |
+    return !((((w - 0x20 * ONES) & ~w) | ((q - ONES) & ~q) |
               ((b - ONES) & ~b)) &
              HIGHS);
 }
@@ -87,13 +91,6 @@ static int is_hex(unsigned c)
     return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
-/* The UTF-8 bytes that follow lead byte c, as yajl checks them (its
- * leading bits only); -1 if yajl refuses c as a lead byte. */
-static int utf8_follows(unsigned c)
-{
-    return c >> 5 == 0x6 ? 1 : c >> 4 == 0xe ? 2 : c >> 3 == 0x1e ? 3 : -1;
-}
-
 enum { GOES_ON, CLOSED, BROKEN };
 
 /* One byte c in a string that is not plain: whether the string goes on,
@@ -111,8 +108,7 @@ static int string_byte(aemp_json_scan *s, unsigned c)
         s->state = STR;
         return strchr("\"\\/bfnrt", (int)c) && c ? GOES_ON : BROKEN;
     case HEX:
-    case UTF:
-        if (s->state == HEX ? !is_hex(c) : c >> 6 != 0x2)
+        if (!is_hex(c))
             return BROKEN;
         if (!--s->need)
             s->state = STR;
@@ -124,11 +120,7 @@ static int string_byte(aemp_json_scan *s, unsigned c)
             s->state = ESC;
             return GOES_ON;
         }
-        if (c < 0x80 || utf8_follows(c) < 0)
-            return BROKEN; /* a control character, or a bad lead byte */
-        s->state = UTF;
-        s->need = (unsigned char)utf8_follows(c);
-        return GOES_ON;
+        return BROKEN; /* a control character */
     }
 }
 

@@ -11,12 +11,13 @@
  * A token ends where yajl's lexer ends it: a string at its closing quote,
  * a number at the first byte that cannot continue it (yajl's grammar:
  * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?). A byte that yajl
- * refuses inside a token (a control character, a bad escape or \u digit,
- * a bad UTF-8 byte in a string; "1." followed by a non-digit) ends it
- * too, so that yajl sees it, and reports it, at once. Beyond that the
- * scanner validates nothing; on malformed input the places it finds may
- * be wrong, which can cost a hold-back that was not needed, never a wrong
- * value: yajl sees the same bytes in the same order, however cut. */
+ * refuses inside a token (a control character, a bad escape or \u digit
+ * in a string; "1." followed by a non-digit) ends it too, so that yajl
+ * sees it, and reports it, at once. Whether a string is UTF-8 shows once
+ * it is complete. Beyond that the scanner validates nothing; on
+ * malformed input the places it finds may be wrong, which can cost a
+ * hold-back that was not needed, never a wrong value: yajl sees the same
+ * bytes in the same order, however cut. */
 #ifndef AEMP_VALUE_JSON_SCAN_H
 #define AEMP_VALUE_JSON_SCAN_H
 
@@ -29,7 +30,7 @@ typedef struct aemp_json_scan {
     size_t text_start;  /* where the open top-level text began */
     unsigned char state; /* 0 outside strings and numbers, else where in
                             one (value_json_scan.c) */
-    unsigned char need;  /* \u digits or UTF-8 bytes still to come */
+    unsigned char need;  /* \u digits still to come */
     unsigned char in_text; /* inside a top-level text */
 } aemp_json_scan;
 
