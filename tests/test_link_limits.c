@@ -10,79 +10,8 @@
 #include <event2/event.h>
 
 #include "aemp/aemp.h"
+#include "node_fixture.h"
 #include "testutil.h"
-
-static struct event_base *base;
-
-/* What a port or a monitor saw. */
-typedef struct seen {
-    int calls;
-    aemp_val *last;
-    char logs[8192];
-} seen;
-
-/* Runs the loop until *flag becomes non-zero or seconds pass. */
-static void run_until(const int *flag, double seconds)
-{
-    for (int i = 0; i < (int)(seconds * 100) && !*flag; i++) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(base, &tv);
-        event_base_dispatch(base);
-    }
-}
-
-static void log_into(int level, const char *ctx, const char *msg, void *ud)
-{
-    (void)level;
-    (void)ctx;
-    seen *s = ud;
-    size_t used = strlen(s->logs);
-    snprintf(s->logs + used, sizeof s->logs - used, "%s\n", msg);
-}
-
-static int record(aemp_node *n, const char *port, const aemp_val *msg,
-                  void *ud)
-{
-    (void)n;
-    (void)port;
-    seen *s = ud;
-    s->calls++;
-    aemp_unref(s->last);
-    s->last = aemp_copy(msg);
-    return 0;
-}
-
-static void mon_record(aemp_node *n, const char *port, const aemp_val *reason,
-                       void *ud)
-{
-    record(n, port, reason, ud);
-}
-
-/* A node on loopback; extra holds more configure arguments (taken). */
-static aemp_node *make_node(const char *id, const char *seed, aemp_val *extra,
-                            seen *logs)
-{
-    aemp_node *n = aemp_node_new(base);
-    ck_assert_ptr_nonnull(n);
-    aemp_node_set_log(n, logs ? 9 : 0, logs ? log_into : NULL, logs);
-    aemp_val *args = extra ? extra : aemp_map();
-    aemp_map_set(args, "norc", aemp_int(1));
-    aemp_map_set(args, "nodeid", aemp_str(id));
-    aemp_map_set(args, "secret", aemp_str("sec"));
-    aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
-    aemp_map_set(args, "connect_interval", aemp_double(1));
-    if (seed)
-        aemp_map_set(args, "seeds", aemp_arrayv(aemp_str(seed), NULL));
-    int rc = aemp_node_configure(n, args, NULL);
-    ck_assert_msg(rc == 0, "configure: %s", aemp_node_errmsg(n));
-    aemp_unref(args);
-    return n;
-}
-
-static const char *bind_of(aemp_node *n)
-{
-    return aemp_str_ptr(aemp_array_at(aemp_node_binds(n), 0), NULL);
-}
 
 /* A string of len bytes, 'a' to 'z' over and over. */
 static aemp_val *long_string(size_t len)
@@ -99,10 +28,14 @@ static aemp_val *long_string(size_t len)
 static void setup(void)
 {
     base = event_base_new();
+    monitor_timeout = 0;
+    extra_config = aemp_map();
 }
 
 static void teardown(void)
 {
+    aemp_unref(extra_config);
+    extra_config = NULL;
     event_base_free(base);
 }
 
@@ -113,11 +46,12 @@ static void teardown(void)
 START_TEST(test_long_string_json)
 {
     enum { LEN = 16 << 20 };
-    aemp_val *json_only = aemp_map();
-    aemp_map_set(json_only, "framing_format",
+    aemp_map_set(extra_config, "framing_format",
                  aemp_arrayv(aemp_str("json"), NULL));
-    aemp_node *b = make_node("nodeb", NULL, json_only, NULL);
-    aemp_node *a = make_node("nodea", bind_of(b), NULL, NULL);
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_unref(extra_config); /* the other node: the defaults */
+    extra_config = aemp_map();
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
     seen got = {0};
     char *inbox = aemp_port(b, record, &got);
     aemp_sndv(a, inbox, aemp_str("big"), long_string(LEN), NULL);
@@ -143,13 +77,14 @@ END_TEST
 START_TEST(test_oversize_frame)
 {
     static const char *framing[] = {"cbor", "json"};
-    aemp_val *cfg = aemp_map();
-    aemp_map_set(cfg, "framing_format",
+    aemp_map_set(extra_config, "framing_format",
                  aemp_arrayv(aemp_str(framing[_i]), NULL));
-    aemp_map_set(cfg, "max_frame", aemp_int(1 << 20));
+    aemp_map_set(extra_config, "max_frame", aemp_int(1 << 20));
     seen blog = {0}, alog = {0};
-    aemp_node *b = make_node("nodeb", NULL, cfg, &blog);
-    aemp_node *a = make_node("nodea", bind_of(b), NULL, &alog);
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    aemp_unref(extra_config); /* the other node: the defaults */
+    extra_config = aemp_map();
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), &alog);
     seen got = {0}, lost = {0}, up = {0}, a_lost = {0};
     char *inbox = aemp_port(b, record, &got);
     char *on_a = aemp_port(a, record, &up);
@@ -203,6 +138,32 @@ START_TEST(test_oversize_frame)
 }
 END_TEST
 
+/* A peer whose string never ends: the node holds it back no further than
+ * max_frame, then closes the link with the cap as the reason, and goes
+ * on. */
+START_TEST(test_endless_string)
+{
+    aemp_map_set(extra_config, "max_frame", aemp_int(64 * 1024));
+    seen blog = {0};
+    aemp_node *b = make_node("nodeb", "sec", NULL, &blog);
+    int fd = raw_handshake(b, "rawnode");
+    raw_send(fd, "[\"inbox\",\"");
+    char chunk[4096];
+    memset(chunk, 'z', sizeof chunk - 1);
+    chunk[sizeof chunk - 1] = 0;
+    for (int i = 0; i < 32; i++) /* 128 KiB: the socket takes it all */
+        raw_send(fd, chunk);
+    ck_assert(raw_closed(fd));
+    close(fd);
+    ck_assert_msg(strstr(blog.logs, "rawnode is down ([\"transport_error\","
+                                    "\"rawnode\",\"frame exceeds max_frame "
+                                    "(65536 bytes)\"])"),
+                  "%s", blog.logs);
+    ck_assert(node_still_serves(b));
+    aemp_node_free(b);
+}
+END_TEST
+
 /* max_frame: a number or a string of digits; anything else is refused. */
 START_TEST(test_max_frame_config)
 {
@@ -221,9 +182,8 @@ START_TEST(test_max_frame_config)
         aemp_unref(args);
         aemp_node_free(n);
     }
-    aemp_val *cfg = aemp_map();
-    aemp_map_set(cfg, "max_frame", aemp_str("65536"));
-    aemp_node_free(make_node("n", NULL, cfg, NULL));
+    aemp_map_set(extra_config, "max_frame", aemp_str("65536"));
+    aemp_node_free(make_node("n", "sec", NULL, NULL));
 }
 END_TEST
 
@@ -235,6 +195,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_long_string_json);
     tcase_add_loop_test(tc, test_oversize_frame, 0, 2);
+    tcase_add_test(tc, test_endless_string);
     tcase_add_test(tc, test_max_frame_config);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
