@@ -44,7 +44,7 @@ sub plan_or_skip {
       or Test::More::plan(skip_all => "no build in $BUILD (set AEMP_BUILD)");
 }
 
-sub caemp { "$BUILD/caemp" }
+sub caemp { "$BUILD/tools/caemp/caemp" }
 
 sub write_rc {
    my ($rc, $path) = @_;

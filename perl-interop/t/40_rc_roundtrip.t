@@ -9,8 +9,8 @@
 #    canonical encoding of that data.
 #
 # Run from the top of the tree: prove perl-interop/t/40_rc_roundtrip.t
-# CAEMP names the caemp binary (default: $AEMP_BUILD/caemp, else
-# build/caemp); AEMP (default: aemp on the PATH) names Perl's aemp.
+# CAEMP names the caemp binary (default: $AEMP_BUILD/tools/caemp/caemp, else
+# build/tools/caemp/caemp); AEMP (default: aemp on the PATH) names Perl's aemp.
 use strict;
 use warnings;
 
@@ -21,7 +21,7 @@ use File::Temp qw(tempdir);
 use Test::More;
 
 my $top = abs_path(dirname(__FILE__) . "/../..");
-my $caemp = $ENV{CAEMP} // (($ENV{AEMP_BUILD} // "$top/build") . "/caemp");
+my $caemp = $ENV{CAEMP} // (($ENV{AEMP_BUILD} // "$top/build") . "/tools/caemp/caemp");
 my $aemp = $ENV{AEMP} // "aemp";
 
 my $tmp = tempdir("caemp-rc-XXXXXX", TMPDIR => 1, CLEANUP => 1);
