@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "aemp/error.h"
-#include "buf.h"
 #include "caemp.h"
 #include "config.h"
 
@@ -100,20 +99,22 @@ void caemp_usage(FILE *out)
 
 aemp_val *caemp_bytes_value(const char *s, size_t len)
 {
-    aemp_buf b = AEMP_BUF_INIT;
+    char *utf8 = malloc(2 * len + 1); /* each byte at most two */
+    size_t n = 0;
 
+    if (!utf8)
+        return NULL;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        char two[2] = {(char)(0xc0 | c >> 6), (char)(0x80 | (c & 0x3f))};
-        if (c < 0x80 ? aemp_buf_putc(&b, (char)c) : aemp_buf_append(&b, two, 2)) {
-            aemp_buf_free(&b);
-            return NULL;
+        if (c < 0x80) {
+            utf8[n++] = (char)c;
+        } else {
+            utf8[n++] = (char)(0xc0 | c >> 6);
+            utf8[n++] = (char)(0x80 | (c & 0x3f));
         }
     }
-    size_t n;
-    char *p = aemp_buf_detach(&b, &n);
-    aemp_val *v = p ? aemp_strn(p, n) : NULL;
-    free(p);
+    aemp_val *v = aemp_strn(utf8, n);
+    free(utf8);
     return v;
 }
 
