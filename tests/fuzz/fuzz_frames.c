@@ -165,6 +165,10 @@ void fuzz_frames_check(const fuzz_reader *r, const uint8_t *data,
     size_t cut[4] = {0, a < b ? a : b, a < b ? b : a, size};
     int pieces_rc = read_pieces(r, data, cut, 3, &pieces);
 
+    /* libFuzzer stops at its malloc limit long before memory runs out:
+     * a reader that says "out of memory" has a bug */
+    if (whole_rc == AEMP_ENOMEM || pieces_rc == AEMP_ENOMEM)
+        fail("a reader ran out of memory", whole, pieces);
     if (whole_rc != pieces_rc) {
         fprintf(stderr, "%s: whole %d, in pieces cut at %zu and %zu: %d\n",
                 r->name, whole_rc, cut[1], cut[2], pieces_rc);

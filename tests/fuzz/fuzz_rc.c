@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aemp/error.h"
 #include "aemp/value.h"
 #include "config.h"
 #include "fuzz_value.h"
@@ -52,8 +53,15 @@ static void resolve_profile(const aemp_val *rc, const char *profile)
     aemp_val *cfg = NULL;
     char *err = NULL;
     int randomised;
-    if (!aemp_config_resolve_env(args, &env, &cfg, &randomised, &err) &&
-        !aemp_str_ptr(aemp_map_get(cfg, "nodeid"), NULL))
+    int r = aemp_config_resolve_env(args, &env, &cfg, &randomised, &err);
+    /* libFuzzer stops at its malloc limit long before memory runs out:
+     * a small input that gives "out of memory" is a bug */
+    if (r == AEMP_ENOMEM) {
+        fprintf(stderr, "resolving profile %s: out of memory\n",
+                profile ? profile : "(none)");
+        abort();
+    }
+    if (!r && !aemp_str_ptr(aemp_map_get(cfg, "nodeid"), NULL))
         abort(); /* a resolved configuration always has a node id */
     free(err);
     aemp_unref(cfg);
