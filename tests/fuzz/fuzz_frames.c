@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "aemp/error.h"
 #include "buf.h"
@@ -114,19 +115,47 @@ static aemp_val *read_back(const fuzz_reader *r, const aemp_buf *b)
     return one;
 }
 
+/* A node sends [portid, msg...] without building that array
+ * (aemp_*_write_frame): for a frame that starts with a port id (a string
+ * without NUL) those are the bytes of writing the frame itself. */
+static void check_frame_writer(const fuzz_reader *r, const aemp_val *frame,
+                               const aemp_buf *written)
+{
+    size_t len;
+    const char *portid = aemp_str_ptr(aemp_array_at(frame, 0), &len);
+    if (aemp_type_of(frame) != AEMP_ARRAY || !portid ||
+        strlen(portid) != len)
+        return;
+    aemp_val *msg = aemp_array();
+    for (size_t i = 1; msg && i < aemp_array_len(frame); i++)
+        if (aemp_array_push(msg, aemp_ref(aemp_array_at(frame, i))))
+            abort();
+    aemp_buf b = AEMP_BUF_INIT;
+    int rc = r == &fuzz_json_reader ? aemp_json_write_frame(&b, portid, msg)
+                                    : aemp_cbor_write_frame(&b, portid, msg);
+    if (rc || b.len != written->len || memcmp(b.p, written->p, b.len)) {
+        fprintf(stderr, "%s: the frame writer wrote other bytes (%d)\n",
+                r->name, rc);
+        fail("frame writer differs", frame, NULL);
+    }
+    aemp_buf_free(&b);
+    aemp_unref(msg);
+}
+
 static void roundtrip_via(const fuzz_reader *r, const aemp_val *frame)
 {
     aemp_buf b = AEMP_BUF_INIT;
     int rc = r == &fuzz_json_reader ? aemp_json_write(&b, frame, 0)
                                     : aemp_cbor_write(&b, frame);
     if (rc == AEMP_ENOMEM)
-        abort();
+        fail("a writer ran out of memory", frame, NULL);
     if (rc) {
         /* the readers refuse what the writers refuse (512 levels) */
         fprintf(stderr, "%s writer refused a frame its reader took\n",
                 r->name);
         fail("writer refused", frame, NULL);
     }
+    check_frame_writer(r, frame, &b);
     aemp_val *back = read_back(r, &b);
     if (!back) {
         fprintf(stderr, "%s bytes: %.*s\n", r->name, (int)b.len, b.p);

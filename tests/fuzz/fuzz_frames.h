@@ -2,7 +2,8 @@
  * (json or cbor, behind fuzz_reader) is fed the input whole and in three
  * pieces cut where the data says; both must deliver the same frames and
  * end the same way, and every frame must come back equal (aemp_equal)
- * through the json and the cbor writer and reader. A difference aborts. */
+ * through the json and the cbor writer and reader; the writers' send path
+ * (aemp_*_write_frame) must write the same bytes. A difference aborts. */
 #ifndef AEMP_FUZZ_FRAMES_H
 #define AEMP_FUZZ_FRAMES_H
 
