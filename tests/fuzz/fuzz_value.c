@@ -8,7 +8,13 @@
 
 static int json_lossy_double(double d)
 {
-    return !isfinite(d) || (d == 0 && signbit(d));
+    if (!isfinite(d) || (d == 0 && signbit(d)))
+        return 1;
+    /* %.15g rounds the largest doubles past DBL_MAX: they read back as
+     * inf, in JSON::XS too */
+    char text[32];
+    snprintf(text, sizeof text, "%.15g", d);
+    return isinf(strtod(text, NULL));
 }
 
 static int cbor_lossy_double(double d)
