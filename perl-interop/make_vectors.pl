@@ -240,9 +240,14 @@ sub relay {
    }
 }
 
-# A node in its own process: configure with the given arguments, then run
-# the scenario (Perl code with $port helpers), then keep going until
-# killed or the scenario exits.
+# The node processes still running: killed however this script ends.
+my @CHILDREN;
+END { kill TERM => -$_ for @CHILDREN }
+$SIG{INT} = $SIG{TERM} = sub { exit 1 };
+
+# A node in its own process (group): configure with the given arguments,
+# run the scenario (Perl code; @keep holds its timers and guards), and
+# keep going until killed or the scenario exits.
 sub node {
    my ($tmp, $name, $conf, $scenario) = @_;
    my $json = JSON::XS->new->canonical->encode({ %$conf, norc => 1, secret => "testsecret123",
@@ -268,6 +273,7 @@ EOP
       { exec $^X, $file, $json }
       POSIX::_exit(127);
    }
+   push @CHILDREN, $pid;
    $pid
 }
 
@@ -284,9 +290,15 @@ sub wait_exit {
    my $w = AE::child $pid, sub { $cv->send(1) };
    my $t = AE::timer $limit, 0, sub { $cv->send(0) };
    $cv->recv or die "a scenario node did not finish within $limit s\n";
+   @CHILDREN = grep $_ != $pid, @CHILDREN;
 }
 
-sub stop { kill TERM => -$_ for @_; waitpid $_, 0 for @_ }
+sub stop {
+   my %gone = map { $_ => 1 } @_;
+   kill TERM => -$_ for @_;
+   waitpid $_, 0 for @_;
+   @CHILDREN = grep !$gone{$_}, @CHILDREN;
+}
 
 sub transcript {
    my ($name, $header, $log) = @_;
