@@ -117,14 +117,16 @@ static aemp_val *read_back(const fuzz_reader *r, const aemp_buf *b)
 
 /* A node sends [portid, msg...] without building that array
  * (aemp_*_write_frame): for a frame that starts with a port id (a string
- * without NUL) those are the bytes of writing the frame itself. */
+ * without NUL; a bignum's digits are a number, which a port id never is)
+ * those are the bytes of writing the frame itself. */
 static void check_frame_writer(const fuzz_reader *r, const aemp_val *frame,
                                const aemp_buf *written)
 {
     size_t len;
-    const char *portid = aemp_str_ptr(aemp_array_at(frame, 0), &len);
+    const aemp_val *first = aemp_array_at(frame, 0);
+    const char *portid = aemp_str_ptr(first, &len);
     if (aemp_type_of(frame) != AEMP_ARRAY || !portid ||
-        strlen(portid) != len)
+        strlen(portid) != len || aemp_is_bignum(first))
         return;
     aemp_val *msg = aemp_array();
     for (size_t i = 1; msg && i < aemp_array_len(frame); i++)
