@@ -59,7 +59,6 @@ void gslave_master_set(aemp_node *n, const char *id);
 int gslave_set(aemp_node *n, const char *family, const char *key,
                aemp_val *value);
 
-void gseed_become(aemp_node *n);
 void gseed_free(aemp_node *n);
 /* g_slave DB from node: node is a slave, DB its shard. */
 void gseed_slave(aemp_node *n, const char *node, const aemp_val *db);

@@ -344,7 +344,7 @@ void kernel_node_event(aemp_node *n, const char *id, int up,
                        const aemp_val *reason);
 void kernel_run_node_event(aemp_node *n, aemp_job *job);
 
-/* ---- kernel_link.c: what links tell the kernel ---- */
+/* ---- kernel_remote.c: what links tell the kernel ---- */
 /* The remote greeting named its node; return non-zero to refuse. */
 int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
                         const char **why);
