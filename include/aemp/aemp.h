@@ -7,7 +7,6 @@
 #include "aemp/func.h"
 #include "aemp/node.h"
 #include "aemp/value.h"
-
-#define AEMP_VERSION "0.1.0"
+#include "aemp/version.h"
 
 #endif
