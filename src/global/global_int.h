@@ -7,7 +7,7 @@
 
 typedef struct db_monitor {
     struct db_monitor *next;
-    aemp_mon_id id;
+    uint64_t id; /* aemp_db_mon_id's */
     char *family;
     aemp_db_mon_cb cb;
     void *ud;
@@ -23,7 +23,7 @@ typedef struct db_reply {
 typedef struct db_handle {
     char *family;
     char *key;
-    aemp_mon_id mon; /* db_reg: the monitor of the port */
+    aemp_port_mon_id mon; /* db_reg: the monitor of the port */
 } db_handle;
 
 struct aemp_global {
