@@ -310,7 +310,7 @@ START_TEST(test_what_keeps_an_entry)
     /* a monitor of a node's node port: no message goes, only the
      * monitor keeps the entry */
     int deaths = 0;
-    aemp_mon_id m = aemp_mon(n, "watched", count_death, &deaths);
+    aemp_port_mon_id m = aemp_mon(n, "watched", count_death, &deaths);
     spin();
     ck_assert_int_eq(aemp_node_is_up(n, "watched"), 0);
     aemp_mon_cancel(n, m);

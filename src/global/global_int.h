@@ -7,7 +7,7 @@
 
 typedef struct db_monitor {
     struct db_monitor *next;
-    aemp_mon_id id;
+    uint64_t id; /* aemp_db_mon_id's */
     char *family;
     aemp_db_mon_cb cb;
     void *ud;
@@ -23,7 +23,7 @@ typedef struct db_reply {
 typedef struct db_handle {
     char *family;
     char *key;
-    aemp_mon_id mon; /* db_reg: the monitor of the port */
+    aemp_port_mon_id mon; /* db_reg: the monitor of the port */
 } db_handle;
 
 struct aemp_global {
@@ -59,7 +59,6 @@ void gslave_master_set(aemp_node *n, const char *id);
 int gslave_set(aemp_node *n, const char *family, const char *key,
                aemp_val *value);
 
-void gseed_become(aemp_node *n);
 void gseed_free(aemp_node *n);
 /* g_slave DB from node: node is a slave, DB its shard. */
 void gseed_slave(aemp_node *n, const char *node, const aemp_val *db);

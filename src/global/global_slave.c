@@ -325,7 +325,7 @@ void aemp_db_release(aemp_node *n, aemp_db_handle id)
     db_handle *h = handle_get(n, id, 1);
     if (!h)
         return;
-    if (h->mon)
+    if (h->mon.id)
         aemp_mon_cancel(n, h->mon);
     aemp_db_del(n, h->family, h->key);
     handle_free(h);
@@ -340,7 +340,7 @@ static void reg_port_died(aemp_node *n, const char *port,
     db_handle *h = handle_get(n, id, 0);
     if (!h)
         return;
-    h->mon = 0;
+    h->mon = (aemp_port_mon_id){0};
     aemp_db_del(n, h->family, port);
 }
 
@@ -431,7 +431,7 @@ int aemp_db_values(aemp_node *n, const char *family, aemp_db_reply_cb cb,
 
 /* ---- monitors ---- */
 
-static db_monitor *mon_find(aemp_global *g, aemp_mon_id id)
+static db_monitor *mon_find(aemp_global *g, uint64_t id)
 {
     for (db_monitor *m = g->mons; m; m = m->next)
         if (m->id == id)
@@ -449,8 +449,8 @@ static void notify(aemp_node *n, const char *family, aemp_val *added,
     size_t count = 0;
     for (db_monitor *m = g->mons; m; m = m->next)
         count++;
-    aemp_mon_id few[8];
-    aemp_mon_id *ids = count <= 8 ? few : calloc(count, sizeof *ids);
+    uint64_t few[8];
+    uint64_t *ids = count <= 8 ? few : calloc(count, sizeof *ids);
     size_t k = 0;
     for (db_monitor *m = g->mons; ids && m; m = m->next)
         if (m->active && !strcmp(m->family, family))
@@ -493,17 +493,18 @@ static void run_activate(aemp_node *n, aemp_job *job)
     aemp_unref(gone);
 }
 
-aemp_mon_id aemp_db_mon(aemp_node *n, const char *family, aemp_db_mon_cb cb,
-                        void *ud)
+aemp_db_mon_id aemp_db_mon(aemp_node *n, const char *family,
+                           aemp_db_mon_cb cb, void *ud)
 {
+    const aemp_db_mon_id none = {0};
     if (!n || kernel_check_family(n, family) ||
         kernel_check_cb(n, "aemp_db_mon", cb != NULL))
-        return 0;
+        return none;
     aemp_global *g = n->global;
     db_monitor *m = calloc(1, sizeof *m);
     if (!m || !(m->family = strdup(family))) {
         free(m);
-        return 0;
+        return none;
     }
     m->id = ++n->next_mon_id;
     m->cb = cb;
@@ -513,23 +514,23 @@ aemp_mon_id aemp_db_mon(aemp_node *n, const char *family, aemp_db_mon_cb cb,
     if (aemp_map_get(g->mon_db, family)) {
         /* monitored already: the current state, from the event loop */
         kernel_queue_call(n, run_activate, family, NULL, m->id);
-        return m->id;
+        return (aemp_db_mon_id){m->id};
     }
     m->active = 1;
     aemp_map_set(g->mon_db, family, aemp_map());
     char key[512];
     snprintf(key, sizeof key, "mon1 %s", family);
     req_add(n, key, aemp_arrayv(aemp_str("g_mon1"), aemp_str(family), NULL));
-    return m->id;
+    return (aemp_db_mon_id){m->id};
 }
 
-void aemp_db_mon_cancel(aemp_node *n, aemp_mon_id id)
+void aemp_db_mon_cancel(aemp_node *n, aemp_db_mon_id id)
 {
     if (!n)
         return;
     aemp_global *g = n->global;
     db_monitor **p = &g->mons;
-    while (*p && (*p)->id != id)
+    while (*p && (*p)->id != id.id)
         p = &(*p)->next;
     if (!*p)
         return;

@@ -22,7 +22,7 @@ typedef enum { MON_CB, MON_KIL, MON_SND, MON_REMOTE } aemp_mon_kind;
 
 typedef struct aemp_monitor {
     struct aemp_monitor *next; /* in the list of the port it watches */
-    aemp_mon_id id;
+    uint64_t id;               /* aemp_port_mon_id's */
     aemp_mon_kind kind;
     char *port;        /* the full port id watched */
     aemp_mon_cb cb;    /* MON_CB */
@@ -123,7 +123,7 @@ struct aemp_job {
 
 typedef struct aemp_node_mon {
     struct aemp_node_mon *next;
-    aemp_mon_id id;
+    uint64_t id;               /* aemp_node_mon_id's */
     aemp_node_cb cb;
     void *ud;
 } aemp_node_mon;
@@ -156,7 +156,7 @@ struct aemp_node {
     aemp_remote *reap_remotes; /* entries that may have become idle */
     struct event *remote_reap_ev; /* frees the idle ones, from the loop */
     aemp_dict monitors;       /* id as decimal -> aemp_monitor* */
-    aemp_mon_id next_mon_id;
+    uint64_t next_mon_id;     /* the ids of all kinds of monitor */
     aemp_node_mon *node_mons;
     aemp_monitor *self_mons;  /* monitors of our own node port */
     aemp_dict global_nodes;   /* nodes that said g_global (values unused) */
@@ -247,7 +247,7 @@ void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason);
  * Returns how many fire jobs carry remote. */
 size_t kernel_fire_list(aemp_node *n, aemp_monitor *list,
                         const aemp_val *reason, const char *remote);
-aemp_mon_id kernel_monitor_add(aemp_node *n, aemp_monitor *m);
+uint64_t kernel_monitor_add(aemp_node *n, aemp_monitor *m);
 aemp_monitor *kernel_monitor_new(aemp_node *n, aemp_mon_kind kind,
                                  const char *port);
 void kernel_monitor_free(aemp_monitor *m);
@@ -344,7 +344,7 @@ void kernel_node_event(aemp_node *n, const char *id, int up,
                        const aemp_val *reason);
 void kernel_run_node_event(aemp_node *n, aemp_job *job);
 
-/* ---- kernel_link.c: what links tell the kernel ---- */
+/* ---- kernel_remote.c: what links tell the kernel ---- */
 /* The remote greeting named its node; return non-zero to refuse. */
 int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
                         const char **why);

@@ -80,13 +80,14 @@ void kernel_run_node_event(aemp_node *n, aemp_job *job)
     }
 }
 
-aemp_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
+aemp_node_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
 {
+    const aemp_node_mon_id none = {0};
     if (!n || kernel_check_cb(n, "aemp_mon_nodes", cb != NULL))
-        return 0;
+        return none;
     aemp_node_mon *m = calloc(1, sizeof *m);
     if (!m)
-        return 0;
+        return none;
     m->id = ++n->next_mon_id;
     m->cb = cb;
     m->ud = ud;
@@ -95,16 +96,16 @@ aemp_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
     while (*p)
         p = &(*p)->next;
     *p = m;
-    return m->id;
+    return (aemp_node_mon_id){m->id};
 }
 
-void aemp_mon_nodes_cancel(aemp_node *n, aemp_mon_id id)
+void aemp_mon_nodes_cancel(aemp_node *n, aemp_node_mon_id id)
 {
     if (!n)
         return;
     /* only marked: a node event may be iterating the list right now */
     for (aemp_node_mon *m = n->node_mons; m; m = m->next)
-        if (m->id == id)
+        if (m->id == id.id)
             m->cb = NULL;
 }
 

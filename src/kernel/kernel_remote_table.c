@@ -79,7 +79,8 @@ static void forget(aemp_node *n, aemp_remote *r)
 {
     for (aemp_dict_entry *e = aemp_dict_next(&r->rmon, NULL); e;
          e = aemp_dict_next(&r->rmon, e))
-        aemp_mon_cancel(n, ((aemp_monitor *)e->value)->id);
+        aemp_mon_cancel(n,
+                        (aemp_port_mon_id){((aemp_monitor *)e->value)->id});
     aemp_dict_clear(&r->rmon);
     aemp_dict_del(&n->remotes, r->id);
     remote_free(r);

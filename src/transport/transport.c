@@ -678,16 +678,6 @@ const char *aemp_link_framing(const aemp_link *l)
     return l->state == LINK_DATA ? l->s_framing : NULL;
 }
 
-const char *aemp_link_peer(const aemp_link *l)
-{
-    return l->peer;
-}
-
-enum aemp_link_state aemp_link_state(const aemp_link *l)
-{
-    return l->state;
-}
-
 aemp_link_owner *aemp_link_owner_of(aemp_link *l)
 {
     return &l->owner;
