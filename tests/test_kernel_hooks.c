@@ -8,11 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <event2/event.h>
 
 #include "aemp/aemp.h"
@@ -110,46 +105,39 @@ static void spin(double seconds)
     run_until(&never, seconds);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 /* A node of the kernel alone, with hooks and l plugged in if l is given
- * (before configure, as aemp_node_new does), listening on bind, with one
- * seed if given. */
-static aemp_node *kernel_node_at(const char *id, const kernel_hooks *hooks,
-                                 layer *l, const char *bind, const char *seed)
+ * (before configure, as aemp_node_new does), with one seed if given. */
+static aemp_node *kernel_node_with(const char *id, const kernel_hooks *hooks,
+                                   layer *l, const char *seed)
 {
     aemp_node *n = kernel_node_new(base);
     ck_assert_ptr_nonnull(n);
     aemp_node_set_log(n, 0, NULL, NULL);
     if (l)
         ck_assert_int_eq(kernel_hooks_set(n, hooks, l), AEMP_OK);
-    aemp_val *args = aemp_map();
-    aemp_map_set(args, "norc", aemp_int(1));
-    aemp_map_set(args, "nodeid", aemp_str(id));
-    aemp_map_set(args, "secret", aemp_str("s"));
-    aemp_map_set(args, "binds", aemp_arrayv(aemp_str(bind), NULL));
-    aemp_map_set(args, "connect_interval", aemp_double(1));
-    if (seed)
-        aemp_map_set(args, "seeds", aemp_arrayv(aemp_str(seed), NULL));
-    ck_assert_int_eq(aemp_node_configure(n, args, NULL), AEMP_OK);
-    aemp_unref(args);
+    configure_node(n, id, "s", seed);
+    return n;
+}
+
+/* Listening at a port known beforehand, which is also its seed. */
+static aemp_node *its_own_seed(const char *id, layer *l)
+{
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", test_free_port());
+    aemp_val *at = aemp_arrayv(aemp_str(addr), NULL);
+    extra_config = aemp_map();
+    aemp_map_set(extra_config, "binds", aemp_ref(at));
+    aemp_map_set(extra_config, "seeds", at);
+    aemp_node *n = l ? kernel_node_with(id, &test_hooks, l, NULL)
+                     : make_node(id, "s", NULL, NULL);
+    aemp_unref(extra_config);
+    extra_config = NULL;
     return n;
 }
 
 static aemp_node *kernel_node(const char *id, layer *l, const char *seed)
 {
-    return kernel_node_at(id, &test_hooks, l, "127.0.0.1:*", seed);
+    return kernel_node_with(id, &test_hooks, l, seed);
 }
 
 /* ["can", tag, port, tag]: the node's answer ("1" or "") lands in s. */
@@ -267,15 +255,7 @@ START_TEST(test_node_new_plugs_global)
 
     /* its hooks: a node whose seed address is its own is a global node,
      * its own master */
-    char addr[32];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", free_port());
-    aemp_val *at = aemp_arrayv(aemp_str(addr), NULL);
-    extra_config = aemp_map();
-    aemp_map_set(extra_config, "binds", aemp_ref(at));
-    aemp_map_set(extra_config, "seeds", at);
-    aemp_node *me = make_node("me", "s", NULL, NULL);
-    aemp_unref(extra_config);
-    extra_config = NULL;
+    aemp_node *me = its_own_seed("me", NULL);
     for (int i = 0; i < 300 && !aemp_node_master(me); i++)
         spin(0.01);
     ck_assert_str_eq(aemp_node_master(me), "me");
@@ -303,8 +283,7 @@ START_TEST(test_hooks_left_null)
     layer l = {0};
     kernel_hooks only_free = {.free = on_free};
     aemp_node *s = make_node("s", "s", NULL, NULL);
-    aemp_node *k = kernel_node_at("k", &only_free, &l, "127.0.0.1:*",
-                                  bind_of(s));
+    aemp_node *k = kernel_node_with("k", &only_free, &l, bind_of(s));
     for (int i = 0; i < 300 && aemp_node_is_up(k, "s") != 1; i++)
         spin(0.01);
     ck_assert_int_eq(aemp_node_is_up(k, "s"), 1);
@@ -406,9 +385,7 @@ START_TEST(test_seed_hooks)
 
     /* a seed that is our own address: this node is a seed */
     layer self = {0};
-    char addr[32];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", free_port());
-    aemp_node *me = kernel_node_at("me", &test_hooks, &self, addr, addr);
+    aemp_node *me = its_own_seed("me", &self);
     for (int i = 0; i < 300 && !self.seed_is_self; i++)
         spin(0.01);
     ck_assert_int_eq(self.seed_is_self, 1);
