@@ -15,7 +15,6 @@
 #include <event2/listener.h>
 
 #include "config.h"
-#include "global.h"
 #include "kernel.h"
 #include "transport_tls.h"
 
@@ -54,13 +53,14 @@ static void ignore_sigpipe(void)
     }
 }
 
-aemp_node *aemp_node_new(struct event_base *base)
+aemp_node *kernel_node_new(struct event_base *base)
 {
     if (!base)
         return NULL;
     aemp_node *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
+    kernel_hooks_none(n);
     n->base = base;
     n->jobs_tail = &n->jobs;
     n->urgent_tail = &n->urgent;
@@ -76,8 +76,7 @@ aemp_node *aemp_node_new(struct event_base *base)
     n->max_send_queue = 64 * 1024 * 1024;
     n->max_frame = AEMP_MAX_FRAME_DEFAULT;
     if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev ||
-        !n->flush_ev ||
-        global_init(n)) {
+        !n->flush_ev) {
         aemp_node_free(n);
         return NULL;
     }
@@ -101,12 +100,12 @@ void aemp_node_free(aemp_node *n)
     kernel_listeners_free(n);
     aemp_links_free_all(n);
     kernel_remotes_free(n);
-    global_free(n);
+    kernel_hooks_free(n);
+    kernel_node_requests_free(n);
     kernel_funcs_free(n);
     kernel_ports_free(n);
     kernel_jobs_free(n);
     aemp_dict_clear(&n->monitors); /* all freed with their lists above */
-    aemp_dict_clear(&n->global_nodes);
     while (n->node_mons) {
         aemp_node_mon *next = n->node_mons->next;
         free(n->node_mons);
@@ -403,7 +402,7 @@ int aemp_node_configure(aemp_node *n, const aemp_val *args,
     if ((rc = take_transport_settings(n)) || (rc = start_listeners(n)) ||
         (rc = set_seeds(n)))
         return rc;
-    global_start(n);
+    n->hooks.configured(n);
     kernel_seeds_start(n);
     return AEMP_OK;
 }
