@@ -23,8 +23,8 @@ static void check_pretty(const aemp_val *rc)
     if (fuzz_json_lossy(rc))
         return; /* cannot come back equal (fuzz_value.h) */
     size_t len;
-    char *text = aemp_json_pretty(rc, &len);
-    if (!text)
+    char *text = NULL;
+    if (aemp_json_pretty(rc, &text, &len))
         return; /* nested too deep to write */
     aemp_val *again = NULL;
     char *err = NULL;
