@@ -12,6 +12,7 @@
 #include "aemp/node.h"
 #include "buf.h"
 #include "dict.h"
+#include "log.h"
 #include "transport.h"
 
 struct event;
@@ -203,9 +204,7 @@ struct aemp_node {
 
     char *last_link_error;    /* why the last link we started failed */
 
-    int log_level;
-    aemp_log_cb log_cb;
-    void *log_ud;
+    aemp_logger log;
     int trace;
     aemp_buf scratch;         /* for log and trace lines */
     char *errmsg;
@@ -214,7 +213,7 @@ struct aemp_node {
 /* Why a link or a queue was given up (transport_error's message). */
 #define AEMP_SEND_CAP_FMT "send queue exceeds max_send_queue (%zu bytes)"
 
-/* ---- log.c ---- */
+/* ---- kernel_log.c ---- */
 void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
