@@ -154,6 +154,16 @@ static char *port_of(side *s)
     return port;
 }
 
+/* Hosts for nodea and nodeb, both in framing f, and a link from a to b
+ * under way. */
+static void start_pair(side *a, side *b, const char *f)
+{
+    side_init(a, "nodea", f);
+    side_init(b, "nodeb", f);
+    ck_assert_ptr_nonnull(aemp_link_connect(&a->host, "127.0.0.1",
+                                            port_of(b)));
+}
+
 static void side_clear(side *s)
 {
     evconnlistener_free(s->listener);
@@ -161,14 +171,20 @@ static void side_clear(side *s)
     aemp_unref(s->frame);
 }
 
-/* Runs the loop until both sides have had `count` links up. */
-static void run_until_up(side *a, side *b, int count)
+/* Runs the loop (5 s at most) until both counters reach count. */
+static void run_until_both(const int *x, const int *y, int count)
 {
     int both = 0;
     for (int i = 0; i < 500 && !both; i++) {
         test_run_until(base, &both, 0.01);
-        both = a->up >= count && b->up >= count;
+        both = *x >= count && *y >= count;
     }
+}
+
+/* Runs the loop until both sides have had `count` links up. */
+static void run_until_up(side *a, side *b, int count)
+{
+    run_until_both(&a->up, &b->up, count);
     ck_assert_int_eq(a->up, count);
     ck_assert_int_eq(b->up, count);
 }
@@ -192,10 +208,7 @@ START_TEST(test_up_and_frame)
     static const char *framings[] = {"cbor", "json"};
     const char *f = framings[_i];
     side a, b;
-    side_init(&a, "nodea", f);
-    side_init(&b, "nodeb", f);
-    ck_assert_ptr_nonnull(aemp_link_connect(&a.host, "127.0.0.1",
-                                            port_of(&b)));
+    start_pair(&a, &b, f);
     run_until_up(&a, &b, 1);
     ck_assert_str_eq(a.rnode, "nodeb");
     ck_assert_str_eq(b.rnode, "nodea");
@@ -228,16 +241,9 @@ END_TEST
 START_TEST(test_refused)
 {
     side a, b;
-    side_init(&a, "nodea", "json");
-    side_init(&b, "nodeb", "json");
-    b.refuse = "not you";
-    ck_assert_ptr_nonnull(aemp_link_connect(&a.host, "127.0.0.1",
-                                            port_of(&b)));
-    int both = 0;
-    for (int i = 0; i < 500 && !both; i++) {
-        test_run_until(base, &both, 0.01);
-        both = a.errors && b.errors;
-    }
+    start_pair(&a, &b, "json");
+    b.refuse = "not you"; /* before the loop runs: nothing is read yet */
+    run_until_both(&a.errors, &b.errors, 1);
     ck_assert_int_eq(b.errors, 1);
     ck_assert_str_eq(b.error, "not you");
     ck_assert_int_eq(a.errors, 1);
@@ -255,10 +261,7 @@ END_TEST
 START_TEST(test_close_and_clear)
 {
     side a, b;
-    side_init(&a, "nodea", "json");
-    side_init(&b, "nodeb", "json");
-    ck_assert_ptr_nonnull(aemp_link_connect(&a.host, "127.0.0.1",
-                                            port_of(&b)));
+    start_pair(&a, &b, "json");
     run_until_up(&a, &b, 1);
     aemp_link_close(a.link, "bye");
     ck_assert_int_eq(a.errors, 1);
