@@ -28,7 +28,7 @@ static char *slurp(const char *name, size_t *len)
 {
     const char *dir = getenv("AEMP_VECTORS");
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", name);
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/vectors", name);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "cannot open %s (set AEMP_VECTORS)\n", path);

@@ -9,12 +9,13 @@
 
 #include <event2/event.h>
 
-/* Reads a file from the reference vectors ($AEMP_VECTORS, set by meson). */
+/* Reads a file from the reference vectors ($AEMP_VECTORS, set by meson to
+ * tests/vectors). */
 static inline char *test_read_vector(const char *name, size_t *len)
 {
     const char *dir = getenv("AEMP_VECTORS");
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "../shared/vectors",
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/vectors",
              name);
     FILE *f = fopen(path, "rb");
     if (!f)

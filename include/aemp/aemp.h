@@ -6,6 +6,7 @@
 #include "aemp/error.h"
 #include "aemp/func.h"
 #include "aemp/node.h"
+#include "aemp/rc.h"
 #include "aemp/value.h"
 
 #define AEMP_VERSION "0.1.0"

@@ -28,16 +28,16 @@ aemp_val *aemp_rc_default(void);
 
 /* The rc file's path: $PERL_ANYEVENT_MP_RC, else $HOME/.perl-anyevent-mp,
  * else $APPDATA/perl-anyevent-mp (as Config.pm). malloc'd. */
-char *aemp_rc_path(void);
+char *aemp_rc_default_path(void);
 
 /* Loads an rc file with JSON::XS's relaxed syntax ('#' comments, a comma
  * after the last item, literal TABs in strings). A missing file gives what
  * Config.pm then uses, {"version": 1}. A file that cannot be read or does
  * not parse as an object is an error with a message naming the file (Perl
  * silently uses {"version": 1} instead; we would rather say so). */
-int aemp_rc_load(const char *path, aemp_val **rc, char **err);
+int aemp_rc_read(const char *path, aemp_val **rc, char **err);
 
-/* Parses rc text (the part of aemp_rc_load after reading the file); name
+/* Parses rc text (the part of aemp_rc_read after reading the file); name
  * is used in messages. */
 int aemp_rc_parse(const char *text, size_t len, const char *name,
                   aemp_val **rc, char **err);
@@ -48,16 +48,13 @@ int aemp_rc_parse(const char *text, size_t len, const char *name,
  * hash order, which is random). A new file is made with mode 0600 (Perl
  * uses 0666 & ~umask; the file holds the secret); an existing file keeps
  * its mode. */
-int aemp_rc_save(const char *path, const aemp_val *rc, char **err);
+int aemp_rc_write(const char *path, const aemp_val *rc, char **err);
 
 /* JSON::XS->new->pretty->canonical->encode: 3-space indent, "key" : value,
  * sorted keys, "[]"/"{}" for empty containers, a newline at the end.
- * malloc'd, NULL when out of memory. */
-char *aemp_json_pretty(const aemp_val *v, size_t *len);
-
-/* 180 random alphanumerics, as aemp gensecret (nonce62 180), from
- * RAND_bytes. malloc'd; NULL when out of memory or randomness. */
-char *aemp_config_gensecret(void);
+ * *out malloc'd (NULL on failure); AEMP_ENOMEM, or AEMP_EINVAL when v is
+ * nested too deep. */
+int aemp_json_pretty(const aemp_val *v, char **out, size_t *len);
 
 /* n random characters of 0-9A-Za-z into out (n+1 bytes with the NUL). */
 int aemp_config_nonce62(char *out, size_t n);
@@ -112,7 +109,7 @@ int aemp_config_expand_nodeid(const char *tmpl, const char *nodename,
 /* What resolving depends on besides the arguments; NULL members mean the
  * real thing. Tests fill them in. */
 typedef struct aemp_config_env {
-    const char *rcpath;           /* NULL: aemp_rc_path() */
+    const char *rcpath;           /* NULL: aemp_rc_default_path() */
     const aemp_val *rc;           /* an rc already loaded: used instead of
                                      reading rcpath (caemp's, with edits) */
     const char *nodename;         /* NULL: aemp_config_nodename() */

@@ -198,9 +198,9 @@ int aemp_config_resolve_env(const aemp_val *args, const aemp_config_env *env,
 
     const aemp_val *rc = env->rc;
     if (!rc && !aemp_is_true(aemp_map_get(kv, "norc"))) {
-        if (!env->rcpath && !(path = aemp_rc_path()))
+        if (!env->rcpath && !(path = aemp_rc_default_path()))
             goto out;
-        if ((r = aemp_rc_load(env->rcpath ? env->rcpath : path, &own_rc, err)))
+        if ((r = aemp_rc_read(env->rcpath ? env->rcpath : path, &own_rc, err)))
             goto out;
         rc = own_rc;
     }

@@ -18,7 +18,7 @@
 #include "value_int.h"
 #include "value_json.h"
 
-char *aemp_rc_path(void)
+char *aemp_rc_default_path(void)
 {
     const char *rc = getenv("PERL_ANYEVENT_MP_RC");
     const char *home = getenv("HOME");
@@ -143,7 +143,7 @@ aemp_val *aemp_rc_default(void)
     return rc;
 }
 
-int aemp_rc_load(const char *path, aemp_val **rc, char **err)
+int aemp_rc_read(const char *path, aemp_val **rc, char **err)
 {
     aemp_buf b = AEMP_BUF_INIT;
     char chunk[4096];
@@ -278,15 +278,19 @@ static int pretty(aemp_buf *b, const aemp_val *v, int depth)
     }
 }
 
-char *aemp_json_pretty(const aemp_val *v, size_t *len)
+int aemp_json_pretty(const aemp_val *v, char **out, size_t *len)
 {
     aemp_buf b = AEMP_BUF_INIT;
+    int r = pretty(&b, v, 0);
 
-    if (pretty(&b, v, 0) || aemp_buf_putc(&b, '\n')) {
+    *out = NULL;
+    if (!r)
+        r = aemp_buf_putc(&b, '\n');
+    if (!r && !(*out = aemp_buf_detach(&b, len)))
+        r = AEMP_ENOMEM;
+    if (r)
         aemp_buf_free(&b);
-        return NULL;
-    }
-    return aemp_buf_detach(&b, len);
+    return r;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -303,15 +307,17 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-int aemp_rc_save(const char *path, const aemp_val *rc, char **err)
+int aemp_rc_write(const char *path, const aemp_val *rc, char **err)
 {
     size_t len;
-    char *text = aemp_json_pretty(rc, &len);
-    char *tmp = NULL, *old = NULL;
+    char *text, *tmp = NULL, *old = NULL;
     struct stat st;
-    int r = AEMP_ENOMEM;
+    int r = aemp_json_pretty(rc, &text, &len);
 
-    if (!text || asprintf(&tmp, "%s~new~", path) < 0 || asprintf(&old, "%s~", path) < 0)
+    if (r)
+        goto out;
+    r = AEMP_ENOMEM;
+    if (asprintf(&tmp, "%s~new~", path) < 0 || asprintf(&old, "%s~", path) < 0)
         goto out;
 
     /* the secret lives here: private unless the user chose otherwise */
@@ -377,16 +383,6 @@ int aemp_config_nonce62(char *out, size_t n)
     }
     out[n] = 0;
     return AEMP_OK;
-}
-
-char *aemp_config_gensecret(void)
-{
-    char *s = malloc(181);
-    if (s && aemp_config_nonce62(s, 180)) {
-        free(s);
-        return NULL;
-    }
-    return s;
 }
 
 int aemp_config_runiq(char *out)

@@ -1,6 +1,6 @@
 /* libaemp internal: the handshake's greeting lines and authentication
  * values, as AnyEvent::MP::Transport computes them. Pure functions: no
- * sockets here, so the vectors in shared/vectors/auth.json test them. */
+ * sockets here, so the vectors in tests/vectors/auth.json test them. */
 #ifndef AEMP_TRANSPORT_AUTH_H
 #define AEMP_TRANSPORT_AUTH_H
 

@@ -6,9 +6,7 @@
 #include <string.h>
 
 #include "aemp/error.h"
-#include "buf.h"
 #include "caemp.h"
-#include "config.h"
 
 static const char usage_text[] =
     "Usage: caemp command args... [command args...]...\n"
@@ -100,21 +98,56 @@ void caemp_usage(FILE *out)
 
 aemp_val *caemp_bytes_value(const char *s, size_t len)
 {
-    aemp_buf b = AEMP_BUF_INIT;
+    char *utf8 = malloc(2 * len + 1); /* each byte at most two */
+    size_t n = 0;
 
+    if (!utf8)
+        return NULL;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        char two[2] = {(char)(0xc0 | c >> 6), (char)(0x80 | (c & 0x3f))};
-        if (c < 0x80 ? aemp_buf_putc(&b, (char)c) : aemp_buf_append(&b, two, 2)) {
-            aemp_buf_free(&b);
-            return NULL;
+        if (c < 0x80) {
+            utf8[n++] = (char)c;
+        } else {
+            utf8[n++] = (char)(0xc0 | c >> 6);
+            utf8[n++] = (char)(0x80 | (c & 0x3f));
         }
     }
-    size_t n;
-    char *p = aemp_buf_detach(&b, &n);
-    aemp_val *v = p ? aemp_strn(p, n) : NULL;
-    free(p);
+    aemp_val *v = aemp_strn(utf8, n);
+    free(utf8);
     return v;
+}
+
+char *caemp_perl_str(const aemp_val *v)
+{
+    char *s = NULL;
+    size_t len;
+    const char *p;
+    int n = 0;
+
+    switch (aemp_type_of(v)) {
+    case AEMP_NULL:
+        return strdup("");
+    case AEMP_BOOL:
+        return strdup(aemp_is_true(v) ? "1" : "0");
+    case AEMP_STRING:
+        p = aemp_str_ptr(v, &len);
+        return strndup(p, len);
+    case AEMP_INT:
+        n = asprintf(&s, "%lld", (long long)aemp_as_int(v));
+        break;
+    case AEMP_UINT:
+        n = asprintf(&s, "%llu", (unsigned long long)aemp_as_uint(v));
+        break;
+    case AEMP_DOUBLE:
+        n = asprintf(&s, "%.15g", aemp_as_double(v));
+        break;
+    case AEMP_ARRAY:
+    case AEMP_MAP:
+        n = asprintf(&s, "%s(%p)", aemp_type_of(v) == AEMP_ARRAY ? "ARRAY" : "HASH",
+                     (const void *)v);
+        break;
+    }
+    return n < 0 ? NULL : s;
 }
 
 void caemp_print(FILE *out, const char *text, size_t len)
@@ -264,7 +297,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    char *first = aemp_config_perl_str(aemp_array_at(ctx.args, 0));
+    char *first = caemp_perl_str(aemp_array_at(ctx.args, 0));
     if (first && strcmp(first, "run") == 0) {
         status = caemp_node_command(&ctx, "run", ctx.argc - 1, ctx.raw + 1);
         if (status < 0)
@@ -275,7 +308,7 @@ int main(int argc, char **argv)
     free(first);
 
     while (!status && ctx.pos < ctx.argc) {
-        char *cmd = aemp_config_perl_str(aemp_array_at(ctx.args, (size_t)ctx.pos++));
+        char *cmd = caemp_perl_str(aemp_array_at(ctx.args, (size_t)ctx.pos++));
         if (!cmd) {
             status = CAEMP_EXIT_DIE;
             break;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "aemp/node.h"
+#include "aemp/rc.h"
 #include "aemp/value.h"
 
 /* What caemp_rc_command returns for a command that is not an rc command. */
@@ -33,19 +34,19 @@ typedef struct caemp_ctx {
     int argc;
     int pos;
 
-    /* The rc file, loaded on first use by an rc command (NULL before),
-     * edited in place. As in aemp, "is it dirty" is the rc's own "dirty"
-     * key (a count): aemp's showconfig prints it too, and saving removes
-     * it. See caemp_rc_dirty(). */
-    char *rcpath;
-    aemp_val *rc;
+    /* The rc file, loaded on first use by an rc command (NULL before).
+     * As in aemp, "is it dirty" is the rc's own "dirty" key (a count):
+     * aemp's showconfig prints it too, and saving removes it. See
+     * caemp_rc_dirty(). */
+    aemp_rc *rc;
 
-    /* The map that rc commands edit: the rc itself (global defaults) or
-     * the profile chosen with "profile NAME" (profile_name; NULL for the
-     * global defaults). A reference of its own, so a profile removed with
-     * delprofile goes on being edited, detached, as in aemp. */
-    aemp_val *target;
+    /* The map that rc commands edit: the rc's top level (global
+     * defaults, profile_name NULL) or the profile chosen with "profile
+     * NAME". A profile removed with delprofile goes on being edited,
+     * detached, as in aemp: then detached is a copy of it that edits go
+     * to (and are lost with), else NULL. */
     char *profile_name;
+    aemp_val *detached;
 } caemp_ctx;
 
 /* ---- caemp_rc.c ---- */
@@ -68,7 +69,50 @@ int caemp_rc_ensure(caemp_ctx *ctx);
 
 void caemp_ctx_free(caemp_ctx *ctx);
 
+/* For the rc commands (caemp_rc.c, caemp_rc_keys.c). Each returns 0 or
+ * an exit status after a message unless it says otherwise. */
+
+/* Prints msg and a newline to stderr; the exit status of a die. */
+int caemp_die(const char *msg);
+int caemp_oom(void);
+/* After an aemp_rc call on ctx->rc failed with r: its message. */
+int caemp_rc_failed(const caemp_ctx *ctx, int r);
+/* ++$cfg->{dirty}, as aemp does after every rc command. */
+int caemp_rc_mark_dirty(caemp_ctx *ctx);
+/* The next argument (borrowed), or NULL after printing missing. */
+const aemp_val *caemp_need_arg(caemp_ctx *ctx, const char *missing);
+
+/* The edited map's key (borrowed, valid until the next edit), set (taking
+ * v) and removal. */
+const aemp_val *caemp_target_get(const caemp_ctx *ctx, const char *key);
+int caemp_target_set(caemp_ctx *ctx, const char *key, aemp_val *v);
+void caemp_target_del(caemp_ctx *ctx, const char *key);
+
+/* An rc command: key is the rc key it edits (NULL for the profile
+ * commands), missing aemp's message for a missing argument. */
+typedef int (*caemp_rc_fn)(caemp_ctx *ctx, const char *key,
+                           const char *missing);
+
+/* A command found by name: what runs it, with which key and message. */
+typedef struct caemp_rc_op {
+    caemp_rc_fn fn;
+    const char *key;
+    const char *missing;
+} caemp_rc_op;
+
+/* ---- caemp_rc_keys.c ---- */
+
+/* 1 and *op if cmd is one of the commands of one rc key (setKEY, KEY,
+ * delKEY, genKEY, addITEM, delITEM), else 0. */
+int caemp_rc_find_key_op(const char *cmd, caemp_rc_op *op);
+
 /* ---- caemp.c ---- */
+
+/* Perl's stringification of a scalar: strings as they are, integers in
+ * decimal, doubles as %.15g, booleans "1"/"0", null "". Arrays and maps
+ * give "ARRAY(0x...)" / "HASH(0x...)" as Perl would. malloc'd, NULL when
+ * out of memory. */
+char *caemp_perl_str(const aemp_val *v);
 
 /* A string as Perl holds a command-line argument or file content read
  * without a layer: each byte a character, so bytes >= 0x80 become two

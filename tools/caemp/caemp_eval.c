@@ -17,23 +17,48 @@
 #include <event2/event.h>
 
 #include "aemp/aemp.h"
-#include "buf.h"
 #include "caemp.h"
 
 #define TRACE_TIMEOUT 15 /* seconds per node, as aemp's */
 
 /* Perl's "@list" for the values from..: strings as they are, undef as
  * "", anything else as JSON. */
-static void join_values(aemp_buf *b, const aemp_val *list, size_t from)
+static void join_values(FILE *out, const aemp_val *list, size_t from)
 {
     for (size_t i = from; i < aemp_array_len(list); i++) {
         const aemp_val *v = aemp_array_at(list, i);
         const char *s = aemp_str_ptr(v, NULL);
         char *json = s || aemp_is_null(v) ? NULL : aemp_to_json(v, NULL);
         if (i > from)
-            aemp_buf_putc(b, ' ');
-        aemp_buf_puts(b, s ? s : json ? json : "");
+            fputc(' ', out);
+        fputs(s ? s : json ? json : "", out);
         free(json);
+    }
+}
+
+/* Text built with stdio: open_memstream's buffer and length. */
+typedef struct text {
+    FILE *f;
+    char *p;
+    size_t len;
+} text;
+
+static int text_open(text *t)
+{
+    t->p = NULL;
+    t->len = 0;
+    t->f = open_memstream(&t->p, &t->len);
+    return t->f ? 0 : -1;
+}
+
+/* Ends the writing: t->p and t->len are the text (p NULL when out of
+ * memory). */
+static void text_close(text *t)
+{
+    if (fclose(t->f) != 0) {
+        free(t->p);
+        t->p = NULL;
+        t->len = 0;
     }
 }
 
@@ -42,13 +67,16 @@ static void join_values(aemp_buf *b, const aemp_val *list, size_t from)
 /* die "$err @res": the text, with a newline if it has none. */
 static void print_failure(const aemp_val *msg)
 {
-    aemp_buf b = AEMP_BUF_INIT;
-    join_values(&b, msg, 0);
-    while (b.len && (b.p[b.len - 1] == ' ' || b.p[b.len - 1] == '\n'))
-        b.len--;
-    aemp_buf_putc(&b, '\n');
-    caemp_print(stderr, b.p, b.len);
-    aemp_buf_free(&b);
+    text t;
+    if (text_open(&t))
+        return;
+    join_values(t.f, msg, 0);
+    text_close(&t);
+    while (t.len && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\n'))
+        t.len--;
+    caemp_print(stderr, t.p ? t.p : "", t.len);
+    fputc('\n', stderr);
+    free(t.p);
 }
 
 /* [$@, RESULTS...] */
@@ -100,7 +128,11 @@ static int cmd_eval(int argc, char **argv)
     }
     /* aemp joins the remaining arguments as Perl has them: JSON decoded,
      * the others byte strings */
-    aemp_buf expr = AEMP_BUF_INIT;
+    text expr;
+    if (text_open(&expr)) {
+        fprintf(stderr, "caemp: eval: out of memory\n");
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         aemp_val *v = *arg == '[' || *arg == '{' || *arg == '"'
@@ -108,15 +140,16 @@ static int cmd_eval(int argc, char **argv)
                           : caemp_bytes_value(arg, strlen(arg));
         const char *s = aemp_str_ptr(v, NULL);
         if (i > 1)
-            aemp_buf_putc(&expr, ' ');
-        aemp_buf_puts(&expr, s ? s : argv[i]);
+            fputc(' ', expr.f);
+        fputs(s ? s : argv[i], expr.f);
         aemp_unref(v);
     }
+    text_close(&expr);
     caemp_cmd st = {0};
     char *nodeid = aemp_node_of(argv[0]);
     if (caemp_start_node(&st, "eval")) {
         caemp_stop_node(&st);
-        aemp_buf_free(&expr);
+        free(expr.p);
         free(nodeid);
         return 1;
     }
@@ -127,7 +160,7 @@ static int cmd_eval(int argc, char **argv)
     event_base_dispatch(st.base);
     free(reply);
     free(nodeid);
-    aemp_buf_free(&expr);
+    free(expr.p);
     caemp_stop_node(&st);
     return st.status;
 }
@@ -220,30 +253,35 @@ static int trace_reply(aemp_node *node, const char *port, const aemp_val *msg,
         timer_free(t);
     size_t errlen = 0;
     const char *err = aemp_str_ptr(aemp_array_at(msg, 1), &errlen);
-    aemp_buf line = AEMP_BUF_INIT;
+    text line;
+    if (text_open(&line)) {
+        trace_done_one(tr);
+        return 0;
+    }
     if (err && errlen) {
         while (errlen && err[errlen - 1] == '\n')
             errlen--;
-        aemp_buf_printf(&line, "%s (cannot answer: %.*s)\n", from ? from : "",
-                        (int)errlen, err);
+        fprintf(line.f, "%s (cannot answer: %.*s)\n", from ? from : "",
+                (int)errlen, err);
         tr->status = 1;
     } else {
-        aemp_buf_printf(&line, "%s -> ", from ? from : "");
+        fprintf(line.f, "%s -> ", from ? from : "");
         aemp_val *neigh = aemp_array();
         for (size_t i = 2; i < aemp_array_len(msg); i++) {
             const char *n = aemp_str_ptr(aemp_array_at(msg, i), NULL);
             if (n && strcmp(n, aemp_node_id(node)))
                 aemp_array_push(neigh, aemp_str(n));
         }
-        join_values(&line, neigh, 0);
-        aemp_buf_putc(&line, '\n');
+        join_values(line.f, neigh, 0);
+        fputc('\n', line.f);
         for (size_t i = 0; i < aemp_array_len(neigh); i++)
             trace_ask(tr, aemp_str_ptr(aemp_array_at(neigh, i), NULL));
         aemp_unref(neigh);
     }
-    caemp_print(stdout, line.p, line.len);
+    text_close(&line);
+    caemp_print(stdout, line.p ? line.p : "", line.len);
     fflush(stdout);
-    aemp_buf_free(&line);
+    free(line.p);
     trace_done_one(tr);
     return 0;
 }
