@@ -83,10 +83,11 @@ aemp_compat_guard aemp_compat_db_mon(const char *family, aemp_compat_sub cb,
         return 0;
     }
     compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
-    aemp_mon_id id = rec ? aemp_db_mon(node, family, db_mon_trampoline, rec)
-                         : 0;
-    if (!id || compat_rec_file_guard(rec, GUARD_DB_MON, id)) {
-        if (id)
+    aemp_db_mon_id id = {0};
+    if (rec)
+        id = aemp_db_mon(node, family, db_mon_trampoline, rec);
+    if (!id.id || compat_rec_file_guard(rec, GUARD_DB_MON, id.id)) {
+        if (id.id)
             aemp_db_mon_cancel(node, id);
         compat_rec_free(rec);
         return 0;
@@ -165,9 +166,11 @@ aemp_compat_guard aemp_compat_mon_nodes(aemp_compat_sub cb, void *ud)
         return 0;
     }
     compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
-    aemp_mon_id id = rec ? aemp_mon_nodes(node, nodes_trampoline, rec) : 0;
-    if (!id || compat_rec_file_guard(rec, GUARD_NODES, id)) {
-        if (id)
+    aemp_node_mon_id id = {0};
+    if (rec)
+        id = aemp_mon_nodes(node, nodes_trampoline, rec);
+    if (!id.id || compat_rec_file_guard(rec, GUARD_NODES, id.id)) {
+        if (id.id)
             aemp_mon_nodes_cancel(node, id);
         compat_rec_free(rec);
         return 0;

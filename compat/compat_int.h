@@ -43,7 +43,7 @@ struct compat_rec {
     compat_rec *port_next;
     /* a port's record: its rcv records, and its monitor */
     compat_rec *rcvs;
-    aemp_mon_id port_mon;
+    aemp_port_mon_id port_mon;
     /* after_snd: where to and what */
     char *port;
     aemp_val *msg;

@@ -88,7 +88,7 @@ static compat_rec *port_rec(aemp_node *node, const char *port)
     compat_rec *prec = compat_rec_find(key);
     if (!prec && (prec = compat_rec_new(NULL, NULL))) {
         if (compat_rec_file(prec, key)
-            || !(prec->port_mon = aemp_mon(node, port, port_died, prec))) {
+            || !(prec->port_mon = aemp_mon(node, port, port_died, prec)).id) {
             compat_rec_free(prec);
             prec = NULL;
         }
@@ -273,9 +273,11 @@ aemp_compat_guard aemp_compat_mon(const char *port, aemp_compat_sub cb,
         return 0;
     }
     compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
-    aemp_mon_id id = rec ? aemp_mon(node, port, mon_trampoline, rec) : 0;
-    if (!id || compat_rec_file_guard(rec, GUARD_MON, id)) {
-        if (id)
+    aemp_port_mon_id id = {0};
+    if (rec)
+        id = aemp_mon(node, port, mon_trampoline, rec);
+    if (!id.id || compat_rec_file_guard(rec, GUARD_MON, id.id)) {
+        if (id.id)
             aemp_mon_cancel(node, id);
         compat_rec_free(rec);
         return 0;
@@ -289,7 +291,7 @@ aemp_compat_guard aemp_compat_mon_kil(const char *port, const char *rcvport)
     if (!node)
         return 0;
     /* rcvport NULL: $SELF, or refused as Perl's one-argument mon */
-    return compat_guard(GUARD_MON, aemp_mon_kil(node, port, rcvport));
+    return compat_guard(GUARD_MON, aemp_mon_kil(node, port, rcvport).id);
 }
 
 aemp_compat_guard aemp_compat_mon_snd(const char *port, const char *rcvport,
@@ -301,7 +303,8 @@ aemp_compat_guard aemp_compat_mon_snd(const char *port, const char *rcvport,
         aemp_unref(msg);
         return 0;
     }
-    return compat_guard(GUARD_MON, aemp_mon_snd(node, port, rcvport, msg));
+    return compat_guard(GUARD_MON,
+                        aemp_mon_snd(node, port, rcvport, msg).id);
 }
 
 static void guard_trampoline(aemp_node *node, const char *port,
@@ -329,9 +332,11 @@ aemp_compat_guard aemp_compat_mon_guard(const char *port,
         return 0;
     }
     compat_rec *rec = node ? compat_rec_new(NULL, data) : NULL;
-    aemp_mon_id id = rec ? aemp_mon(node, port, guard_trampoline, rec) : 0;
-    if (!id || compat_rec_file_guard(rec, GUARD_MON, id)) {
-        if (id)
+    aemp_port_mon_id id = {0};
+    if (rec)
+        id = aemp_mon(node, port, guard_trampoline, rec);
+    if (!id.id || compat_rec_file_guard(rec, GUARD_MON, id.id)) {
+        if (id.id)
             aemp_mon_cancel(node, id);
         compat_rec_free(rec);
         return 0;

@@ -27,7 +27,7 @@ typedef struct flood {
     struct event *timer;
     struct timeval every;
     long long next_seq;
-    aemp_mon_id mon;
+    aemp_port_mon_id mon;
 } flood;
 
 static aemp_node *node;
@@ -89,7 +89,7 @@ static void on_flood_mon(aemp_node *n, const char *port,
     for (size_t i = 0; i < aemp_array_len(reason); i++)
         aemp_array_push(ev, aemp_copy(aemp_array_at(reason, i)));
     emit(ev);
-    f->mon = 0;
+    f->mon = (aemp_port_mon_id){0};
     if (f->timer) /* still flooding */
         flood_monitor(f);
 }
@@ -144,9 +144,9 @@ static void flood_stop(const char *name)
     }
     event_free(f->timer);
     f->timer = NULL;
-    if (f->mon)
+    if (f->mon.id)
         aemp_mon_cancel(node, f->mon);
-    f->mon = 0;
+    f->mon = (aemp_port_mon_id){0};
     emit(aemp_arrayv(aemp_str("flood_stopped"), aemp_str(f->name),
                      aemp_int(f->next_seq - 1), NULL));
 }

@@ -167,7 +167,7 @@ typedef struct named {
     struct named *next;
     char *name;
     int is_mon;
-    uint64_t id; /* aemp_db_handle or aemp_mon_id */
+    uint64_t id; /* an aemp_db_handle, or an aemp_db_mon_id's id */
 } named;
 
 static named *names;
@@ -175,7 +175,7 @@ static named *names;
 static void named_drop(named *n)
 {
     if (n->is_mon)
-        aemp_db_mon_cancel(node, n->id);
+        aemp_db_mon_cancel(node, (aemp_db_mon_id){n->id});
     else
         aemp_db_release(node, n->id);
     free(n->name);
@@ -303,7 +303,7 @@ static int db_command(const char *op, const aemp_val *cmd)
         }
     } else if (!strcmp(op, "db_mon") && a1 && a2) {
         /* the name lives as long as the callback may run: the process */
-        named_put(a1, 1, aemp_db_mon(node, a2, on_db_mon, keep(a1)));
+        named_put(a1, 1, aemp_db_mon(node, a2, on_db_mon, keep(a1)).id);
     } else if (!strcmp(op, "db_unmon") && a1) {
         named *n = named_take(a1, 1);
         if (n)

@@ -49,15 +49,11 @@ static inline void capture_log(int level, const char *ctx, const char *msg,
     snprintf(s->logs + used, sizeof s->logs - used, "%s\n", msg);
 }
 
-static inline aemp_node *make_node(const char *id, const char *secret,
-                                   const char *seed, seen *logs)
+/* Configures n: listening on loopback, one seed if given, extra_config
+ * last. */
+static inline void configure_node(aemp_node *n, const char *id,
+                                  const char *secret, const char *seed)
 {
-    aemp_node *n = aemp_node_new(base);
-    ck_assert_ptr_nonnull(n);
-    if (logs)
-        aemp_node_set_log(n, 9, capture_log, logs);
-    else
-        aemp_node_set_log(n, 0, NULL, NULL);
     aemp_val *args = aemp_map();
     aemp_map_set(args, "norc", aemp_int(1));
     aemp_map_set(args, "nodeid", aemp_str(id));
@@ -74,6 +70,18 @@ static inline aemp_node *make_node(const char *id, const char *secret,
     int rc = aemp_node_configure(n, args, NULL);
     ck_assert_msg(rc == 0, "configure: %s", aemp_node_errmsg(n));
     aemp_unref(args);
+}
+
+static inline aemp_node *make_node(const char *id, const char *secret,
+                                   const char *seed, seen *logs)
+{
+    aemp_node *n = aemp_node_new(base);
+    ck_assert_ptr_nonnull(n);
+    if (logs)
+        aemp_node_set_log(n, 9, capture_log, logs);
+    else
+        aemp_node_set_log(n, 0, NULL, NULL);
+    configure_node(n, id, secret, seed);
     return n;
 }
 

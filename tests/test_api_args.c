@@ -151,15 +151,15 @@ START_TEST(test_null_node)
     ck_assert_int_eq(aemp_sndv(NULL, "a#b", aemp_str("x"), aemp_int(1), NULL),
                      AEMP_EINVAL);
     ck_assert_int_eq(aemp_kil(NULL, "a#b", msg1()), AEMP_EINVAL);
-    ck_assert_uint_eq(aemp_mon(NULL, "a#b", ignore_mon, NULL), 0);
-    ck_assert_uint_eq(aemp_mon_kil(NULL, "a#b", "a#c"), 0);
-    ck_assert_uint_eq(aemp_mon_snd(NULL, "a#b", "a#c", msg1()), 0);
-    aemp_mon_cancel(NULL, 1);
+    ck_assert_uint_eq(aemp_mon(NULL, "a#b", ignore_mon, NULL).id, 0);
+    ck_assert_uint_eq(aemp_mon_kil(NULL, "a#b", "a#c").id, 0);
+    ck_assert_uint_eq(aemp_mon_snd(NULL, "a#b", "a#c", msg1()).id, 0);
+    aemp_mon_cancel(NULL, (aemp_port_mon_id){1});
     ck_assert_int_eq(aemp_node_is_up(NULL, "a"), -1);
     ck_assert_ptr_null(aemp_node_last_error(NULL, "a"));
     ck_assert_ptr_null(aemp_up_nodes(NULL));
-    ck_assert_uint_eq(aemp_mon_nodes(NULL, ignore_node, NULL), 0);
-    aemp_mon_nodes_cancel(NULL, 1);
+    ck_assert_uint_eq(aemp_mon_nodes(NULL, ignore_node, NULL).id, 0);
+    aemp_mon_nodes_cancel(NULL, (aemp_node_mon_id){1});
 
     ck_assert_uint_eq(aemp_db_set(NULL, "f", "k", aemp_int(1)), 0);
     aemp_db_release(NULL, 1);
@@ -168,8 +168,8 @@ START_TEST(test_null_node)
     ck_assert_int_eq(aemp_db_family(NULL, "f", ignore_db, NULL), AEMP_EINVAL);
     ck_assert_int_eq(aemp_db_keys(NULL, "f", ignore_db, NULL), AEMP_EINVAL);
     ck_assert_int_eq(aemp_db_values(NULL, "f", ignore_db, NULL), AEMP_EINVAL);
-    ck_assert_uint_eq(aemp_db_mon(NULL, "f", ignore_db_mon, NULL), 0);
-    aemp_db_mon_cancel(NULL, 1);
+    ck_assert_uint_eq(aemp_db_mon(NULL, "f", ignore_db_mon, NULL).id, 0);
+    aemp_db_mon_cancel(NULL, (aemp_db_mon_id){1});
     ck_assert_ptr_null(aemp_node_master(NULL));
 
     ck_assert_int_eq(aemp_func_register(NULL, "A::b", ignore_func, NULL),
@@ -180,7 +180,7 @@ START_TEST(test_null_node)
     ck_assert_uint_eq(aemp_after(NULL, 1, ignore_after, NULL), 0);
     ck_assert_uint_eq(aemp_after_snd(NULL, 1, "a#b", msg1()), 0);
     aemp_after_cancel(NULL, 1);
-    ck_assert_uint_eq(aemp_mon_guard(NULL, "a#b", ignore_release, NULL), 0);
+    ck_assert_uint_eq(aemp_mon_guard(NULL, "a#b", ignore_release, NULL).id, 0);
     ck_assert_int_eq(aemp_peval(NULL, "a#b", count_peval, NULL), AEMP_EINVAL);
     ck_assert_int_eq(peval_calls, 0);
 }
@@ -281,12 +281,12 @@ START_TEST(test_bad_ids)
         ck_assert_int_eq(aemp_sndv(n, bad, aemp_str("x"), NULL), AEMP_EINVAL);
         ck_assert_int_eq(aemp_kil(n, bad, msg1()), AEMP_EINVAL);
         ck_assert_int_eq(aemp_rcv(n, bad, NULL, ignore_msg, NULL), AEMP_EINVAL);
-        ck_assert_uint_eq(aemp_mon(n, bad, ignore_mon, NULL), 0);
-        ck_assert_uint_eq(aemp_mon_kil(n, bad, port), 0);
-        ck_assert_uint_eq(aemp_mon_kil(n, port, bad), 0);
-        ck_assert_uint_eq(aemp_mon_snd(n, bad, port, msg1()), 0);
-        ck_assert_uint_eq(aemp_mon_snd(n, port, bad, msg1()), 0);
-        ck_assert_uint_eq(aemp_mon_guard(n, bad, ignore_release, NULL), 0);
+        ck_assert_uint_eq(aemp_mon(n, bad, ignore_mon, NULL).id, 0);
+        ck_assert_uint_eq(aemp_mon_kil(n, bad, port).id, 0);
+        ck_assert_uint_eq(aemp_mon_kil(n, port, bad).id, 0);
+        ck_assert_uint_eq(aemp_mon_snd(n, bad, port, msg1()).id, 0);
+        ck_assert_uint_eq(aemp_mon_snd(n, port, bad, msg1()).id, 0);
+        ck_assert_uint_eq(aemp_mon_guard(n, bad, ignore_release, NULL).id, 0);
         ck_assert_ptr_null(aemp_cal(n, bad, msg1(), 1, ignore_reply, NULL));
         ck_assert_ptr_null(aemp_cal(n, bad, msg1(), -1, ignore_reply, NULL));
         ck_assert_uint_eq(aemp_after_snd(n, 0, bad, msg1()), 0);
@@ -304,14 +304,14 @@ START_TEST(test_bad_ids)
     ck_assert_int_eq(aemp_kil(n, "args", NULL), AEMP_EINVAL);
     ck_assert_int_eq(aemp_kil(n, "args#", NULL), AEMP_EINVAL);
     ck_assert_int_eq(aemp_kil(n, "other", msg1()), AEMP_EINVAL);
-    ck_assert_uint_eq(aemp_mon_kil(n, port, "args"), 0);
+    ck_assert_uint_eq(aemp_mon_kil(n, port, "args").id, 0);
     /* rcv only on local ports, and not on the node port */
     ck_assert_int_eq(aemp_rcv(n, "other#p", "t", ignore_msg, NULL),
                      AEMP_EINVAL);
     ck_assert_int_eq(aemp_rcv(n, "args", "t", ignore_msg, NULL), AEMP_EINVAL);
     ck_assert_int_eq(aemp_rcv(n, "args#", "t", ignore_msg, NULL), AEMP_EINVAL);
     /* one-argument mon outside a port's context: no $SELF to kill */
-    ck_assert_uint_eq(aemp_mon_kil(n, port, NULL), 0);
+    ck_assert_uint_eq(aemp_mon_kil(n, port, NULL).id, 0);
     /* snd_to_func wants a node id, not a port */
     ck_assert_int_eq(aemp_snd_to_func(n, "args#p", "A::b", NULL), AEMP_EINVAL);
 
@@ -324,7 +324,7 @@ START_TEST(test_bad_ids)
         if (g) /* NULL: a normal kill */
             ck_assert_int_eq(aemp_kil(n, "args#nosuch", aemp_ref(g)),
                              AEMP_EINVAL);
-        ck_assert_uint_eq(aemp_mon_snd(n, port, port, aemp_ref(g)), 0);
+        ck_assert_uint_eq(aemp_mon_snd(n, port, port, aemp_ref(g)).id, 0);
         ck_assert_ptr_null(aemp_cal(n, port, aemp_ref(g), 1, ignore_reply,
                                     NULL));
         ck_assert_uint_eq(aemp_after_snd(n, 1, port, aemp_ref(g)), 0);
@@ -337,9 +337,9 @@ START_TEST(test_bad_ids)
     }
 
     /* callbacks and names */
-    ck_assert_uint_eq(aemp_mon(n, port, NULL, NULL), 0);
-    ck_assert_uint_eq(aemp_mon_nodes(n, NULL, NULL), 0);
-    ck_assert_uint_eq(aemp_mon_guard(n, port, NULL, NULL), 0);
+    ck_assert_uint_eq(aemp_mon(n, port, NULL, NULL).id, 0);
+    ck_assert_uint_eq(aemp_mon_nodes(n, NULL, NULL).id, 0);
+    ck_assert_uint_eq(aemp_mon_guard(n, port, NULL, NULL).id, 0);
     ck_assert_ptr_null(aemp_cal(n, port, msg1(), 1, NULL, NULL));
     ck_assert_uint_eq(aemp_after(n, 1, NULL, NULL), 0);
     ck_assert_int_eq(aemp_peval(n, port, NULL, NULL), AEMP_EINVAL);
@@ -391,7 +391,7 @@ START_TEST(test_families)
         ck_assert_int_eq(aemp_db_family(n, f, ignore_db, NULL), AEMP_EINVAL);
         ck_assert_int_eq(aemp_db_keys(n, f, ignore_db, NULL), AEMP_EINVAL);
         ck_assert_int_eq(aemp_db_values(n, f, ignore_db, NULL), AEMP_EINVAL);
-        ck_assert_uint_eq(aemp_db_mon(n, f, ignore_db_mon, NULL), 0);
+        ck_assert_uint_eq(aemp_db_mon(n, f, ignore_db_mon, NULL).id, 0);
     }
     /* any other name goes, as in Perl (MP.pm only recommends
      * [A-Za-z][A-Za-z0-9_:]*), the protocol's own included */
@@ -401,8 +401,8 @@ START_TEST(test_families)
         ck_assert_uint_ne(h, 0);
         aemp_db_release(n, h);
         ck_assert_int_eq(aemp_db_keys(n, odd[i], ignore_db, NULL), AEMP_OK);
-        aemp_mon_id m = aemp_db_mon(n, odd[i], ignore_db_mon, NULL);
-        ck_assert_uint_ne(m, 0);
+        aemp_db_mon_id m = aemp_db_mon(n, odd[i], ignore_db_mon, NULL);
+        ck_assert_uint_ne(m.id, 0);
         aemp_db_mon_cancel(n, m);
     }
     /* a subkey is a string, the empty one too */
@@ -414,14 +414,14 @@ START_TEST(test_families)
     aemp_db_release(n, e);
     /* callbacks */
     ck_assert_int_eq(aemp_db_family(n, "fam", NULL, NULL), AEMP_EINVAL);
-    ck_assert_uint_eq(aemp_db_mon(n, "fam", NULL, NULL), 0);
+    ck_assert_uint_eq(aemp_db_mon(n, "fam", NULL, NULL).id, 0);
     /* good names pass */
     aemp_db_handle h = aemp_db_set(n, "My::Family_2", "k", aemp_str("v"));
     ck_assert_uint_ne(h, 0);
     ck_assert_int_eq(aemp_db_del(n, "My::Family_2", "k"), AEMP_OK);
     aemp_db_release(n, h);
     aemp_db_release(n, 12345);
-    aemp_db_mon_cancel(n, 12345);
+    aemp_db_mon_cancel(n, (aemp_db_mon_id){12345});
     aemp_node_free(n);
 }
 END_TEST
@@ -647,18 +647,18 @@ START_TEST(test_die_in_callback)
     /* the README's greeter, sent ["hello"] without a reply port */
     ck_assert_int_eq(aemp_rcv(n, "die#hello", "hello", on_hello, NULL),
                      AEMP_OK);
-    ck_assert_uint_ne(aemp_mon(n, "die#hello", on_death, &d), 0);
+    ck_assert_uint_ne(aemp_mon(n, "die#hello", on_death, &d).id, 0);
     ck_assert_int_eq(aemp_sndv(n, "die#hello", aemp_str("hello"), NULL),
                      AEMP_OK);
     assert_died(&d, BAD_ID);
 
     for (size_t i = 0; i < sizeof misuses / sizeof *misuses; i++) {
         char *p = aemp_port(n, misuse, (void *)(uintptr_t)i);
-        ck_assert_uint_ne(aemp_mon(n, p, on_death, &d), 0);
+        ck_assert_uint_ne(aemp_mon(n, p, on_death, &d).id, 0);
         ck_assert_int_eq(aemp_snd(n, p, msg1()), AEMP_OK);
         assert_died(&d, misuses[i].why);
         /* the port is gone, the node goes on */
-        ck_assert_uint_ne(aemp_mon(n, p, on_death, &d), 0);
+        ck_assert_uint_ne(aemp_mon(n, p, on_death, &d).id, 0);
         run_until(&d.calls, 5);
         ck_assert(aemp_str_eq(aemp_array_at(d.reason, 0), "no_such_port"));
         aemp_unref(d.reason);
@@ -677,7 +677,7 @@ END_TEST
 /* $SELF stands in for a missing port where Perl's does: one-argument mon
  * and db_reg without a port. */
 typedef struct selfuse {
-    aemp_mon_id mon;
+    aemp_port_mon_id mon;
     aemp_db_handle reg;
     const char *watched;
 } selfuse;
@@ -697,12 +697,12 @@ START_TEST(test_self_defaults)
     aemp_node *n = make_node("self");
     death d = {0};
     char *watched = aemp_port(n, ignore_msg, NULL);
-    selfuse s = {0, 0, watched};
+    selfuse s = {{0}, 0, watched};
     char *p = aemp_port(n, use_self, &s);
     aemp_mon(n, p, on_death, &d);
     aemp_snd(n, p, msg1());
     settle();
-    ck_assert_uint_ne(s.mon, 0);
+    ck_assert_uint_ne(s.mon.id, 0);
     ck_assert_uint_ne(s.reg, 0);
     ck_assert_int_eq(d.calls, 0);
     /* the watched port dies abnormally: p dies with its reason */

@@ -1,102 +1,76 @@
-/* Tests for the CBOR codec against the Perl vectors: frames.cbor.bin holds
- * 18 messages exactly as AnyEvent::MP's cbor framing (CBOR::XS 1.86
- * encode_cbor) wrote them, back to back; frames.expected.jsonl has the
- * same messages as canonical JSON, one a line; frames.lengths.txt has
- * each message's length in the cbor stream (second column). Expected
- * bytes in the encoder tests are what CBOR::XS 1.86 writes for the same
- * Perl data. */
+/* Tests for the CBOR codec: the Perl vectors (frames.cbor.bin, CBOR::XS
+ * 1.86 encode_cbor, through the shared harness, stream_harness.h), items
+ * decoded and encoded, and bad input. Expected bytes in the encoder tests
+ * are what CBOR::XS 1.86 writes for the same Perl data. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "aemp/error.h"
 #include "aemp/value.h"
 #include "buf.h"
-#include "testutil.h"
+#include "stream_harness.h"
 #include "value_cbor.h"
 #include "value_int.h"
 
-#define NMSG 18
+/* ---- the reader behind the harness's face ------------------------------ */
 
-static char *stream;            /* frames.cbor.bin */
-static size_t stream_len;
-static char *expected[NMSG];    /* lines of frames.expected.jsonl */
-static size_t offset[NMSG + 1]; /* where each message starts in stream */
-static aemp_val *ref[NMSG];     /* the messages, from the expected lines */
-
-static char *slurp(const char *name, size_t *len)
+static void *cbor_make(int (*cb)(aemp_val *, void *), void *ud)
 {
-    char *p = test_read_vector(name, len);
-    if (!p) {
-        fprintf(stderr, "cannot read %s (set AEMP_VECTORS)\n", name);
-        exit(EXIT_FAILURE);
-    }
-    return p;
+    return aemp_cbor_reader_new(cb, ud);
+}
+static int cbor_feed(void *r, const char *p, size_t len)
+{
+    return aemp_cbor_reader_feed(r, p, len);
+}
+static const char *cbor_error(const void *r)
+{
+    return aemp_cbor_reader_error(r);
+}
+static void cbor_drop(void *r)
+{
+    aemp_cbor_reader_free(r);
 }
 
-/* Loads the vectors once; forked test cases inherit them. */
-static void load_vectors(void)
+/* Message i, written again whole and as a frame from port id and
+ * message, is byte for byte what Perl sent. */
+static void cbor_check_reencoded(int i, const aemp_val *m)
 {
-    size_t len;
-    stream = slurp("frames.cbor.bin", &stream_len);
-    char *lines = slurp("frames.expected.jsonl", &len), *p = lines;
-    for (int i = 0; i < NMSG; i++) {
-        char *nl = strchr(p, '\n');
-        if (!nl)
-            exit(EXIT_FAILURE);
-        expected[i] = strndup(p, (size_t)(nl - p));
-        ref[i] = aemp_from_json(p, (size_t)(nl - p), NULL);
-        if (!ref[i])
-            exit(EXIT_FAILURE);
-        p = nl + 1;
-    }
-    free(lines);
-    char *lens = slurp("frames.lengths.txt", &len);
-    p = lens;
-    for (int i = 0; i < NMSG; i++) {
-        strtoul(p, &p, 10); /* the json length */
-        offset[i + 1] = offset[i] + strtoul(p, &p, 10);
-    }
-    free(lens);
-    if (offset[NMSG] != stream_len) {
-        fprintf(stderr, "frames.lengths.txt does not add up\n");
-        exit(EXIT_FAILURE);
-    }
+    size_t perl_len = offset[i + 1] - offset[i];
+    aemp_buf b = AEMP_BUF_INIT;
+    ck_assert_int_eq(aemp_cbor_write(&b, m), AEMP_OK);
+    ck_assert_msg(b.len == perl_len &&
+                      memcmp(b.p, stream + offset[i], b.len) == 0,
+                  "message %d re-encoded differs (%zu bytes, Perl %zu)",
+                  i + 1, b.len, perl_len);
+    aemp_buf_reset(&b);
+    aemp_val *rest = aemp_copy(m);
+    aemp_val *port = aemp_array_take(rest, 0);
+    ck_assert_int_eq(aemp_cbor_write_frame(&b, aemp_str_ptr(port, NULL), rest),
+                     AEMP_OK);
+    ck_assert_msg(b.len == perl_len &&
+                      memcmp(b.p, stream + offset[i], b.len) == 0,
+                  "message %d as a frame differs", i + 1);
+    aemp_unref(port);
+    aemp_unref(rest);
+    aemp_buf_free(&b);
 }
+
+static const stream_codec cbor_codec = {
+    .name = "cbor_stream",
+    .stream_file = "frames.cbor.bin",
+    .lengths_column = 1,
+    .slices = 16,
+    .make = cbor_make,
+    .feed = cbor_feed,
+    .error = cbor_error,
+    .drop = cbor_drop,
+    .check_reencoded = cbor_check_reencoded,
+};
 
 /* ---- helpers ----------------------------------------------------------- */
-
-typedef struct collector {
-    aemp_val *frames[64];
-    size_t n;
-    int stop_at; /* return stop_rc for this frame (1-based), 0: never */
-    int stop_rc;
-    aemp_cbor_reader *free_me; /* free the reader from the callback */
-} collector;
-
-static int collect(aemp_val *frame, void *ud)
-{
-    collector *c = ud;
-    if (c->n < 64)
-        c->frames[c->n++] = frame;
-    else
-        aemp_unref(frame);
-    if (c->free_me && (int)c->n == c->stop_at)
-        aemp_cbor_reader_free(c->free_me);
-    return (int)c->n == c->stop_at ? c->stop_rc : 0;
-}
-
-static void collector_clear(collector *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        aemp_unref(c->frames[i]);
-    c->n = 0;
-}
 
 /* Hex digits (spaces ignored) to bytes; returns the length. */
 static size_t unhex(const char *h, char *out)
@@ -134,167 +108,6 @@ static aemp_val *decode1(const char *hex)
     aemp_cbor_reader_free(r);
     return c.frames[0];
 }
-
-/* Strict sameness, stricter than aemp_equal: same types, same bytes, same
- * key order. */
-static int same(const aemp_val *a, const aemp_val *b)
-{
-    aemp_type t = aemp_type_of(a);
-    size_t la, lb;
-    const char *sa, *sb;
-    if (t != aemp_type_of(b))
-        return 0;
-    switch (t) {
-    case AEMP_STRING:
-        sa = aemp_str_ptr(a, &la);
-        sb = aemp_str_ptr(b, &lb);
-        return la == lb && memcmp(sa, sb, la) == 0;
-    case AEMP_ARRAY:
-        if (aemp_array_len(a) != aemp_array_len(b))
-            return 0;
-        for (size_t i = 0; i < aemp_array_len(a); i++)
-            if (!same(aemp_array_at(a, i), aemp_array_at(b, i)))
-                return 0;
-        return 1;
-    case AEMP_MAP:
-        if (aemp_map_len(a) != aemp_map_len(b))
-            return 0;
-        for (size_t i = 0; i < aemp_map_len(a); i++) {
-            sa = aemp_map_key_at(a, i, &la);
-            sb = aemp_map_key_at(b, i, &lb);
-            if (la != lb || memcmp(sa, sb, la) != 0 ||
-                !same(aemp_map_value_at(a, i), aemp_map_value_at(b, i)))
-                return 0;
-        }
-        return 1;
-    case AEMP_DOUBLE: return aemp_as_double(a) == aemp_as_double(b);
-    case AEMP_UINT: return aemp_as_uint(a) == aemp_as_uint(b);
-    default: return aemp_as_int(a) == aemp_as_int(b);
-    }
-}
-
-/* All 18 messages arrived, each the same as its reference. (Plain ifs:
- * every passing ck_assert costs Check a write().) */
-static void check_all(const collector *c, const char *how)
-{
-    if (c->n != NMSG)
-        ck_abort_msg("%s: %zu frames", how, c->n);
-    for (int i = 0; i < NMSG; i++)
-        if (!same(c->frames[i], ref[i]))
-            ck_abort_msg("%s: message %d differs", how, i + 1);
-}
-
-/* ---- the vectors ------------------------------------------------------- */
-
-/* Each decoded message is its expected line, and written again (whole,
- * and as a frame from port id and message) it is byte for byte what Perl
- * sent. No message needs an exception: all 18 reproduce exactly. */
-START_TEST(test_one_piece)
-{
-    collector c = {0};
-    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, stream, stream_len), AEMP_OK);
-    ck_assert_ptr_null(aemp_cbor_reader_error(r));
-    check_all(&c, "one piece");
-    for (int i = 0; i < NMSG; i++) {
-        aemp_val *m = c.frames[i];
-        size_t len, perl_len = offset[i + 1] - offset[i];
-        char *canon = aemp_to_json_canonical(m, &len);
-        ck_assert_msg(strcmp(canon, expected[i]) == 0,
-                      "message %d canonical:\n%.300s\nexpected:\n%.300s",
-                      i + 1, canon, expected[i]);
-        free(canon);
-        ck_assert_msg(aemp_equal(m, ref[i]), "message %d", i + 1);
-
-        aemp_buf b = AEMP_BUF_INIT;
-        ck_assert_int_eq(aemp_cbor_write(&b, m), AEMP_OK);
-        ck_assert_msg(b.len == perl_len &&
-                          memcmp(b.p, stream + offset[i], b.len) == 0,
-                      "message %d re-encoded differs (%zu bytes, Perl %zu)",
-                      i + 1, b.len, perl_len);
-        aemp_buf_reset(&b);
-        aemp_val *rest = aemp_copy(m);
-        aemp_val *port = aemp_array_take(rest, 0);
-        ck_assert_int_eq(
-            aemp_cbor_write_frame(&b, aemp_str_ptr(port, NULL), rest),
-            AEMP_OK);
-        ck_assert_msg(b.len == perl_len &&
-                          memcmp(b.p, stream + offset[i], b.len) == 0,
-                      "message %d as a frame differs", i + 1);
-        aemp_unref(port);
-        aemp_unref(rest);
-        aemp_buf_free(&b);
-    }
-
-    /* the types the comparison by text would not show */
-    aemp_val *m9 = c.frames[8];
-    ck_assert_int_eq(aemp_type_of(aemp_array_at(m9, 4)), AEMP_INT);
-    ck_assert(aemp_as_int(aemp_array_at(m9, 4)) == 9007199254740993LL);
-    ck_assert_int_eq(aemp_type_of(aemp_array_at(m9, 6)), AEMP_INT);
-    ck_assert(aemp_as_int(aemp_array_at(m9, 6)) == INT64_MIN);
-    ck_assert_int_eq(aemp_type_of(aemp_array_at(m9, 7)), AEMP_UINT);
-    ck_assert(aemp_as_uint(aemp_array_at(m9, 7)) == UINT64_MAX);
-    ck_assert_int_eq(aemp_type_of(aemp_array_at(c.frames[9], 1)),
-                     AEMP_DOUBLE);
-    ck_assert(aemp_as_double(aemp_array_at(c.frames[9], 1)) == 0.5);
-    size_t len;
-    const char *s = aemp_str_ptr(aemp_array_at(c.frames[11], 2), &len);
-    ck_assert_mem_eq(s + len - 7, "\0 bell\a", 7);
-    s = aemp_str_ptr(aemp_array_at(c.frames[13], 1), &len);
-    ck_assert_uint_eq(len, 256); /* 128 characters U+0080..U+00FF */
-    ck_assert_mem_eq(s, "\xc2\x80", 2);
-    ck_assert_mem_eq(s + 254, "\xc3\xbf", 2);
-    collector_clear(&c);
-    aemp_cbor_reader_free(r);
-}
-END_TEST
-
-/* Cut the stream into two reads at every offset; each slice of offsets is
- * its own test run, to stay under the Check timeout. One reader takes the
- * whole stream again for every cut of its slice: after a complete message
- * the reader is where a new one starts. */
-#define SLICES 16
-
-START_TEST(test_split_everywhere)
-{
-    size_t from = stream_len * (size_t)_i / SLICES;
-    size_t to = stream_len * (size_t)(_i + 1) / SLICES;
-    if (_i == SLICES - 1)
-        to = stream_len + 1; /* include the cut after the last byte */
-    collector c = {0};
-    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
-    for (size_t k = from; k < to; k++) {
-        int rc1 = aemp_cbor_reader_feed(r, stream, k);
-        int rc2 = aemp_cbor_reader_feed(r, stream + k, stream_len - k);
-        if (rc1 != AEMP_OK || rc2 != AEMP_OK)
-            ck_abort_msg("cut at %zu: %s", k, aemp_cbor_reader_error(r));
-        char how[32];
-        snprintf(how, sizeof(how), "cut at %zu", k);
-        check_all(&c, how);
-        collector_clear(&c);
-    }
-    aemp_cbor_reader_free(r);
-}
-END_TEST
-
-START_TEST(test_bytewise)
-{
-    collector c = {0};
-    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
-    int m = 0;
-    for (size_t i = 0; i < stream_len; i++) {
-        if (aemp_cbor_reader_feed(r, stream + i, 1) != AEMP_OK)
-            ck_abort_msg("byte %zu: %s", i, aemp_cbor_reader_error(r));
-        if (offset[m + 1] == i + 1) /* delivered by its last byte */
-            m++;
-        if (c.n != (size_t)m)
-            ck_abort_msg("after byte %zu: %zu frames", i, c.n);
-    }
-    check_all(&c, "bytewise");
-    collector_clear(&c);
-    aemp_cbor_reader_free(r);
-}
-END_TEST
 
 /* ---- decoding ---------------------------------------------------------- */
 
@@ -683,13 +496,6 @@ END_TEST
 
 /* ---- bad input --------------------------------------------------------- */
 
-static unsigned long error_offset(const char *msg)
-{
-    const char *p = msg ? strstr(msg, "at byte ") : NULL;
-    ck_assert_msg(p != NULL, "no offset in %s", msg ? msg : "(null)");
-    return strtoul(p + 8, NULL, 10);
-}
-
 /* Frames before the error arrive; after it the reader stays failed, with
  * the same message, and delivers nothing more. */
 START_TEST(test_garbage)
@@ -764,15 +570,7 @@ END_TEST
  * ASan). */
 START_TEST(test_incomplete)
 {
-    for (int m = 0; m < NMSG; m++) {
-        collector c = {0};
-        aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
-        ck_assert_int_eq(
-            aemp_cbor_reader_feed(r, stream, offset[m + 1] - 1), AEMP_OK);
-        ck_assert_uint_eq(c.n, (size_t)m);
-        collector_clear(&c);
-        aemp_cbor_reader_free(r);
-    }
+    check_truncated_vectors();
     static const char *partial[] = {
         "82 1b 0000",          /* inside a head */
         "82 45 6162",          /* inside a string */
@@ -871,13 +669,9 @@ END_TEST
 
 static Suite *stream_suite(void)
 {
-    Suite *s = suite_create("cbor_stream");
-    TCase *tc = tcase_create("vectors");
-    tcase_add_test(tc, test_one_piece);
-    tcase_add_test(tc, test_bytewise);
-    tcase_add_loop_test(tc, test_split_everywhere, 0, SLICES);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("codec");
+    Suite *s = suite_create(cbor_codec.name);
+    suite_add_tcase(s, stream_vectors_tcase());
+    TCase *tc = tcase_create("codec");
     tcase_add_test(tc, test_decode);
     tcase_add_test(tc, test_non_array);
     tcase_add_test(tc, test_encode);
@@ -897,34 +691,7 @@ static Suite *stream_suite(void)
     return s;
 }
 
-#ifdef __SANITIZE_ADDRESS__
-/* The split test frees ~100 KB strings 100000 times; ASan's default 256 MB
- * quarantine puts each new one on fresh pages, which is most of the run
- * time. 16 MB still keeps over a hundred of them poisoned. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-    return "quarantine_size_mb=16";
-}
-#endif
-
 int main(void)
 {
-#ifdef __GLIBC__
-    /* Keep glibc from handing the heap top back and faulting it in again
-     * for every ~100 KB string of the split test. */
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    mallopt(M_MMAP_THRESHOLD, 16 << 20);
-#endif
-    load_vectors();
-    SRunner *sr = srunner_create(stream_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    for (int i = 0; i < NMSG; i++) {
-        free(expected[i]);
-        aemp_unref(ref[i]);
-    }
-    free(stream);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return stream_harness_main(&cbor_codec, stream_suite);
 }

@@ -57,19 +57,6 @@ static void teardown(void)
     event_base_free(base);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static aemp_node *make_node(const char *id, const char *bind,
                             const char *seed)
 {
@@ -212,7 +199,7 @@ START_TEST(test_churn_every_turn)
     churn *c = calloc(1, sizeof *c);
     c->arrived = calloc(MAX_SEQ, 1);
     c->last_arrived = -1;
-    c->port = free_port();
+    c->port = test_free_port();
     c->seed = make_node("seed", "127.0.0.1:*", NULL);
     snprintf(c->seed_addr, sizeof c->seed_addr, "%s",
              aemp_str_ptr(aemp_array_at(aemp_node_binds(c->seed), 0), NULL));

@@ -52,7 +52,7 @@ static void from(const char *src, const char *json)
 static char *merged(const char *family)
 {
     return aemp_to_json_canonical(
-        aemp_map_get(node->global->global_db, family), NULL);
+        aemp_map_get(global_of(node)->global_db, family), NULL);
 }
 
 static void merged_is(const char *family, const char *want)
@@ -140,7 +140,7 @@ START_TEST(test_global_shard_fallback)
                "\"'l\":{\"g2\":[\"127.0.0.1:1\"]}}]");
     merged_is("F", "{\"k\":\"from g2\"}");
     /* ... and its listeners are mirrored into our own database */
-    aemp_val *mine = aemp_map_get(node->global->local_db, "'l");
+    aemp_val *mine = aemp_map_get(global_of(node)->local_db, "'l");
     ck_assert_ptr_nonnull(aemp_map_get(mine, "g2"));
 
     /* a slave overrides, and on delete the global's value comes back */
@@ -176,7 +176,7 @@ START_TEST(test_global_many_holders)
     merged_is("F", "{\"k\":11}");
     from("s1", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
     merged_is("F", "null");
-    ck_assert_ptr_null(aemp_map_get(node->global->holders, "F"));
+    ck_assert_ptr_null(aemp_map_get(global_of(node)->holders, "F"));
 }
 END_TEST
 
@@ -259,16 +259,16 @@ START_TEST(test_node_down)
                "\"F\":{\"a\":1}}]");
     from("s1", "[\"\",\"g_mon1\",\"F\"]");
     ck_assert_ptr_nonnull(aemp_map_get(
-        aemp_map_get(node->global->gmon, "F"), "s1"));
+        aemp_map_get(global_of(node)->gmon, "F"), "s1"));
     merged_is("F", "{\"a\":1}");
     /* s1 goes down: its keys, its listeners and its monitors go */
     gseed_node_event(node, "s1", 0);
     merged_is("F", "null");
-    ck_assert_ptr_null(aemp_map_get(aemp_map_get(node->global->global_db,
+    ck_assert_ptr_null(aemp_map_get(aemp_map_get(global_of(node)->global_db,
                                                  "'l"),
                                     "s1"));
     ck_assert_ptr_null(aemp_map_get(
-        aemp_map_get(node->global->gmon, "F"), "s1"));
+        aemp_map_get(global_of(node)->gmon, "F"), "s1"));
     spin();
     char *j = aemp_to_json_canonical(m.last, NULL);
     ck_assert_str_eq(j, "[{},[],[],[\"a\"]]");
@@ -293,19 +293,19 @@ START_TEST(test_become_global_next_to_one)
 {
     seen s = {0, NULL};
     aemp_node *a = observer("ga", "json", &s);
-    for (int i = 0; i < 100 && !aemp_dict_get(&a->global_nodes, "g1"); i++)
+    for (int i = 0; i < 100 && !aemp_dict_get(&global_of(a)->global_nodes, "g1"); i++)
         spin();
-    ck_assert_ptr_nonnull(aemp_dict_find(&a->global_nodes, "g1", 2));
+    ck_assert_ptr_nonnull(aemp_dict_find(&global_of(a)->global_nodes, "g1", 2));
     gseed_become(a); /* as when a node sends it g_slave */
     char *want = aemp_to_json_canonical(aemp_node_binds(a), NULL);
     /* g1 has ga's g_set when it has mirrored ga's 'l */
     for (int i = 0; i < 100 && !aemp_map_get(aemp_map_get(
-                                      node->global->local_db, "'l"), "ga");
+                                      global_of(node)->local_db, "'l"), "ga");
          i++)
         spin();
     for (int i = 0; i < 10; i++)
         spin();
-    char *mirror = l_of(node->global->local_db, "ga");
+    char *mirror = l_of(global_of(node)->local_db, "ga");
     ck_assert_msg(mirror && !strcmp(mirror, want), "g1 mirrors %s, not %s",
                   mirror, want);
     free(mirror);
@@ -316,7 +316,7 @@ START_TEST(test_become_global_next_to_one)
              "\"ga\":%s}}]", want);
     from("g3", json);
     gseed_node_event(node, "g3", 0);
-    char *merged_l = l_of(node->global->global_db, "ga");
+    char *merged_l = l_of(global_of(node)->global_db, "ga");
     ck_assert_str_eq(merged_l, want);
     free(merged_l);
     free(want);

@@ -131,7 +131,7 @@ START_TEST(test_local_monitors)
     /* an abnormal kill does, and a cancelled monitor stays quiet */
     char *b = aemp_port(n, record, NULL);
     seen cancelled = {0};
-    aemp_mon_id id = aemp_mon(n, b, mon_record, &cancelled);
+    aemp_port_mon_id id = aemp_mon(n, b, mon_record, &cancelled);
     aemp_mon_kil(n, b, victim);
     aemp_mon_cancel(n, id);
     aemp_kil(n, b, aemp_arrayv(aemp_str("oops"), aemp_int(7), NULL));

@@ -91,13 +91,13 @@ static size_t leaves(const aemp_val *m, int depth)
 /* Every table a node keeps per node id, in one line (malloc'd). */
 static char *tables(const aemp_node *n)
 {
-    const aemp_global *g = n->global;
+    const aemp_global *g = global_of(n);
     char *s = malloc(512);
     snprintf(s, 512,
              "remotes %zu monitors %zu global_nodes %zu requests %zu "
              "shards %zu slaves %zu gmon %zu holders %zu 'l %zu "
              "keepalive %zu down %zu ports %zu",
-             n->remotes.count, n->monitors.count, n->global_nodes.count,
+             n->remotes.count, n->monitors.count, g->global_nodes.count,
              aemp_map_len(g->requests), aemp_map_len(g->local_dbs),
              aemp_map_len(g->slaves), leaves(g->gmon, 2),
              leaves(g->holders, 3),
@@ -310,7 +310,7 @@ START_TEST(test_what_keeps_an_entry)
     /* a monitor of a node's node port: no message goes, only the
      * monitor keeps the entry */
     int deaths = 0;
-    aemp_mon_id m = aemp_mon(n, "watched", count_death, &deaths);
+    aemp_port_mon_id m = aemp_mon(n, "watched", count_death, &deaths);
     spin();
     ck_assert_int_eq(aemp_node_is_up(n, "watched"), 0);
     aemp_mon_cancel(n, m);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aemp/value.h"
+#include "aemp/version.h"
 #include "transport_auth.h"
 #include "testutil.h"
 
@@ -111,7 +112,8 @@ START_TEST(test_greeting_roundtrip)
     ck_assert_str_eq(g.mproto, "1");
     ck_assert_str_eq(g.gproto, "1");
     ck_assert_ptr_null(g.tls);
-    ck_assert_ptr_nonnull(g.provider);
+    /* the provider names the library's version (aemp/version.h) */
+    ck_assert_str_eq(g.provider, "AE-libaemp-" AEMP_VERSION);
     aemp_greeting_clear(&g);
     free(line);
 }

@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <event2/event.h>
 
 /* Reads a file from the reference vectors ($AEMP_VECTORS, set by meson to
@@ -46,6 +51,21 @@ static inline void test_run_until(struct event_base *base, int *flag,
         event_base_loopexit(base, &tv);
         event_base_dispatch(base);
     }
+}
+
+/* A loopback port free a moment ago: for a node that must know its own
+ * address before it listens (a seed that is itself). */
+static inline int test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
 }
 
 static inline int test_run_suite(Suite *s)

@@ -8,7 +8,6 @@
 #include "aemp/node.h"
 #include "aemp/rc.h"
 #include "aemp/value.h"
-
-#define AEMP_VERSION "0.1.0"
+#include "aemp/version.h"
 
 #endif

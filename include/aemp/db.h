@@ -12,9 +12,9 @@
  * as MP.pm recommends; like Perl, any other string is taken too. "'l"
  * (listeners: node id -> addresses) and "'g" (global nodes) are the
  * protocol's own and may be read. A NULL or empty family and a NULL
- * subkey are refused (AEMP_EINVAL, 0 for a handle or id; a taken value
- * is released) and, in a port's context, kill the port as node.h
- * describes.
+ * subkey are refused (AEMP_EINVAL, 0 for a handle, an id of 0 for a
+ * monitor; a taken value is released) and, in a port's context, kill the
+ * port as node.h describes.
  *
  * Callbacks run from the event loop, never inside the call that causes
  * them.
@@ -77,9 +77,14 @@ typedef void (*aemp_db_mon_cb)(aemp_node *node, const char *family,
                                const aemp_val *changed,
                                const aemp_val *deleted, void *ud);
 
-aemp_mon_id aemp_db_mon(aemp_node *node, const char *family,
-                        aemp_db_mon_cb cb, void *ud);
-void aemp_db_mon_cancel(aemp_node *node, aemp_mon_id id);
+/* A database monitor's handle (see aemp_port_mon_id in node.h). */
+typedef struct aemp_db_mon_id {
+    uint64_t id;
+} aemp_db_mon_id;
+
+aemp_db_mon_id aemp_db_mon(aemp_node *node, const char *family,
+                           aemp_db_mon_cb cb, void *ud);
+void aemp_db_mon_cancel(aemp_node *node, aemp_db_mon_id id);
 
 /* The current master (a seed node id), or NULL while there is none. */
 const char *aemp_node_master(const aemp_node *node);

@@ -71,9 +71,9 @@ void aemp_after_cancel(aemp_node *node, aemp_timer_id id);
 
 /* mon_guard: keeps something alive as long as port lives; release(data)
  * runs once, when the port dies or when the node is freed (never when
- * the call fails and returns 0). */
-aemp_mon_id aemp_mon_guard(aemp_node *node, const char *port,
-                           void (*release)(void *data), void *data);
+ * the call fails and returns an id of 0). */
+aemp_port_mon_id aemp_mon_guard(aemp_node *node, const char *port,
+                                void (*release)(void *data), void *data);
 
 /* peval: runs fn in the context of a local port (aemp_self() is port);
  * a non-zero return kills the port with ("die", MESSAGE). Returns fn's

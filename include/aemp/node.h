@@ -174,27 +174,32 @@ int aemp_kil(aemp_node *node, const char *port, aemp_val *reason);
 
 /* ---- monitors ------------------------------------------------------------ */
 
-/* Monitor handles are numbers; 0 is never a valid one. A monitor fires
- * once, after which its handle is stale; aemp_mon_cancel of a stale handle
+/* Monitor handles. Each kind of monitor has its own type (a port
+ * monitor's here, a node monitor's below, a database monitor's in db.h),
+ * so that cancelling one kind with another kind's cancel does not
+ * compile. A handle whose id is 0 is none (the call failed). A monitor
+ * fires once, after which its handle is stale; cancelling a stale handle
  * is harmless. */
-typedef uint64_t aemp_mon_id;
+typedef struct aemp_port_mon_id {
+    uint64_t id;
+} aemp_port_mon_id;
 
 /* Calls cb when port dies. A remote port also dies for us when the link
  * to its node fails (transport_error, NODE, MESSAGE): then cb runs before
  * any other callback of the program, and nothing sent to that node
  * afterwards arrives before it has (docs/protocol.md). */
-aemp_mon_id aemp_mon(aemp_node *node, const char *port, aemp_mon_cb cb,
-                     void *ud);
+aemp_port_mon_id aemp_mon(aemp_node *node, const char *port, aemp_mon_cb cb,
+                          void *ud);
 /* Kills rcvport with the same reason when port dies abnormally. rcvport
  * NULL is the running port (aemp_self), as Perl's one-argument mon;
  * refused outside a port's context. */
-aemp_mon_id aemp_mon_kil(aemp_node *node, const char *port,
-                         const char *rcvport);
+aemp_port_mon_id aemp_mon_kil(aemp_node *node, const char *port,
+                              const char *rcvport);
 /* Sends msg (array, taken) with the reason appended to rcvport when port
  * dies. */
-aemp_mon_id aemp_mon_snd(aemp_node *node, const char *port,
-                         const char *rcvport, aemp_val *msg);
-void aemp_mon_cancel(aemp_node *node, aemp_mon_id id);
+aemp_port_mon_id aemp_mon_snd(aemp_node *node, const char *port,
+                              const char *rcvport, aemp_val *msg);
+void aemp_mon_cancel(aemp_node *node, aemp_port_mon_id id);
 
 /* ---- nodes -------------------------------------------------------------- */
 
@@ -218,10 +223,15 @@ aemp_val *aemp_up_nodes(const aemp_node *node);
  * belongs to the node and stays valid until its loop runs again. */
 const char *aemp_node_last_error(const aemp_node *node, const char *nodeid);
 
+/* A node monitor's handle (see aemp_port_mon_id). */
+typedef struct aemp_node_mon_id {
+    uint64_t id;
+} aemp_node_mon_id;
+
 /* Calls cb for every node up/down. Returns a handle for
  * aemp_mon_nodes_cancel. */
-aemp_mon_id aemp_mon_nodes(aemp_node *node, aemp_node_cb cb, void *ud);
-void aemp_mon_nodes_cancel(aemp_node *node, aemp_mon_id id);
+aemp_node_mon_id aemp_mon_nodes(aemp_node *node, aemp_node_cb cb, void *ud);
+void aemp_mon_nodes_cancel(aemp_node *node, aemp_node_mon_id id);
 
 #ifdef __cplusplus
 }

@@ -13,13 +13,12 @@ typedef struct aemp_dict_entry {
     char key[]; /* NUL-terminated */
 } aemp_dict_entry;
 
+/* All zero is an empty table (the structs that hold them are calloc'd). */
 typedef struct aemp_dict {
     aemp_dict_entry **slots;
     size_t nslots; /* a power of two, or 0 */
     size_t count;
 } aemp_dict;
-
-#define AEMP_DICT_INIT {NULL, 0, 0}
 
 void *aemp_dict_get(const aemp_dict *d, const char *key);
 aemp_dict_entry *aemp_dict_find(const aemp_dict *d, const char *key,

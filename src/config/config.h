@@ -175,8 +175,4 @@ int aemp_config_expand_hostports(const aemp_val *list, const char *nodename,
                                  const aemp_val *local_addrs, aemp_val **out,
                                  char **err);
 
-/* The same with the real host name and interfaces. */
-int aemp_config_expand_binds(const aemp_val *binds, aemp_val **out,
-                             char **err);
-
 #endif

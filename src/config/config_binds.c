@@ -278,9 +278,3 @@ int aemp_config_expand_hostports(const aemp_val *list, const char *nodename,
     *out = res;
     return AEMP_OK;
 }
-
-int aemp_config_expand_binds(const aemp_val *binds, aemp_val **out,
-                             char **err)
-{
-    return aemp_config_expand_hostports(binds, NULL, NULL, out, err);
-}

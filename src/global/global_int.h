@@ -1,13 +1,19 @@
-/* libaemp internal: the state the two halves of the global protocol
- * share (global_slave.c, global_seed.c, global_keepalive.c). */
+/* libaemp internal: what the files of the global protocol share
+ * (global_slave.c, the normal node's side: the local database, the
+ * master, requests queued for it, database monitors and node lookup;
+ * global_seed.c and global_keepalive.c, a global node's side; and
+ * global_register.c, which plugs them into the kernel). */
 #ifndef AEMP_GLOBAL_INT_H
 #define AEMP_GLOBAL_INT_H
 
+#include "aemp/db.h"
 #include "global.h"
+
+typedef struct aemp_global aemp_global;
 
 typedef struct db_monitor {
     struct db_monitor *next;
-    aemp_mon_id id;
+    uint64_t id; /* aemp_db_mon_id's */
     char *family;
     aemp_db_mon_cb cb;
     void *ud;
@@ -23,7 +29,7 @@ typedef struct db_reply {
 typedef struct db_handle {
     char *family;
     char *key;
-    aemp_mon_id mon; /* db_reg: the monitor of the port */
+    aemp_port_mon_id mon; /* db_reg: the monitor of the port */
 } db_handle;
 
 struct aemp_global {
@@ -48,19 +54,75 @@ struct aemp_global {
                             local_dbs for the merge on delete) */
     aemp_val *slaves;    /* node -> {family monitored -> null} */
     aemp_val *gmon;      /* family -> {monitoring node -> null} */
+    aemp_dict global_nodes; /* nodes that said g_global (values unused) */
     aemp_val *keepalive; /* node -> count: links to keep */
     aemp_val *down;      /* node -> null: of those, the ones down */
     double keepalive_retry;
     struct event *keepalive_timer;
 };
 
+/* The node's global state: the kernel keeps it for us (kernel_hooks_set);
+ * NULL on a node the protocol is not plugged into. */
+static inline aemp_global *global_of(const aemp_node *n)
+{
+    return n->upper;
+}
+
+/* ---- global_slave.c: every node's side ---- */
+aemp_global *global_new(void); /* NULL: out of memory */
+void global_state_free(aemp_global *g);
+
+/* After configure: publish our listeners in 'l, look for a master. */
+void global_start(aemp_node *n);
+
+/* A seed link's greeting named rnode (not us). */
+void global_seed_greeted(aemp_node *n, const char *rnode);
+
+/* A node came up or went down (called before user callbacks). */
+void global_node_event(aemp_node *n, const char *id, int up);
+
+/* Where is this node? Asks the master (g_find). */
+void global_find(aemp_node *n, const char *id);
+
+/* Node-port requests of the protocol (msg is ["", TAG, ARGS...]). */
+void global_req_g_reply(aemp_node *n, const char *src, aemp_val *msg);
+void global_req_g_found(aemp_node *n, const char *src, aemp_val *msg);
+void global_req_g_chg1(aemp_node *n, const char *src, aemp_val *msg);
+void global_req_g_chg2(aemp_node *n, const char *src, aemp_val *msg);
+
+/* 1 on a global node. */
+int global_is_on(const aemp_node *n);
+
+/* Perl's sv_eq: scalars compare as strings (and definedness), references
+ * by their JSON encoding. */
+int global_sv_eq(const aemp_val *a, const aemp_val *b);
+
 void gslave_master_set(aemp_node *n, const char *id);
 /* db_set without a handle: entries the protocol itself keeps. */
 int gslave_set(aemp_node *n, const char *family, const char *key,
                aemp_val *value);
 
+/* ---- global_seed.c, global_keepalive.c: a global node's side ---- */
+/* The global (seed) node's requests; on a node that is not global they
+ * do nothing, except g_slave, which makes it one. */
+void gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_req_g_global(aemp_node *n, const char *src, aemp_val *msg);
+void gseed_node_event(aemp_node *n, const char *id, int up);
+/* Become a global node: our seed address turned out to be our own, or a
+ * node sent us g_slave. */
 void gseed_become(aemp_node *n);
-void gseed_free(aemp_node *n);
+/* 1 if a global node keeps a link to id (a global node in 'g). */
+int gseed_keeps(const aemp_node *n, const char *id);
+/* A global node's addresses for a node (its 'l entry), a new array, or
+ * NULL. */
+aemp_val *gseed_addresses(aemp_node *n, const char *id);
+void gseed_free(aemp_global *g);
 /* g_slave DB from node: node is a slave, DB its shard. */
 void gseed_slave(aemp_node *n, const char *node, const aemp_val *db);
 void gseed_upd(aemp_node *n, const char *node, const char *family,

@@ -11,7 +11,7 @@
 
 static void keepalive_all(aemp_node *n)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     aemp_log(n, 9, LOG_KERNEL, "keepalive: trying to establish connections "
                                "with %zu node(s).",
              aemp_map_len(g->down));
@@ -41,7 +41,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *ud)
 
 static void keepalive_again(aemp_node *n)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     g->keepalive_retry = (1.0 + aemp_random_unit()) * 0.3;
     if (!g->keepalive_timer)
         g->keepalive_timer = event_new(n->base, -1, 0, on_keepalive, n);
@@ -53,7 +53,7 @@ static void keepalive_again(aemp_node *n)
 
 void gseed_keepalive_add(aemp_node *n, const char *id)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     if (!id || !strcmp(id, n->id))
         return;
     aemp_val *count = aemp_map_get(g->keepalive, id);
@@ -66,7 +66,7 @@ void gseed_keepalive_add(aemp_node *n, const char *id)
 
 void gseed_keepalive_del(aemp_node *n, const char *id)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     aemp_val *count = id ? aemp_map_get(g->keepalive, id) : NULL;
     if (!count)
         return;
@@ -83,12 +83,13 @@ void gseed_keepalive_del(aemp_node *n, const char *id)
 
 int gseed_keeps(const aemp_node *n, const char *id)
 {
-    return n->global && aemp_map_get(n->global->keepalive, id) != NULL;
+    const aemp_global *g = global_of(n);
+    return g && aemp_map_get(g->keepalive, id) != NULL;
 }
 
 void gseed_keepalive_event(aemp_node *n, const char *id, int up)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     if (!aemp_map_get(g->keepalive, id))
         return;
     if (up) {
@@ -101,9 +102,8 @@ void gseed_keepalive_event(aemp_node *n, const char *id, int up)
     }
 }
 
-void gseed_free(aemp_node *n)
+void gseed_free(aemp_global *g)
 {
-    aemp_global *g = n->global;
     if (g->keepalive_timer)
         event_free(g->keepalive_timer);
     aemp_unref(g->global_db);

@@ -93,7 +93,7 @@ static const char *shard_with(aemp_global *g, const char *family,
 void gseed_upd(aemp_node *n, const char *node, const char *family,
                const aemp_val *set_in, const aemp_val *del)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     aemp_val *ldb = map_child(map_child(g->local_dbs, node), family);
     aemp_val *gdb = map_child(g->global_db, family);
     aemp_val *set = set_in && aemp_type_of(set_in) == AEMP_MAP
@@ -157,14 +157,14 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
     /* our slaves' changes go to the other global nodes */
     if (is_slave(g, node) &&
         (aemp_map_len(set) || aemp_array_len(del_global)) &&
-        n->global_nodes.count) {
+        g->global_nodes.count) {
         /* one message for all: sending does not change it */
         aemp_val *upd = aemp_arrayv(aemp_str("g_upd"), aemp_str(family),
                                     aemp_copy(set), aemp_ref(del_global),
                                     NULL);
         aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
-        for (aemp_dict_entry *e = aemp_dict_next(&n->global_nodes, NULL); e;
-             e = aemp_dict_next(&n->global_nodes, e))
+        for (aemp_dict_entry *e = aemp_dict_next(&g->global_nodes, NULL); e;
+             e = aemp_dict_next(&g->global_nodes, e))
             kernel_snd_node_shared(n, e->key, upd, &cache);
         aemp_frame_cache_free(&cache);
         aemp_unref(upd);
@@ -210,7 +210,7 @@ static void gseed_set(aemp_node *n, const char *node, const aemp_val *db)
 /* g_clr: every key of a node goes. */
 static void gseed_clr(aemp_node *n, const char *node)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     aemp_val *shard = aemp_ref(aemp_map_get(g->local_dbs, node));
     aemp_val *families = aemp_copy(shard);
     for (size_t i = 0; i < aemp_map_len(families); i++) {
@@ -233,13 +233,13 @@ static void gseed_clr(aemp_node *n, const char *node)
 
 void gseed_slave(aemp_node *n, const char *node, const aemp_val *db)
 {
-    map_child(n->global->slaves, node);
+    map_child(global_of(n)->slaves, node);
     gseed_set(n, node, db);
 }
 
 void gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg)
 {
-    if (!n->global->on)
+    if (!global_of(n)->on)
         gseed_become(n);
     if (aemp_array_len(msg) < 3)
         return; /* an empty g_slave only starts the global service */
@@ -248,7 +248,7 @@ void gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg)
 
 void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg)
 {
-    if (!n->global->on)
+    if (!global_of(n)->on)
         return;
     const aemp_val *db = aemp_array_at(msg, 2);
     aemp_val *binds = aemp_copy(aemp_map_get(aemp_map_get(db, "'l"), src));
@@ -260,7 +260,7 @@ void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg)
 void gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg)
 {
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
-    if (!n->global->on || !family)
+    if (!global_of(n)->on || !family)
         return;
     gseed_upd(n, src, family, aemp_array_at(msg, 3), aemp_array_at(msg, 4));
 }
@@ -268,9 +268,9 @@ void gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg)
 void gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg)
 {
     const char *node = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
-    if (!n->global->on || !node)
+    if (!global_of(n)->on || !node)
         return;
-    aemp_val *addrs = aemp_map_get(aemp_map_get(n->global->global_db, "'l"),
+    aemp_val *addrs = aemp_map_get(aemp_map_get(global_of(n)->global_db, "'l"),
                                    node);
     snd_node(n, src, aemp_arrayv(aemp_str("g_found"), aemp_str(node),
                                  addrs ? aemp_copy(addrs) : aemp_null(),
@@ -293,14 +293,14 @@ void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
 {
     const char *tag = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
-    if (!n->global->on || !family)
+    if (!global_of(n)->on || !family)
         return;
-    const aemp_val *fam = aemp_map_get(n->global->global_db, family);
+    const aemp_val *fam = aemp_map_get(global_of(n)->global_db, family);
     aemp_val *result;
     /* Perl's keys/values %{ $GLOBAL_DB{$family} } create the family, so
      * a later g_mon1 of it gets {} rather than null: the same here */
     if (!fam && strcmp(tag, "g_db_family"))
-        fam = map_child(n->global->global_db, family);
+        fam = map_child(global_of(n)->global_db, family);
     if (!strcmp(tag, "g_db_family"))
         result = fam ? family_for(n, src, fam) : aemp_map();
     else {
@@ -320,7 +320,7 @@ void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
 
 void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!g->on || !family)
         return;
@@ -335,7 +335,7 @@ void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
 
 void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!g->on || !family)
         return;
@@ -352,7 +352,7 @@ void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
  * 'g. */
 static void global_connect(aemp_node *n, const char *node)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     gslave_set(n, "'g", node, NULL);
     aemp_val *db = aemp_map();
     for (size_t i = 0; i < aemp_map_len(g->local_dbs); i++) {
@@ -376,8 +376,8 @@ static void global_connect(aemp_node *n, const char *node)
 /* A node is gone (or turned global): its entries and monitors go. */
 static void disconnect(aemp_node *n, const char *node)
 {
-    aemp_global *g = n->global;
-    aemp_dict_del(&n->global_nodes, node);
+    aemp_global *g = global_of(n);
+    aemp_dict_del(&g->global_nodes, node);
     aemp_db_del(n, "'g", node);
     aemp_db_del(n, "'l", node);
     gseed_clr(n, node);
@@ -395,18 +395,19 @@ static void disconnect(aemp_node *n, const char *node)
 void gseed_req_g_global(aemp_node *n, const char *src, aemp_val *msg)
 {
     (void)msg;
-    if (!n->global->on) {
-        aemp_dict_set(&n->global_nodes, src, NULL);
+    aemp_global *g = global_of(n);
+    if (!g->on) {
+        aemp_dict_set(&g->global_nodes, src, NULL);
         return;
     }
     disconnect(n, src);
-    aemp_dict_set(&n->global_nodes, src, NULL);
+    aemp_dict_set(&g->global_nodes, src, NULL);
     global_connect(n, src);
 }
 
 void gseed_node_event(aemp_node *n, const char *id, int up)
 {
-    if (!n->global->on)
+    if (!global_of(n)->on)
         return;
     if (up)
         aemp_sndv(n, id, aemp_str("g_global"), NULL);
@@ -417,7 +418,7 @@ void gseed_node_event(aemp_node *n, const char *id, int up)
 
 aemp_val *gseed_addresses(aemp_node *n, const char *id)
 {
-    return aemp_copy(aemp_map_get(aemp_map_get(n->global->global_db, "'l"),
+    return aemp_copy(aemp_map_get(aemp_map_get(global_of(n)->global_db, "'l"),
                                   id));
 }
 
@@ -438,7 +439,7 @@ static void on_globals(aemp_node *n, const char *family, const aemp_val *db,
 
 void gseed_become(aemp_node *n)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     if (g->on)
         return;
     g->on = 1;
@@ -450,7 +451,7 @@ void gseed_become(aemp_node *n)
     for (size_t i = 0; i < aemp_array_len(up); i++) {
         const char *id = aemp_str_ptr(aemp_array_at(up, i), NULL);
         aemp_sndv(n, id, aemp_str("g_global"), NULL);
-        if (aemp_dict_find(&n->global_nodes, id, strlen(id)))
+        if (aemp_dict_find(&g->global_nodes, id, strlen(id)))
             global_connect(n, id);
     }
     aemp_unref(up);

@@ -14,11 +14,11 @@
 
 /* ---- life cycle ---- */
 
-int global_init(aemp_node *n)
+aemp_global *global_new(void)
 {
     aemp_global *g = calloc(1, sizeof *g);
     if (!g)
-        return AEMP_ENOMEM;
+        return NULL;
     g->local_db = aemp_map();
     g->requests = aemp_map();
     g->mon_db = aemp_map();
@@ -30,12 +30,12 @@ int global_init(aemp_node *n)
     g->keepalive = aemp_map();
     g->down = aemp_map();
     strcpy(g->res_id, "a");
-    n->global = g;
-    return g->local_db && g->requests && g->mon_db && g->global_db &&
-                   g->local_dbs && g->holders && g->slaves && g->gmon && g->keepalive &&
-                   g->down
-               ? AEMP_OK
-               : AEMP_ENOMEM;
+    if (g->local_db && g->requests && g->mon_db && g->global_db &&
+        g->local_dbs && g->holders && g->slaves && g->gmon && g->keepalive &&
+        g->down)
+        return g;
+    global_state_free(g);
+    return NULL;
 }
 
 static void handle_free(db_handle *h)
@@ -45,12 +45,11 @@ static void handle_free(db_handle *h)
     free(h);
 }
 
-void global_free(aemp_node *n)
+void global_state_free(aemp_global *g)
 {
-    aemp_global *g = n->global;
     if (!g)
         return;
-    gseed_free(n);
+    gseed_free(g);
     aemp_unref(g->local_db);
     aemp_unref(g->requests);
     aemp_unref(g->mon_db);
@@ -72,18 +71,20 @@ void global_free(aemp_node *n)
         free(g->mons);
         g->mons = next;
     }
+    aemp_dict_clear(&g->global_nodes);
     free(g);
-    n->global = NULL;
 }
 
 int global_is_on(const aemp_node *n)
 {
-    return n->global && n->global->on;
+    const aemp_global *g = global_of(n);
+    return g && g->on;
 }
 
 const char *aemp_node_master(const aemp_node *n)
 {
-    return n && n->global ? n->global->master : NULL;
+    const aemp_global *g = n ? global_of(n) : NULL;
+    return g ? g->master : NULL;
 }
 
 /* ---- values as Perl compares them ---- */
@@ -108,8 +109,8 @@ int global_sv_eq(const aemp_val *a, const aemp_val *b)
 
 static void to_master(aemp_node *n, aemp_val *msg)
 {
-    if (n->global->master)
-        aemp_snd(n, n->global->master, msg);
+    if (global_of(n)->master)
+        aemp_snd(n, global_of(n)->master, msg);
     else
         aemp_unref(msg);
 }
@@ -117,7 +118,7 @@ static void to_master(aemp_node *n, aemp_val *msg)
 /* global_req_add: remembered until answered, sent to every new master. */
 static void req_add(aemp_node *n, const char *id, aemp_val *req)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     if (!req || aemp_map_get(g->requests, id)) {
         aemp_unref(req);
         return;
@@ -128,7 +129,7 @@ static void req_add(aemp_node *n, const char *id, aemp_val *req)
 
 static void req_del(aemp_node *n, const char *id)
 {
-    aemp_map_del(n->global->requests, id, strlen(id));
+    aemp_map_del(global_of(n)->requests, id, strlen(id));
 }
 
 /* g_slave {LOCAL_DB} to the new master. A global node is its own master:
@@ -138,7 +139,7 @@ static void req_del(aemp_node *n, const char *id)
  * without it, and the other would mirror null. */
 static void send_slave(aemp_node *n, const char *master)
 {
-    aemp_val *db = aemp_copy(n->global->local_db);
+    aemp_val *db = aemp_copy(global_of(n)->local_db);
     if (strcmp(master, n->id))
         aemp_sndv(n, master, aemp_str("g_slave"), db, NULL);
     else {
@@ -149,7 +150,7 @@ static void send_slave(aemp_node *n, const char *master)
 
 void gslave_master_set(aemp_node *n, const char *id)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     free(g->master);
     g->master = strdup(id);
     g->searching = 0;
@@ -169,7 +170,7 @@ static void master_search(aemp_node *n)
             return;
         }
     }
-    n->global->searching = 1;
+    global_of(n)->searching = 1;
 }
 
 void global_seed_greeted(aemp_node *n, const char *rnode)
@@ -180,7 +181,9 @@ void global_seed_greeted(aemp_node *n, const char *rnode)
 
 void global_node_event(aemp_node *n, const char *id, int up)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
+    if (!up)
+        aemp_dict_del(&g->global_nodes, id);
     if (up && kernel_is_seed_node(n, id))
         aemp_sndv(n, id, aemp_str("g_slave"), NULL);
     if (!up && g->master && !strcmp(g->master, id)) {
@@ -198,7 +201,7 @@ void global_start(aemp_node *n)
     /* our listeners, for others to find us */
     aemp_val *fam = aemp_map();
     aemp_map_set(fam, n->id, aemp_ref(n->binds));
-    aemp_map_set(n->global->local_db, "'l", fam);
+    aemp_map_set(global_of(n)->local_db, "'l", fam);
     master_search(n);
 }
 
@@ -238,7 +241,7 @@ void global_req_g_found(aemp_node *n, const char *src, aemp_val *msg)
 static aemp_db_handle handle_new(aemp_node *n, const char *family,
                                  const char *key)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     db_handle *h = calloc(1, sizeof *h);
     if (!h || !(h->family = strdup(family)) || !(h->key = strdup(key))) {
         if (h)
@@ -262,7 +265,7 @@ static int valid_name(const char *s)
 int gslave_set(aemp_node *n, const char *family, const char *key,
                aemp_val *value)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     if (!valid_name(family) || !key) {
         aemp_unref(value);
         return AEMP_EINVAL;
@@ -302,7 +305,7 @@ int aemp_db_del(aemp_node *n, const char *family, const char *key)
 {
     if (!n || kernel_check_family(n, family) || kernel_check_key(n, key))
         return AEMP_EINVAL;
-    aemp_val *fam = aemp_map_get(n->global->local_db, family);
+    aemp_val *fam = aemp_map_get(global_of(n)->local_db, family);
     if (!fam || !aemp_map_del(fam, key, strlen(key)))
         return AEMP_OK;
     to_master(n, aemp_arrayv(aemp_str("g_upd"), aemp_str(family), aemp_null(),
@@ -314,8 +317,8 @@ static db_handle *handle_get(aemp_node *n, aemp_db_handle id, int take)
 {
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-    return take ? aemp_dict_del(&n->global->handles, key)
-                : aemp_dict_get(&n->global->handles, key);
+    return take ? aemp_dict_del(&global_of(n)->handles, key)
+                : aemp_dict_get(&global_of(n)->handles, key);
 }
 
 void aemp_db_release(aemp_node *n, aemp_db_handle id)
@@ -325,7 +328,7 @@ void aemp_db_release(aemp_node *n, aemp_db_handle id)
     db_handle *h = handle_get(n, id, 1);
     if (!h)
         return;
-    if (h->mon)
+    if (h->mon.id)
         aemp_mon_cancel(n, h->mon);
     aemp_db_del(n, h->family, h->key);
     handle_free(h);
@@ -340,7 +343,7 @@ static void reg_port_died(aemp_node *n, const char *port,
     db_handle *h = handle_get(n, id, 0);
     if (!h)
         return;
-    h->mon = 0;
+    h->mon = (aemp_port_mon_id){0};
     aemp_db_del(n, h->family, port);
 }
 
@@ -364,7 +367,7 @@ aemp_db_handle aemp_db_reg(aemp_node *n, const char *family, const char *port,
 
 static void run_reply(aemp_node *n, aemp_job *job)
 {
-    db_reply *r = aemp_dict_del(&n->global->replies, job->name);
+    db_reply *r = aemp_dict_del(&global_of(n)->replies, job->name);
     if (!r)
         return;
     r->cb(n, r->family, job->val, r->ud);
@@ -379,7 +382,7 @@ void global_req_g_reply(aemp_node *n, const char *src, aemp_val *msg)
     if (!id)
         return;
     req_del(n, id);
-    if (aemp_dict_get(&n->global->replies, id))
+    if (aemp_dict_get(&global_of(n)->replies, id))
         kernel_queue_call(n, run_reply, id, aemp_ref(aemp_array_at(msg, 3)),
                           0);
 }
@@ -391,7 +394,7 @@ static int global_call(aemp_node *n, const char *tag, const char *family,
         return AEMP_EINVAL;
     if (!cb) /* tag: "g_db_family" for aemp_db_family */
         return kernel_refuse(n, "aemp_%s: no callback", tag + 2);
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     db_reply *r = calloc(1, sizeof *r);
     if (!r || !(r->family = strdup(family))) {
         free(r);
@@ -431,7 +434,7 @@ int aemp_db_values(aemp_node *n, const char *family, aemp_db_reply_cb cb,
 
 /* ---- monitors ---- */
 
-static db_monitor *mon_find(aemp_global *g, aemp_mon_id id)
+static db_monitor *mon_find(aemp_global *g, uint64_t id)
 {
     for (db_monitor *m = g->mons; m; m = m->next)
         if (m->id == id)
@@ -443,14 +446,14 @@ static db_monitor *mon_find(aemp_global *g, aemp_mon_id id)
 static void notify(aemp_node *n, const char *family, aemp_val *added,
                    aemp_val *changed, aemp_val *deleted)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     aemp_val *db = aemp_ref(aemp_map_get(g->mon_db, family));
     /* the ids first: a callback may cancel monitors, its own or others */
     size_t count = 0;
     for (db_monitor *m = g->mons; m; m = m->next)
         count++;
-    aemp_mon_id few[8];
-    aemp_mon_id *ids = count <= 8 ? few : calloc(count, sizeof *ids);
+    uint64_t few[8];
+    uint64_t *ids = count <= 8 ? few : calloc(count, sizeof *ids);
     size_t k = 0;
     for (db_monitor *m = g->mons; ids && m; m = m->next)
         if (m->active && !strcmp(m->family, family))
@@ -478,7 +481,7 @@ static aemp_val *keys_of(const aemp_val *map)
 
 static void run_activate(aemp_node *n, aemp_job *job)
 {
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     db_monitor *m = mon_find(g, job->id);
     aemp_val *db = aemp_map_get(g->mon_db, job->name);
     if (!m || !db)
@@ -493,17 +496,18 @@ static void run_activate(aemp_node *n, aemp_job *job)
     aemp_unref(gone);
 }
 
-aemp_mon_id aemp_db_mon(aemp_node *n, const char *family, aemp_db_mon_cb cb,
-                        void *ud)
+aemp_db_mon_id aemp_db_mon(aemp_node *n, const char *family,
+                           aemp_db_mon_cb cb, void *ud)
 {
+    const aemp_db_mon_id none = {0};
     if (!n || kernel_check_family(n, family) ||
         kernel_check_cb(n, "aemp_db_mon", cb != NULL))
-        return 0;
-    aemp_global *g = n->global;
+        return none;
+    aemp_global *g = global_of(n);
     db_monitor *m = calloc(1, sizeof *m);
     if (!m || !(m->family = strdup(family))) {
         free(m);
-        return 0;
+        return none;
     }
     m->id = ++n->next_mon_id;
     m->cb = cb;
@@ -513,23 +517,23 @@ aemp_mon_id aemp_db_mon(aemp_node *n, const char *family, aemp_db_mon_cb cb,
     if (aemp_map_get(g->mon_db, family)) {
         /* monitored already: the current state, from the event loop */
         kernel_queue_call(n, run_activate, family, NULL, m->id);
-        return m->id;
+        return (aemp_db_mon_id){m->id};
     }
     m->active = 1;
     aemp_map_set(g->mon_db, family, aemp_map());
     char key[512];
     snprintf(key, sizeof key, "mon1 %s", family);
     req_add(n, key, aemp_arrayv(aemp_str("g_mon1"), aemp_str(family), NULL));
-    return m->id;
+    return (aemp_db_mon_id){m->id};
 }
 
-void aemp_db_mon_cancel(aemp_node *n, aemp_mon_id id)
+void aemp_db_mon_cancel(aemp_node *n, aemp_db_mon_id id)
 {
     if (!n)
         return;
-    aemp_global *g = n->global;
+    aemp_global *g = global_of(n);
     db_monitor **p = &g->mons;
-    while (*p && (*p)->id != id)
+    while (*p && (*p)->id != id.id)
         p = &(*p)->next;
     if (!*p)
         return;
@@ -570,7 +574,7 @@ static void apply_set(aemp_val *db, const aemp_val *set, aemp_val *added,
  * deleted) or g_chg2 FAMILY {set} [deleted] (a change). */
 static void run_change(aemp_node *n, aemp_job *job, int full)
 {
-    aemp_val *db = aemp_map_get(n->global->mon_db, job->name);
+    aemp_val *db = aemp_map_get(global_of(n)->mon_db, job->name);
     if (!db)
         return;
     const aemp_val *set = aemp_array_at(job->val, 3);
@@ -617,7 +621,7 @@ static void queue_change(aemp_node *n, const char *src, aemp_val *msg,
                          aemp_job_fn fn)
 {
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
-    const char *master = n->global->master;
+    const char *master = global_of(n)->master;
     if (!family || !master || strcmp(src, master))
         return;
     kernel_queue_call(n, fn, family, aemp_ref(msg), 0);

@@ -23,7 +23,7 @@ typedef enum { MON_CB, MON_KIL, MON_SND, MON_REMOTE } aemp_mon_kind;
 
 typedef struct aemp_monitor {
     struct aemp_monitor *next; /* in the list of the port it watches */
-    aemp_mon_id id;
+    uint64_t id;               /* aemp_port_mon_id's */
     aemp_mon_kind kind;
     char *port;        /* the full port id watched */
     aemp_mon_cb cb;    /* MON_CB */
@@ -85,7 +85,7 @@ typedef struct aemp_seed {
     char *addr;           /* host:port */
     char *nodeid;         /* learned from its greeting, or NULL */
     aemp_link *connect;   /* the attempt under way, or NULL */
-    int is_self;          /* our own address: we are a global node */
+    int is_self;          /* our own address: we are a seed */
 } aemp_seed;
 
 /* What the kernel keeps in each link (the host's owner_size bytes):
@@ -114,7 +114,7 @@ typedef enum {
     JOB_KILL,
     JOB_FIRE,
     JOB_NODE_EVENT,
-    JOB_CALL, /* fn(node, job): work of other layers (global protocol) */
+    JOB_CALL, /* fn(node, job): work of other layers */
 } aemp_job_kind;
 
 typedef struct aemp_job aemp_job;
@@ -137,9 +137,42 @@ struct aemp_job {
     uint64_t id;        /* CALL: what fn needs to find its target */
 };
 
+/* What a higher layer (the global protocol) plugs into the kernel, as
+ * Perl's Global.pm fills Kernel.pm's %NODE_REQ and watches its nodes: the
+ * kernel calls these at points of its own work and knows nothing else of
+ * the layer (kernel_hooks.c). */
+typedef enum {
+    KERNEL_ADDR_NONE,    /* nobody knows: the connect fails at once */
+    KERNEL_ADDR_FOUND,   /* *addrs: a new array of host:port to try */
+    KERNEL_ADDR_LOOKING, /* a lookup started; its answer comes as
+                            kernel_remote_connect_to */
+} kernel_addr_rc;
+
+typedef struct kernel_hooks {
+    /* configure is done (listeners up); the seeds start next */
+    void (*configured)(struct aemp_node *n);
+    /* a node came up or went down; the user's node monitors hear later */
+    void (*node_event)(struct aemp_node *n, const char *id, int up);
+    /* a seed link's greeting named rnode, not us */
+    void (*seed_greeted)(struct aemp_node *n, const char *rnode);
+    /* a seed address of ours is our own: this node is a seed */
+    void (*seed_is_self)(struct aemp_node *n);
+    /* where node id listens, to connect to it */
+    kernel_addr_rc (*addresses)(struct aemp_node *n, const char *id,
+                                aemp_val **addrs);
+    /* 1 if the layer needs the link to id kept: its entry stays */
+    int (*keeps)(const struct aemp_node *n, const char *id);
+    /* the node goes: free the layer's state */
+    void (*free)(struct aemp_node *n);
+} kernel_hooks;
+
+/* A node-port request: msg is ["", TAG, ARGS...], borrowed. */
+typedef void (*kernel_req_fn)(struct aemp_node *n, const char *src,
+                              aemp_val *msg);
+
 typedef struct aemp_node_mon {
     struct aemp_node_mon *next;
-    aemp_mon_id id;
+    uint64_t id;               /* aemp_node_mon_id's */
     aemp_node_cb cb;
     void *ud;
 } aemp_node_mon;
@@ -164,11 +197,13 @@ struct aemp_node {
     aemp_remote *reap_remotes; /* entries that may have become idle */
     struct event *remote_reap_ev; /* frees the idle ones, from the loop */
     aemp_dict monitors;       /* id as decimal -> aemp_monitor* */
-    aemp_mon_id next_mon_id;
+    uint64_t next_mon_id;     /* the ids of all kinds of monitor */
     aemp_node_mon *node_mons;
     aemp_monitor *self_mons;  /* monitors of our own node port */
-    aemp_dict global_nodes;   /* nodes that said g_global (values unused) */
-    struct aemp_global *global; /* the global protocol's state */
+    kernel_hooks hooks;       /* a higher layer's, or ones doing nothing */
+    void *upper;              /* that layer's state, owned by it */
+    aemp_dict node_reqs;      /* tag -> a higher layer's request
+                                 (kernel_nodereq.c) */
     aemp_dict funcs;          /* name -> aemp_func_entry* */
     aemp_dict timers;         /* decimal id -> aemp_timer* (after, cal) */
     uint64_t next_timer_id;
@@ -232,7 +267,7 @@ void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason);
  * Returns how many fire jobs carry remote. */
 size_t kernel_fire_list(aemp_node *n, aemp_monitor *list,
                         const aemp_val *reason, const char *remote);
-aemp_mon_id kernel_monitor_add(aemp_node *n, aemp_monitor *m);
+uint64_t kernel_monitor_add(aemp_node *n, aemp_monitor *m);
 aemp_monitor *kernel_monitor_new(aemp_node *n, aemp_mon_kind kind,
                                  const char *port);
 void kernel_monitor_free(aemp_monitor *m);
@@ -302,7 +337,7 @@ int kernel_check_key(aemp_node *n, const char *key);
 /* ---- kernel_remote.c: remote nodes (Node::Remote) ---- */
 /* The entry for a node id, made if create. An entry is freed from the
  * event loop once idle: no link, queue, connect attempt or monitors of its
- * ports, and not a seed or a global node kept linked. A pointer to it is
+ * ports, and not a seed or a node a higher layer keeps. A pointer to it is
  * good until the current callback returns to the loop. */
 aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create);
 /* Something that kept r may have let go of it: r is freed from the loop
@@ -355,6 +390,25 @@ void kernel_note_link_error(aemp_node *n, aemp_link *link, const char *msg);
 
 /* ---- kernel_nodereq.c: requests to the node port ---- */
 void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
+/* A higher layer's request under tag (Perl's $NODE_REQ{TAG} = ...):
+ * AEMP_EINVAL if the tag is taken, AEMP_ENOMEM. */
+int kernel_node_request_add(aemp_node *n, const char *tag, kernel_req_fn fn);
+void kernel_node_requests_free(aemp_node *n);
+
+/* ---- kernel_hooks.c: a higher layer's hooks ---- */
+/* Plugs hooks in (NULL ones do nothing) and state (not NULL), the
+ * layer's, which its free hook frees. One layer per node: AEMP_ESTATE for
+ * a second, AEMP_EINVAL without hooks or state. */
+int kernel_hooks_set(aemp_node *n, const kernel_hooks *hooks, void *state);
+/* The hooks that do nothing (kernel_node_new's). */
+void kernel_hooks_none(aemp_node *n);
+/* Calls the free hook and plugs the layer out. */
+void kernel_hooks_free(aemp_node *n);
+
+/* ---- node.c: a node's life cycle ---- */
+/* A node of the kernel alone; aemp_node_new (src/node) plugs the higher
+ * layers in. */
+aemp_node *kernel_node_new(struct event_base *base);
 
 /* ---- kernel_func.c: named functions, spawn, cal, after ---- */
 /* A node-port request naming a function (anything not built in). */

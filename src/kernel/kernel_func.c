@@ -233,7 +233,7 @@ typedef struct aemp_timer {
     char *port;         /* after_snd: target; cal: the reply port */
     aemp_val *msg;      /* after_snd */
     aemp_cal_cb cal;    /* cal */
-    aemp_mon_id mon;    /* cal without timeout: the target's monitor */
+    aemp_port_mon_id mon; /* cal without timeout: the target's monitor */
 } aemp_timer;
 
 static void timer_key(uint64_t id, char key[24])
@@ -343,7 +343,7 @@ void aemp_after_cancel(aemp_node *n, aemp_timer_id id)
     aemp_timer *t = timer_take(n, id);
     if (!t)
         return;
-    if (t->mon)
+    if (t->mon.id)
         aemp_mon_cancel(n, t->mon);
     timer_free(t);
 }
@@ -354,7 +354,7 @@ static void cal_end(aemp_timer *t, const aemp_val *reply)
     aemp_node *n = t->node;
     if (!timer_take(n, t->id))
         return;
-    if (t->mon)
+    if (t->mon.id)
         aemp_mon_cancel(n, t->mon);
     aemp_kil(n, t->port, NULL);
     t->cal(n, reply, t->ud);
@@ -389,7 +389,7 @@ static void cal_target_died(aemp_node *n, const char *port,
     timer_key((uint64_t)(uintptr_t)ud, key);
     aemp_timer *t = aemp_dict_get(&n->timers, key);
     if (t) {
-        t->mon = 0; /* fired: nothing to cancel */
+        t->mon = (aemp_port_mon_id){0}; /* fired: nothing to cancel */
         cal_end(t, NULL);
     }
 }
@@ -427,14 +427,14 @@ char *aemp_cal(aemp_node *n, const char *port, aemp_val *msg, double timeout,
 typedef struct guard {
     void (*release)(void *);
     void *data;
-    aemp_mon_id mon;
+    aemp_port_mon_id mon;
 } guard;
 
 /* Guards live in n->timers too, under their monitor's id with a "g"
  * prefix, so the node can release them when it is freed. */
-static void guard_key(aemp_mon_id id, char key[32])
+static void guard_key(aemp_port_mon_id id, char key[32])
 {
-    snprintf(key, 32, "g%llu", (unsigned long long)id);
+    snprintf(key, 32, "g%llu", (unsigned long long)id.id);
 }
 
 static void guard_fire(aemp_node *n, const char *port, const aemp_val *reason,
@@ -450,25 +450,26 @@ static void guard_fire(aemp_node *n, const char *port, const aemp_val *reason,
     free(g);
 }
 
-aemp_mon_id aemp_mon_guard(aemp_node *n, const char *port,
-                           void (*release)(void *), void *data)
+aemp_port_mon_id aemp_mon_guard(aemp_node *n, const char *port,
+                                void (*release)(void *), void *data)
 {
+    const aemp_port_mon_id none = {0};
     if (!n || kernel_check_port(n, port) ||
         kernel_check_cb(n, "aemp_mon_guard", release != NULL))
-        return 0;
+        return none;
     guard *g = malloc(sizeof *g);
     if (!g)
-        return 0;
+        return none;
     g->release = release;
     g->data = data;
-    aemp_mon_id id = aemp_mon(n, port, guard_fire, g);
+    aemp_port_mon_id id = aemp_mon(n, port, guard_fire, g);
     char key[32];
     guard_key(id, key);
     g->mon = id;
-    if (!id || aemp_dict_set(&n->timers, key, g)) {
+    if (!id.id || aemp_dict_set(&n->timers, key, g)) {
         aemp_mon_cancel(n, id);
         free(g);
-        return 0;
+        return none;
     }
     return id;
 }

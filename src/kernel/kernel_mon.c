@@ -33,12 +33,12 @@ void kernel_monitor_free(aemp_monitor *m)
     free(m);
 }
 
-static void mon_key(aemp_mon_id id, char key[24])
+static void mon_key(uint64_t id, char key[24])
 {
     snprintf(key, 24, "%llu", (unsigned long long)id);
 }
 
-aemp_mon_id kernel_monitor_add(aemp_node *n, aemp_monitor *m)
+uint64_t kernel_monitor_add(aemp_node *n, aemp_monitor *m)
 {
     char key[24];
     mon_key(m->id, key);
@@ -112,7 +112,7 @@ void kernel_run_fire(aemp_node *n, aemp_monitor *m, const aemp_val *reason)
 
 /* Adds m to the local port it names; a missing port fires at once (from
  * the queue) with no_such_port, as Kernel.pm's _monitor. */
-static aemp_mon_id monitor_local(aemp_node *n, aemp_monitor *m)
+static uint64_t monitor_local(aemp_node *n, aemp_monitor *m)
 {
     const char *localid = strchr(m->port, '#');
     localid = localid ? localid + 1 : "";
@@ -129,7 +129,7 @@ static aemp_mon_id monitor_local(aemp_node *n, aemp_monitor *m)
     }
     aemp_lport *p = kernel_port_find(n, localid);
     if (!p) {
-        aemp_mon_id id = m->id;
+        uint64_t id = m->id;
         aemp_val *reason = aemp_arrayv(
             aemp_str("no_such_port"),
             aemp_str("cannot monitor nonexistent port"),
@@ -148,7 +148,7 @@ static aemp_mon_id monitor_local(aemp_node *n, aemp_monitor *m)
 }
 
 /* Registers a new monitor where its port lives. */
-static aemp_mon_id monitor_start(aemp_node *n, aemp_monitor *m)
+static uint64_t monitor_register(aemp_node *n, aemp_monitor *m)
 {
     if (aemp_port_is_local(n, m->port))
         return monitor_local(n, m);
@@ -165,55 +165,66 @@ static aemp_mon_id monitor_start(aemp_node *n, aemp_monitor *m)
     return m->id;
 }
 
-aemp_mon_id aemp_mon(aemp_node *n, const char *port, aemp_mon_cb cb, void *ud)
+/* The same, with the handle for the user. */
+static aemp_port_mon_id monitor_start(aemp_node *n, aemp_monitor *m)
 {
+    return (aemp_port_mon_id){monitor_register(n, m)};
+}
+
+aemp_port_mon_id aemp_mon(aemp_node *n, const char *port, aemp_mon_cb cb,
+                          void *ud)
+{
+    const aemp_port_mon_id none = {0};
     if (!n || kernel_check_port(n, port) ||
         kernel_check_cb(n, "aemp_mon", cb != NULL))
-        return 0;
+        return none;
     aemp_monitor *m = kernel_monitor_new(n, MON_CB, port);
     if (!m)
-        return 0;
+        return none;
     m->cb = cb;
     m->ud = ud;
     return monitor_start(n, m);
 }
 
-aemp_mon_id aemp_mon_kil(aemp_node *n, const char *port, const char *rcvport)
+aemp_port_mon_id aemp_mon_kil(aemp_node *n, const char *port,
+                              const char *rcvport)
 {
+    const aemp_port_mon_id none = {0};
     if (!n || kernel_check_port(n, port))
-        return 0;
+        return none;
     /* Perl's one-argument mon: kill $SELF */
     if (!rcvport && !(rcvport = n->self)) {
         kernel_refuse(n, "mon: called with one argument only, but $SELF "
                          "not set,");
-        return 0;
+        return none;
     }
     if (kernel_check_kil(n, rcvport))
-        return 0;
+        return none;
     aemp_monitor *m = kernel_monitor_new(n, MON_KIL, port);
     if (!m)
-        return 0;
+        return none;
     if (!(m->target = strdup(rcvport))) {
         kernel_monitor_free(m);
-        return 0;
+        return none;
     }
     return monitor_start(n, m);
 }
 
-aemp_mon_id aemp_mon_snd(aemp_node *n, const char *port, const char *rcvport,
-                         aemp_val *msg)
+aemp_port_mon_id aemp_mon_snd(aemp_node *n, const char *port,
+                              const char *rcvport, aemp_val *msg)
 {
+    const aemp_port_mon_id none = {0};
     aemp_monitor *m = NULL;
     if (!n || kernel_check_port(n, port) || kernel_check_port(n, rcvport) ||
         kernel_check_array(n, "aemp_mon_snd: the message", msg) ||
         !(m = kernel_monitor_new(n, MON_SND, port))) {
         aemp_unref(msg);
-        return 0;
+        return none;
     }
     m->msg = msg;
     if (!(m->target = strdup(rcvport))) {
         kernel_monitor_free(m);
-        return 0;
+        return none;
     }
     return monitor_start(n, m);
 }
@@ -230,12 +241,12 @@ static int list_unlink(aemp_monitor **head, aemp_monitor *m)
     return 0;
 }
 
-void aemp_mon_cancel(aemp_node *n, aemp_mon_id id)
+void aemp_mon_cancel(aemp_node *n, aemp_port_mon_id id)
 {
     if (!n)
         return;
     char key[24];
-    mon_key(id, key);
+    mon_key(id.id, key);
     aemp_monitor *m = aemp_dict_del(&n->monitors, key);
     if (!m)
         return; /* fired or cancelled already */
@@ -286,5 +297,5 @@ void kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid)
 {
     aemp_monitor *m = aemp_dict_del(&r->rmon, localid);
     if (m)
-        aemp_mon_cancel(n, m->id);
+        aemp_mon_cancel(n, (aemp_port_mon_id){m->id});
 }

@@ -1,16 +1,20 @@
 /* libaemp: requests to the node port (Kernel.pm %NODE_REQ): messages
  * ["", TAG, ARGS...] from other nodes (or ourselves), with SRCNODE the
- * sending node. */
+ * sending node. The kernel's own are built in; a higher layer adds its
+ * own by tag (the global protocol its g_* requests), as Global.pm fills
+ * %NODE_REQ. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
-#include "global.h"
 #include "kernel.h"
 
-/* args: the request's arguments, i.e. msg[2..] */
-typedef void (*req_fn)(aemp_node *n, const char *src, aemp_val *msg);
+/* a higher layer's request (a function pointer does not fit a dict's
+ * void *) */
+typedef struct kernel_req {
+    kernel_req_fn fn;
+} kernel_req;
 
 static const char *arg_str(const aemp_val *msg, size_t i)
 {
@@ -86,13 +90,13 @@ static void req_snd(aemp_node *n, const char *src, aemp_val *msg)
         aemp_snd(n, port, slice(msg, 3));
 }
 
-static int request_known(const char *tag);
+static int request_known(const aemp_node *n, const char *tag);
 
 static void req_can(aemp_node *n, const char *src, aemp_val *msg)
 {
     (void)src;
     /* Perl replies with exists's value: "1" or "" */
-    int known = request_known(arg_str(msg, 2));
+    int known = request_known(n, arg_str(msg, 2));
     reply(n, msg, 3, aemp_arrayv(aemp_str(known ? "1" : ""), NULL));
 }
 
@@ -132,30 +136,48 @@ static void req_nothing(aemp_node *n, const char *src, aemp_val *msg)
 
 static const struct {
     const char *tag;
-    req_fn fn;
+    kernel_req_fn fn;
 } requests[] = {
     {"mon0", req_mon0}, {"mon1", req_mon1},       {"kil0", req_kil0},
     {"kil1", req_kil1}, {"snd", req_snd},         {"can", req_can},
     {"eval", req_eval}, {"time", req_time},       {"devnull", req_nothing},
     {"", req_nothing},
-    /* the global protocol: a normal node's side */
-    {"g_global", gseed_req_g_global}, {"g_reply", global_req_g_reply},
-    {"g_found", global_req_g_found},  {"g_chg1", global_req_g_chg1},
-    {"g_chg2", global_req_g_chg2},
-    /* a global node's side */
-    {"g_slave", gseed_req_g_slave},   {"g_set", gseed_req_g_set},
-    {"g_upd", gseed_req_g_upd},       {"g_find", gseed_req_g_find},
-    {"g_db_family", gseed_req_g_db},  {"g_db_keys", gseed_req_g_db},
-    {"g_db_values", gseed_req_g_db},  {"g_mon1", gseed_req_g_mon1},
-    {"g_mon0", gseed_req_g_mon0},
 };
 
-static int request_known(const char *tag)
+/* The request under tag: built in, or a higher layer's; NULL if none. */
+static kernel_req_fn request_find(const aemp_node *n, const char *tag)
 {
     for (size_t i = 0; i < sizeof requests / sizeof *requests; i++)
         if (!strcmp(requests[i].tag, tag))
-            return 1;
-    return 0;
+            return requests[i].fn;
+    const kernel_req *r = aemp_dict_get(&n->node_reqs, tag);
+    return r ? r->fn : NULL;
+}
+
+static int request_known(const aemp_node *n, const char *tag)
+{
+    return request_find(n, tag) != NULL;
+}
+
+int kernel_node_request_add(aemp_node *n, const char *tag, kernel_req_fn fn)
+{
+    if (!tag || !fn || request_known(n, tag))
+        return AEMP_EINVAL;
+    kernel_req *r = malloc(sizeof *r);
+    if (!r || aemp_dict_set(&n->node_reqs, tag, r)) {
+        free(r);
+        return AEMP_ENOMEM;
+    }
+    r->fn = fn;
+    return AEMP_OK;
+}
+
+void kernel_node_requests_free(aemp_node *n)
+{
+    for (aemp_dict_entry *e = aemp_dict_next(&n->node_reqs, NULL); e;
+         e = aemp_dict_next(&n->node_reqs, e))
+        free(e->value);
+    aemp_dict_clear(&n->node_reqs);
 }
 
 void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)
@@ -165,12 +187,11 @@ void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)
         /* ["", undef]: Perl looks up and fails on an empty name */
         tag = aemp_array_len(msg) > 1 ? "(not a string)" : "";
     }
-    for (size_t i = 0; i < sizeof requests / sizeof *requests; i++) {
-        if (!strcmp(requests[i].tag, tag)) {
-            requests[i].fn(n, src, msg);
-            aemp_unref(msg);
-            return;
-        }
+    kernel_req_fn fn = request_find(n, tag);
+    if (fn) {
+        fn(n, src, msg);
+        aemp_unref(msg);
+        return;
     }
     /* Anything else names a function to call. */
     kernel_func_request(n, src, tag, msg);

@@ -10,7 +10,6 @@
 #include <event2/event.h>
 
 #include "config.h"
-#include "global.h"
 #include "kernel.h"
 #include "random.h"
 #include "value_cbor.h"
@@ -46,12 +45,10 @@ void kernel_node_event(aemp_node *n, const char *id, int up,
         free(why);
     }
     /* the kernel's own reactions first: seeds are looked after */
-    if (!up)
-        aemp_dict_del(&n->global_nodes, id);
     for (size_t i = 0; i < n->nseeds; i++)
         if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id) && !up)
             kernel_seed_again(n);
-    global_node_event(n, id, up);
+    n->hooks.node_event(n, id, up);
     if (!n->node_mons)
         return;
     aemp_job *job = kernel_job_alloc(n);
@@ -80,13 +77,14 @@ void kernel_run_node_event(aemp_node *n, aemp_job *job)
     }
 }
 
-aemp_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
+aemp_node_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
 {
+    const aemp_node_mon_id none = {0};
     if (!n || kernel_check_cb(n, "aemp_mon_nodes", cb != NULL))
-        return 0;
+        return none;
     aemp_node_mon *m = calloc(1, sizeof *m);
     if (!m)
-        return 0;
+        return none;
     m->id = ++n->next_mon_id;
     m->cb = cb;
     m->ud = ud;
@@ -95,16 +93,16 @@ aemp_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
     while (*p)
         p = &(*p)->next;
     *p = m;
-    return m->id;
+    return (aemp_node_mon_id){m->id};
 }
 
-void aemp_mon_nodes_cancel(aemp_node *n, aemp_mon_id id)
+void aemp_mon_nodes_cancel(aemp_node *n, aemp_node_mon_id id)
 {
     if (!n)
         return;
     /* only marked: a node event may be iterating the list right now */
     for (aemp_node_mon *m = n->node_mons; m; m = m->next)
-        if (m->id == id)
+        if (m->id == id.id)
             m->cb = NULL;
 }
 
@@ -195,18 +193,15 @@ void kernel_remote_connect(aemp_remote *r)
         if (r->connect_to)
             event_add(r->connect_to, &tv);
     }
-    /* Where the node lives the master knows ('l): g_find. Without a
-     * master the request waits, and the attempt may run into the connect
-     * timeout, as a Perl node's does. A global node knows or does not. */
-    if (!global_is_on(n)) {
-        global_find(n, r->id);
-        return;
+    /* Where the node lives a higher layer knows (the global protocol:
+     * its master, or its own 'l on a global node). A lookup that waits
+     * may run into the connect timeout, as a Perl node's does. */
+    aemp_val *addrs = NULL;
+    switch (n->hooks.addresses(n, r->id, &addrs)) {
+    case KERNEL_ADDR_LOOKING: break;
+    case KERNEL_ADDR_FOUND: kernel_remote_connect_to(r, addrs); break;
+    case KERNEL_ADDR_NONE: kernel_remote_error(r, "no known address"); break;
     }
-    aemp_val *addrs = gseed_addresses(n, r->id);
-    if (addrs)
-        kernel_remote_connect_to(r, addrs);
-    else
-        kernel_remote_error(r, "no known address");
     aemp_unref(addrs);
 }
 

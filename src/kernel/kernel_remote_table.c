@@ -3,19 +3,19 @@
 
 #include <event2/event.h>
 
-#include "global.h"
 #include "kernel.h"
 
 /* An entry lives while something needs it: a link, queued messages, a
  * connect attempt, monitors of the node's ports (or those of its link's
- * failure, still to run), or the node being one of our seeds or a global
- * node we keep a link to. Everything else about a node (its monitors of
- * our ports) goes with the entry, so a node's memory does not grow with
- * the node ids it has met. Perl does the same: Node.pm weakens the node's
- * %NODE entry on transport_error, and the object goes as soon as nothing
- * holds it. Callers up the stack may hold an entry right now, so an entry
- * that may have become idle is only listed; an event frees the ones still
- * idle from the loop. */
+ * failure, still to run), or the node being one of our seeds or one a
+ * higher layer keeps a link to (the global protocol: a global node).
+ * Everything else about a node (its monitors of our ports) goes with the
+ * entry, so a node's memory does not grow with the node ids it has met.
+ * Perl does the same: Node.pm weakens the node's %NODE entry on
+ * transport_error, and the object goes as soon as nothing holds it.
+ * Callers up the stack may hold an entry right now, so an entry that may
+ * have become idle is only listed; an event frees the ones still idle
+ * from the loop. */
 
 static void free_monitor_lists(aemp_dict *d)
 {
@@ -48,7 +48,7 @@ static int remote_idle(const aemp_remote *r)
     aemp_node *n = r->node;
     return !r->link && !r->queue && !r->connect_to && !r->connect_w &&
            !r->trials.count && !r->lmon.count && !r->firing &&
-           !kernel_is_seed_node(n, r->id) && !gseed_keeps(n, r->id);
+           !kernel_is_seed_node(n, r->id) && !n->hooks.keeps(n, r->id);
 }
 
 static void on_reap(evutil_socket_t fd, short what, void *ud)
@@ -79,7 +79,8 @@ static void forget(aemp_node *n, aemp_remote *r)
 {
     for (aemp_dict_entry *e = aemp_dict_next(&r->rmon, NULL); e;
          e = aemp_dict_next(&r->rmon, e))
-        aemp_mon_cancel(n, ((aemp_monitor *)e->value)->id);
+        aemp_mon_cancel(n,
+                        (aemp_port_mon_id){((aemp_monitor *)e->value)->id});
     aemp_dict_clear(&r->rmon);
     aemp_dict_del(&n->remotes, r->id);
     remote_free(r);

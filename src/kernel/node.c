@@ -15,7 +15,6 @@
 #include <event2/listener.h>
 
 #include "config.h"
-#include "global.h"
 #include "kernel.h"
 #include "transport_tls.h"
 
@@ -38,13 +37,14 @@ static void ignore_sigpipe(void)
     }
 }
 
-aemp_node *aemp_node_new(struct event_base *base)
+aemp_node *kernel_node_new(struct event_base *base)
 {
     if (!base)
         return NULL;
     aemp_node *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
+    kernel_hooks_none(n);
     n->base = base;
     n->jobs_tail = &n->jobs;
     n->urgent_tail = &n->urgent;
@@ -57,8 +57,7 @@ aemp_node *aemp_node_new(struct event_base *base)
     n->monitor_timeout = 30;
     n->connect_interval = 2;
     n->max_send_queue = 64 * 1024 * 1024;
-    if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || no_host ||
-        global_init(n)) {
+    if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || no_host) {
         aemp_node_free(n);
         return NULL;
     }
@@ -82,12 +81,12 @@ void aemp_node_free(aemp_node *n)
     kernel_listeners_free(n);
     aemp_link_host_clear(&n->transport); /* the links, without hooks */
     kernel_remotes_free(n);
-    global_free(n);
+    kernel_hooks_free(n);
+    kernel_node_requests_free(n);
     kernel_funcs_free(n);
     kernel_ports_free(n);
     kernel_jobs_free(n);
     aemp_dict_clear(&n->monitors); /* all freed with their lists above */
-    aemp_dict_clear(&n->global_nodes);
     while (n->node_mons) {
         aemp_node_mon *next = n->node_mons->next;
         free(n->node_mons);
@@ -379,7 +378,7 @@ int aemp_node_configure(aemp_node *n, const aemp_val *args,
     if ((rc = take_transport_settings(n)) || (rc = start_listeners(n)) ||
         (rc = set_seeds(n)))
         return rc;
-    global_start(n);
+    n->hooks.configured(n);
     kernel_seeds_start(n);
     return AEMP_OK;
 }

@@ -7,7 +7,6 @@
 #include <event2/event.h>
 
 #include "config.h"
-#include "global.h"
 #include "kernel.h"
 #include "random.h"
 
@@ -76,9 +75,9 @@ void kernel_seeds_start(aemp_node *n)
 void kernel_seed_greeted(aemp_node *n, aemp_seed *s, const char *rnode)
 {
     if (!strcmp(rnode, n->id)) {
-        /* our own address: we are a seed, a global node */
+        /* our own address: we are a seed (a global node) */
         s->is_self = 1;
-        gseed_become(n);
+        n->hooks.seed_is_self(n);
         return;
     }
     char *old = s->nodeid;
@@ -87,7 +86,7 @@ void kernel_seed_greeted(aemp_node *n, aemp_seed *s, const char *rnode)
     if (old && strcmp(old, rnode))
         kernel_remote_let_go(n, old);
     free(old);
-    global_seed_greeted(n, rnode);
+    n->hooks.seed_greeted(n, rnode);
 }
 
 int kernel_is_seed_node(const aemp_node *n, const char *id)

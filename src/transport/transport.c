@@ -667,16 +667,6 @@ const char *aemp_link_framing(const aemp_link *l)
     return l->state == LINK_DATA ? l->s_framing : NULL;
 }
 
-const char *aemp_link_peer(const aemp_link *l)
-{
-    return l->peer;
-}
-
-enum aemp_link_state aemp_link_state(const aemp_link *l)
-{
-    return l->state;
-}
-
 void *aemp_link_owner_data(aemp_link *l)
 {
     return l->owner;

@@ -167,8 +167,6 @@ void aemp_link_close(aemp_link *link, const char *reason);
 /* Accessors for the user. */
 const char *aemp_link_remote_id(const aemp_link *link); /* NULL before
                                                           greeting */
-const char *aemp_link_peer(const aemp_link *link);      /* host:port */
-enum aemp_link_state aemp_link_state(const aemp_link *link);
 /* The framing the link writes, "cbor" or "json"; NULL before the data
  * phase. */
 const char *aemp_link_framing(const aemp_link *link);

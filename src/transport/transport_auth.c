@@ -2,6 +2,7 @@
  * (AnyEvent::MP::Transport, POD section PROTOCOL). */
 #include "transport_auth.h"
 
+#include "aemp/version.h"
 #include "random.h"
 
 #include <stdio.h>
@@ -20,7 +21,7 @@ char *aemp_greeting_format(const char *nodeid, const char *auth_accept,
      * to run; readers take them in any order. */
     const char *fmt = "aemp;%d;%s;%s;%s;provider=%s;peeraddr=%s;mproto=1;"
                       "gproto=1%s%s";
-    const char *provider = "AE-libaemp-" AEMP_PROVIDER_VERSION;
+    const char *provider = "AE-libaemp-" AEMP_VERSION;
     const char *tlsk = tls ? ";tls=" : "";
     int n = snprintf(NULL, 0, fmt, AEMP_PROTOCOL_VERSION, nodeid, auth_accept,
                      framings, provider, peeraddr, tlsk, tls ? tls : "");

@@ -6,10 +6,9 @@
  * reused, that grows only as bytes arrive, so a declared length of 2^62
  * costs nothing until the bytes are there; arrays and maps are not sized
  * ahead from their declared counts either). A string that lies whole in
- * the chunk is made straight from it. Open containers live on the
- * reader's own stack until they close, and only then join their parent,
- * so freeing the reader (or failing) at any point drops exactly what the
- * stack holds.
+ * the chunk is made straight from it. The values are put together by
+ * the builder both readers share (value_build.c): it keeps the open
+ * containers, the nesting limit and the count against max_frame.
  *
  * Items are mapped as CBOR::XS 1.86 decodes them, into the value model:
  * - Integers: major 0 and 1 to AEMP_INT/AEMP_UINT. A negative below
@@ -33,11 +32,12 @@
  *   Types::Serialiser::error, which croaks when used). Half, single and
  *   double floats to AEMP_DOUBLE. Other simple values and additional
  *   information 28-30 are errors, as in CBOR::XS.
- * - Map keys become strings as a Perl hash key stringifies them: integers
- *   as digits, true/false "1"/"0", null "", doubles as Perl prints an NV
- *   ("1.5", "1e+23", "0" for -0.0, "Inf", "NaN"). An array or map as a key
- *   is an error (Perl would make "ARRAY(0x...)" of it). A repeated key
- *   replaces the value, as hv_store does.
+ * - Map keys become strings as a Perl hash key stringifies them (the
+ *   builder does it, value_build.h): integers as digits, true/false
+ *   "1"/"0", null "", doubles as Perl prints an NV ("1.5", "1e+23", "0"
+ *   for -0.0, "Inf", "NaN"). An array or map as a key is an error (Perl
+ *   would make "ARRAY(0x...)" of it). A repeated key replaces the value,
+ *   as hv_store does.
  * - Other tags are skipped and their content decoded (CBOR::XS makes
  *   objects of some, CBOR::XS::Tagged of the rest), except 25 (stringref)
  *   and 29 (sharedref): their content is an index into state that
@@ -61,15 +61,8 @@
 #include <string.h>
 
 #include "aemp/error.h"
+#include "value_build.h"
 #include "value_int.h"
-#include "value_json.h"
-
-typedef struct level {
-    aemp_val *c;   /* the open array or map */
-    aemp_val *key; /* maps: the key that waits for its value */
-    uint64_t left; /* definite: items (arrays) or pairs (maps) to come */
-    int indef;     /* indefinite length: ends at a break */
-} level;
 
 /* A link sees the same short strings over and over: port ids, request
  * names, family and key names. Values are immutable and counted, so the
@@ -80,10 +73,7 @@ typedef struct level {
 #define STR_CACHE_MAX 32 /* longer strings are rarely repeated */
 
 struct aemp_cbor_reader {
-    aemp_cbor_frame_cb cb;
-    void *ud;
-    level *stack;
-    size_t depth, cap;
+    aemp_build b;          /* the values, and the reader's first error */
     size_t fed;            /* stream offset of the current chunk */
     size_t at;             /* stream offset of the current head */
     unsigned char hdr[9];  /* a head split between chunks */
@@ -94,192 +84,42 @@ struct aemp_cbor_reader {
     int str_indef;         /* inside an indefinite-length string */
     uint64_t str_left;     /* bytes of the string (or piece) to come */
     aemp_buf sbuf;         /* a string's bytes collected so far */
-    int err;               /* once set, the reader stays failed with it */
     int in_feed;           /* inside feed: the frame callback may run */
-    int free_pending;      /* freed from inside the frame callback */
-    int cb_rc;             /* what the frame callback returned */
-    size_t max;            /* aemp_cbor_reader_set_limit, 0: none */
-    size_t size;           /* the frame so far, counted as the limit is */
     size_t work;           /* bytes parsed, for aemp_cbor_reader_work */
     char msg[256];
     aemp_val *recent[STR_CACHE]; /* short text strings seen lately */
 };
 
-/* Records the first error; returns non-zero to stop the parse. */
+/* rc, a builder's verdict; on the first error also its message, at the
+ * offset of the current head. Non-zero stops the parse. */
+static int said(aemp_cbor_reader *r, int rc)
+{
+    if (rc && !r->msg[0])
+        snprintf(r->msg, sizeof(r->msg), "CBOR at byte %zu: %s", r->at,
+                 r->b.why);
+    return rc;
+}
+
 static int fail(aemp_cbor_reader *r, int err, const char *why)
 {
-    if (!r->err) {
-        r->err = err;
-        snprintf(r->msg, sizeof(r->msg), "CBOR at byte %zu: %s", r->at, why);
-    }
-    return r->err;
+    return said(r, aemp_build_fail(&r->b, err, why));
+}
+
+static int over_limit(aemp_cbor_reader *r)
+{
+    return said(r, aemp_build_over_limit(&r->b));
 }
 
 /* What the frame may still count before it passes the limit. */
 static size_t room(const aemp_cbor_reader *r)
 {
-    return r->max ? r->max - r->size : SIZE_MAX;
+    return aemp_build_room(&r->b);
 }
 
-static int over_limit(aemp_cbor_reader *r)
-{
-    char why[64];
-    snprintf(why, sizeof(why), "frame exceeds the limit of %zu bytes",
-             r->max);
-    return fail(r, AEMP_ELIMIT, why);
-}
-
-/* Counts n more bytes of the frame against the limit. */
-static int charge(aemp_cbor_reader *r, size_t n)
-{
-    if (n > room(r))
-        return over_limit(r);
-    r->size += n;
-    return AEMP_OK;
-}
-
-static int deliver(aemp_cbor_reader *r, aemp_val *v)
-{
-    r->size = 0;
-    r->cb_rc = r->cb(v, r->ud);
-    if (r->free_pending)
-        return fail(r, AEMP_ESTATE, "reader freed by the frame callback");
-    if (r->cb_rc)
-        return fail(r, r->cb_rc, "stopped by the frame callback");
-    return AEMP_OK;
-}
-
-/* ---- map keys ---------------------------------------------------------- */
-
-/* A scalar key as Perl stringifies it (see the top); takes v. */
-static aemp_val *key_of(aemp_val *v)
-{
-    aemp_val *k = NULL;
-    double d;
-    aemp_buf b = AEMP_BUF_INIT;
-    switch (aemp_type_of(v)) {
-    case AEMP_STRING: return v;
-    case AEMP_NULL: k = aemp_strn("", 0); break;
-    case AEMP_BOOL: k = aemp_str(aemp_is_true(v) ? "1" : "0"); break;
-    case AEMP_INT:
-    case AEMP_UINT:
-    case AEMP_DOUBLE:
-        d = aemp_as_double(v);
-        if (aemp_type_of(v) == AEMP_DOUBLE && (d == 0 || !isfinite(d))) {
-            k = aemp_str(d == 0 ? "0" : isnan(d) ? "NaN" : d > 0 ? "Inf"
-                                                               : "-Inf");
-        } else if (!aemp_json_write(&b, v, 0)) {
-            /* the JSON writer prints numbers as Perl does ("%.15g") */
-            k = aemp_strn(b.p, b.len);
-        }
-        aemp_buf_free(&b);
-        break;
-    default: break; /* containers are refused when they open */
-    }
-    aemp_unref(v);
-    return k;
-}
-
-/* ---- values ------------------------------------------------------------ */
-
-/* What a finished item counts against the limit; containers counted
- * themselves when they opened. */
-static size_t item_cost(const aemp_val *v)
-{
-    size_t len = 0;
-    aemp_type t = aemp_type_of(v);
-    if (t == AEMP_ARRAY || t == AEMP_MAP)
-        return 0;
-    aemp_str_ptr(v, &len);
-    return AEMP_COST_VALUE + len;
-}
-
-/* A finished item joins the open container, or is a frame; a container
- * that it completes joins its parent in turn. */
+/* A finished scalar joins the open container, or is a frame. */
 static int add(aemp_cbor_reader *r, aemp_val *v)
 {
-    if (v && charge(r, item_cost(v))) {
-        aemp_unref(v);
-        return r->err;
-    }
-    for (;;) {
-        if (!v)
-            return fail(r, AEMP_ENOMEM, "out of memory");
-        if (r->depth == 0)
-            return deliver(r, v);
-        level *l = &r->stack[r->depth - 1];
-        if (charge(r, aemp_type_of(l->c) == AEMP_ARRAY ? AEMP_COST_ITEM
-                      : l->key                         ? AEMP_COST_ENTRY
-                                                       : 0)) {
-            aemp_unref(v);
-            return r->err;
-        }
-        if (aemp_type_of(l->c) == AEMP_ARRAY) {
-            if (aemp_array_push(l->c, v))
-                return fail(r, AEMP_ENOMEM, "out of memory");
-        } else if (!l->key) {
-            if (!(l->key = key_of(v)))
-                return fail(r, AEMP_ENOMEM, "out of memory");
-            return AEMP_OK;
-        } else {
-            int rc = aemp_map_set_kv(l->c, l->key, v);
-            l->key = NULL;
-            if (rc)
-                return fail(r, AEMP_ENOMEM, "out of memory");
-        }
-        if (l->indef || --l->left)
-            return AEMP_OK;
-        v = l->c;
-        r->depth--;
-    }
-}
-
-static int open_level(aemp_cbor_reader *r, unsigned major, uint64_t n,
-                      int indef)
-{
-    if (r->depth && !r->stack[r->depth - 1].key &&
-        aemp_type_of(r->stack[r->depth - 1].c) == AEMP_MAP)
-        return fail(r, AEMP_EPARSE, "map key is an array or map");
-    if (r->depth == AEMP_MAX_DEPTH)
-        return fail(r, AEMP_EPARSE, "nesting deeper than 512 levels");
-    /* each item, or pair, counts at least this much: a declared length
-     * that cannot fit is refused before any item comes */
-    size_t least = major == 4 ? AEMP_COST_VALUE + AEMP_COST_ITEM
-                              : 2 * AEMP_COST_VALUE + AEMP_COST_ENTRY;
-    if (charge(r, AEMP_COST_VALUE))
-        return r->err;
-    if (!indef && n > room(r) / least)
-        return over_limit(r);
-    /* a definite array gets its room at once (a length from the wire is
-     * trusted only so far: the rest grows as items really come) */
-    aemp_val *c = major != 4 ? aemp_map()
-                  : indef    ? aemp_array()
-                             : aemp_array_with_room(n < 64 ? (size_t)n : 64);
-    if (!c || (!indef && n == 0))
-        return add(r, c);
-    if (r->depth == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        level *stack = realloc(r->stack, cap * sizeof(*stack));
-        if (!stack) {
-            aemp_unref(c);
-            return fail(r, AEMP_ENOMEM, "out of memory");
-        }
-        r->stack = stack;
-        r->cap = cap;
-    }
-    r->stack[r->depth++] = (level){c, NULL, n, indef};
-    return AEMP_OK;
-}
-
-static int close_level(aemp_cbor_reader *r)
-{
-    level *l = r->depth ? &r->stack[r->depth - 1] : NULL;
-    if (!l || !l->indef)
-        return fail(r, AEMP_EPARSE, "unexpected break");
-    if (l->key)
-        return fail(r, AEMP_EPARSE, "break after a map key");
-    r->depth--;
-    return add(r, l->c);
+    return said(r, aemp_build_value(&r->b, v));
 }
 
 static aemp_val *negative(uint64_t n)
@@ -412,7 +252,10 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
         r->str_left = arg;
         return AEMP_OK;
     case 4:
-    case 5: return open_level(r, major, arg, indef);
+    case 5:
+        return said(r, aemp_build_open(&r->b, major == 4 ? AEMP_ARRAY
+                                                          : AEMP_MAP,
+                                       arg, indef));
     case 6:
         if (arg == 25 || arg == 29)
             return fail(r, AEMP_EPARSE, "stringref and sharedref tags are "
@@ -431,13 +274,13 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
         case 31:
             if (tag)
                 return fail(r, AEMP_EPARSE, "break after a tag");
-            return close_level(r);
+            return said(r, aemp_build_close(&r->b));
         }
         return fail(r, AEMP_EPARSE, "reserved or unassigned simple value");
     }
 }
 
-/* Parses a chunk; returns non-zero when it stopped (r->err says why). */
+/* Parses a chunk; returns non-zero when it stopped (r->b.err says why). */
 static int parse(aemp_cbor_reader *r, const unsigned char *p,
                  const unsigned char *end)
 {
@@ -513,18 +356,13 @@ aemp_cbor_reader *aemp_cbor_reader_new(aemp_cbor_frame_cb cb, void *ud)
     aemp_cbor_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    r->cb = cb;
-    r->ud = ud;
+    aemp_build_init(&r->b, cb, ud);
     return r;
 }
 
 static void reader_destroy(aemp_cbor_reader *r)
 {
-    for (size_t i = 0; i < r->depth; i++) {
-        aemp_unref(r->stack[i].c);
-        aemp_unref(r->stack[i].key);
-    }
-    free(r->stack);
+    aemp_build_clear(&r->b);
     aemp_buf_free(&r->sbuf);
     for (size_t i = 0; i < STR_CACHE; i++)
         aemp_unref(r->recent[i]);
@@ -536,7 +374,7 @@ void aemp_cbor_reader_free(aemp_cbor_reader *r)
     if (!r)
         return;
     if (r->in_feed) { /* inside the frame callback: feed frees it */
-        r->free_pending = 1;
+        r->b.free_pending = 1;
         return;
     }
     reader_destroy(r);
@@ -544,8 +382,8 @@ void aemp_cbor_reader_free(aemp_cbor_reader *r)
 
 int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len)
 {
-    if (r->err)
-        return r->err;
+    if (r->b.err)
+        return r->b.err;
     if (r->in_feed) /* called again from the frame callback */
         return AEMP_ESTATE;
     r->in_feed = 1;
@@ -553,8 +391,8 @@ int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len)
     const unsigned char *p = (const unsigned char *)data;
     int rc = len ? parse(r, p, p + len) : AEMP_OK;
     r->in_feed = 0;
-    if (r->free_pending) {
-        rc = r->cb_rc;
+    if (r->b.free_pending) {
+        rc = r->b.cb_rc;
         reader_destroy(r);
         return rc;
     }
@@ -565,7 +403,7 @@ int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len)
 void aemp_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max)
 {
     if (r)
-        r->max = max;
+        r->b.max = max;
 }
 
 size_t aemp_cbor_reader_work(const aemp_cbor_reader *r)
@@ -575,5 +413,5 @@ size_t aemp_cbor_reader_work(const aemp_cbor_reader *r)
 
 const char *aemp_cbor_reader_error(const aemp_cbor_reader *r)
 {
-    return r && r->err ? r->msg : NULL;
+    return r && r->b.err ? r->msg : NULL;
 }

@@ -25,9 +25,9 @@
  * AEMP_COST_* say) nor take more bytes on the wire; so the bytes held
  * back are bounded too.
  *
- * Open containers live on the reader's own stack until they close, and
- * only then join their parent, so freeing the reader (or failing) at any
- * point drops exactly what the stack holds.
+ * The values are put together by the builder both readers share
+ * (value_build.c): it keeps the open containers, the nesting limit and
+ * the count against max_frame.
  *
  * Numbers come as text (the yajl_number callback) and are typed as
  * JSON::XS types them:
@@ -56,32 +56,19 @@
 #include <yajl/yajl_parse.h>
 
 #include "aemp/error.h"
+#include "value_build.h"
 #include "value_int.h"
 #include "value_json_scan.h"
 
-typedef struct level {
-    aemp_val *c;   /* the open array or map */
-    aemp_val *key; /* maps: the key that waits for its value */
-} level;
-
 struct aemp_json_reader {
     yajl_handle h;
-    aemp_json_frame_cb cb;
-    void *ud;
-    level *stack;
-    size_t depth, cap;
+    aemp_build b;        /* the values, and the reader's first error */
     aemp_json_scan scan; /* where tokens and texts end, ahead of yajl */
     aemp_buf hold;     /* an unfinished string or number, held back */
     size_t hold_at;    /* its stream offset */
-    size_t max;        /* aemp_json_reader_set_limit, 0: none */
-    size_t size;       /* the frame so far, counted as the limit counts */
     size_t work;       /* bytes looked at, for aemp_json_reader_work */
     size_t carry;      /* bytes yajl keeps of a token cut by a call */
-    int err;           /* once set, the reader stays failed with it */
-    const char *why;   /* for errors raised in our callbacks */
     int in_feed;       /* inside yajl_parse: the frame callback may run */
-    int free_pending;  /* freed from inside the frame callback */
-    int cb_rc;         /* what the frame callback returned */
     char msg[256];
 };
 
@@ -89,89 +76,11 @@ struct aemp_json_reader {
 /* The hold buffer keeps its memory between tokens up to this much. */
 #define HOLD_KEEP (64 * 1024)
 
-/* Records an error raised inside a yajl callback; returning 0 makes yajl
- * stop with yajl_status_client_canceled. */
-static int fail(aemp_json_reader *r, int err, const char *why)
+/* What a yajl callback returns for the builder's rc: 1 goes on, 0 makes
+ * yajl stop with yajl_status_client_canceled (b.err then says why). */
+static int go_on(int rc)
 {
-    if (!r->err) {
-        r->err = err;
-        r->why = why;
-    }
-    return 0;
-}
-
-/* Counts n more bytes of the frame against the limit. */
-static int charge(aemp_json_reader *r, size_t n)
-{
-    if (r->max && n > r->max - r->size) {
-        r->size = r->max;
-        return fail(r, AEMP_ELIMIT, NULL);
-    }
-    r->size += n;
-    return 1;
-}
-
-static int deliver(aemp_json_reader *r, aemp_val *v)
-{
-    r->size = 0;
-    r->cb_rc = r->cb(v, r->ud);
-    if (r->free_pending)
-        return fail(r, AEMP_ESTATE, "reader freed by the frame callback");
-    if (r->cb_rc)
-        return fail(r, r->cb_rc, "stopped by the frame callback");
-    return 1;
-}
-
-/* A finished value joins the open container, or is a frame; cost is what
- * it counts against the limit beyond its place in the container (a
- * container counted itself when it opened). */
-static int add(aemp_json_reader *r, aemp_val *v, size_t cost)
-{
-    if (!v)
-        return fail(r, AEMP_ENOMEM, "out of memory");
-    level *l = r->depth ? &r->stack[r->depth - 1] : NULL;
-    int is_array = l && aemp_type_of(l->c) == AEMP_ARRAY;
-    if (!charge(r, cost + (!l ? 0 : is_array ? AEMP_COST_ITEM
-                                             : AEMP_COST_ENTRY))) {
-        aemp_unref(v);
-        return 0;
-    }
-    if (!l)
-        return deliver(r, v);
-    int rc;
-    if (is_array) {
-        rc = aemp_array_push(l->c, v);
-    } else {
-        rc = aemp_map_set_kv(l->c, l->key, v);
-        l->key = NULL;
-    }
-    return rc ? fail(r, AEMP_ENOMEM, "out of memory") : 1;
-}
-
-static int open_level(aemp_json_reader *r, aemp_val *c)
-{
-    if (!c)
-        return fail(r, AEMP_ENOMEM, "out of memory");
-    if (r->depth == AEMP_MAX_DEPTH) {
-        aemp_unref(c);
-        return fail(r, AEMP_EPARSE, "nesting deeper than 512 levels");
-    }
-    if (!charge(r, AEMP_COST_VALUE)) {
-        aemp_unref(c);
-        return 0;
-    }
-    if (r->depth == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        level *stack = realloc(r->stack, cap * sizeof(*stack));
-        if (!stack) {
-            aemp_unref(c);
-            return fail(r, AEMP_ENOMEM, "out of memory");
-        }
-        r->stack = stack;
-        r->cap = cap;
-    }
-    r->stack[r->depth++] = (level){c, NULL};
-    return 1;
+    return rc == AEMP_OK;
 }
 
 /* The value of a JSON number's text; see the top of the file. */
@@ -194,22 +103,25 @@ static aemp_val *number_value(const char *s, size_t len)
     return aemp_int(u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u);
 }
 
+static int add(void *ctx, aemp_val *v)
+{
+    aemp_json_reader *r = ctx;
+    return go_on(aemp_build_value(&r->b, v));
+}
+
 static int on_null(void *ctx)
 {
-    return add(ctx, aemp_null(), AEMP_COST_VALUE);
+    return add(ctx, aemp_null());
 }
 
 static int on_boolean(void *ctx, int b)
 {
-    return add(ctx, aemp_bool(b), AEMP_COST_VALUE);
+    return add(ctx, aemp_bool(b));
 }
 
 static int on_number(void *ctx, const char *s, size_t len)
 {
-    aemp_val *v = number_value(s, len);
-    size_t slen = 0;
-    aemp_str_ptr(v, &slen); /* integers beyond 64 bits are strings */
-    return add(ctx, v, AEMP_COST_VALUE + slen);
+    return add(ctx, number_value(s, len));
 }
 
 /* JSON::XS's test for the UTF-8 of a string or key (yajl's own check
@@ -217,48 +129,35 @@ static int on_number(void *ctx, const char *s, size_t len)
  * through, so it is off). */
 static int utf8_ok(aemp_json_reader *r, const unsigned char *s, size_t len)
 {
-    return aemp_utf8_valid(s, len)
-               ? 1
-               : fail(r, AEMP_EPARSE, "malformed UTF-8 character in JSON "
-                                      "string");
+    return aemp_utf8_valid(s, len) ||
+           go_on(aemp_build_fail(&r->b, AEMP_EPARSE,
+                                 "malformed UTF-8 character in JSON "
+                                 "string"));
 }
 
+/* A string, or a map key: yajl alternates keys and values, so the
+ * builder takes a string where its map waits for a key as the key. */
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
-    return utf8_ok(ctx, s, len) &&
-           add(ctx, aemp_strn((const char *)s, len), AEMP_COST_VALUE + len);
+    return utf8_ok(ctx, s, len) && add(ctx, aemp_strn((const char *)s, len));
 }
 
 static int on_start_map(void *ctx)
 {
-    return open_level(ctx, aemp_map());
+    aemp_json_reader *r = ctx;
+    return go_on(aemp_build_open(&r->b, AEMP_MAP, 0, 1));
 }
 
 static int on_start_array(void *ctx)
 {
-    return open_level(ctx, aemp_array());
-}
-
-static int on_map_key(void *ctx, const unsigned char *key, size_t len)
-{
     aemp_json_reader *r = ctx;
-    level *l = &r->stack[r->depth - 1];
-    if (!utf8_ok(r, key, len))
-        return 0;
-    aemp_unref(l->key); /* NULL: yajl alternates keys and values */
-    l->key = NULL;
-    if (!charge(r, AEMP_COST_VALUE + len))
-        return 0;
-    l->key = aemp_strn((const char *)key, len);
-    return l->key ? 1 : fail(r, AEMP_ENOMEM, "out of memory");
+    return go_on(aemp_build_open(&r->b, AEMP_ARRAY, 0, 1));
 }
 
 static int on_end(void *ctx)
 {
     aemp_json_reader *r = ctx;
-    level *l = &r->stack[--r->depth];
-    aemp_unref(l->key); /* NULL unless the map ended after a key */
-    return add(r, l->c, 0);
+    return go_on(aemp_build_close(&r->b));
 }
 
 /* yajl_number, not yajl_integer/yajl_double: we type numbers ourselves. */
@@ -268,7 +167,7 @@ static const yajl_callbacks callbacks = {
     .yajl_number = on_number,
     .yajl_string = on_string,
     .yajl_start_map = on_start_map,
-    .yajl_map_key = on_map_key,
+    .yajl_map_key = on_string,
     .yajl_end_map = on_end,
     .yajl_start_array = on_start_array,
     .yajl_end_array = on_end,
@@ -280,8 +179,7 @@ static aemp_json_reader *reader_new(aemp_json_frame_cb cb, void *ud,
     aemp_json_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    r->cb = cb;
-    r->ud = ud;
+    aemp_build_init(&r->b, cb, ud);
     r->scan = (aemp_json_scan)AEMP_JSON_SCAN_INIT;
     r->h = yajl_alloc(&callbacks, NULL, r);
     if (!r->h) {
@@ -296,11 +194,7 @@ static aemp_json_reader *reader_new(aemp_json_frame_cb cb, void *ud,
 
 static void reader_destroy(aemp_json_reader *r)
 {
-    for (size_t i = 0; i < r->depth; i++) {
-        aemp_unref(r->stack[i].c);
-        aemp_unref(r->stack[i].key);
-    }
-    free(r->stack);
+    aemp_build_clear(&r->b);
     aemp_buf_free(&r->hold);
     yajl_free(r->h);
     free(r);
@@ -316,7 +210,7 @@ void aemp_json_reader_free(aemp_json_reader *r)
     if (!r)
         return;
     if (r->in_feed) { /* inside the frame callback: feed frees it */
-        r->free_pending = 1;
+        r->b.free_pending = 1;
         return;
     }
     reader_destroy(r);
@@ -325,7 +219,7 @@ void aemp_json_reader_free(aemp_json_reader *r)
 void aemp_json_reader_set_limit(aemp_json_reader *r, size_t max)
 {
     if (r)
-        r->max = max;
+        r->b.max = max;
 }
 
 size_t aemp_json_reader_work(const aemp_json_reader *r)
@@ -333,16 +227,12 @@ size_t aemp_json_reader_work(const aemp_json_reader *r)
     return r ? r->work : 0;
 }
 
-/* The message of an error that stopped the reader at stream offset pos. */
-static int stopped(aemp_json_reader *r, size_t pos, const char *why)
+/* The message of the error that stopped the reader at stream offset
+ * pos. */
+static int stopped(aemp_json_reader *r, size_t pos)
 {
-    if (r->err == AEMP_ELIMIT)
-        snprintf(r->msg, sizeof(r->msg),
-                 "JSON at byte %zu: frame exceeds the limit of %zu bytes",
-                 pos, r->max);
-    else
-        snprintf(r->msg, sizeof(r->msg), "JSON at byte %zu: %s", pos, why);
-    return r->err;
+    snprintf(r->msg, sizeof(r->msg), "JSON at byte %zu: %s", pos, r->b.why);
+    return r->b.err;
 }
 
 /* Turns yajl's verdict into our result and, on failure, the message with
@@ -359,12 +249,11 @@ static int settle(aemp_json_reader *r, yajl_status st, size_t pos)
                  text);
         if (e)
             yajl_free_error(r->h, e);
-        r->err = AEMP_EPARSE;
-        return r->err;
+        r->b.err = AEMP_EPARSE;
+        return r->b.err;
     }
-    if (!r->err)
-        r->err = AEMP_EPARSE;
-    return stopped(r, pos, r->why ? r->why : "stopped");
+    aemp_build_fail(&r->b, AEMP_EPARSE, "stopped");
+    return stopped(r, pos);
 }
 
 /* Hands yajl len bytes that begin at stream offset at. The work counted
@@ -379,7 +268,7 @@ static int parse(aemp_json_reader *r, const char *p, size_t len, size_t at)
     r->carry = aemp_json_scan_in_token(&r->scan) && r->scan.tok_start < end
                    ? end - r->scan.tok_start
                    : 0;
-    if (r->free_pending)
+    if (r->b.free_pending)
         return AEMP_ESTATE;
     return settle(r, st, at + yajl_get_bytes_consumed(r->h));
 }
@@ -414,7 +303,7 @@ static int feed(aemp_json_reader *r, const char *data, size_t len)
 {
     const char *end = data + len;
     size_t at = r->scan.at;
-    const char *stop = aemp_json_scan_run(&r->scan, data, end, r->max);
+    const char *stop = aemp_json_scan_run(&r->scan, data, end, r->b.max);
     r->work += (size_t)(stop - data);
     int rc;
     if (aemp_json_scan_in_token(&r->scan) && r->scan.tok_start < at) {
@@ -432,34 +321,34 @@ static int feed(aemp_json_reader *r, const char *data, size_t len)
     }
     if (rc || stop == end)
         return rc;
-    r->err = AEMP_ELIMIT; /* the text outgrew the limit at stop */
-    return stopped(r, at + (size_t)(stop - data), NULL);
+    aemp_build_over_limit(&r->b); /* the text outgrew the limit at stop */
+    return stopped(r, at + (size_t)(stop - data));
 }
 
 int aemp_json_reader_feed(aemp_json_reader *r, const char *data, size_t len)
 {
-    if (r->err)
-        return r->err;
+    if (r->b.err)
+        return r->b.err;
     if (r->in_feed) /* called again from the frame callback */
         return AEMP_ESTATE;
     r->in_feed = 1;
     int rc = feed(r, data, len);
     r->in_feed = 0;
-    if (r->free_pending) {
-        rc = r->cb_rc;
+    if (r->b.free_pending) {
+        rc = r->b.cb_rc;
         reader_destroy(r);
         return rc;
     }
-    if (rc && !r->err) { /* out of memory outside yajl */
-        r->err = rc;
-        stopped(r, r->scan.at, "out of memory");
+    if (rc && !r->b.err) { /* out of memory outside yajl */
+        aemp_build_fail(&r->b, rc, "out of memory");
+        stopped(r, r->scan.at);
     }
     return rc;
 }
 
 const char *aemp_json_reader_error(const aemp_json_reader *r)
 {
-    return r && r->err ? r->msg : NULL;
+    return r && r->b.err ? r->msg : NULL;
 }
 
 static int keep_value(aemp_val *v, void *ud)

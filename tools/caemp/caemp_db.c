@@ -375,7 +375,7 @@ static int cmd_mon(int argc, char **argv)
     db_run r = {0};
     int rc = start(&r, "db_mon", mon_no_master, 0);
     if (!rc && !aemp_db_mon(r.st.node, aemp_str_ptr(family, NULL),
-                            mon_change, &r)) {
+                            mon_change, &r).id) {
         fprintf(stderr, "caemp: db_mon: cannot monitor family '%s'\n",
                 aemp_str_ptr(family, NULL));
         rc = 1;
