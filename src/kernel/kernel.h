@@ -12,6 +12,7 @@
 #include "aemp/node.h"
 #include "buf.h"
 #include "dict.h"
+#include "log.h"
 #include "transport.h"
 
 struct event;
@@ -86,6 +87,21 @@ typedef struct aemp_seed {
     aemp_link *connect;   /* the attempt under way, or NULL */
     int is_self;          /* our own address: we are a seed */
 } aemp_seed;
+
+/* What the kernel keeps in each link (the host's owner_size bytes):
+ * which seed or connect attempt made it, and the remote node it carries
+ * once up. */
+typedef struct aemp_link_owner {
+    aemp_seed *seed;       /* a seed connect, or NULL */
+    aemp_remote *trial;    /* a connect attempt for this node: listed in
+                              its trials */
+    aemp_remote *remote;   /* set when the link carries a node */
+} aemp_link_owner;
+
+static inline aemp_link_owner *aemp_link_owner_of(aemp_link *link)
+{
+    return aemp_link_owner_data(link);
+}
 
 typedef struct aemp_listener {
     struct evconnlistener *l;
@@ -170,19 +186,11 @@ struct aemp_node {
     char id_counter[32];      /* Perl string increment, starts at "a" */
     int secure;
 
-    /* transport settings, from the configuration */
-    char *secret;
-    size_t secret_len;
-    char *auth_offer;         /* comma lists */
-    char *auth_accept;
-    char *framings;           /* what we can receive, in config order */
-    struct ssl_ctx_st *tls_ctx; /* from the `cert` setting, or NULL */
+    /* from the configuration (the links get theirs in transport.set) */
     double monitor_timeout;
     double connect_interval;
     size_t max_send_queue;    /* bytes a link may hold unsent, and a node
                                  without a link queued */
-    size_t max_frame;         /* the most one incoming frame may decode
-                                 to, 0: no limit (docs/config.md) */
 
     aemp_dict ports;          /* local id -> aemp_lport* */
     aemp_dict remotes;        /* node id -> aemp_remote* */
@@ -207,14 +215,8 @@ struct aemp_node {
     unsigned long accept_failures; /* in this episode */
     aemp_val *binds;          /* array of "host:port" */
 
-    aemp_link *links;         /* every link, live or dead */
-    struct event *reap_ev;    /* frees dead links outside their callbacks */
-    aemp_link *dirty_links;   /* links with frames to write (transport_io) */
-    struct event *flush_ev;   /* writes them, after this turn's jobs */
-    char *rbuf;               /* what a link read, before its frame reader */
-    unsigned busy_poll_us;    /* aemp_node_set_busy_poll, 0: off */
-    struct timespec busy_until; /* the loop polls until then */
-    struct event *busy_ev;    /* a zero timeout while polling */
+    aemp_link_host transport; /* the links, their settings and what they
+                                 share; its hooks are kernel_link.c's */
 
     aemp_seed *seeds;
     size_t nseeds;
@@ -225,8 +227,6 @@ struct aemp_node {
     aemp_job *urgent, **urgent_tail; /* monitors fired by the running job
                                         or by a link failure */
     int dispatching;          /* jobs are running */
-    int io_depth;             /* kernel_io_enter: inside the node's event
-                                 callbacks, or a write that may run them */
     aemp_job *job_pool;       /* finished jobs for reuse: no malloc per
                                  message */
     size_t job_pool_len;
@@ -238,18 +238,13 @@ struct aemp_node {
 
     char *last_link_error;    /* why the last link we started failed */
 
-    int log_level;
-    aemp_log_cb log_cb;
-    void *log_ud;
+    aemp_logger log;          /* lent to the transport */
     int trace;
     aemp_buf scratch;         /* for log and trace lines */
     char *errmsg;
 };
 
-/* Why a link or a queue was given up (transport_error's message). */
-#define AEMP_SEND_CAP_FMT "send queue exceeds max_send_queue (%zu bytes)"
-
-/* ---- log.c ---- */
+/* ---- kernel_log.c ---- */
 void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
@@ -259,17 +254,7 @@ void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
                     const char *portid, const aemp_val *msg);
 void aemp_log_init(aemp_node *n);
 
-/* max_frame when the configuration does not say (docs/config.md) */
-#define AEMP_MAX_FRAME_DEFAULT ((size_t)64 << 20)
-
 #define LOG_KERNEL "AnyEvent::MP::Kernel"
-#define LOG_TRANSPORT "AnyEvent::MP::Transport"
-
-/* ---- transport.c ---- */
-void aemp_links_reap(aemp_node *n);
-void aemp_links_free_all(aemp_node *n);
-/* ---- transport_io.c ---- */
-void aemp_links_flush(aemp_node *n);
 
 /* ---- kernel_port.c: local ports, monitors, the delivery queue ---- */
 aemp_lport *kernel_port_find(aemp_node *n, const char *localid);
@@ -299,11 +284,15 @@ void kernel_run_jobs(aemp_node *n);
  * callback of the program can send (Perl runs them inside its error
  * handling). A callback that runs inside another, or inside a write from
  * the program's own call (TLS filters call back at once), leaves them to
- * the outermost one or to the job event. */
+ * the outermost one or to the job event. The depth is the transport's
+ * (aemp_link_host_enter), which counts the links' own callbacks too. */
 void kernel_io_enter(aemp_node *n);
 void kernel_io_leave(aemp_node *n);
-/* Inside the outermost of those callbacks, not inside a job: runs the
- * queue now (what a read decoded), as the job event would. */
+/* The transport's hooks (kernel_link.c): the outermost callback returns
+ * (the monitors it fired run, unless jobs are running), and, inside it,
+ * a read decoded frames (not inside a job: runs the queue now, as the
+ * job event would). */
+void kernel_io_done(aemp_node *n);
 void kernel_io_deliver(aemp_node *n);
 /* mon1 / mon0 from a remote node for one of our ports */
 void kernel_rmon_add(aemp_node *n, aemp_remote *r, const char *localid);
@@ -379,13 +368,19 @@ void kernel_node_event(aemp_node *n, const char *id, int up,
                        const aemp_val *reason);
 void kernel_run_node_event(aemp_node *n, aemp_job *job);
 
-/* ---- kernel_remote.c: what links tell the kernel ---- */
+/* ---- kernel_remote.c: what links tell the kernel (kernel_link.c hands
+ * these to the transport as its hooks) ---- */
 /* The remote greeting named its node; return non-zero to refuse. */
 int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
                         const char **why);
 void kernel_link_up(aemp_node *n, aemp_link *link);
 void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg);
 void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame);
+
+/* ---- kernel_link.c ---- */
+/* Sets up n->transport with the kernel's hooks; 0, or -1 when out of
+ * memory. */
+int kernel_link_host_init(aemp_node *n);
 
 /* ---- kernel_lasterr.c ---- */
 /* Keeps msg as the last error of the link's node, and of the node's own

@@ -188,19 +188,24 @@ void kernel_run_jobs(aemp_node *n)
 
 void kernel_io_enter(aemp_node *n)
 {
-    n->io_depth++;
-}
-
-void kernel_io_deliver(aemp_node *n)
-{
-    if (n->io_depth == 1 && !n->dispatching)
-        kernel_run_jobs(n);
+    aemp_link_host_enter(&n->transport);
 }
 
 void kernel_io_leave(aemp_node *n)
 {
+    aemp_link_host_leave(&n->transport); /* kernel_io_done at the end */
+}
+
+void kernel_io_deliver(aemp_node *n)
+{
+    if (!n->dispatching)
+        kernel_run_jobs(n);
+}
+
+void kernel_io_done(aemp_node *n)
+{
     /* inside a job the dispatcher runs them right after it */
-    if (--n->io_depth || !n->urgent || n->dispatching)
+    if (!n->urgent || n->dispatching)
         return;
     aemp_job *jobs = n->urgent;
     n->urgent = NULL;

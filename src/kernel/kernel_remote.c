@@ -227,16 +227,14 @@ static void try_next_address(evutil_socket_t fd, short what, void *ud)
                  endpoint);
         return;
     }
-    aemp_link *l = aemp_link_connect(n, host, port);
+    aemp_link *l = aemp_link_connect(&n->transport, host, port);
     free(host);
     free(port);
     if (!l)
         return;
     /* a trial points at r: r stays while its trials list the link */
-    aemp_link_owner *o = aemp_link_owner_of(l);
-    o->trial_endpoint = strdup(endpoint);
-    if (o->trial_endpoint && !aemp_dict_set(&r->trials, endpoint, l))
-        o->trial = r;
+    if (!aemp_dict_set(&r->trials, endpoint, l))
+        aemp_link_owner_of(l)->trial = r;
 }
 
 void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
@@ -389,6 +387,18 @@ int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
     return 0;
 }
 
+/* Takes link out of r's connect attempts, which are keyed by the address
+ * tried. */
+static void forget_trial(aemp_remote *r, const aemp_link *link)
+{
+    for (aemp_dict_entry *e = aemp_dict_next(&r->trials, NULL); e;
+         e = aemp_dict_next(&r->trials, e))
+        if (e->value == link) {
+            aemp_dict_del(&r->trials, e->key); /* frees e: stop here */
+            return;
+        }
+}
+
 /* The connect attempts that made this link, or lost the race, end. */
 static void release_owner(aemp_node *n, aemp_link *link)
 {
@@ -399,7 +409,7 @@ static void release_owner(aemp_node *n, aemp_link *link)
     }
     (void)n;
     if (o->trial) {
-        aemp_dict_del(&o->trial->trials, o->trial_endpoint);
+        forget_trial(o->trial, link);
         kernel_remote_may_be_idle(o->trial);
     }
     o->trial = NULL;

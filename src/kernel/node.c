@@ -25,22 +25,6 @@ static void on_jobs(evutil_socket_t fd, short what, void *ud)
     kernel_run_jobs(ud);
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *ud)
-{
-    (void)fd;
-    (void)what;
-    kernel_io_enter(ud); /* a write may find a link failed */
-    aemp_links_flush(ud);
-    kernel_io_leave(ud);
-}
-
-static void on_reap(evutil_socket_t fd, short what, void *ud)
-{
-    (void)fd;
-    (void)what;
-    aemp_links_reap(ud);
-}
-
 /* A peer that closes while we write must cost a link, not the process:
  * SIGPIPE is ignored unless the program has a handler of its own (Perl's
  * AnyEvent does the same). */
@@ -69,14 +53,11 @@ aemp_node *kernel_node_new(struct event_base *base)
     n->uniq = malloc(10);
     n->runiq = malloc(11);
     n->jobs_ev = event_new(base, -1, 0, on_jobs, n);
-    n->reap_ev = event_new(base, -1, 0, on_reap, n);
-    n->flush_ev = event_new(base, -1, 0, on_flush, n);
+    int no_host = kernel_link_host_init(n);
     n->monitor_timeout = 30;
     n->connect_interval = 2;
     n->max_send_queue = 64 * 1024 * 1024;
-    n->max_frame = AEMP_MAX_FRAME_DEFAULT;
-    if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || !n->reap_ev ||
-        !n->flush_ev) {
+    if (!n->id || !n->uniq || !n->runiq || !n->jobs_ev || no_host) {
         aemp_node_free(n);
         return NULL;
     }
@@ -98,7 +79,7 @@ void aemp_node_free(aemp_node *n)
         return;
     kernel_seeds_free(n);
     kernel_listeners_free(n);
-    aemp_links_free_all(n);
+    aemp_link_host_clear(&n->transport); /* the links, without hooks */
     kernel_remotes_free(n);
     kernel_hooks_free(n);
     kernel_node_requests_free(n);
@@ -113,24 +94,11 @@ void aemp_node_free(aemp_node *n)
     }
     if (n->jobs_ev)
         event_free(n->jobs_ev);
-    if (n->reap_ev)
-        event_free(n->reap_ev);
-    if (n->flush_ev)
-        event_free(n->flush_ev);
-    if (n->busy_ev)
-        event_free(n->busy_ev);
-    free(n->rbuf);
     aemp_unref(n->config);
     aemp_unref(n->binds);
     free(n->id);
     free(n->uniq);
     free(n->runiq);
-    free(n->secret);
-    free(n->auth_offer);
-    free(n->auth_accept);
-    free(n->framings);
-    if (n->tls_ctx)
-        SSL_CTX_free(n->tls_ctx);
     aemp_buf_free(&n->die_msg);
     aemp_buf_free(&n->scratch);
     free(n->errmsg);
@@ -218,35 +186,41 @@ static int take_max_frame(aemp_node *n)
     if (!ok)
         return fail(n, AEMP_ECONFIG,
                     "max_frame must be a number of bytes (0: no limit)");
-    n->max_frame = d >= (double)SIZE_MAX ? SIZE_MAX : (size_t)d;
+    n->transport.set.max_frame = d >= (double)SIZE_MAX ? SIZE_MAX
+                                                       : (size_t)d;
     return AEMP_OK;
 }
 
+/* The links' settings (n->transport.set) from the configuration; the
+ * kernel keeps the timings and the queue cap for itself too. */
 static int take_transport_settings(aemp_node *n)
 {
     const aemp_val *c = n->config;
+    aemp_link_settings *set = &n->transport.set;
     const aemp_val *secret = aemp_map_get(c, "secret");
     if (secret && !aemp_is_null(secret)) {
         size_t len;
         const char *s = aemp_str_ptr(secret, &len);
         char *json = s ? NULL : aemp_to_json(secret, &len);
-        n->secret = malloc(len + 1);
-        if (!n->secret) {
+        set->secret = malloc(len + 1);
+        if (!set->secret) {
             free(json);
             return fail(n, AEMP_ENOMEM, "out of memory");
         }
-        memcpy(n->secret, s ? s : json, len);
-        n->secret[len] = 0;
-        n->secret_len = len;
+        memcpy(set->secret, s ? s : json, len);
+        set->secret[len] = 0;
+        set->secret_len = len;
         free(json);
     }
-    n->auth_offer = join_list(aemp_map_get(c, "auth_offer"), NULL);
-    n->auth_accept = join_list(aemp_map_get(c, "auth_accept"), NULL);
-    n->framings = join_list(aemp_map_get(c, "framing_format"),
-                            supported_framing);
-    if (!n->auth_offer || !n->auth_accept || !n->framings)
+    set->nodeid = strdup(n->id);
+    set->auth_offer = join_list(aemp_map_get(c, "auth_offer"), NULL);
+    set->auth_accept = join_list(aemp_map_get(c, "auth_accept"), NULL);
+    set->framings = join_list(aemp_map_get(c, "framing_format"),
+                              supported_framing);
+    if (!set->nodeid || !set->auth_offer || !set->auth_accept ||
+        !set->framings)
         return fail(n, AEMP_ENOMEM, "out of memory");
-    if (!*n->framings)
+    if (!*set->framings)
         return fail(n, AEMP_ECONFIG,
                     "framing_format lists no framing this node can read "
                     "(it reads cbor and json)");
@@ -267,6 +241,8 @@ static int take_transport_settings(aemp_node *n)
                         "max_send_queue must be a positive number of bytes");
         n->max_send_queue = (size_t)q;
     }
+    set->monitor_timeout = n->monitor_timeout;
+    set->max_send_queue = n->max_send_queue;
     if (take_max_frame(n))
         return AEMP_ECONFIG;
     n->secure = aemp_is_true(aemp_map_get(c, "secure"));
@@ -275,8 +251,8 @@ static int take_transport_settings(aemp_node *n)
     const char *pem = aemp_str_ptr(cert, &certlen);
     if (pem && certlen) {
         char *err = NULL;
-        n->tls_ctx = aemp_tls_ctx_new(pem, certlen, &err);
-        if (!n->tls_ctx) {
+        set->tls_ctx = aemp_tls_ctx_new(pem, certlen, &err);
+        if (!set->tls_ctx) {
             int rc = fail(n, AEMP_ECONFIG, "%s", err ? err : "cert unusable");
             free(err);
             return rc;

@@ -39,7 +39,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
         n->accept_backoff = 0;
         n->accept_failures = 0;
     }
-    aemp_link_accept(n, fd, sa, salen);
+    aemp_link_accept(&n->transport, fd, sa, salen);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *ud)

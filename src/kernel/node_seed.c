@@ -18,7 +18,7 @@ static void seed_connect(aemp_node *n, aemp_seed *s)
         return;
     }
     aemp_log(n, 9, LOG_KERNEL, "trying connect to seed node %s.", s->addr);
-    s->connect = aemp_link_connect(n, host, port);
+    s->connect = aemp_link_connect(&n->transport, host, port);
     if (s->connect)
         aemp_link_owner_of(s->connect)->seed = s;
     free(host);

@@ -25,7 +25,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "kernel.h"
+#include "aemp/error.h"
 #include "transport_auth.h"
 #include "transport_int.h"
 #include "transport_tls.h"
@@ -52,22 +52,22 @@ static char *format_hostport(const struct sockaddr *sa)
     return s;
 }
 
-static struct timeval monitor_tv(const aemp_node *n)
+static struct timeval monitor_tv(const aemp_link_host *h)
 {
+    double t = h->set.monitor_timeout;
     struct timeval tv;
-    tv.tv_sec = (time_t)n->monitor_timeout;
-    tv.tv_usec = (suseconds_t)((n->monitor_timeout - (double)tv.tv_sec) *
-                               1e6);
+    tv.tv_sec = (time_t)t;
+    tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
     return tv;
 }
 
-static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
+static aemp_link *link_new(aemp_link_host *h, evutil_socket_t fd)
 {
-    aemp_link *l = calloc(1, sizeof *l);
+    aemp_link *l = calloc(1, sizeof *l + h->owner_size);
     if (!l)
         return NULL;
-    l->node = n;
-    l->bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    l->host = h;
+    l->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!l->bev) {
         free(l);
         return NULL;
@@ -77,10 +77,10 @@ static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
      * per system call */
     bufferevent_set_max_single_read(l->bev, 256 * 1024);
     bufferevent_set_max_single_write(l->bev, 256 * 1024);
-    l->next = n->links;
-    if (n->links)
-        n->links->prev = l;
-    n->links = l;
+    l->next = h->links;
+    if (h->links)
+        h->links->prev = l;
+    h->links = l;
     return l;
 }
 
@@ -88,9 +88,10 @@ static aemp_link *link_new(aemp_node *n, evutil_socket_t fd)
 
 static int send_greeting(aemp_link *l)
 {
-    l->lg1 = aemp_greeting_format(l->node->id, l->node->auth_accept,
-                                  l->node->framings, l->peer,
-                                  l->node->tls_ctx ? "1.0" : NULL);
+    const aemp_link_settings *set = &l->host->set;
+    l->lg1 = aemp_greeting_format(set->nodeid, set->auth_accept,
+                                  set->framings, l->peer,
+                                  set->tls_ctx ? "1.0" : NULL);
     if (!l->lg1 || aemp_nonce_line(l->lg2))
         return -1;
     struct evbuffer *out = bufferevent_get_output(l->bev);
@@ -123,10 +124,11 @@ void aemp_link_close(aemp_link *l, const char *reason)
         evbuffer_unfreeze(out, 1);
         evbuffer_write(out, fd);
     }
-    event_active(l->node->reap_ev, 0, 0);
+    aemp_link_host *h = l->host;
+    event_active(h->reap_ev, 0, 0);
     /* the seed or connect attempt that made the link must learn that it
      * is gone */
-    kernel_link_error(l->node, l, l->reason);
+    h->hooks->error(h->ud, l, l->reason);
 }
 
 void link_error(aemp_link *l, const char *fmt, ...)
@@ -136,18 +138,18 @@ void link_error(aemp_link *l, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    aemp_log(l->node, l->state == LINK_DATA ? 7 : 5, LOG_TRANSPORT,
-             "%s disconnected - %s.", l->peer, msg);
+    aemp_logger_log(l->host->log, l->state == LINK_DATA ? 7 : 5,
+                    LOG_TRANSPORT, "%s disconnected - %s.", l->peer, msg);
     aemp_link_close(l, msg);
 }
 
-static void link_free(aemp_link *l)
+void link_free(aemp_link *l)
 {
-    aemp_node *n = l->node;
+    aemp_link_host *h = l->host;
     if (l->prev)
         l->prev->next = l->next;
     else
-        n->links = l->next;
+        h->links = l->next;
     if (l->next)
         l->next->prev = l->prev;
     link_io_free(l);
@@ -158,7 +160,6 @@ static void link_free(aemp_link *l)
     aemp_json_reader_free(l->reader);
     aemp_cbor_reader_free(l->creader);
     aemp_buf_free(&l->out);
-    free(l->owner.trial_endpoint);
     free(l->peer);
     free(l->lg1);
     free(l->rg1);
@@ -166,23 +167,6 @@ static void link_free(aemp_link *l)
     free(l->remote_id);
     free(l->reason);
     free(l);
-}
-
-void aemp_links_reap(aemp_node *n)
-{
-    aemp_link *l = n->links;
-    while (l) {
-        aemp_link *next = l->next;
-        if (l->state == LINK_DEAD)
-            link_free(l);
-        l = next;
-    }
-}
-
-void aemp_links_free_all(aemp_node *n)
-{
-    while (n->links)
-        link_free(n->links);
 }
 
 /* ---- the handshake ---- */
@@ -205,7 +189,8 @@ static int on_greeting(aemp_link *l, char *line)
         return -1;
     }
     const char *why = NULL;
-    int refuse = kernel_link_greeted(l->node, l, l->remote_id, &why);
+    aemp_link_host *h = l->host;
+    int refuse = h->hooks->greeted(h->ud, l, l->remote_id, &why);
     if (l->state == LINK_DEAD)
         return -1;
     if (version != AEMP_PROTOCOL_VERSION) {
@@ -243,12 +228,12 @@ static void on_event(struct bufferevent *bev, short what, void *ud);
  * on the socket's bufferevent; from now on we read and write through it. */
 static int start_tls(aemp_link *l)
 {
-    aemp_node *n = l->node;
+    aemp_link_host *h = l->host;
     int client = aemp_tls_is_client(l->lg2, l->rg2);
-    SSL *ssl = SSL_new(n->tls_ctx);
+    SSL *ssl = SSL_new(h->set.tls_ctx);
     struct bufferevent *f =
         ssl ? bufferevent_openssl_filter_new(
-                  n->base, l->bev, ssl,
+                  h->base, l->bev, ssl,
                   client ? BUFFEREVENT_SSL_CONNECTING
                          : BUFFEREVENT_SSL_ACCEPTING,
                   BEV_OPT_CLOSE_ON_FREE)
@@ -266,14 +251,14 @@ static int start_tls(aemp_link *l)
      * behind its nonce line: make the filter look at them */
     bufferevent_trigger(l->bev, EV_READ,
                         BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-    aemp_log(n, 9, LOG_TRANSPORT, "%s: TLS as %s", l->peer,
-             client ? "client" : "server");
+    aemp_logger_log(h->log, 9, LOG_TRANSPORT, "%s: TLS as %s", l->peer,
+                    client ? "client" : "server");
     return 0;
 }
 
 static int on_nonce(aemp_link *l, char *line)
 {
-    aemp_node *n = l->node;
+    const aemp_link_settings *set = &l->host->set;
     l->rg2 = line;
     if (!strcmp(l->lg1, l->rg1) && !strcmp(l->lg2, l->rg2)) {
         link_error(l, "authentication error, echo attack?");
@@ -287,11 +272,11 @@ static int on_nonce(aemp_link *l, char *line)
         link_error(l, "out of memory");
         return -1;
     }
-    int tls = n->tls_ctx && remote_tls;
-    int bad_auth = aemp_pick_common(auths, n->auth_offer, tls, l->s_auth,
+    int tls = set->tls_ctx && remote_tls;
+    int bad_auth = aemp_pick_common(auths, set->auth_offer, tls, l->s_auth,
                                     sizeof l->s_auth);
-    int bad_framing = aemp_pick_common(framings, n->framings, 1, l->s_framing,
-                                       sizeof l->s_framing);
+    int bad_framing = aemp_pick_common(framings, set->framings, 1,
+                                       l->s_framing, sizeof l->s_framing);
     if (bad_auth)
         link_error(l, "%s: no common auth type supported", auths);
     else if (bad_framing)
@@ -313,7 +298,7 @@ static int on_nonce(aemp_link *l, char *line)
             link_error(l, "cannot start TLS");
             return -1;
         }
-    } else if (!n->secret_len) {
+    } else if (!set->secret_len) {
         link_error(l, "unable to handshake TLS and no shared secret "
                       "configured");
         return -1;
@@ -323,8 +308,8 @@ static int on_nonce(aemp_link *l, char *line)
         return -1;
     }
     char lauth[129];
-    if (aemp_auth_value(l->s_auth, n->secret, n->secret_len, l->lg1, l->lg2,
-                        l->rg1, l->rg2, lauth, sizeof lauth)) {
+    if (aemp_auth_value(l->s_auth, set->secret, set->secret_len, l->lg1,
+                        l->lg2, l->rg1, l->rg2, lauth, sizeof lauth)) {
         link_error(l, "cannot compute the auth value");
         return -1;
     }
@@ -337,13 +322,15 @@ static int on_nonce(aemp_link *l, char *line)
 static int on_frame(aemp_val *frame, void *ud)
 {
     aemp_link *l = ud;
-    kernel_link_frame(l->node, l, frame);
+    aemp_link_host *h = l->host;
+    h->hooks->frame(h->ud, l, frame);
     return l->state == LINK_DEAD ? 1 : 0;
 }
 
 static int on_auth(aemp_link *l, char *line)
 {
-    aemp_node *n = l->node;
+    aemp_link_host *h = l->host;
+    const aemp_link_settings *set = &h->set;
     /* method;authdata;framing */
     char *method = line, *data = "", *framing = "";
     char *semi = strchr(method, ';');
@@ -372,8 +359,9 @@ static int on_auth(aemp_link *l, char *line)
     if (!strncmp(method, "tls_", 4) && !tls)
         ok = 0; /* tls_* without TLS never matches, as in Perl */
     else
-        ok = aemp_auth_value(method, n->secret, n->secret_len, l->rg1, l->rg2,
-                             l->lg1, l->lg2, expect, sizeof expect) == 0 &&
+        ok = aemp_auth_value(method, set->secret, set->secret_len, l->rg1,
+                             l->rg2, l->lg1, l->lg2, expect,
+                             sizeof expect) == 0 &&
              aemp_auth_equal(data, expect);
     if (!ok) {
         link_error(l, "authentication failure/shared secret mismatch");
@@ -383,7 +371,7 @@ static int on_auth(aemp_link *l, char *line)
     /* tls_anon carries no proof of the greetings: Perl marks such a peer
      * untrusted */
     l->untrusted = !strcmp(method, "tls_anon");
-    if (!aemp_list_has(n->framings, framing)) {
+    if (!aemp_list_has(set->framings, framing)) {
         link_error(l, "%s: unusable remote framing", framing);
         free(line);
         return -1;
@@ -400,22 +388,22 @@ static int on_auth(aemp_link *l, char *line)
         link_error(l, "out of memory");
         return -1;
     }
-    aemp_cbor_reader_set_limit(l->creader, n->max_frame);
-    aemp_json_reader_set_limit(l->reader, n->max_frame);
+    aemp_cbor_reader_set_limit(l->creader, set->max_frame);
+    aemp_json_reader_set_limit(l->reader, set->max_frame);
     /* After auth there is no deadline and no read timeout: TCP keepalive
      * watches the link. But output that the peer has not taken for monitor_timeout
      * closes it: a stopped peer keeps its connection open, and keepalive
      * probes are answered by its kernel. The socket's bufferevent times
      * the writes, also under TLS, whose filter passes on all it has. */
-    struct timeval wt = monitor_tv(n);
+    struct timeval wt = monitor_tv(h);
     if (l->fail_ev)
         event_del(l->fail_ev); /* the handshake deadline */
     bufferevent_set_timeouts(l->bev, NULL, &wt);
     l->state = LINK_DATA;
-    aemp_log(n, 9, LOG_TRANSPORT, "%s connected as %s%s%s.", l->peer,
-             l->remote_id, l->tls ? " over TLS" : "",
-             l->untrusted ? " (untrusted, tls_anon)" : "");
-    kernel_link_up(n, l);
+    aemp_logger_log(h->log, 9, LOG_TRANSPORT, "%s connected as %s%s%s.",
+                    l->peer, l->remote_id, l->tls ? " over TLS" : "",
+                    l->untrusted ? " (untrusted, tls_anon)" : "");
+    h->hooks->up(h->ud, l);
     return l->state == LINK_DEAD ? -1 : 0;
 }
 
@@ -463,11 +451,11 @@ int link_feed(aemp_link *l, const char *data, size_t len)
     if (rc == AEMP_ELIMIT) {
         /* the reader's own text has the offset; the log and the kill
          * reason name the setting to change */
-        aemp_log(l->node, 9, LOG_TRANSPORT, "%s: %s", l->peer,
-                 l->creader ? aemp_cbor_reader_error(l->creader)
-                            : aemp_json_reader_error(l->reader));
+        aemp_logger_log(l->host->log, 9, LOG_TRANSPORT, "%s: %s", l->peer,
+                        l->creader ? aemp_cbor_reader_error(l->creader)
+                                   : aemp_json_reader_error(l->reader));
         link_error(l, "frame exceeds max_frame (%zu bytes)",
-                   l->node->max_frame);
+                   l->host->set.max_frame);
         return -1;
     }
     if (rc) {
@@ -507,13 +495,13 @@ static void on_read(struct bufferevent *bev, void *ud)
     aemp_link *l = ud;
     if (bev != l->io)
         return; /* the socket's own callback, before TLS took it over */
-    aemp_node *n = l->node;
-    kernel_io_enter(n); /* a link up may replace another */
+    aemp_link_host *h = l->host;
+    aemp_link_host_enter(h); /* a link up may replace another */
     read_input(l, bev);
     /* what was read is delivered now, as on a plain link, before a
      * failure found in a later callback fires monitors ahead of it */
-    kernel_io_deliver(n);
-    kernel_io_leave(n);
+    aemp_link_host_deliver(h);
+    aemp_link_host_leave(h);
 }
 
 static void link_event(aemp_link *l, short what)
@@ -534,7 +522,7 @@ static void link_event(aemp_link *l, short what)
         link_error(l, "TLS: %s", buf);
     } else if (what & BEV_EVENT_TIMEOUT) /* the only one: writes */
         link_error(l, "write timeout: the peer took nothing for %g seconds",
-                   l->node->monitor_timeout);
+                   l->host->set.monitor_timeout);
     else if (what & BEV_EVENT_EOF)
         /* AnyEvent::Handle: EOF while a read is queued (the handshake)
          * is EPIPE; in the data phase (on_read) "Unexpected end-of-file" */
@@ -550,10 +538,10 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
 {
     (void)bev;
     aemp_link *l = ud;
-    aemp_node *n = l->node;
-    kernel_io_enter(n);
+    aemp_link_host *h = l->host;
+    aemp_link_host_enter(h);
     link_event(l, what);
-    kernel_io_leave(n);
+    aemp_link_host_leave(h);
 }
 
 static void on_fail(evutil_socket_t fd, short what, void *ud)
@@ -561,11 +549,11 @@ static void on_fail(evutil_socket_t fd, short what, void *ud)
     (void)fd;
     (void)what;
     aemp_link *l = ud;
-    aemp_node *n = l->node;
-    kernel_io_enter(n);
+    aemp_link_host *h = l->host;
+    aemp_link_host_enter(h);
     if (l->state != LINK_DEAD)
         link_error(l, "%s", l->fail_msg);
-    kernel_io_leave(n);
+    aemp_link_host_leave(h);
 }
 
 /* Closes the link with msg from the event loop, after the time given or
@@ -577,7 +565,7 @@ static void link_fail_at(aemp_link *l, const char *msg,
 {
     char *m = strdup(msg);
     if (!m || (!l->fail_ev &&
-               !(l->fail_ev = event_new(l->node->base, -1, 0, on_fail, l)))) {
+               !(l->fail_ev = event_new(l->host->base, -1, 0, on_fail, l)))) {
         free(m);
         return; /* out of memory: no deadline; a send past the cap
                    waits for the write timeout */
@@ -603,18 +591,19 @@ static void link_start(aemp_link *l)
      * now and then holds the socket (a file descriptor, a link's memory)
      * for ever. This deadline counts from the start instead; a peer
      * that is merely slow still has all of monitor_timeout. */
-    struct timeval tv = monitor_tv(l->node);
+    struct timeval tv = monitor_tv(l->host);
     bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
     bufferevent_enable(l->bev, EV_READ | EV_WRITE);
     link_fail_at(l, strerror(ETIMEDOUT), &tv);
 }
 
-aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
+aemp_link *aemp_link_connect(aemp_link_host *h, const char *host,
+                             const char *port)
 {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_family = AF_UNSPEC;
-    aemp_link *l = link_new(n, -1);
+    aemp_link *l = link_new(h, -1);
     if (!l)
         return NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
@@ -647,14 +636,14 @@ aemp_link *aemp_link_connect(aemp_node *n, const char *host, const char *port)
     return l;
 }
 
-aemp_link *aemp_link_accept(aemp_node *n, evutil_socket_t fd,
+aemp_link *aemp_link_accept(aemp_link_host *h, evutil_socket_t fd,
                             const struct sockaddr *sa, int salen)
 {
     (void)salen;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    aemp_link *l = link_new(n, fd);
+    aemp_link *l = link_new(h, fd);
     if (!l) {
         evutil_closesocket(fd);
         return NULL;
@@ -678,7 +667,7 @@ const char *aemp_link_framing(const aemp_link *l)
     return l->state == LINK_DATA ? l->s_framing : NULL;
 }
 
-aemp_link_owner *aemp_link_owner_of(aemp_link *l)
+void *aemp_link_owner_data(aemp_link *l)
 {
-    return &l->owner;
+    return l->owner;
 }

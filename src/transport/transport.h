@@ -1,17 +1,28 @@
-/* libaemp internal: one link to another node (AnyEvent::MP::Transport):
- * the greeting, authentication and the data phase over a bufferevent.
- * The kernel (kernel_*.c) owns links and is told about their progress
- * through the kernel_link_* functions in kernel.h. */
+/* libaemp internal: links to other nodes (AnyEvent::MP::Transport): the
+ * greeting, authentication and the data phase over a bufferevent.
+ *
+ * The transport knows nothing of what uses it. Its user (the kernel)
+ * makes a host: the settings links need, filled from its configuration,
+ * and hooks through which links report their progress (greeted, up,
+ * error, frame) and through which the host says when deferred work may
+ * run. The host also holds what the links of one node share: the list of
+ * links, the links with frames to write, the read buffer, busy polling. */
 #ifndef AEMP_TRANSPORT_H
 #define AEMP_TRANSPORT_H
+
+#include <stddef.h>
+#include <time.h>
 
 #include <event2/util.h>
 
 #include "aemp/value.h"
 #include "buf.h"
+#include "log.h"
 
-struct aemp_node;
+struct event;
+struct event_base;
 struct sockaddr;
+struct ssl_ctx_st;
 
 typedef struct aemp_link aemp_link;
 
@@ -23,12 +34,106 @@ enum aemp_link_state {
     LINK_DEAD,     /* closed, to be freed */
 };
 
+#define LOG_TRANSPORT "AnyEvent::MP::Transport"
+
+/* Why a link or a queue was given up (transport_error's message). */
+#define AEMP_SEND_CAP_FMT "send queue exceeds max_send_queue (%zu bytes)"
+
+/* max_frame when the configuration does not say (docs/config.md) */
+#define AEMP_MAX_FRAME_DEFAULT ((size_t)64 << 20)
+
+/* What links need from the configuration. The host owns the strings and
+ * tls_ctx (freed by aemp_link_host_clear); the user fills them before the
+ * first link. */
+typedef struct aemp_link_settings {
+    char *nodeid;             /* ours, for the greeting */
+    char *secret;             /* NULL: none */
+    size_t secret_len;
+    char *auth_offer;         /* comma lists */
+    char *auth_accept;
+    char *framings;           /* what we can receive, in config order */
+    struct ssl_ctx_st *tls_ctx; /* from the `cert` setting, or NULL */
+    double monitor_timeout;   /* seconds: the handshake, stalled writes */
+    size_t max_send_queue;    /* bytes a link may hold unsent */
+    size_t max_frame;         /* the most one incoming frame may decode
+                                 to, 0: no limit (docs/config.md) */
+} aemp_link_settings;
+
+/* What links tell their user; ud is the host's. A hook may close links,
+ * the one it is told about too; none may free the host. */
+typedef struct aemp_link_hooks {
+    /* The remote greeting named node rnode. Non-zero refuses the link,
+     * with *why as the reason (good until the hook is called again). */
+    int (*greeted)(void *ud, aemp_link *link, const char *rnode,
+                   const char **why);
+    /* Authenticated: frames flow from now on. */
+    void (*up)(void *ud, aemp_link *link);
+    /* The link closed (aemp_link_close) with msg; its memory goes when
+     * the current callback returns. */
+    void (*error)(void *ud, aemp_link *link, const char *msg);
+    /* A frame arrived; the hook takes it. */
+    void (*frame)(void *ud, aemp_link *link, aemp_val *frame);
+    /* The outermost of the host's event callbacks (aemp_link_host_enter)
+     * is returning: what they found may run now. */
+    void (*io_done)(void *ud);
+    /* Inside the outermost of them, after a read decoded frames: what
+     * they queued may run now, before the other sockets are read. */
+    void (*io_deliver)(void *ud);
+} aemp_link_hooks;
+
+typedef struct aemp_link_host {
+    struct event_base *base;
+    aemp_link_settings set;
+    const aemp_link_hooks *hooks;
+    void *ud;                 /* the hooks' */
+    const aemp_logger *log;   /* the user's: links log through it */
+    size_t owner_size;        /* bytes each link keeps for its user
+                                 (aemp_link_owner_data) */
+
+    /* the transport's own */
+    aemp_link *links;         /* every link, live or dead */
+    struct event *reap_ev;    /* frees dead links outside their callbacks */
+    aemp_link *dirty_links;   /* links with frames to write (transport_io) */
+    struct event *flush_ev;   /* writes them, after this turn's jobs */
+    char *rbuf;               /* what a link read, before its frame reader */
+    unsigned busy_poll_us;    /* aemp_link_host_busy_poll, 0: off */
+    struct timespec busy_until; /* the loop polls until then */
+    struct event *busy_ev;    /* a zero timeout while polling */
+    int io_depth;             /* aemp_link_host_enter: inside the host's
+                                 (or its user's) event callbacks, or a write
+                                 that may run them */
+} aemp_link_host;
+
+/* Sets up h on base with its defaults (monitor_timeout 30 s,
+ * max_send_queue 64 MiB, max_frame AEMP_MAX_FRAME_DEFAULT); hooks, ud
+ * and log are borrowed and must outlive h. Each link keeps owner_size
+ * zeroed bytes for its user. 0, or -1 when out of memory (clear h then). */
+int aemp_link_host_init(aemp_link_host *h, struct event_base *base,
+                        const aemp_link_hooks *hooks, void *ud,
+                        const aemp_logger *log, size_t owner_size);
+/* Frees every link (no hook runs), the settings and the events. */
+void aemp_link_host_clear(aemp_link_host *h);
+
+/* Around an event callback of the host, or of its user, that may find a
+ * link failure: when the outermost returns, hooks->io_done runs. A
+ * callback inside another, or inside a write from the program's own call
+ * (TLS filters call back at once), leaves that to the outermost one. */
+void aemp_link_host_enter(aemp_link_host *h);
+void aemp_link_host_leave(aemp_link_host *h);
+/* Inside the outermost callback: hooks->io_deliver. */
+void aemp_link_host_deliver(aemp_link_host *h);
+
+/* For usec (0: off) after each read the event loop polls rather than
+ * sleeps, so that the peer's next write finds this process awake and
+ * need not wake it (transport_io.c). */
+void aemp_link_host_busy_poll(aemp_link_host *h, unsigned usec);
+
 /* Starts connecting to host:port; the greeting goes out at once. */
-aemp_link *aemp_link_connect(struct aemp_node *node, const char *host,
+aemp_link *aemp_link_connect(aemp_link_host *h, const char *host,
                              const char *port);
 
 /* Takes an accepted socket. */
-aemp_link *aemp_link_accept(struct aemp_node *node, evutil_socket_t fd,
+aemp_link *aemp_link_accept(aemp_link_host *h, evutil_socket_t fd,
                             const struct sockaddr *sa, int salen);
 
 /* The send functions return AEMP_OK, AEMP_ESTATE (not in the data phase),
@@ -54,27 +159,19 @@ int aemp_link_send_cached(aemp_link *link, aemp_frame_cache *cache,
                           const char *portid, const aemp_val *msg);
 void aemp_frame_cache_free(aemp_frame_cache *cache);
 
-/* Closes the link with a reason; the kernel hears kernel_link_error().
- * Only link_error() inside the transport logs. The memory goes when the
+/* Closes the link with a reason; the user hears hooks->error. Only
+ * link_error() inside the transport logs. The memory goes when the
  * current callback returns. */
 void aemp_link_close(aemp_link *link, const char *reason);
 
-/* Accessors for the kernel. */
+/* Accessors for the user. */
 const char *aemp_link_remote_id(const aemp_link *link); /* NULL before
                                                           greeting */
 /* The framing the link writes, "cbor" or "json"; NULL before the data
  * phase. */
 const char *aemp_link_framing(const aemp_link *link);
-
-/* What the kernel attaches to a link: which seed or connect attempt made
- * it, and the remote node it carries once up. */
-typedef struct aemp_link_owner {
-    struct aemp_seed *seed;       /* a seed connect, or NULL */
-    struct aemp_remote *trial;    /* a connect attempt for this node */
-    char *trial_endpoint;         /* the address tried (malloc'd) */
-    struct aemp_remote *remote;   /* set when the link carries a node */
-} aemp_link_owner;
-
-aemp_link_owner *aemp_link_owner_of(aemp_link *link);
+/* The host's owner_size bytes of the link, for its user: zeroed when the
+ * link is made, gone with it. */
+void *aemp_link_owner_data(aemp_link *link);
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef AEMP_TRANSPORT_INT_H
 #define AEMP_TRANSPORT_INT_H
 
+#include <stddef.h>
+
 #include "buf.h"
 #include "transport.h"
 #include "value_cbor.h"
@@ -12,8 +14,8 @@ struct bufferevent;
 struct event;
 
 struct aemp_link {
-    aemp_link *next, *prev; /* in node->links */
-    aemp_node *node;
+    aemp_link *next, *prev; /* in host->links */
+    aemp_link_host *host;
     struct bufferevent *bev; /* the socket */
     struct bufferevent *io;  /* what we read and write: bev, or a TLS
                                 filter on top of it */
@@ -34,13 +36,13 @@ struct aemp_link {
     /* the data phase of a plain (not TLS) link: transport_io.c */
     int direct;             /* our own reads and writes on the socket */
     aemp_buf pend;          /* frames for the socket, written at the flush */
-    aemp_link *dirty_next;  /* in node->dirty_links while pend has bytes */
+    aemp_link *dirty_next;  /* in host->dirty_links while pend has bytes */
     int dirty;
     struct event *rd_ev;    /* readable socket */
-    aemp_link_owner owner;
     int over_cap;          /* unsent output passed max_send_queue */
     struct event *fail_ev; /* closes the link from the loop with fail_msg */
     char *fail_msg;
+    max_align_t owner[]; /* host->owner_size bytes: aemp_link_owner_data */
 };
 
 /* Logs and closes (Perl's "HOST:PORT disconnected - MSG."). */
@@ -49,6 +51,9 @@ void link_error(aemp_link *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* Frees the link now, without a hook (the reaper, the host's end). */
+void link_free(aemp_link *l);
 
 /* Closes the link with msg from the event loop, in this turn. */
 void link_fail_soon(aemp_link *l, const char *msg);
@@ -65,11 +70,13 @@ int link_feed(aemp_link *l, const char *data, size_t len);
 /* From the first frame on, a plain link reads and writes its socket
  * itself: called once the handshake's input is consumed. */
 void link_io_start(aemp_link *l);
-/* pend got bytes: they go out at the node's next flush. */
+/* pend got bytes: they go out at the host's next flush. */
 void link_io_dirty(aemp_link *l);
 /* Before a close: pend goes to the socket's output buffer (the close
  * writes that out), reading stops, the flush forgets the link. */
 void link_io_stop(aemp_link *l);
 void link_io_free(aemp_link *l);
+/* Writes the frames of every dirty link (what the flush event does). */
+void link_io_flush_all(aemp_link_host *h);
 
 #endif

@@ -9,12 +9,12 @@
  * a seed above all, makes several such writes per operation.
  *
  * So frames are encoded into the link's pend buffer, and the link joins
- * the node's dirty list; the node's flush event, which runs after the
+ * the host's dirty list; the host's flush event, which runs after the
  * jobs of this loop turn, writes each dirty link's pend with one send().
  * Only what the socket does not take goes to the bufferevent's output,
  * with EV_WRITE enabled until libevent has drained it (then it is
  * disabled again, in on_drained). Reads go straight from the socket into
- * a buffer the node shares among its links, and from there to the frame
+ * a buffer the host shares among its links, and from there to the frame
  * reader, which copies what it keeps. */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,8 +28,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "aemp/error.h"
-#include "kernel.h"
 #include "transport_int.h"
 
 /* A read takes at most this much; a link with more waiting is read again
@@ -48,7 +46,7 @@ static void on_drained(struct bufferevent *bev, void *ud)
         bufferevent_disable(bev, EV_WRITE);
 }
 
-/* ---- busy polling (aemp_node_set_busy_poll) ----
+/* ---- busy polling (aemp_link_host_busy_poll) ----
  *
  * A receiver asleep in epoll_wait must be woken by each write of its
  * peer, and the peer pays for that wakeup inside its write (an IPI to the
@@ -67,48 +65,42 @@ static void on_busy(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
-    aemp_node *n = ud;
+    aemp_link_host *h = ud;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (before(&now, &n->busy_until)) {
+    if (before(&now, &h->busy_until)) {
         static const struct timeval zero = {0, 0};
-        evtimer_add(n->busy_ev, &zero);
+        evtimer_add(h->busy_ev, &zero);
     }
 }
 
-static void busy_poll_extend(aemp_node *n)
+static void busy_poll_extend(aemp_link_host *h)
 {
-    if (!n->busy_poll_us)
+    if (!h->busy_poll_us)
         return;
-    clock_gettime(CLOCK_MONOTONIC, &n->busy_until);
-    n->busy_until.tv_nsec += (long)n->busy_poll_us * 1000;
-    if (n->busy_until.tv_nsec >= 1000000000L) {
-        n->busy_until.tv_sec++;
-        n->busy_until.tv_nsec -= 1000000000L;
+    clock_gettime(CLOCK_MONOTONIC, &h->busy_until);
+    h->busy_until.tv_nsec += (long)h->busy_poll_us * 1000;
+    if (h->busy_until.tv_nsec >= 1000000000L) {
+        h->busy_until.tv_sec++;
+        h->busy_until.tv_nsec -= 1000000000L;
     }
-    if (!n->busy_ev && !(n->busy_ev = evtimer_new(n->base, on_busy, n)))
+    if (!h->busy_ev && !(h->busy_ev = evtimer_new(h->base, on_busy, h)))
         return; /* no polling then, nothing else lost */
-    if (!evtimer_pending(n->busy_ev, NULL)) {
+    if (!evtimer_pending(h->busy_ev, NULL)) {
         static const struct timeval zero = {0, 0};
-        evtimer_add(n->busy_ev, &zero);
+        evtimer_add(h->busy_ev, &zero);
     }
 }
 
-int aemp_node_set_busy_poll(aemp_node *n, unsigned usec)
+void aemp_link_host_busy_poll(aemp_link_host *h, unsigned usec)
 {
-    if (!n)
-        return AEMP_EINVAL;
-    if (usec > 1000000)
-        return kernel_refuse(n, "aemp_node_set_busy_poll: more than a "
-                                "second");
-    n->busy_poll_us = usec;
-    return AEMP_OK;
+    h->busy_poll_us = usec;
 }
 
 static void read_link(aemp_link *l, evutil_socket_t fd)
 {
-    aemp_node *n = l->node;
-    if (!n->rbuf && !(n->rbuf = malloc(READ_CHUNK))) {
+    aemp_link_host *h = l->host;
+    if (!h->rbuf && !(h->rbuf = malloc(READ_CHUNK))) {
         link_error(l, "out of memory");
         return;
     }
@@ -116,16 +108,16 @@ static void read_link(aemp_link *l, evutil_socket_t fd)
      * only make more output that cannot go anywhere */
     for (size_t got = 0;
          got < READ_TURN && l->state == LINK_DATA && !l->over_cap;) {
-        ssize_t r = recv(fd, n->rbuf, READ_CHUNK, 0);
+        ssize_t r = recv(fd, h->rbuf, READ_CHUNK, 0);
         if (r > 0) {
             got += (size_t)r;
-            busy_poll_extend(n);
-            int dead = link_feed(l, n->rbuf, (size_t)r);
+            busy_poll_extend(h);
+            int dead = link_feed(l, h->rbuf, (size_t)r);
             /* The frames just decoded are in the cache: deliver them now
              * rather than after every other socket of this turn has been
              * read. This is the job event's work, done a little earlier
              * from the event loop; the queue's order is the same. */
-            kernel_io_deliver(n);
+            aemp_link_host_deliver(h);
             if (dead || r < READ_CHUNK)
                 return;
         } else if (r == 0) {
@@ -147,10 +139,10 @@ static void on_readable(evutil_socket_t fd, short what, void *ud)
 {
     (void)what;
     aemp_link *l = ud;
-    aemp_node *n = l->node;
-    kernel_io_enter(n); /* the link may fail */
+    aemp_link_host *h = l->host;
+    aemp_link_host_enter(h); /* the link may fail */
     read_link(l, fd);
-    kernel_io_leave(n);
+    aemp_link_host_leave(h);
 }
 
 void link_io_start(aemp_link *l)
@@ -158,7 +150,7 @@ void link_io_start(aemp_link *l)
     if (l->state != LINK_DATA || l->rd_ev)
         return;
     evutil_socket_t fd = bufferevent_getfd(l->bev);
-    l->rd_ev = event_new(l->node->base, fd, EV_READ | EV_PERSIST, on_readable,
+    l->rd_ev = event_new(l->host->base, fd, EV_READ | EV_PERSIST, on_readable,
                          l);
     if (!l->rd_ev || event_add(l->rd_ev, NULL)) {
         link_error(l, "out of memory");
@@ -178,11 +170,11 @@ void link_io_dirty(aemp_link *l)
 {
     if (l->dirty)
         return;
-    aemp_node *n = l->node;
+    aemp_link_host *h = l->host;
     l->dirty = 1;
-    l->dirty_next = n->dirty_links;
-    n->dirty_links = l;
-    event_active(n->flush_ev, 0, 0);
+    l->dirty_next = h->dirty_links;
+    h->dirty_links = l;
+    event_active(h->flush_ev, 0, 0);
 }
 
 static void free_chunk(const void *data, size_t len, void *p)
@@ -256,11 +248,11 @@ static void link_flush(aemp_link *l)
         aemp_buf_reset(&l->pend);
 }
 
-void aemp_links_flush(aemp_node *n)
+void link_io_flush_all(aemp_link_host *h)
 {
-    while (n->dirty_links) {
-        aemp_link *l = n->dirty_links;
-        n->dirty_links = l->dirty_next;
+    while (h->dirty_links) {
+        aemp_link *l = h->dirty_links;
+        h->dirty_links = l->dirty_next;
         l->dirty = 0;
         l->dirty_next = NULL;
         link_flush(l); /* may close l: its memory stays until the reaper */
@@ -272,7 +264,7 @@ void link_io_stop(aemp_link *l)
     if (l->rd_ev)
         event_del(l->rd_ev);
     if (l->dirty) {
-        aemp_link **p = &l->node->dirty_links;
+        aemp_link **p = &l->host->dirty_links;
         while (*p != l)
             p = &(*p)->dirty_next;
         *p = l->dirty_next;

@@ -1,5 +1,5 @@
 /* libaemp: sending frames on a link. A plain link in the data phase
- * collects them in its pend buffer for the node's flush (transport_io.c);
+ * collects them in its pend buffer for the host's flush (transport_io.c);
  * other links hand each frame to their bufferevent. */
 #include <stdio.h>
 
@@ -7,7 +7,6 @@
 #include <event2/bufferevent.h>
 
 #include "aemp/error.h"
-#include "kernel.h"
 #include "transport_int.h"
 
 /* A link is closed once its unsent output (frames in pend, bytes in
@@ -37,7 +36,7 @@ static int can_send(const aemp_link *l)
 static void close_over_cap(aemp_link *l)
 {
     char why[96];
-    snprintf(why, sizeof why, AEMP_SEND_CAP_FMT, l->node->max_send_queue);
+    snprintf(why, sizeof why, AEMP_SEND_CAP_FMT, l->host->set.max_send_queue);
     l->over_cap = 1;
     link_fail_soon(l, why);
 }
@@ -62,7 +61,7 @@ static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
     }
     /* pend holds the frame already; scratch does not count yet */
     size_t unsent = link_unsent(l) + (l->direct ? 0 : b->len);
-    if (unsent > l->node->max_send_queue) {
+    if (unsent > l->host->set.max_send_queue) {
         b->len = mark;
         close_over_cap(l);
         return AEMP_ELIMIT;
@@ -72,11 +71,12 @@ static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
         return AEMP_OK;
     }
     /* a TLS filter writes at once and may call back right here, inside
-     * the program's aemp_snd: no jobs may run from that */
-    aemp_node *n = l->node;
-    n->io_depth++;
+     * the program's aemp_snd: what those find must wait for the event
+     * loop (no io_done from here) */
+    aemp_link_host *h = l->host;
+    h->io_depth++;
     int failed = bufferevent_write(l->io, b->p, b->len);
-    n->io_depth--;
+    h->io_depth--;
     return failed ? AEMP_EIO : AEMP_OK;
 }
 

@@ -1,0 +1,68 @@
+/* libaemp: the node's log (a logger of the base layer, lent to the
+ * transport) and message tracing in AnyEvent::MP::Kernel's format, so
+ * logs of C and Perl nodes read alike. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel.h"
+#include "value_json.h"
+
+void aemp_log_init(aemp_node *n)
+{
+    aemp_logger_init(&n->log);
+    const char *v = aemp_ae_getenv("MP_TRACE");
+    n->trace = v && *v && strcmp(v, "0");
+}
+
+void aemp_node_set_log(aemp_node *n, int level, aemp_log_cb cb, void *ud)
+{
+    if (!n)
+        return;
+    n->log.level = level;
+    n->log.cb = cb;
+    n->log.ud = ud;
+}
+
+void aemp_node_set_trace(aemp_node *n, int on)
+{
+    if (!n)
+        return;
+    n->trace = on;
+}
+
+void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    aemp_logger_vlog(&n->log, level, ctx, fmt, ap);
+    va_end(ap);
+}
+
+/* Kernel.pm: warn "SND $nodeid <- " . encode([$portid, @_]) and
+ * warn "RCV $SRCNODE -> " . encode(\@_). For SND, msg is the message and
+ * portid goes in front (NULL: null, as Perl's undef for a node port); for
+ * RCV, msg is the array on the wire, or the message with portid given. */
+void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
+                    const char *portid, const aemp_val *msg)
+{
+    aemp_buf *b = &n->scratch;
+    aemp_buf_reset(b);
+    aemp_buf_printf(b, "%s %s %s [", dir, nodeid ? nodeid : "",
+                    !strcmp(dir, "SND") ? "<-" : "->");
+    int first = 1;
+    if (!strcmp(dir, "SND") || portid) {
+        aemp_val *p = portid ? aemp_str(portid) : aemp_null();
+        aemp_json_write(b, p, 0);
+        aemp_unref(p);
+        first = 0;
+    }
+    for (size_t i = 0; i < aemp_array_len(msg); i++) {
+        if (!first)
+            aemp_buf_putc(b, ',');
+        aemp_json_write(b, aemp_array_at(msg, i), 0);
+        first = 0;
+    }
+    aemp_buf_puts(b, "]\n");
+    fwrite(b->p, 1, b->len, stderr);
+}
