@@ -131,6 +131,10 @@ aemp_val *aemp_str_latin1(const char *s, size_t len)
     if (!v)
         return NULL;
     unsigned char *o = (unsigned char *)v->str;
+    if (!high) { /* the common case, ASCII: the bytes as they are */
+        memcpy(o, b, len);
+        len = 0;
+    }
     for (size_t i = 0; i < len; i++) {
         if (b[i] < 0x80) {
             *o++ = b[i];
