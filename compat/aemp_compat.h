@@ -62,132 +62,150 @@ typedef uint64_t aemp_compat_guard;
 /* ---- the default node and its loop ------------------------------------ */
 
 /* The node (made on first use, on the compat event_base). */
-aemp_node *aemp_compat_node(void);
+AEMP_API aemp_node *aemp_compat_node(void);
 /* The event_base: the one given with aemp_compat_use_base, else a new
  * one made on first use. */
-struct event_base *aemp_compat_base(void);
+AEMP_API struct event_base *aemp_compat_base(void);
 /* Runs the compat node on your event_base; call before anything else.
  * AEMP_ESTATE once the node exists. */
-int aemp_compat_use_base(struct event_base *base);
+AEMP_API int aemp_compat_use_base(struct event_base *base);
 /* AE::cv->recv: runs the loop until aemp_compat_loop_exit(). */
-int aemp_compat_loop(void);
+AEMP_API int aemp_compat_loop(void);
 /* $cv->send: makes aemp_compat_loop() return. */
-void aemp_compat_loop_exit(void);
+AEMP_API void aemp_compat_loop_exit(void);
 /* Frees the node, every callback and the event_base (if it is ours);
  * the next call starts afresh. Not from inside a callback. */
-void aemp_compat_destroy(void);
+AEMP_API void aemp_compat_destroy(void);
 
 /* configure: key/value pairs as values; an odd count starts with the
  * profile name, as in Perl. Once only (AEMP_ESTATE after). The rc file is
  * $PERL_ANYEVENT_MP_RC or ~/.perl-anyevent-mp. */
-int aemp_compat_configure(size_t n, aemp_val *const *args);
+AEMP_API int aemp_compat_configure(size_t n, aemp_val *const *args);
 /* What went wrong in configure (file names, addresses). */
-const char *aemp_compat_errmsg(void);
+AEMP_API const char *aemp_compat_errmsg(void);
 
-const char *aemp_compat_node_id(void);    /* NODE, $NODE */
-const char *aemp_compat_self(void);       /* $SELF, or NULL */
-char *aemp_compat_node_of(const char *port);   /* malloc'd */
-int aemp_compat_port_is_local(const char *port);
-int aemp_compat_node_is_up(const char *nodeid); /* 1, 0, or -1: undef */
-aemp_val *aemp_compat_up_nodes(void);     /* a new array */
+AEMP_API const char *aemp_compat_node_id(void);    /* NODE, $NODE */
+AEMP_API const char *aemp_compat_self(void);       /* $SELF, or NULL */
+AEMP_API char *aemp_compat_node_of(const char *port);   /* malloc'd */
+AEMP_API int aemp_compat_port_is_local(const char *port);
+/* 1, 0, or -1: undef */
+AEMP_API int aemp_compat_node_is_up(const char *nodeid);
+AEMP_API aemp_val *aemp_compat_up_nodes(void);     /* a new array */
 
 /* ---- ports and messages --------------------------------------------- */
 
 /* port / port { ... }: a new port id, malloc'd. */
-char *aemp_compat_port(aemp_compat_sub cb, void *ud);
-char *aemp_compat_port0(void);
+AEMP_API char *aemp_compat_port(aemp_compat_sub cb, void *ud);
+AEMP_API char *aemp_compat_port0(void);
 /* rcv $port, tag => sub (tag NULL: the default callback; cb NULL removes
  * the tag's callback). Returns port, or NULL on error. A tag callback
  * gets the message without its tag, as in Perl. */
-const char *aemp_compat_rcv(const char *port, const char *tag,
-                            aemp_compat_sub cb, void *ud);
-int aemp_compat_snd(const char *port, size_t n, aemp_val *const *msg);
-int aemp_compat_kil(const char *port, size_t n, aemp_val *const *reason);
+AEMP_API const char *aemp_compat_rcv(const char *port, const char *tag,
+                                     aemp_compat_sub cb, void *ud);
+AEMP_API int aemp_compat_snd(const char *port, size_t n, aemp_val *const *msg);
+AEMP_API int aemp_compat_kil(const char *port, size_t n,
+                             aemp_val *const *reason);
 /* die "...": sets the die message and returns 1, so a callback ends
  * with: return die("no such user %s", name); */
-int aemp_compat_die(const char *fmt, ...)
+AEMP_API int aemp_compat_die(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
-    ;
+             ;
 /* peval $port, sub: runs cb with $SELF set to port; non-zero kills port
  * with ("die", MESSAGE). Returns cb's result. */
-int aemp_compat_peval(const char *port, aemp_compat_sub cb, void *ud,
-                      size_t n, aemp_val *const *args);
+AEMP_API int aemp_compat_peval(const char *port, aemp_compat_sub cb, void *ud,
+                               size_t n, aemp_val *const *args);
 
 /* ---- monitors ----------------------------------------------------------- */
 
 /* mon $port, sub { my @reason = @_ } */
-aemp_compat_guard aemp_compat_mon(const char *port, aemp_compat_sub cb,
-                                  void *ud);
+AEMP_API aemp_compat_guard aemp_compat_mon(const char *port,
+                                           aemp_compat_sub cb,
+                                           void *ud);
 /* mon $port, $rcvport (and mon $port: rcvport SELF) */
-aemp_compat_guard aemp_compat_mon_kil(const char *port, const char *rcvport);
+AEMP_API aemp_compat_guard aemp_compat_mon_kil(const char *port,
+                                               const char *rcvport);
 /* mon $port, $rcvport, @msg */
-aemp_compat_guard aemp_compat_mon_snd(const char *port, const char *rcvport,
-                                      size_t n, aemp_val *const *msg);
+AEMP_API aemp_compat_guard aemp_compat_mon_snd(const char *port,
+                                               const char *rcvport,
+                                               size_t n, aemp_val *const *msg);
 /* mon_guard $port, ...: release(data) when port dies or the guard is
  * released (or at aemp_compat_destroy). */
-aemp_compat_guard aemp_compat_mon_guard(const char *port,
-                                        void (*release)(void *data),
-                                        void *data);
+AEMP_API aemp_compat_guard aemp_compat_mon_guard(const char *port,
+                                                 void (*release)(void *data),
+                                                 void *data);
 /* undef $guard */
-void aemp_compat_release(aemp_compat_guard guard);
+AEMP_API void aemp_compat_release(aemp_compat_guard guard);
 
 /* ---- functions, spawn, cal, after --------------------------------------- */
 
 /* sub Name::func { ... }: makes cb callable by that name (spawn's init
  * function, snd_to_func); cb NULL removes it. */
-int aemp_compat_sub_define(const char *name, aemp_compat_sub cb, void *ud);
+AEMP_API int aemp_compat_sub_define(const char *name, aemp_compat_sub cb,
+                                    void *ud);
 /* spawn $node, "Init::func", @args: the new port id, malloc'd. */
-char *aemp_compat_spawn(const char *node, const char *init, size_t n,
-                        aemp_val *const *args);
+AEMP_API char *aemp_compat_spawn(const char *node, const char *init, size_t n,
+                                 aemp_val *const *args);
 /* cal $port, @msg, sub { my @reply = @_ } [, $timeout]: timeout < 0 is
  * Perl's undef (the target is monitored instead). cb gets an empty @_ on
  * timeout or when the target dies. */
-int aemp_compat_cal(const char *port, double timeout, aemp_compat_sub cb,
-                    void *ud, size_t n, aemp_val *const *msg);
+AEMP_API int aemp_compat_cal(const char *port, double timeout,
+                             aemp_compat_sub cb,
+                             void *ud, size_t n, aemp_val *const *msg);
 /* after $seconds, sub { ... } / after $seconds, $port, @msg */
-aemp_compat_guard aemp_compat_after(double seconds, aemp_compat_sub cb,
-                                    void *ud);
-aemp_compat_guard aemp_compat_after_snd(double seconds, const char *port,
-                                        size_t n, aemp_val *const *msg);
+AEMP_API aemp_compat_guard aemp_compat_after(double seconds,
+                                             aemp_compat_sub cb,
+                                             void *ud);
+AEMP_API aemp_compat_guard aemp_compat_after_snd(double seconds,
+                                                 const char *port,
+                                                 size_t n,
+                                                 aemp_val *const *msg);
 
 /* ---- the shared database -------------------------------------------------- */
 
 /* db_set $family => $key [=> $value] (n is 0 or 1) */
-aemp_compat_guard aemp_compat_db_set(const char *family, const char *key,
-                                     size_t n, aemp_val *const *value);
+AEMP_API aemp_compat_guard aemp_compat_db_set(const char *family,
+                                              const char *key,
+                                              size_t n,
+                                              aemp_val *const *value);
 /* db_del $family => @keys */
-int aemp_compat_db_del(const char *family, size_t n,
-                       const char *const *keys);
+AEMP_API int aemp_compat_db_del(const char *family, size_t n,
+                                const char *const *keys);
 /* db_reg $family => $port [=> $value] */
-aemp_compat_guard aemp_compat_db_reg(const char *family, const char *port,
-                                     size_t n, aemp_val *const *value);
+AEMP_API aemp_compat_guard aemp_compat_db_reg(const char *family,
+                                              const char *port,
+                                              size_t n,
+                                              aemp_val *const *value);
 /* db_mon $family => sub { my ($family, $added, $changed, $deleted) = @_ } */
-aemp_compat_guard aemp_compat_db_mon(const char *family, aemp_compat_sub cb,
-                                     void *ud);
+AEMP_API aemp_compat_guard aemp_compat_db_mon(const char *family,
+                                              aemp_compat_sub cb,
+                                              void *ud);
 /* db_family/db_keys/db_values $family => sub { my ($result) = @_ } */
-int aemp_compat_db_family(const char *family, aemp_compat_sub cb, void *ud);
-int aemp_compat_db_keys(const char *family, aemp_compat_sub cb, void *ud);
-int aemp_compat_db_values(const char *family, aemp_compat_sub cb, void *ud);
+AEMP_API int aemp_compat_db_family(const char *family, aemp_compat_sub cb,
+                                   void *ud);
+AEMP_API int aemp_compat_db_keys(const char *family, aemp_compat_sub cb,
+                                 void *ud);
+AEMP_API int aemp_compat_db_values(const char *family, aemp_compat_sub cb,
+                                   void *ud);
 /* mon_nodes sub { my ($node, $is_up, @reason) = @_ } */
-aemp_compat_guard aemp_compat_mon_nodes(aemp_compat_sub cb, void *ud);
+AEMP_API aemp_compat_guard aemp_compat_mon_nodes(aemp_compat_sub cb, void *ud);
 
 /* ---- values ---------------------------------------------------------------- */
 
 /* The value behind S(): a string, or undef for NULL (Perl's undef). */
-aemp_val *aemp_compat_str(const char *s);
+AEMP_API aemp_val *aemp_compat_str(const char *s);
 /* A list as an array (A) or as a hash of key/value pairs (H). */
-aemp_val *aemp_compat_array(size_t n, aemp_val *const *items);
-aemp_val *aemp_compat_hash(size_t n, aemp_val *const *items);
+AEMP_API aemp_val *aemp_compat_array(size_t n, aemp_val *const *items);
+AEMP_API aemp_val *aemp_compat_hash(size_t n, aemp_val *const *items);
 /* A value from JSON text; NULL for bad JSON, so the call it is part of
  * fails rather than send something else. */
-aemp_val *aemp_compat_json(const char *json);
+AEMP_API aemp_val *aemp_compat_json(const char *json);
 /* "$v": a value as Perl stringifies it (undef is "", numbers as Perl
  * prints them, arrays and hashes as JSON). malloc'd. */
-char *aemp_compat_str_of(const aemp_val *v);
+AEMP_API char *aemp_compat_str_of(const aemp_val *v);
 /* join $sep, @list: malloc'd. */
-char *aemp_compat_join(const char *sep, const aemp_val *list);
+AEMP_API char *aemp_compat_join(const char *sep, const aemp_val *list);
 
 /* ---- the list machinery ------------------------------------------------------ */
 

@@ -45,7 +45,7 @@ int aemp_compat_use_base(struct event_base *base)
     return AEMP_OK;
 }
 
-aemp_node *compat_node(void)
+aemp_node *aempi_compat_node(void)
 {
     if (!compat.node && aemp_compat_base()) {
         if (!compat.recs)
@@ -60,12 +60,12 @@ aemp_node *compat_node(void)
 
 aemp_node *aemp_compat_node(void)
 {
-    return compat_node();
+    return aempi_compat_node();
 }
 
 int aemp_compat_loop(void)
 {
-    if (!compat_node())
+    if (!aempi_compat_node())
         return AEMP_ENOMEM;
     /* AE::cv->recv waits even with nothing to wait for */
     return event_base_loop(compat.base, EVLOOP_NO_EXIT_ON_EMPTY) < 0
@@ -88,7 +88,7 @@ void aemp_compat_destroy(void)
         compat_rec *rec = compat.list;
         if (rec->release) /* a mon_guard: the port "dies" with the node */
             rec->release(rec->ud);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
     }
     aemp_unref(compat.recs);
     aemp_unref(compat.no_args);
@@ -98,7 +98,7 @@ void aemp_compat_destroy(void)
     memset(&compat, 0, sizeof compat);
 }
 
-aemp_val *compat_no_args(void)
+aemp_val *aempi_compat_no_args(void)
 {
     return compat.no_args;
 }
@@ -141,8 +141,8 @@ static aemp_val *configure_args(aemp_val *list)
 
 int aemp_compat_configure(size_t n, aemp_val *const *items)
 {
-    aemp_val *list = compat_list(n, items);
-    aemp_node *node = compat_node();
+    aemp_val *list = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
     if (!list || !node) {
         aemp_unref(list);
         set_errmsg("out of memory");
@@ -168,7 +168,7 @@ int aemp_compat_configure(size_t n, aemp_val *const *items)
 
 const char *aemp_compat_node_id(void)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     return node ? aemp_node_id(node) : "";
 }
 
@@ -184,25 +184,25 @@ char *aemp_compat_node_of(const char *port)
 
 int aemp_compat_port_is_local(const char *port)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     return node && port ? aemp_port_is_local(node, port) : 0;
 }
 
 int aemp_compat_node_is_up(const char *nodeid)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     return node && nodeid ? aemp_node_is_up(node, nodeid) : -1;
 }
 
 aemp_val *aemp_compat_up_nodes(void)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     return node ? aemp_up_nodes(node) : NULL;
 }
 
 /* ---- records ------------------------------------------------------------ */
 
-compat_rec *compat_rec_new(aemp_compat_sub sub, void *ud)
+compat_rec *aempi_compat_rec_new(aemp_compat_sub sub, void *ud)
 {
     compat_rec *rec = calloc(1, sizeof *rec);
     if (!rec)
@@ -216,7 +216,7 @@ compat_rec *compat_rec_new(aemp_compat_sub sub, void *ud)
     return rec;
 }
 
-int compat_rec_file(compat_rec *rec, const char *key)
+int aempi_compat_rec_file(compat_rec *rec, const char *key)
 {
     if (!compat.recs || !(rec->key = strdup(key)))
         return AEMP_ENOMEM;
@@ -224,13 +224,13 @@ int compat_rec_file(compat_rec *rec, const char *key)
     return aemp_map_set(compat.recs, key, aemp_int((int64_t)(intptr_t)rec));
 }
 
-compat_rec *compat_rec_find(const char *key)
+compat_rec *aempi_compat_rec_find(const char *key)
 {
     aemp_val *v = compat.recs ? aemp_map_get(compat.recs, key) : NULL;
     return v ? (compat_rec *)(intptr_t)aemp_as_int(v) : NULL;
 }
 
-void compat_rec_free(compat_rec *rec)
+void aempi_compat_rec_free(compat_rec *rec)
 {
     if (!rec)
         return;
@@ -248,7 +248,7 @@ void compat_rec_free(compat_rec *rec)
     free(rec);
 }
 
-aemp_compat_guard compat_guard(int kind, uint64_t id)
+aemp_compat_guard aempi_compat_guard(int kind, uint64_t id)
 {
     return id ? (uint64_t)kind << GUARD_SHIFT | id : 0;
 }
@@ -258,12 +258,12 @@ static void guard_key(aemp_compat_guard g, char key[32])
     snprintf(key, 32, "g%llu", (unsigned long long)g);
 }
 
-int compat_rec_file_guard(compat_rec *rec, int kind, uint64_t id)
+int aempi_compat_rec_file_guard(compat_rec *rec, int kind, uint64_t id)
 {
     char key[32];
-    rec->guard = compat_guard(kind, id);
+    rec->guard = aempi_compat_guard(kind, id);
     guard_key(rec->guard, key);
-    return compat_rec_file(rec, key);
+    return aempi_compat_rec_file(rec, key);
 }
 
 void aemp_compat_release(aemp_compat_guard guard)
@@ -286,21 +286,21 @@ void aemp_compat_release(aemp_compat_guard guard)
     }
     char key[32];
     guard_key(guard, key);
-    compat_rec *rec = compat_rec_find(key);
+    compat_rec *rec = aempi_compat_rec_find(key);
     if (rec && rec->release) /* mon_guard: undef $guard frees the refs */
         rec->release(rec->ud);
-    compat_rec_free(rec);
+    aempi_compat_rec_free(rec);
 }
 
 /* ---- lists and values ---------------------------------------------------- */
 
-void compat_drop(size_t n, aemp_val *const *items)
+void aempi_compat_drop(size_t n, aemp_val *const *items)
 {
     for (size_t i = 0; i < n; i++)
         aemp_unref(items[i]);
 }
 
-aemp_val *compat_list(size_t n, aemp_val *const *items)
+aemp_val *aempi_compat_list(size_t n, aemp_val *const *items)
 {
     aemp_val *a = aemp_array();
     for (size_t i = 0; i < n; i++) {
@@ -308,7 +308,7 @@ aemp_val *compat_list(size_t n, aemp_val *const *items)
         if (!a || !items[i] || aemp_array_push(a, items[i])) {
             if (!a)
                 aemp_unref(items[i]);
-            compat_drop(n - i - 1, items + i + 1);
+            aempi_compat_drop(n - i - 1, items + i + 1);
             aemp_unref(a);
             return NULL;
         }
@@ -323,12 +323,12 @@ aemp_val *aemp_compat_str(const char *s)
 
 aemp_val *aemp_compat_array(size_t n, aemp_val *const *items)
 {
-    return compat_list(n, items);
+    return aempi_compat_list(n, items);
 }
 
 aemp_val *aemp_compat_hash(size_t n, aemp_val *const *items)
 {
-    aemp_val *list = compat_list(n, items);
+    aemp_val *list = aempi_compat_list(n, items);
     aemp_val *h = list && n % 2 == 0 ? aemp_map() : NULL;
     for (size_t i = 0; h && i < n; i += 2) {
         size_t klen;

@@ -9,7 +9,7 @@ static int one_value(size_t n, aemp_val *const *items, aemp_val **value)
 {
     *value = NULL;
     if (n > 1 || (n == 1 && !items[0])) {
-        compat_drop(n, items);
+        aempi_compat_drop(n, items);
         return -1;
     }
     if (n == 1)
@@ -23,17 +23,17 @@ aemp_compat_guard aemp_compat_db_set(const char *family, const char *key,
     aemp_val *value;
     if (one_value(n, items, &value))
         return 0;
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (!node) {
         aemp_unref(value);
         return 0;
     }
-    return compat_guard(GUARD_DB, aemp_db_set(node, family, key, value));
+    return aempi_compat_guard(GUARD_DB, aemp_db_set(node, family, key, value));
 }
 
 int aemp_compat_db_del(const char *family, size_t n, const char *const *keys)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     int rc = node ? AEMP_OK : AEMP_EINVAL;
     for (size_t i = 0; !rc && i < n; i++)
         rc = aemp_db_del(node, family, keys[i]); /* the core checks */
@@ -46,13 +46,14 @@ aemp_compat_guard aemp_compat_db_reg(const char *family, const char *port,
     aemp_val *value;
     if (one_value(n, items, &value))
         return 0;
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     /* port NULL: the core takes $SELF, as Perl's db_reg $family */
     if (!node) {
         aemp_unref(value);
         return 0;
     }
-    return compat_guard(GUARD_DB, aemp_db_reg(node, family, port, value));
+    return aempi_compat_guard(GUARD_DB, aemp_db_reg(node, family, port,
+                                                    value));
 }
 
 /* ---- db_mon ---------------------------------------------------------------- */
@@ -77,19 +78,19 @@ static void db_mon_trampoline(aemp_node *node, const char *family,
 aemp_compat_guard aemp_compat_db_mon(const char *family, aemp_compat_sub cb,
                                      void *ud)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (node && (!family || !cb)) {
         aemp_db_mon(node, family, NULL, NULL); /* refused by the core */
         return 0;
     }
-    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
+    compat_rec *rec = node ? aempi_compat_rec_new(cb, ud) : NULL;
     aemp_db_mon_id id = {0};
     if (rec)
         id = aemp_db_mon(node, family, db_mon_trampoline, rec);
-    if (!id.id || compat_rec_file_guard(rec, GUARD_DB_MON, id.id)) {
+    if (!id.id || aempi_compat_rec_file_guard(rec, GUARD_DB_MON, id.id)) {
         if (id.id)
             aemp_db_mon_cancel(node, id);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
         return 0;
     }
     return rec->guard;
@@ -105,7 +106,7 @@ static void query_trampoline(aemp_node *node, const char *family,
     compat_rec *rec = ud;
     aemp_compat_sub sub = rec->sub;
     void *sub_ud = rec->ud;
-    compat_rec_free(rec);
+    aempi_compat_rec_free(rec);
     aemp_val *args = aemp_arrayv(compat_ref(result), NULL);
     if (args)
         sub(args, sub_ud);
@@ -116,15 +117,15 @@ typedef int (*query_fn)(aemp_node *, const char *, aemp_db_reply_cb, void *);
 
 static int query(query_fn fn, const char *family, aemp_compat_sub cb, void *ud)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (node && (!family || !cb))
         return fn(node, family, NULL, NULL); /* refused by the core */
-    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
+    compat_rec *rec = node ? aempi_compat_rec_new(cb, ud) : NULL;
     if (!rec)
         return AEMP_ENOMEM;
     int rc = fn(node, family, query_trampoline, rec);
     if (rc)
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
     return rc;
 }
 
@@ -160,19 +161,19 @@ static void nodes_trampoline(aemp_node *node, const char *nodeid, int up,
 
 aemp_compat_guard aemp_compat_mon_nodes(aemp_compat_sub cb, void *ud)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (node && !cb) {
         aemp_mon_nodes(node, NULL, NULL); /* refused by the core */
         return 0;
     }
-    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
+    compat_rec *rec = node ? aempi_compat_rec_new(cb, ud) : NULL;
     aemp_node_mon_id id = {0};
     if (rec)
         id = aemp_mon_nodes(node, nodes_trampoline, rec);
-    if (!id.id || compat_rec_file_guard(rec, GUARD_NODES, id.id)) {
+    if (!id.id || aempi_compat_rec_file_guard(rec, GUARD_NODES, id.id)) {
         if (id.id)
             aemp_mon_nodes_cancel(node, id);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
         return 0;
     }
     return rec->guard;

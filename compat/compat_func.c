@@ -17,7 +17,7 @@ static int func_trampoline(aemp_node *node, const aemp_val *args, void *ud)
 
 int aemp_compat_sub_define(const char *name, aemp_compat_sub cb, void *ud)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (!node)
         return AEMP_ENOMEM;
     if (!name)
@@ -27,17 +27,18 @@ int aemp_compat_sub_define(const char *name, aemp_compat_sub cb, void *ud)
     if (!key)
         return AEMP_ENOMEM;
     snprintf(key, len, "f%s", name);
-    compat_rec *rec = compat_rec_find(key);
+    compat_rec *rec = aempi_compat_rec_find(key);
     int rc = AEMP_OK;
     if (!cb) {
         rc = aemp_func_register(node, name, NULL, NULL);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
     } else if (rec) { /* redefined: the core keeps calling rec */
         rec->sub = cb;
         rec->ud = ud;
-    } else if (!(rec = compat_rec_new(cb, ud)) || compat_rec_file(rec, key)
-               || (rc = aemp_func_register(node, name, func_trampoline, rec))) {
-        compat_rec_free(rec);
+    } else if (!(rec = aempi_compat_rec_new(cb, ud)) ||
+               aempi_compat_rec_file(rec, key) ||
+               (rc = aemp_func_register(node, name, func_trampoline, rec))) {
+        aempi_compat_rec_free(rec);
         rc = rc ? rc : AEMP_ENOMEM;
     }
     free(key);
@@ -49,8 +50,8 @@ int aemp_compat_sub_define(const char *name, aemp_compat_sub cb, void *ud)
 char *aemp_compat_spawn(const char *target, const char *init, size_t n,
                         aemp_val *const *items)
 {
-    aemp_val *args = compat_list(n, items);
-    aemp_node *node = compat_node();
+    aemp_val *args = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
     if (!args || !node) {
         aemp_unref(args);
         return NULL;
@@ -68,16 +69,16 @@ static void cal_trampoline(aemp_node *node, const aemp_val *reply, void *ud)
     compat_rec *rec = ud;
     aemp_compat_sub sub = rec->sub;
     void *sub_ud = rec->ud;
-    compat_rec_free(rec);
-    sub(reply ? reply : compat_no_args(), sub_ud);
+    aempi_compat_rec_free(rec);
+    sub(reply ? reply : aempi_compat_no_args(), sub_ud);
 }
 
 int aemp_compat_cal(const char *port, double timeout, aemp_compat_sub cb,
                     void *ud, size_t n, aemp_val *const *items)
 {
-    aemp_val *msg = compat_list(n, items);
-    aemp_node *node = compat_node();
-    compat_rec *rec = msg && node && cb ? compat_rec_new(cb, ud) : NULL;
+    aemp_val *msg = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
+    compat_rec *rec = msg && node && cb ? aempi_compat_rec_new(cb, ud) : NULL;
     if (!msg || !node || (cb && !rec)) {
         aemp_unref(msg);
         return msg && node ? AEMP_EINVAL : AEMP_ENOMEM;
@@ -87,7 +88,7 @@ int aemp_compat_cal(const char *port, double timeout, aemp_compat_sub cb,
     char *reply = aemp_cal(node, port, msg, timeout,
                            cb ? cal_trampoline : NULL, rec);
     if (!reply) {
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
         return AEMP_EINVAL;
     }
     free(reply);
@@ -102,25 +103,25 @@ static void after_trampoline(aemp_node *node, void *ud)
     compat_rec *rec = ud;
     aemp_compat_sub sub = rec->sub;
     void *sub_ud = rec->ud;
-    compat_rec_free(rec);
-    sub(compat_no_args(), sub_ud);
+    aempi_compat_rec_free(rec);
+    sub(aempi_compat_no_args(), sub_ud);
 }
 
 aemp_compat_guard aemp_compat_after(double seconds, aemp_compat_sub cb,
                                     void *ud)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (node && !cb) {
         aemp_after(node, seconds, NULL, NULL); /* refused by the core */
         return 0;
     }
-    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
+    compat_rec *rec = node ? aempi_compat_rec_new(cb, ud) : NULL;
     aemp_timer_id id = rec ? aemp_after(node, seconds, after_trampoline, rec)
                            : 0;
-    if (!id || compat_rec_file_guard(rec, GUARD_TIMER, id)) {
+    if (!id || aempi_compat_rec_file_guard(rec, GUARD_TIMER, id)) {
         if (id)
             aemp_after_cancel(node, id);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
         return 0;
     }
     return rec->guard;
@@ -129,11 +130,12 @@ aemp_compat_guard aemp_compat_after(double seconds, aemp_compat_sub cb,
 aemp_compat_guard aemp_compat_after_snd(double seconds, const char *port,
                                         size_t n, aemp_val *const *items)
 {
-    aemp_val *msg = compat_list(n, items);
-    aemp_node *node = compat_node();
+    aemp_val *msg = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
     if (!msg || !node) {
         aemp_unref(msg);
         return 0;
     }
-    return compat_guard(GUARD_TIMER, aemp_after_snd(node, seconds, port, msg));
+    return aempi_compat_guard(GUARD_TIMER, aemp_after_snd(node, seconds, port,
+                                                          msg));
 }

@@ -50,21 +50,21 @@ struct compat_rec {
 };
 
 /* compat.c: the node, the map, the list */
-aemp_node *compat_node(void);     /* aemp_compat_node(): NULL if OOM */
-aemp_val *compat_no_args(void);   /* an empty array, for empty @_ */
-compat_rec *compat_rec_new(aemp_compat_sub sub, void *ud);
+aemp_node *aempi_compat_node(void);     /* aemp_compat_node(): NULL if OOM */
+aemp_val *aempi_compat_no_args(void);   /* an empty array, for empty @_ */
+compat_rec *aempi_compat_rec_new(aemp_compat_sub sub, void *ud);
 /* Puts rec into the map under key (a copy); replaces nothing. */
-int compat_rec_file(compat_rec *rec, const char *key);
-compat_rec *compat_rec_find(const char *key);
+int aempi_compat_rec_file(compat_rec *rec, const char *key);
+compat_rec *aempi_compat_rec_find(const char *key);
 /* Takes rec out of the map and the list and frees it. */
-void compat_rec_free(compat_rec *rec);
+void aempi_compat_rec_free(compat_rec *rec);
 /* "g<guard>": files rec under its guard. */
-int compat_rec_file_guard(compat_rec *rec, int kind, uint64_t id);
-aemp_compat_guard compat_guard(int kind, uint64_t id);
+int aempi_compat_rec_file_guard(compat_rec *rec, int kind, uint64_t id);
+aemp_compat_guard aempi_compat_guard(int kind, uint64_t id);
 /* A list (count, items) as a new array, taking the items; NULL if an
  * item is NULL (the rest are dropped). */
-aemp_val *compat_list(size_t n, aemp_val *const *items);
-void compat_drop(size_t n, aemp_val *const *items);
+aemp_val *aempi_compat_list(size_t n, aemp_val *const *items);
+void aempi_compat_drop(size_t n, aemp_val *const *items);
 /* A reference to a value the core lends us, to put it in @_: the callee
  * gets it const again. */
 static inline aemp_val *compat_ref(const aemp_val *v)

@@ -18,7 +18,7 @@
 
 char *aemp_compat_port0(void)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     /* without a callback an unmatched message kills the port, as Perl's */
     return node ? aemp_port(node, NULL, NULL) : NULL;
 }
@@ -61,9 +61,9 @@ static void port_died(aemp_node *node, const char *port,
     while (prec->rcvs) {
         compat_rec *rec = prec->rcvs;
         prec->rcvs = rec->port_next;
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
     }
-    compat_rec_free(prec);
+    aempi_compat_rec_free(prec);
 }
 
 static void port_unlink_rcv(compat_rec *prec, compat_rec *rec)
@@ -85,11 +85,11 @@ static compat_rec *port_rec(aemp_node *node, const char *port)
     if (!key)
         return NULL;
     snprintf(key, len, "p%s", port);
-    compat_rec *prec = compat_rec_find(key);
-    if (!prec && (prec = compat_rec_new(NULL, NULL))) {
-        if (compat_rec_file(prec, key)
+    compat_rec *prec = aempi_compat_rec_find(key);
+    if (!prec && (prec = aempi_compat_rec_new(NULL, NULL))) {
+        if (aempi_compat_rec_file(prec, key)
             || !(prec->port_mon = aemp_mon(node, port, port_died, prec)).id) {
-            compat_rec_free(prec);
+            aempi_compat_rec_free(prec);
             prec = NULL;
         }
     }
@@ -110,17 +110,17 @@ static char *rcv_key(const char *port, const char *tag)
 static const char *rcv_remove(aemp_node *node, const char *port,
                               const char *tag, char *key)
 {
-    compat_rec *rec = compat_rec_find(key);
+    compat_rec *rec = aempi_compat_rec_find(key);
     free(key);
     if (aemp_rcv(node, port, tag, NULL, NULL))
         return NULL;
     if (rec) {
         compat_rec *prec = rec->port_rec;
         port_unlink_rcv(prec, rec);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
         if (!prec->rcvs) { /* nothing left to free when it dies */
             aemp_mon_cancel(node, prec->port_mon);
-            compat_rec_free(prec);
+            aempi_compat_rec_free(prec);
         }
     }
     return port;
@@ -129,7 +129,7 @@ static const char *rcv_remove(aemp_node *node, const char *port,
 const char *aemp_compat_rcv(const char *port, const char *tag,
                             aemp_compat_sub cb, void *ud)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (!node)
         return NULL;
     if (!port || !aemp_port_is_local(node, port) || !strchr(port, '#')) {
@@ -143,7 +143,7 @@ const char *aemp_compat_rcv(const char *port, const char *tag,
         return NULL;
     if (!cb)
         return rcv_remove(node, port, tag, key);
-    compat_rec *rec = compat_rec_find(key);
+    compat_rec *rec = aempi_compat_rec_find(key);
     if (rec) { /* a new callback for the same tag: the core has rec */
         free(key);
         rec->sub = cb;
@@ -151,12 +151,13 @@ const char *aemp_compat_rcv(const char *port, const char *tag,
         return port;
     }
     compat_rec *prec = NULL;
-    if (!(rec = compat_rec_new(cb, ud)) || compat_rec_file(rec, key)
+    if (!(rec = aempi_compat_rec_new(cb, ud)) ||
+        aempi_compat_rec_file(rec, key)
         || aemp_rcv(node, port, tag, rcv_trampoline, rec)
         || !(prec = port_rec(node, port))) {
         if (rec && rec->key) /* the core may hold rec: take it back */
             aemp_rcv(node, port, tag, NULL, NULL);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
         free(key);
         return NULL;
     }
@@ -172,7 +173,7 @@ char *aemp_compat_port(aemp_compat_sub cb, void *ud)
 {
     char *port = aemp_compat_port0();
     if (port && cb && !aemp_compat_rcv(port, NULL, cb, ud)) {
-        aemp_kil(compat_node(), port, NULL);
+        aemp_kil(aempi_compat_node(), port, NULL);
         free(port);
         return NULL;
     }
@@ -183,8 +184,8 @@ char *aemp_compat_port(aemp_compat_sub cb, void *ud)
 
 int aemp_compat_snd(const char *port, size_t n, aemp_val *const *items)
 {
-    aemp_val *msg = compat_list(n, items);
-    aemp_node *node = compat_node();
+    aemp_val *msg = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
     if (!msg || !node) {
         aemp_unref(msg);
         return msg ? AEMP_EINVAL : AEMP_ENOMEM;
@@ -194,8 +195,8 @@ int aemp_compat_snd(const char *port, size_t n, aemp_val *const *items)
 
 int aemp_compat_kil(const char *port, size_t n, aemp_val *const *items)
 {
-    aemp_val *reason = compat_list(n, items);
-    aemp_node *node = compat_node();
+    aemp_val *reason = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
     if (!reason || !node) {
         aemp_unref(reason);
         return reason ? AEMP_EINVAL : AEMP_ENOMEM;
@@ -216,7 +217,7 @@ int aemp_compat_die(const char *fmt, ...)
         vsnprintf(text, (size_t)len + 1, fmt, ap);
         va_end(ap);
     }
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (node)
         aemp_die(node, "%s", text ? text : small);
     free(text);
@@ -239,8 +240,8 @@ static int peval_trampoline(aemp_node *node, void *ud)
 int aemp_compat_peval(const char *port, aemp_compat_sub cb, void *ud,
                       size_t n, aemp_val *const *items)
 {
-    peval_call call = {cb, ud, compat_list(n, items)};
-    aemp_node *node = compat_node();
+    peval_call call = {cb, ud, aempi_compat_list(n, items)};
+    aemp_node *node = aempi_compat_node();
     int rc = call.args && node ? aemp_peval(node, port,
                                             cb ? peval_trampoline : NULL,
                                             &call)
@@ -260,26 +261,26 @@ static void mon_trampoline(aemp_node *node, const char *port,
     compat_rec *rec = ud;
     aemp_compat_sub sub = rec->sub;
     void *sub_ud = rec->ud;
-    compat_rec_free(rec);
+    aempi_compat_rec_free(rec);
     sub(reason, sub_ud);
 }
 
 aemp_compat_guard aemp_compat_mon(const char *port, aemp_compat_sub cb,
                                   void *ud)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (node && (!port || !cb)) {
         aemp_mon(node, port, NULL, NULL); /* refused by the core */
         return 0;
     }
-    compat_rec *rec = node ? compat_rec_new(cb, ud) : NULL;
+    compat_rec *rec = node ? aempi_compat_rec_new(cb, ud) : NULL;
     aemp_port_mon_id id = {0};
     if (rec)
         id = aemp_mon(node, port, mon_trampoline, rec);
-    if (!id.id || compat_rec_file_guard(rec, GUARD_MON, id.id)) {
+    if (!id.id || aempi_compat_rec_file_guard(rec, GUARD_MON, id.id)) {
         if (id.id)
             aemp_mon_cancel(node, id);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
         return 0;
     }
     return rec->guard;
@@ -287,23 +288,23 @@ aemp_compat_guard aemp_compat_mon(const char *port, aemp_compat_sub cb,
 
 aemp_compat_guard aemp_compat_mon_kil(const char *port, const char *rcvport)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (!node)
         return 0;
     /* rcvport NULL: $SELF, or refused as Perl's one-argument mon */
-    return compat_guard(GUARD_MON, aemp_mon_kil(node, port, rcvport).id);
+    return aempi_compat_guard(GUARD_MON, aemp_mon_kil(node, port, rcvport).id);
 }
 
 aemp_compat_guard aemp_compat_mon_snd(const char *port, const char *rcvport,
                                       size_t n, aemp_val *const *items)
 {
-    aemp_val *msg = compat_list(n, items);
-    aemp_node *node = compat_node();
+    aemp_val *msg = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
     if (!msg || !node) {
         aemp_unref(msg);
         return 0;
     }
-    return compat_guard(GUARD_MON,
+    return aempi_compat_guard(GUARD_MON,
                         aemp_mon_snd(node, port, rcvport, msg).id);
 }
 
@@ -316,7 +317,7 @@ static void guard_trampoline(aemp_node *node, const char *port,
     compat_rec *rec = ud;
     void (*release)(void *) = rec->release;
     void *data = rec->ud;
-    compat_rec_free(rec);
+    aempi_compat_rec_free(rec);
     release(data);
 }
 
@@ -326,19 +327,19 @@ aemp_compat_guard aemp_compat_mon_guard(const char *port,
                                         void (*release)(void *data),
                                         void *data)
 {
-    aemp_node *node = compat_node();
+    aemp_node *node = aempi_compat_node();
     if (node && (!port || !release)) {
         aemp_mon(node, port, NULL, NULL); /* refused by the core */
         return 0;
     }
-    compat_rec *rec = node ? compat_rec_new(NULL, data) : NULL;
+    compat_rec *rec = node ? aempi_compat_rec_new(NULL, data) : NULL;
     aemp_port_mon_id id = {0};
     if (rec)
         id = aemp_mon(node, port, guard_trampoline, rec);
-    if (!id.id || compat_rec_file_guard(rec, GUARD_MON, id.id)) {
+    if (!id.id || aempi_compat_rec_file_guard(rec, GUARD_MON, id.id)) {
         if (id.id)
             aemp_mon_cancel(node, id);
-        compat_rec_free(rec);
+        aempi_compat_rec_free(rec);
         return 0;
     }
     rec->release = release;

@@ -204,8 +204,9 @@ static inline int raw_handshake(aemp_node *n, const char *myid)
     raw_greeting(fd, g1, g2);
     char l1[256], l2[] = "bm9uY2Vub25jZQ";
     snprintf(l1, sizeof l1, "aemp;1;%s;hmac_sha3_512;json", myid);
-    ck_assert_int_eq(aemp_auth_value("hmac_sha3_512", "sec", 3, l1, l2, g1, g2,
-                                     auth, sizeof auth), 0);
+    ck_assert_int_eq(aempi_auth_value("hmac_sha3_512", "sec", 3, l1, l2, g1,
+                                      g2,
+                                      auth, sizeof auth), 0);
     char out[1024];
     snprintf(out, sizeof out, "%s\n%s\nhmac_sha3_512;%s;json\n", l1, l2, auth);
     raw_send(fd, out);

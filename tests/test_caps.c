@@ -205,10 +205,10 @@ START_TEST(test_size_bound)
         aemp_val *v = aemp_from_json(cases[i], strlen(cases[i]), NULL);
         ck_assert_ptr_nonnull(v);
         aemp_buf b = AEMP_BUF_INIT;
-        ck_assert_int_eq(aemp_cbor_write(&b, v), 0);
-        ck_assert_uint_ge(aemp_cbor_size_bound(v), b.len);
-        ck_assert_uint_le(aemp_cbor_size_bound(v), 9 * b.len + 9);
-        aemp_buf_free(&b);
+        ck_assert_int_eq(aempi_cbor_write(&b, v), 0);
+        ck_assert_uint_ge(aempi_cbor_size_bound(v), b.len);
+        ck_assert_uint_le(aempi_cbor_size_bound(v), 9 * b.len + 9);
+        aempi_buf_free(&b);
         aemp_unref(v);
     }
 }
@@ -223,7 +223,7 @@ START_TEST(test_reply_flood)
     aemp_map_set(extra_config, "max_send_queue", aemp_int(4 << 20));
     seen lost = {0};
     aemp_node *g = make_node("nodeg", "sec", NULL, NULL);
-    gseed_become(g);
+    aempi_gseed_become(g);
     char *pad = malloc(VALUE + 1);
     memset(pad, 'v', VALUE);
     pad[VALUE] = 0;

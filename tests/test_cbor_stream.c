@@ -19,19 +19,19 @@
 
 static void *cbor_make(int (*cb)(aemp_val *, void *), void *ud)
 {
-    return aemp_cbor_reader_new(cb, ud);
+    return aempi_cbor_reader_new(cb, ud);
 }
 static int cbor_feed(void *r, const char *p, size_t len)
 {
-    return aemp_cbor_reader_feed(r, p, len);
+    return aempi_cbor_reader_feed(r, p, len);
 }
 static const char *cbor_error(const void *r)
 {
-    return aemp_cbor_reader_error(r);
+    return aempi_cbor_reader_error(r);
 }
 static void cbor_drop(void *r)
 {
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 }
 
 /* Message i, written again whole and as a frame from port id and
@@ -40,22 +40,23 @@ static void cbor_check_reencoded(int i, const aemp_val *m)
 {
     size_t perl_len = offset[i + 1] - offset[i];
     aemp_buf b = AEMP_BUF_INIT;
-    ck_assert_int_eq(aemp_cbor_write(&b, m), AEMP_OK);
+    ck_assert_int_eq(aempi_cbor_write(&b, m), AEMP_OK);
     ck_assert_msg(b.len == perl_len &&
                       memcmp(b.p, stream + offset[i], b.len) == 0,
                   "message %d re-encoded differs (%zu bytes, Perl %zu)",
                   i + 1, b.len, perl_len);
-    aemp_buf_reset(&b);
+    aempi_buf_reset(&b);
     aemp_val *rest = aemp_copy(m);
     aemp_val *port = aemp_array_take(rest, 0);
-    ck_assert_int_eq(aemp_cbor_write_frame(&b, aemp_str_ptr(port, NULL), rest),
+    ck_assert_int_eq(aempi_cbor_write_frame(&b, aemp_str_ptr(port, NULL),
+                                            rest),
                      AEMP_OK);
     ck_assert_msg(b.len == perl_len &&
                       memcmp(b.p, stream + offset[i], b.len) == 0,
                   "message %d as a frame differs", i + 1);
     aemp_unref(port);
     aemp_unref(rest);
-    aemp_buf_free(&b);
+    aempi_buf_free(&b);
 }
 
 static const stream_codec cbor_codec = {
@@ -93,8 +94,8 @@ static int feed_hex(const char *hex, collector *c, aemp_cbor_reader **rp)
 {
     char in[1100];
     size_t len = unhex(hex, in);
-    *rp = aemp_cbor_reader_new(collect, c);
-    return aemp_cbor_reader_feed(*rp, in, len);
+    *rp = aempi_cbor_reader_new(collect, c);
+    return aempi_cbor_reader_feed(*rp, in, len);
 }
 
 /* The one item that the hex text decodes to. */
@@ -104,8 +105,8 @@ static aemp_val *decode1(const char *hex)
     aemp_cbor_reader *r;
     int rc = feed_hex(hex, &c, &r);
     ck_assert_msg(rc == AEMP_OK && c.n == 1, "%s: rc %d, %zu items, %s",
-                  hex, rc, c.n, aemp_cbor_reader_error(r));
-    aemp_cbor_reader_free(r);
+                  hex, rc, c.n, aempi_cbor_reader_error(r));
+    aempi_cbor_reader_free(r);
     return c.frames[0];
 }
 
@@ -192,7 +193,7 @@ START_TEST(test_non_array)
     ck_assert_int_eq(aemp_type_of(c.frames[5]), AEMP_ARRAY);
     ck_assert_int_eq(aemp_as_int(c.frames[6]), -7);
     collector_clear(&c);
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 }
 END_TEST
 
@@ -204,13 +205,13 @@ static void check_enc(aemp_val *v, const char *hex)
     char want[256];
     size_t len = unhex(hex, want);
     aemp_buf b = AEMP_BUF_INIT;
-    ck_assert_int_eq(aemp_cbor_write(&b, v), AEMP_OK);
+    ck_assert_int_eq(aempi_cbor_write(&b, v), AEMP_OK);
     char got[520] = "";
     for (size_t i = 0; i < b.len && i < 256; i++)
         snprintf(got + 2 * i, 3, "%02x", (unsigned char)b.p[i]);
     ck_assert_msg(b.len == len && memcmp(b.p, want, len) == 0,
                   "wrote %s, not %s", got, hex);
-    aemp_buf_free(&b);
+    aempi_buf_free(&b);
     aemp_unref(v);
 }
 
@@ -285,8 +286,9 @@ START_TEST(test_encode)
     aemp_val *msg = aemp_arrayv(aemp_int(1), aemp_str("x"), NULL);
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
         size_t n = strlen(ports[i][1]);
-        aemp_buf_reset(&b);
-        ck_assert_int_eq(aemp_cbor_write_frame(&b, ports[i][0], msg), AEMP_OK);
+        aempi_buf_reset(&b);
+        ck_assert_int_eq(aempi_cbor_write_frame(&b, ports[i][0], msg),
+                         AEMP_OK);
         ck_assert_uint_eq(b.len, n + 3);
         ck_assert_mem_eq(b.p, ports[i][1], n);
         ck_assert_mem_eq(b.p + n, "\x01\x41x", 3);
@@ -297,14 +299,14 @@ START_TEST(test_encode)
     aemp_val *deep = aemp_array();
     for (int i = 1; i < 512; i++)
         deep = aemp_arrayv(deep, NULL);
-    aemp_buf_reset(&b);
-    ck_assert_int_eq(aemp_cbor_write(&b, deep), AEMP_OK);
+    aempi_buf_reset(&b);
+    ck_assert_int_eq(aempi_cbor_write(&b, deep), AEMP_OK);
     ck_assert_uint_eq(b.len, 512);
     deep = aemp_arrayv(deep, NULL);
-    aemp_buf_reset(&b);
-    ck_assert_int_eq(aemp_cbor_write(&b, deep), AEMP_EINVAL);
+    aempi_buf_reset(&b);
+    ck_assert_int_eq(aempi_cbor_write(&b, deep), AEMP_EINVAL);
     aemp_unref(deep);
-    aemp_buf_free(&b);
+    aempi_buf_free(&b);
 }
 END_TEST
 
@@ -404,7 +406,7 @@ START_TEST(test_bignums)
     aemp_unref(v);
     /* as a map key it is the plain string of its digits */
     v = decode1("a1 c249010000000000000000 f5");
-    ck_assert(!aemp_is_bignum(aemp_map_key_val_at(v, 0)));
+    ck_assert(!aemp_is_bignum(aempi_map_key_val_at(v, 0)));
     ck_assert_str_eq(aemp_map_key_at(v, 0, NULL), "18446744073709551616");
     aemp_unref(v);
 }
@@ -424,20 +426,20 @@ START_TEST(test_roundtrip)
         aemp_bool(1), aemp_null(), aemp_map(), NULL);
     aemp_map_set(aemp_array_at(v, 11), "\xff", aemp_str("k"));
     aemp_buf b = AEMP_BUF_INIT;
-    ck_assert_int_eq(aemp_cbor_write(&b, v), AEMP_OK);
+    ck_assert_int_eq(aempi_cbor_write(&b, v), AEMP_OK);
     collector c = {0};
-    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, b.p, b.len), AEMP_OK);
+    aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, b.p, b.len), AEMP_OK);
     ck_assert_uint_eq(c.n, 1);
     ck_assert(aemp_equal(c.frames[0], v));
     aemp_buf b2 = AEMP_BUF_INIT; /* and it writes the same bytes again */
-    ck_assert_int_eq(aemp_cbor_write(&b2, c.frames[0]), AEMP_OK);
+    ck_assert_int_eq(aempi_cbor_write(&b2, c.frames[0]), AEMP_OK);
     ck_assert(b2.len == b.len && memcmp(b.p, b2.p, b.len) == 0);
-    aemp_buf_free(&b);
-    aemp_buf_free(&b2);
+    aempi_buf_free(&b);
+    aempi_buf_free(&b2);
     aemp_unref(v);
     collector_clear(&c);
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 }
 END_TEST
 
@@ -478,19 +480,19 @@ START_TEST(test_repeated_strings)
             }
             aemp_array_push(sent[f], v);
         }
-        ck_assert_int_eq(aemp_cbor_write(&b, sent[f]), AEMP_OK);
+        ck_assert_int_eq(aempi_cbor_write(&b, sent[f]), AEMP_OK);
     }
     collector c = {0};
-    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, b.p, b.len), AEMP_OK);
+    aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, b.p, b.len), AEMP_OK);
     ck_assert_uint_eq(c.n, FRAMES);
     for (int f = 0; f < FRAMES; f++) {
         ck_assert_msg(same(c.frames[f], sent[f]), "frame %d differs", f);
         aemp_unref(sent[f]);
     }
     collector_clear(&c);
-    aemp_cbor_reader_free(r);
-    aemp_buf_free(&b);
+    aempi_cbor_reader_free(r);
+    aempi_buf_free(&b);
 }
 END_TEST
 
@@ -501,23 +503,23 @@ END_TEST
 START_TEST(test_garbage)
 {
     collector c = {0};
-    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x82\x01\x02", 3), AEMP_OK);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x81\x41x\x82\x03\x1c\x81\x04",
-                                           8),
+    aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, "\x82\x01\x02", 3), AEMP_OK);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, "\x81\x41x\x82\x03\x1c\x81\x04",
+                                            8),
                      AEMP_EPARSE);
     ck_assert_uint_eq(c.n, 2);
-    const char *msg = aemp_cbor_reader_error(r);
+    const char *msg = aempi_cbor_reader_error(r);
     ck_assert_uint_eq(error_offset(msg), 8); /* the 1c */
     ck_assert_ptr_nonnull(strstr(msg, "reserved"));
     char *first = strdup(msg);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x81\x05", 2), AEMP_EPARSE);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, "", 0), AEMP_EPARSE);
-    ck_assert_str_eq(aemp_cbor_reader_error(r), first);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, "\x81\x05", 2), AEMP_EPARSE);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, "", 0), AEMP_EPARSE);
+    ck_assert_str_eq(aempi_cbor_reader_error(r), first);
     ck_assert_uint_eq(c.n, 2);
     free(first);
     collector_clear(&c);
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 
     static const struct {
         const char *hex;
@@ -536,29 +538,29 @@ START_TEST(test_garbage)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_msg(feed_hex(bad[i].hex, &c, &r) == AEMP_EPARSE,
                       "accepted %s", bad[i].hex);
-        ck_assert_msg(error_offset(aemp_cbor_reader_error(r)) == bad[i].at,
-                      "%s: %s", bad[i].hex, aemp_cbor_reader_error(r));
+        ck_assert_msg(error_offset(aempi_cbor_reader_error(r)) == bad[i].at,
+                      "%s: %s", bad[i].hex, aempi_cbor_reader_error(r));
         ck_assert_uint_eq(c.n, 0);
-        aemp_cbor_reader_free(r);
+        aempi_cbor_reader_free(r);
     }
 
     /* a bignum too long to convert in reasonable time */
     char big[1030] = "\xc2\x59\x04\x01\x01"; /* 1025 bytes from 01 */
-    r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, big, 4 + 1025), AEMP_EPARSE);
-    ck_assert_ptr_nonnull(strstr(aemp_cbor_reader_error(r), "bignum"));
-    aemp_cbor_reader_free(r);
+    r = aempi_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, big, 4 + 1025), AEMP_EPARSE);
+    ck_assert_ptr_nonnull(strstr(aempi_cbor_reader_error(r), "bignum"));
+    aempi_cbor_reader_free(r);
     big[4] = 0; /* 1024 bytes after a leading zero are fine */
     big[5] = 1;
-    r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, big, 4 + 1025), AEMP_OK);
+    r = aempi_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, big, 4 + 1025), AEMP_OK);
     ck_assert_uint_eq(c.n, 1);
     size_t len; /* 2^8184: 2464 digits */
     const char *s = aemp_str_ptr(c.frames[0], &len);
     ck_assert_uint_eq(len, 2464);
     ck_assert_mem_eq(s + len - 4, "4816", 4);
     collector_clear(&c);
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 }
 END_TEST
 
@@ -589,9 +591,9 @@ START_TEST(test_incomplete)
         collector c = {0};
         aemp_cbor_reader *r;
         ck_assert_msg(feed_hex(partial[i], &c, &r) == AEMP_OK, "%s: %s",
-                      partial[i], aemp_cbor_reader_error(r));
+                      partial[i], aempi_cbor_reader_error(r));
         ck_assert_uint_eq(c.n, 0);
-        aemp_cbor_reader_free(r);
+        aempi_cbor_reader_free(r);
     }
 }
 END_TEST
@@ -601,52 +603,52 @@ START_TEST(test_depth)
     enum { MAX = 512 };
     char text[MAX + 2];
     collector c = {0};
-    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+    aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
     memset(text, 0x81, MAX - 1);
     text[MAX - 1] = (char)0x80; /* 512 arrays */
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, text, MAX), AEMP_OK);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, text, MAX), AEMP_OK);
     ck_assert_uint_eq(c.n, 1);
     memset(text, 0x81, MAX);
     text[MAX] = (char)0x80; /* 513 */
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, text, MAX + 1), AEMP_EPARSE);
-    ck_assert_ptr_nonnull(strstr(aemp_cbor_reader_error(r), "nesting"));
-    ck_assert_uint_eq(error_offset(aemp_cbor_reader_error(r)), MAX + MAX);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, text, MAX + 1), AEMP_EPARSE);
+    ck_assert_ptr_nonnull(strstr(aempi_cbor_reader_error(r), "nesting"));
+    ck_assert_uint_eq(error_offset(aempi_cbor_reader_error(r)), MAX + MAX);
     collector_clear(&c);
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 
     /* an indefinite-length bomb fails as soon as it is too deep */
     char bomb[4096];
     memset(bomb, 0x9f, sizeof(bomb));
-    r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, bomb, sizeof(bomb)),
+    r = aempi_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, bomb, sizeof(bomb)),
                      AEMP_EPARSE);
-    ck_assert_uint_eq(error_offset(aemp_cbor_reader_error(r)), MAX);
-    aemp_cbor_reader_free(r);
+    ck_assert_uint_eq(error_offset(aempi_cbor_reader_error(r)), MAX);
+    aempi_cbor_reader_free(r);
 
     /* tags do not nest: a long chain of them is one item */
     memset(bomb, 0xc6, sizeof(bomb));
     bomb[sizeof(bomb) - 1] = 0x01;
-    r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, bomb, sizeof(bomb)), AEMP_OK);
+    r = aempi_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, bomb, sizeof(bomb)), AEMP_OK);
     ck_assert_uint_eq(c.n, 1);
     ck_assert_int_eq(aemp_as_int(c.frames[0]), 1);
     collector_clear(&c);
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 }
 END_TEST
 
 START_TEST(test_callback_stop)
 {
     collector c = {.stop_at = 2, .stop_rc = 42};
-    aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x81\x01\x81\x02\x81\x03", 6),
+    aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, "\x81\x01\x81\x02\x81\x03", 6),
                      42);
     ck_assert_uint_eq(c.n, 2);
-    ck_assert_ptr_nonnull(strstr(aemp_cbor_reader_error(r), "callback"));
-    ck_assert_int_eq(aemp_cbor_reader_feed(r, "\x81\x04", 2), 42);
+    ck_assert_ptr_nonnull(strstr(aempi_cbor_reader_error(r), "callback"));
+    ck_assert_int_eq(aempi_cbor_reader_feed(r, "\x81\x04", 2), 42);
     ck_assert_uint_eq(c.n, 2);
     collector_clear(&c);
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 }
 END_TEST
 
@@ -656,11 +658,11 @@ START_TEST(test_free_in_callback)
 {
     for (int rc = 0; rc <= 1; rc++) {
         collector c = {.stop_at = 2, .stop_rc = rc};
-        aemp_cbor_reader *r = aemp_cbor_reader_new(collect, &c);
+        aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
         c.free_me = r;
         static const char in[] = "\x81\x01\x81\x02\x82\x03\x81\x45"
                                  "ab";
-        ck_assert_int_eq(aemp_cbor_reader_feed(r, in, sizeof(in) - 1), rc);
+        ck_assert_int_eq(aempi_cbor_reader_feed(r, in, sizeof(in) - 1), rc);
         ck_assert_uint_eq(c.n, 2);
         collector_clear(&c);
     }

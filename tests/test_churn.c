@@ -272,7 +272,7 @@ START_TEST(test_hold_until_fired)
     aemp_rcv(b, "nodeb#sink", NULL, held_sink, &h);
     aemp_mon(a, "nodeb#sink", held_fire, &h);
     aemp_sndv(a, "nodeb#sink", aemp_str("before"), NULL);
-    aemp_remote *r = aemp_dict_get(&a->remotes, "nodeb");
+    aemp_remote *r = aempi_dict_get(&a->remotes, "nodeb");
     ck_assert_ptr_nonnull(r);
     for (int i = 0; i < 500 && !r->link; i++) {
         int never = 0;
@@ -280,7 +280,7 @@ START_TEST(test_hold_until_fired)
     }
     ck_assert_ptr_nonnull(r->link);
 
-    aemp_link_close(r->link, "broken by the test");
+    aempi_link_close(r->link, "broken by the test");
     ck_assert_int_eq(h.fires, 0); /* never inside the program's call */
     ck_assert_int_eq(aemp_sndv(a, "nodeb#sink", aemp_str("after"), NULL),
                      AEMP_OK);

@@ -121,8 +121,10 @@ START_TEST(test_find_profile_perl)
     aemp_val *list = parse(profile_cases[_i].args), *args = NULL, *out = NULL;
     char *err = NULL;
 
-    ck_assert_int_eq(aemp_config_args_from_list(list, 0, &args, &err), AEMP_OK);
-    ck_assert_int_eq(aemp_config_find_profile(rc, profile_cases[_i].name, args, &out, &err),
+    ck_assert_int_eq(aempi_config_args_from_list(list, 0, &args, &err),
+                     AEMP_OK);
+    ck_assert_int_eq(aempi_config_find_profile(rc, profile_cases[_i].name,
+                                               args, &out, &err),
                      AEMP_OK);
     ck_canon(out, profile_cases[_i].expect);
     /* the rc itself is not changed */
@@ -140,7 +142,8 @@ START_TEST(test_find_profile_no_rc)
 {
     aemp_val *out = NULL;
     /* NULL rc: what Perl has without a file, {"version":1} */
-    ck_assert_int_eq(aemp_config_find_profile(NULL, "x", NULL, &out, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_config_find_profile(NULL, "x", NULL, &out, NULL),
+                     AEMP_OK);
     ck_assert_int_eq(aemp_as_int(aemp_map_get(out, "version")), 1);
     ck_assert_int_eq(aemp_as_int(aemp_map_get(out, "monitor_timeout")), 30);
     aemp_unref(out);
@@ -157,7 +160,8 @@ START_TEST(test_find_profile_loops)
     for (size_t i = 0; i < sizeof loops / sizeof *loops; i++) {
         aemp_val *rc = parse(loops[i]), *out = (aemp_val *)1;
         char *err = NULL;
-        ck_assert_int_eq(aemp_config_find_profile(rc, "a", NULL, &out, &err), AEMP_ECONFIG);
+        ck_assert_int_eq(aempi_config_find_profile(rc, "a", NULL, &out, &err),
+                         AEMP_ECONFIG);
         ck_assert_ptr_null(out);
         ck_assert_ptr_nonnull(err);
         ck_assert_msg(strstr(err, "loops") != NULL, "message: %s", err);
@@ -166,7 +170,8 @@ START_TEST(test_find_profile_loops)
     }
     /* norc never looks at the chain */
     aemp_val *rc = parse(loops[0]), *args = parse("{\"norc\":1}"), *out = NULL;
-    ck_assert_int_eq(aemp_config_find_profile(rc, "a", args, &out, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_config_find_profile(rc, "a", args, &out, NULL),
+                     AEMP_OK);
     aemp_unref(out);
     aemp_unref(args);
     aemp_unref(rc);
@@ -184,7 +189,8 @@ START_TEST(test_find_profile_bad_rc)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         aemp_val *rc = parse(bad[i]), *out = NULL;
         char *err = NULL;
-        ck_assert_int_eq(aemp_config_find_profile(rc, "a", NULL, &out, &err), AEMP_ECONFIG);
+        ck_assert_int_eq(aempi_config_find_profile(rc, "a", NULL, &out, &err),
+                         AEMP_ECONFIG);
         ck_assert_msg(err && strstr(err, "not an object"), "%s: %s", bad[i], err);
         free(err);
         aemp_unref(rc);
@@ -195,19 +201,19 @@ END_TEST
 START_TEST(test_args_from_list)
 {
     aemp_val *list = parse("[\"prof\",\"nodeid\",\"n\",\"binds\",[\"*\"]]"), *m = NULL;
-    ck_assert_int_eq(aemp_config_args_from_list(list, 1, &m, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_config_args_from_list(list, 1, &m, NULL), AEMP_OK);
     ck_canon(m, "{\"binds\":[\"*\"],\"nodeid\":\"n\",\"profile\":\"prof\"}");
     aemp_unref(m);
     aemp_unref(list);
     /* without the configure rule the lone last key gets null */
     list = parse("[\"a\",\"b\",\"c\"]");
-    ck_assert_int_eq(aemp_config_args_from_list(list, 0, &m, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_config_args_from_list(list, 0, &m, NULL), AEMP_OK);
     ck_canon(m, "{\"a\":\"b\",\"c\":null}");
     aemp_unref(m);
     aemp_unref(list);
     /* later keys win, numbers become key strings */
     list = parse("[\"a\",1,\"a\",2,5,3]");
-    ck_assert_int_eq(aemp_config_args_from_list(list, 0, &m, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_config_args_from_list(list, 0, &m, NULL), AEMP_OK);
     ck_canon(m, "{\"5\":3,\"a\":2}");
     aemp_unref(m);
     aemp_unref(list);
@@ -243,8 +249,9 @@ START_TEST(test_expand_nodeid)
 {
     char *out = NULL;
     int randomised = -1;
-    ck_assert_int_eq(aemp_config_expand_nodeid(nodeid_cases[_i].tmpl, "HOST", "RUNIQ",
-                                               &out, &randomised), AEMP_OK);
+    ck_assert_int_eq(aempi_config_expand_nodeid(nodeid_cases[_i].tmpl, "HOST",
+                                                "RUNIQ",
+                                                &out, &randomised), AEMP_OK);
     ck_assert_str_eq(out, nodeid_cases[_i].expect);
     ck_assert_int_eq(randomised, nodeid_cases[_i].randomised);
     free(out);
@@ -257,7 +264,8 @@ START_TEST(test_expand_nodeid_empty_host)
 {
     char *out = NULL;
     int randomised = -1;
-    ck_assert_int_eq(aemp_config_expand_nodeid("%n", "", "RUNIQ", &out, &randomised), AEMP_OK);
+    ck_assert_int_eq(aempi_config_expand_nodeid("%n", "", "RUNIQ", &out,
+                                                &randomised), AEMP_OK);
     ck_assert_str_eq(out, "");
     ck_assert_int_eq(randomised, 0);
     free(out);
@@ -278,14 +286,15 @@ START_TEST(test_random_ids)
     int randomised = 0;
 
     for (int i = 0; i < 200; i++) {
-        ck_assert_int_eq(aemp_config_runiq(runiq), AEMP_OK);
+        ck_assert_int_eq(aempi_config_runiq(runiq), AEMP_OK);
         ck_assert_uint_eq(strlen(runiq), 10);
         ck_assert(all_alnum(runiq));
         char last = runiq[9];
         ck_assert_msg(!(last >= 'a' && last <= 'z'), "last char %c", last);
     }
     /* a fresh id when none is given */
-    ck_assert_int_eq(aemp_config_expand_nodeid("anon/", "h", NULL, &out, &randomised), AEMP_OK);
+    ck_assert_int_eq(aempi_config_expand_nodeid("anon/", "h", NULL, &out,
+                                                &randomised), AEMP_OK);
     ck_assert_uint_eq(strlen(out), 15);
     ck_assert(strncmp(out, "anon/", 5) == 0 && all_alnum(out + 5));
     ck_assert_int_eq(randomised, 1);
@@ -347,7 +356,7 @@ static const struct {
 START_TEST(test_parse_hostport)
 {
     char *host = NULL, *port = NULL;
-    int r = aemp_parse_hostport(hostport_cases[_i].in, "0", &host, &port);
+    int r = aempi_parse_hostport(hostport_cases[_i].in, "0", &host, &port);
     if (!hostport_cases[_i].host) {
         ck_assert_msg(r == AEMP_EINVAL, "'%s' parsed as %s %s", hostport_cases[_i].in,
                       host, port);
@@ -411,26 +420,26 @@ START_TEST(test_format_address)
 {
     unsigned char a[16];
     char text[64];
-    size_t len = aemp_parse_address(address_cases[_i].in, a);
+    size_t len = aempi_parse_address(address_cases[_i].in, a);
     if (!address_cases[_i].formatted) {
         ck_assert_msg(len == 0, "'%s' parsed", address_cases[_i].in);
         return;
     }
     ck_assert_msg(len == 4 || len == 16, "'%s' did not parse", address_cases[_i].in);
-    aemp_format_address(a, len, text);
+    aempi_format_address(a, len, text);
     ck_assert_str_eq(text, address_cases[_i].formatted);
 }
 END_TEST
 
 START_TEST(test_format_hostport)
 {
-    char *s = aemp_format_hostport("::1", "4040");
+    char *s = aempi_format_hostport("::1", "4040");
     ck_assert_str_eq(s, "[::1]:4040");
     free(s);
-    s = aemp_format_hostport("1.2.3.4", "0");
+    s = aempi_format_hostport("1.2.3.4", "0");
     ck_assert_str_eq(s, "1.2.3.4:0");
     free(s);
-    s = aemp_format_hostport("h", "");
+    s = aempi_format_hostport("h", "");
     ck_assert_str_eq(s, "h");
     free(s);
 }
@@ -475,7 +484,7 @@ START_TEST(test_expand_hostports)
 {
     aemp_val *addrs = parse(local_addrs_json), *in = parse(expand_cases[_i].in), *out = NULL;
     char *err = NULL;
-    int r = aemp_config_expand_hostports(in, "localhost", addrs, &out, &err);
+    int r = aempi_config_expand_hostports(in, "localhost", addrs, &out, &err);
     if (!expand_cases[_i].expect) {
         ck_assert_int_eq(r, AEMP_ECONFIG);
         ck_assert_ptr_nonnull(err);
@@ -494,13 +503,15 @@ START_TEST(test_expand_messages)
 {
     aemp_val *in = parse("[\"dead:beef:4040\"]"), *out = NULL;
     char *err = NULL;
-    ck_assert_int_eq(aemp_config_expand_hostports(in, "h", NULL, &out, &err), AEMP_ECONFIG);
+    ck_assert_int_eq(aempi_config_expand_hostports(in, "h", NULL, &out, &err),
+                     AEMP_ECONFIG);
     ck_assert_str_eq(err, "dead:beef:4040: unparsable transport descriptor");
     free(err);
     aemp_unref(in);
     in = parse("[\"localhost:nosuchservice\"]");
     err = NULL;
-    ck_assert_int_eq(aemp_config_expand_hostports(in, "h", NULL, &out, &err), AEMP_ECONFIG);
+    ck_assert_int_eq(aempi_config_expand_hostports(in, "h", NULL, &out, &err),
+                     AEMP_ECONFIG);
     ck_assert_str_eq(err, "nosuchservice/tcp: service unknown");
     free(err);
     aemp_unref(in);
@@ -511,7 +522,7 @@ END_TEST
 START_TEST(test_local_addrs)
 {
     aemp_val *addrs = NULL;
-    ck_assert_int_eq(aemp_config_local_addrs(&addrs, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_config_local_addrs(&addrs, NULL), AEMP_OK);
     for (size_t i = 0; i < aemp_array_len(addrs); i++) {
         const char *a = aemp_str_ptr(aemp_array_at(addrs, i), NULL);
         ck_assert_msg(strncmp(a, "127.", 4) != 0 && strcmp(a, "::1") != 0
@@ -536,7 +547,7 @@ static aemp_val *resolve(const char *rc_json, const char *args_json, int *random
     env.runiq = "abcdefghiJ";
     env.local_addrs = addrs;
     env.rcpath = "/nonexistent/rc";
-    int r = aemp_config_resolve_env(args, &env, &out, randomised, err);
+    int r = aempi_config_resolve_env(args, &env, &out, randomised, err);
     ck_assert_msg(r == expect, "resolve gave %d (%s)", r, err && *err ? *err : "");
     aemp_unref(rc);
     aemp_unref(args);
@@ -625,7 +636,8 @@ START_TEST(test_resolve_rcfile)
 
     aemp_val *args = parse("{\"profile\":\"p\"}"), *out = NULL;
     int randomised = -1;
-    ck_assert_int_eq(aemp_config_resolve(args, path, &out, &randomised, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_config_resolve(args, path, &out, &randomised,
+                                          NULL), AEMP_OK);
     ck_assert_str_eq(aemp_str_ptr(aemp_map_get(out, "nodeid"), NULL), "fromfile");
     ck_assert_int_eq(randomised, 0);
     ck_canon(aemp_map_get(out, "binds"), "[\"1.2.3.4:1\"]");
@@ -637,12 +649,14 @@ START_TEST(test_resolve_rcfile)
     fputs("{ nonsense", f);
     fclose(f);
     args = parse("{\"profile\":\"p\",\"norc\":1,\"binds\":[\"1.2.3.4:3\"]}");
-    ck_assert_int_eq(aemp_config_resolve(args, path, &out, &randomised, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_config_resolve(args, path, &out, &randomised,
+                                          NULL), AEMP_OK);
     ck_assert(strncmp(aemp_str_ptr(aemp_map_get(out, "nodeid"), NULL), "p/", 2) == 0);
     aemp_unref(out);
     aemp_unref(args);
     char *err = NULL;
-    ck_assert_int_eq(aemp_config_resolve(NULL, path, &out, &randomised, &err), AEMP_ECONFIG);
+    ck_assert_int_eq(aempi_config_resolve(NULL, path, &out, &randomised,
+                                          &err), AEMP_ECONFIG);
     ck_assert_msg(strstr(err, path) != NULL, "message names the file: %s", err);
     free(err);
 
@@ -682,7 +696,8 @@ START_TEST(test_rc_relaxed)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         aemp_val *rc = NULL;
         char *err = NULL;
-        int r = aemp_rc_parse(cases[i].in, strlen(cases[i].in), "RCNAME", &rc, &err);
+        int r = aempi_rc_parse(cases[i].in, strlen(cases[i].in), "RCNAME",
+                               &rc, &err);
         if (!cases[i].expect) {
             ck_assert_msg(r == AEMP_ECONFIG, "'%s' parsed", cases[i].in);
             ck_assert_msg(err && strncmp(err, "RCNAME: ", 8) == 0, "message: %s", err);
@@ -699,7 +714,7 @@ END_TEST
 START_TEST(test_rc_missing)
 {
     aemp_val *rc = NULL;
-    ck_assert_int_eq(aemp_rc_read("/nonexistent/dir/rc", &rc, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_rc_read("/nonexistent/dir/rc", &rc, NULL), AEMP_OK);
     ck_canon(rc, "{\"version\":1}");
     aemp_unref(rc);
 }
@@ -726,14 +741,14 @@ START_TEST(test_pretty)
     aemp_val *v = parse("{\"b\":[1,\"x\",{}],\"a\":{},\"d\":{\"g\":true,\"f\":null,\"e\":1.5},\"c\":[]}");
     size_t len;
     char *text;
-    ck_assert_int_eq(aemp_json_pretty(v, &text, &len), AEMP_OK);
+    ck_assert_int_eq(aempi_json_pretty(v, &text, &len), AEMP_OK);
     ck_assert_str_eq(text, expect);
     ck_assert_uint_eq(len, strlen(expect));
     free(text);
     aemp_unref(v);
 
     v = parse("[]");
-    ck_assert_int_eq(aemp_json_pretty(v, &text, NULL), AEMP_OK);
+    ck_assert_int_eq(aempi_json_pretty(v, &text, NULL), AEMP_OK);
     ck_assert_str_eq(text, "[]\n");
     free(text);
     aemp_unref(v);

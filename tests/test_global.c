@@ -62,7 +62,7 @@ static void fake_listen(fake *f, const char *id)
     getsockname(f->lfd, (struct sockaddr *)&sa, &slen);
     snprintf(f->addr, sizeof f->addr, "127.0.0.1:%d", ntohs(sa.sin_port));
     f->frames = aemp_array();
-    f->reader = aemp_json_reader_new(collect, f);
+    f->reader = aempi_json_reader_new(collect, f);
 }
 
 /* Reads what is there without blocking the node's loop for long. */
@@ -124,8 +124,8 @@ static void fake_accept(fake *f)
     }
     ck_assert_ptr_nonnull(auth);
     char mine[129];
-    aemp_auth_value("hmac_sha3_512", "sec", 3, g1, g2, l1, l2, mine,
-                    sizeof mine);
+    aempi_auth_value("hmac_sha3_512", "sec", 3, g1, g2, l1, l2, mine,
+                     sizeof mine);
     snprintf(out, sizeof out, "hmac_sha3_512;%s;json\n", mine);
     fake_send(f, out);
     free(l1);
@@ -139,7 +139,7 @@ static long fake_expect(fake *f, const char *needle)
     for (int i = 0; i < 300; i++) {
         fake_read(f);
         if (f->len) {
-            aemp_json_reader_feed(f->reader, f->in, f->len);
+            aempi_json_reader_feed(f->reader, f->in, f->len);
             f->len = 0;
         }
         for (size_t k = 0; k < aemp_array_len(f->frames); k++) {
@@ -171,7 +171,7 @@ static void fake_close(fake *f)
         close(f->fd);
     close(f->lfd);
     f->fd = -1;
-    aemp_json_reader_free(f->reader);
+    aempi_json_reader_free(f->reader);
     aemp_unref(f->frames);
 }
 

@@ -46,7 +46,7 @@ static void from(const char *src, const char *json)
 {
     aemp_val *msg = aemp_from_json(json, strlen(json), NULL);
     ck_assert_ptr_nonnull(msg);
-    kernel_node_request(node, src, msg);
+    aempi_kernel_node_request(node, src, msg);
 }
 
 static char *merged(const char *family)
@@ -75,7 +75,7 @@ static void setup(void)
     aemp_map_set(args, "binds", aemp_arrayv(aemp_str("127.0.0.1:*"), NULL));
     ck_assert_int_eq(aemp_node_configure(node, args, NULL), 0);
     aemp_unref(args);
-    gseed_become(node);
+    aempi_gseed_become(node);
     spin();
     ck_assert_str_eq(aemp_node_master(node), "g1");
 }
@@ -170,9 +170,9 @@ START_TEST(test_global_many_holders)
     /* s1 sets it again: it is now the newest holder */
     from("s1", "[\"\",\"g_upd\",\"F\",{\"k\":11},[]]");
     merged_is("F", "{\"j\":3,\"k\":11}");
-    gseed_node_event(node, "s2", 0);
+    aempi_gseed_node_event(node, "s2", 0);
     merged_is("F", "{\"j\":3,\"k\":11}");
-    gseed_node_event(node, "s3", 0);
+    aempi_gseed_node_event(node, "s3", 0);
     merged_is("F", "{\"k\":11}");
     from("s1", "[\"\",\"g_upd\",\"F\",null,[\"k\"]]");
     merged_is("F", "null");
@@ -241,12 +241,12 @@ START_TEST(test_queries_and_find)
     from("s1", "[\"\",\"g_slave\",{\"'l\":{\"s1\":[\"127.0.0.1:5\"]},"
                "\"F\":{\"a\":1,\"b\":[2]}}]");
     merged_is("F", "{\"a\":1,\"b\":[2]}");
-    aemp_val *addrs = gseed_addresses(node, "s1");
+    aemp_val *addrs = aempi_gseed_addresses(node, "s1");
     char *j = aemp_to_json(addrs, NULL);
     ck_assert_str_eq(j, "[\"127.0.0.1:5\"]");
     free(j);
     aemp_unref(addrs);
-    ck_assert_ptr_null(gseed_addresses(node, "nobody"));
+    ck_assert_ptr_null(aempi_gseed_addresses(node, "nobody"));
 }
 END_TEST
 
@@ -262,7 +262,7 @@ START_TEST(test_node_down)
         aemp_map_get(global_of(node)->gmon, "F"), "s1"));
     merged_is("F", "{\"a\":1}");
     /* s1 goes down: its keys, its listeners and its monitors go */
-    gseed_node_event(node, "s1", 0);
+    aempi_gseed_node_event(node, "s1", 0);
     merged_is("F", "null");
     ck_assert_ptr_null(aemp_map_get(aemp_map_get(global_of(node)->global_db,
                                                  "'l"),
@@ -293,10 +293,12 @@ START_TEST(test_become_global_next_to_one)
 {
     seen s = {0, NULL};
     aemp_node *a = observer("ga", "json", &s);
-    for (int i = 0; i < 100 && !aemp_dict_get(&global_of(a)->global_nodes, "g1"); i++)
+    for (int i = 0; i < 100 && !aempi_dict_get(&global_of(a)->global_nodes,
+                                               "g1"); i++)
         spin();
-    ck_assert_ptr_nonnull(aemp_dict_find(&global_of(a)->global_nodes, "g1", 2));
-    gseed_become(a); /* as when a node sends it g_slave */
+    ck_assert_ptr_nonnull(aempi_dict_find(&global_of(a)->global_nodes, "g1",
+                                          2));
+    aempi_gseed_become(a); /* as when a node sends it g_slave */
     char *want = aemp_to_json_canonical(aemp_node_binds(a), NULL);
     /* g1 has ga's g_set when it has mirrored ga's 'l */
     for (int i = 0; i < 100 && !aemp_map_get(aemp_map_get(
@@ -315,7 +317,7 @@ START_TEST(test_become_global_next_to_one)
              "[\"\",\"g_set\",{\"'l\":{\"g3\":[\"127.0.0.1:3\"],"
              "\"ga\":%s}}]", want);
     from("g3", json);
-    gseed_node_event(node, "g3", 0);
+    aempi_gseed_node_event(node, "g3", 0);
     char *merged_l = l_of(global_of(node)->global_db, "ga");
     ck_assert_str_eq(merged_l, want);
     free(merged_l);

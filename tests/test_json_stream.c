@@ -14,19 +14,19 @@
 
 static void *json_make(int (*cb)(aemp_val *, void *), void *ud)
 {
-    return aemp_json_reader_new(cb, ud);
+    return aempi_json_reader_new(cb, ud);
 }
 static int json_feed(void *r, const char *p, size_t len)
 {
-    return aemp_json_reader_feed(r, p, len);
+    return aempi_json_reader_feed(r, p, len);
 }
 static const char *json_error(const void *r)
 {
-    return aemp_json_reader_error(r);
+    return aempi_json_reader_error(r);
 }
 static void json_drop(void *r)
 {
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 }
 
 /* Message i, written as we send it, is byte for byte what Perl sent. */
@@ -59,13 +59,13 @@ START_TEST(test_separators)
 {
     static const char in[] = "[1][2] [3]\n\t[4]\r\n{\"a\":[]}[[]]";
     collector c = {0};
-    aemp_json_reader *r = aemp_json_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_json_reader_feed(r, in, sizeof(in) - 1), AEMP_OK);
+    aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_json_reader_feed(r, in, sizeof(in) - 1), AEMP_OK);
     ck_assert_uint_eq(c.n, 6);
     ck_assert_int_eq(aemp_as_int(aemp_array_at(c.frames[3], 0)), 4);
     ck_assert_int_eq(aemp_type_of(c.frames[4]), AEMP_MAP);
     collector_clear(&c);
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 }
 END_TEST
 
@@ -75,8 +75,8 @@ START_TEST(test_non_array)
 {
     static const char in[] = "{\"k\":1}\"str\"true null 5[0]-7 ";
     collector c = {0};
-    aemp_json_reader *r = aemp_json_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_json_reader_feed(r, in, sizeof(in) - 1), AEMP_OK);
+    aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_json_reader_feed(r, in, sizeof(in) - 1), AEMP_OK);
     ck_assert_uint_eq(c.n, 7);
     ck_assert_int_eq(aemp_type_of(c.frames[0]), AEMP_MAP);
     ck_assert(aemp_str_eq(c.frames[1], "str"));
@@ -86,7 +86,7 @@ START_TEST(test_non_array)
     ck_assert_int_eq(aemp_type_of(c.frames[5]), AEMP_ARRAY);
     ck_assert_int_eq(aemp_as_int(c.frames[6]), -7);
     collector_clear(&c);
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 }
 END_TEST
 
@@ -95,36 +95,36 @@ END_TEST
 START_TEST(test_garbage)
 {
     collector c = {0};
-    aemp_json_reader *r = aemp_json_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_json_reader_feed(r, "[1,2]", 5), AEMP_OK);
-    ck_assert_int_eq(aemp_json_reader_feed(r, "[\"x\"][3,x][4]", 13),
+    aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_json_reader_feed(r, "[1,2]", 5), AEMP_OK);
+    ck_assert_int_eq(aempi_json_reader_feed(r, "[\"x\"][3,x][4]", 13),
                      AEMP_EPARSE);
     ck_assert_uint_eq(c.n, 2);
-    const char *msg = aemp_json_reader_error(r);
+    const char *msg = aempi_json_reader_error(r);
     unsigned long at = error_offset(msg); /* the x is stream byte 13 */
     ck_assert_msg(at >= 13 && at <= 14, "%s", msg);
     char *first = strdup(msg);
 
-    ck_assert_int_eq(aemp_json_reader_feed(r, "[5]", 3), AEMP_EPARSE);
-    ck_assert_int_eq(aemp_json_reader_feed(r, "", 0), AEMP_EPARSE);
-    ck_assert_str_eq(aemp_json_reader_error(r), first);
+    ck_assert_int_eq(aempi_json_reader_feed(r, "[5]", 3), AEMP_EPARSE);
+    ck_assert_int_eq(aempi_json_reader_feed(r, "", 0), AEMP_EPARSE);
+    ck_assert_str_eq(aempi_json_reader_error(r), first);
     ck_assert_uint_eq(c.n, 2);
     free(first);
     collector_clear(&c);
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 
     static const char *bad[] = {
         "x", "]", "[1,]", "[1 2]", "{\"a\" 1}", "{1:2}", "[\"\xff\"]",
         "[\"a\nb\"]", "[01]", "[truex]", "[1]]", "[\"\\q\"]",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        r = aemp_json_reader_new(collect, &c);
-        ck_assert_msg(aemp_json_reader_feed(r, bad[i], strlen(bad[i])) ==
+        r = aempi_json_reader_new(collect, &c);
+        ck_assert_msg(aempi_json_reader_feed(r, bad[i], strlen(bad[i])) ==
                           AEMP_EPARSE,
                       "accepted %s", bad[i]);
-        error_offset(aemp_json_reader_error(r));
+        error_offset(aempi_json_reader_error(r));
         collector_clear(&c);
-        aemp_json_reader_free(r);
+        aempi_json_reader_free(r);
     }
 }
 END_TEST
@@ -140,9 +140,9 @@ START_TEST(test_perl_utf8)
     size_t len = sizeof(text) - 1;
     for (size_t cut = 0; cut <= len; cut++) {
         collector c = {0};
-        aemp_json_reader *r = aemp_json_reader_new(collect, &c);
-        ck_assert_int_eq(aemp_json_reader_feed(r, text, cut), AEMP_OK);
-        ck_assert_int_eq(aemp_json_reader_feed(r, text + cut, len - cut),
+        aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+        ck_assert_int_eq(aempi_json_reader_feed(r, text, cut), AEMP_OK);
+        ck_assert_int_eq(aempi_json_reader_feed(r, text + cut, len - cut),
                          AEMP_OK);
         ck_assert_uint_eq(c.n, 2);
         ck_assert(aemp_str_eq(aemp_array_at(c.frames[0], 0),
@@ -150,7 +150,7 @@ START_TEST(test_perl_utf8)
         ck_assert_ptr_nonnull(aemp_map_get(
             c.frames[1], "\xff\x80\x87\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf"));
         collector_clear(&c);
-        aemp_json_reader_free(r);
+        aempi_json_reader_free(r);
     }
     static const char *const bad[] = {
         "[1][\"\xc0\xaf\"]",             /* overlong '/' */
@@ -159,16 +159,16 @@ START_TEST(test_perl_utf8)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         collector c = {0};
-        aemp_json_reader *r = aemp_json_reader_new(collect, &c);
-        ck_assert_int_eq(aemp_json_reader_feed(r, bad[i], strlen(bad[i])),
+        aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+        ck_assert_int_eq(aempi_json_reader_feed(r, bad[i], strlen(bad[i])),
                          AEMP_EPARSE);
         ck_assert_uint_eq(c.n, 1);
-        const char *msg = aemp_json_reader_error(r);
+        const char *msg = aempi_json_reader_error(r);
         ck_assert_msg(strstr(msg, "malformed UTF-8 character in JSON string"),
                       "%s", msg);
         ck_assert_uint_ge(error_offset(msg), 4);
         collector_clear(&c);
-        aemp_json_reader_free(r);
+        aempi_json_reader_free(r);
     }
 }
 END_TEST
@@ -181,33 +181,33 @@ START_TEST(test_truncated)
     static const char partial[] =
         "[\"a\",{\"k\":[1,{\"x\":\"y\",\"pending\":[[\"deep";
     collector c = {0};
-    aemp_json_reader *r = aemp_json_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_json_reader_feed(r, partial, sizeof(partial) - 1),
+    aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_json_reader_feed(r, partial, sizeof(partial) - 1),
                      AEMP_OK);
     ck_assert_uint_eq(c.n, 0);
-    aemp_json_reader_free(r);
-    r = aemp_json_reader_new(collect, &c); /* a key without its value */
-    ck_assert_int_eq(aemp_json_reader_feed(r, "[{\"a\":1,\"b\":", 12),
+    aempi_json_reader_free(r);
+    r = aempi_json_reader_new(collect, &c); /* a key without its value */
+    ck_assert_int_eq(aempi_json_reader_feed(r, "[{\"a\":1,\"b\":", 12),
                      AEMP_OK);
-    aemp_json_reader_free(r);
-    r = aemp_json_reader_new(collect, &c); /* an error mid-value */
-    ck_assert_int_eq(aemp_json_reader_feed(r, "[{\"a\":[1,{\"b\":x", 15),
+    aempi_json_reader_free(r);
+    r = aempi_json_reader_new(collect, &c); /* an error mid-value */
+    ck_assert_int_eq(aempi_json_reader_feed(r, "[{\"a\":[1,{\"b\":x", 15),
                      AEMP_EPARSE);
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 }
 END_TEST
 
 START_TEST(test_callback_stop)
 {
     collector c = {.stop_at = 2, .stop_rc = 42};
-    aemp_json_reader *r = aemp_json_reader_new(collect, &c);
-    ck_assert_int_eq(aemp_json_reader_feed(r, "[1][2][3]", 9), 42);
+    aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+    ck_assert_int_eq(aempi_json_reader_feed(r, "[1][2][3]", 9), 42);
     ck_assert_uint_eq(c.n, 2);
-    ck_assert_ptr_nonnull(strstr(aemp_json_reader_error(r), "callback"));
-    ck_assert_int_eq(aemp_json_reader_feed(r, "[4]", 3), 42);
+    ck_assert_ptr_nonnull(strstr(aempi_json_reader_error(r), "callback"));
+    ck_assert_int_eq(aempi_json_reader_feed(r, "[4]", 3), 42);
     ck_assert_uint_eq(c.n, 2);
     collector_clear(&c);
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 }
 END_TEST
 
@@ -216,9 +216,9 @@ START_TEST(test_free_in_callback)
 {
     for (int rc = 0; rc <= 1; rc++) {
         collector c = {.stop_at = 2, .stop_rc = rc};
-        aemp_json_reader *r = aemp_json_reader_new(collect, &c);
+        aemp_json_reader *r = aempi_json_reader_new(collect, &c);
         c.free_me = r;
-        ck_assert_int_eq(aemp_json_reader_feed(r, "[1][2][3,[4", 11), rc);
+        ck_assert_int_eq(aempi_json_reader_feed(r, "[1][2][3,[4", 11), rc);
         ck_assert_uint_eq(c.n, 2);
         collector_clear(&c);
     }
@@ -230,18 +230,18 @@ START_TEST(test_depth)
     enum { MAX = 512 };
     char text[2 * (MAX + 1)];
     collector c = {0};
-    aemp_json_reader *r = aemp_json_reader_new(collect, &c);
+    aemp_json_reader *r = aempi_json_reader_new(collect, &c);
     memset(text, '[', MAX);
     memset(text + MAX, ']', MAX);
-    ck_assert_int_eq(aemp_json_reader_feed(r, text, 2 * MAX), AEMP_OK);
+    ck_assert_int_eq(aempi_json_reader_feed(r, text, 2 * MAX), AEMP_OK);
     ck_assert_uint_eq(c.n, 1);
     memset(text, '[', MAX + 1);
-    ck_assert_int_eq(aemp_json_reader_feed(r, text, MAX + 1), AEMP_EPARSE);
-    ck_assert_ptr_nonnull(strstr(aemp_json_reader_error(r), "nesting"));
-    ck_assert_uint_eq(error_offset(aemp_json_reader_error(r)),
+    ck_assert_int_eq(aempi_json_reader_feed(r, text, MAX + 1), AEMP_EPARSE);
+    ck_assert_ptr_nonnull(strstr(aempi_json_reader_error(r), "nesting"));
+    ck_assert_uint_eq(error_offset(aempi_json_reader_error(r)),
                       2 * MAX + MAX + 1);
     collector_clear(&c);
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 }
 END_TEST
 

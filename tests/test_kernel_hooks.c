@@ -110,11 +110,11 @@ static void spin(double seconds)
 static aemp_node *kernel_node_with(const char *id, const kernel_hooks *hooks,
                                    layer *l, const char *seed)
 {
-    aemp_node *n = kernel_node_new(base);
+    aemp_node *n = aempi_kernel_node_new(base);
     ck_assert_ptr_nonnull(n);
     aemp_node_set_log(n, 0, NULL, NULL);
     if (l)
-        ck_assert_int_eq(kernel_hooks_set(n, hooks, l), AEMP_OK);
+        ck_assert_int_eq(aempi_kernel_hooks_set(n, hooks, l), AEMP_OK);
     configure_node(n, id, "s", seed);
     return n;
 }
@@ -177,12 +177,13 @@ START_TEST(test_request_by_tag)
     layer l = {0};
     aemp_node *k = kernel_node("k", &l, NULL);
     ck_assert_str_eq(can(k, "x_req"), "");
-    ck_assert_int_eq(kernel_node_request_add(k, "x_req", on_x_req), AEMP_OK);
+    ck_assert_int_eq(aempi_kernel_node_request_add(k, "x_req", on_x_req),
+                     AEMP_OK);
     ck_assert_str_eq(can(k, "x_req"), "1");
     /* a tag is taken once: built in, or by a layer */
-    ck_assert_int_eq(kernel_node_request_add(k, "snd", on_x_req),
+    ck_assert_int_eq(aempi_kernel_node_request_add(k, "snd", on_x_req),
                      AEMP_EINVAL);
-    ck_assert_int_eq(kernel_node_request_add(k, "x_req", on_x_req),
+    ck_assert_int_eq(aempi_kernel_node_request_add(k, "x_req", on_x_req),
                      AEMP_EINVAL);
 
     aemp_sndv(k, "k", aemp_str("x_req"), aemp_int(7), NULL);
@@ -245,11 +246,11 @@ START_TEST(test_node_new_plugs_global)
     aemp_node *n = make_node("full", "s", NULL, NULL);
     ck_assert_str_eq(can(n, "g_find"), "1");
     ck_assert_str_eq(can(n, "g_slave"), "1");
-    ck_assert_int_eq(kernel_node_request_add(n, "g_find", on_x_req),
+    ck_assert_int_eq(aempi_kernel_node_request_add(n, "g_find", on_x_req),
                      AEMP_EINVAL);
     /* the global protocol is the node's one layer */
     layer l = {0};
-    ck_assert_int_eq(kernel_hooks_set(n, &test_hooks, &l), AEMP_ESTATE);
+    ck_assert_int_eq(aempi_kernel_hooks_set(n, &test_hooks, &l), AEMP_ESTATE);
     aemp_node_free(n);
     ck_assert_int_eq(l.freed, 0);
 
@@ -265,12 +266,13 @@ END_TEST
 
 START_TEST(test_hooks_set_refuses)
 {
-    aemp_node *n = kernel_node_new(base);
+    aemp_node *n = aempi_kernel_node_new(base);
     layer l = {0};
-    ck_assert_int_eq(kernel_hooks_set(n, NULL, &l), AEMP_EINVAL);
-    ck_assert_int_eq(kernel_hooks_set(n, &test_hooks, NULL), AEMP_EINVAL);
-    ck_assert_int_eq(kernel_hooks_set(n, &test_hooks, &l), AEMP_OK);
-    ck_assert_int_eq(kernel_hooks_set(n, &test_hooks, &l), AEMP_ESTATE);
+    ck_assert_int_eq(aempi_kernel_hooks_set(n, NULL, &l), AEMP_EINVAL);
+    ck_assert_int_eq(aempi_kernel_hooks_set(n, &test_hooks, NULL),
+                     AEMP_EINVAL);
+    ck_assert_int_eq(aempi_kernel_hooks_set(n, &test_hooks, &l), AEMP_OK);
+    ck_assert_int_eq(aempi_kernel_hooks_set(n, &test_hooks, &l), AEMP_ESTATE);
     aemp_node_free(n);
     ck_assert_int_eq(l.freed, 1);
 }
@@ -326,7 +328,7 @@ START_TEST(test_connect_asks_the_layer)
     ck_assert_int_eq(aemp_node_is_up(k, "b"), 0);
     /* and goes once the layer lets go */
     l.keep = NULL;
-    kernel_remote_let_go(k, "b");
+    aempi_kernel_remote_let_go(k, "b");
     spin(0.1);
     ck_assert_int_eq(aemp_node_is_up(k, "b"), -1);
 
@@ -356,9 +358,9 @@ START_TEST(test_connect_unknown_or_looking)
     ck_assert_str_eq(l.asked, "c");
     ck_assert_int_eq(got.calls, 0);
     aemp_val *addrs = aemp_arrayv(aemp_str(bind_of(c)), NULL);
-    aemp_remote *r = kernel_remote_get(k, "c", 0);
+    aemp_remote *r = aempi_kernel_remote_get(k, "c", 0);
     ck_assert_ptr_nonnull(r); /* still trying */
-    kernel_remote_connect_to(r, addrs);
+    aempi_kernel_remote_connect_to(r, addrs);
     aemp_unref(addrs);
     run_until(&got.calls, 3);
     ck_assert_int_eq(got.calls, 1);

@@ -53,11 +53,11 @@ static int on_greeted(void *ud, aemp_link *link, const char *rnode,
 static void on_up(void *ud, aemp_link *link)
 {
     side *s = ud;
-    const unsigned char *o = aemp_link_owner_data(link);
+    const unsigned char *o = aempi_link_owner_data(link);
     for (int i = 0; i < OWNER_SIZE; i++)
         if (o[i])
             s->owner_zeroed = 0;
-    memset(aemp_link_owner_data(link), 0xa5, OWNER_SIZE); /* it is ours */
+    memset(aempi_link_owner_data(link), 0xa5, OWNER_SIZE); /* it is ours */
     s->up++;
     s->link = link;
 }
@@ -112,7 +112,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
     (void)l;
     side *s = ud;
-    aemp_link_accept(&s->host, fd, sa, salen);
+    aempi_link_accept(&s->host, fd, sa, salen);
 }
 
 /* A host for node id, with the secret "sec" and the given framings,
@@ -124,8 +124,8 @@ static void side_init(side *s, const char *id, const char *framings)
     s->log.level = 9;
     s->log.cb = capture;
     s->log.ud = s;
-    ck_assert_int_eq(aemp_link_host_init(&s->host, base, &hooks, s, &s->log,
-                                         OWNER_SIZE),
+    ck_assert_int_eq(aempi_link_host_init(&s->host, base, &hooks, s, &s->log,
+                                          OWNER_SIZE),
                      0);
     aemp_link_settings *set = &s->host.set;
     set->nodeid = strdup(id);
@@ -160,14 +160,14 @@ static void start_pair(side *a, side *b, const char *f)
 {
     side_init(a, "nodea", f);
     side_init(b, "nodeb", f);
-    ck_assert_ptr_nonnull(aemp_link_connect(&a->host, "127.0.0.1",
-                                            port_of(b)));
+    ck_assert_ptr_nonnull(aempi_link_connect(&a->host, "127.0.0.1",
+                                             port_of(b)));
 }
 
 static void side_clear(side *s)
 {
     evconnlistener_free(s->listener);
-    aemp_link_host_clear(&s->host);
+    aempi_link_host_clear(&s->host);
     aemp_unref(s->frame);
 }
 
@@ -213,12 +213,12 @@ START_TEST(test_up_and_frame)
     ck_assert_str_eq(a.rnode, "nodeb");
     ck_assert_str_eq(b.rnode, "nodea");
     ck_assert_int_eq(a.owner_zeroed && b.owner_zeroed, 1);
-    ck_assert_str_eq(aemp_link_framing(a.link), f);
-    ck_assert_str_eq(aemp_link_remote_id(b.link), "nodea");
+    ck_assert_str_eq(aempi_link_framing(a.link), f);
+    ck_assert_str_eq(aempi_link_remote_id(b.link), "nodea");
 
     int deliver_before = b.io_deliver, done_before = b.io_done;
     aemp_val *msg = aemp_arrayv(aemp_int(1), aemp_str("x"), NULL);
-    ck_assert_int_eq(aemp_link_send_to(a.link, "port", msg), AEMP_OK);
+    ck_assert_int_eq(aempi_link_send_to(a.link, "port", msg), AEMP_OK);
     aemp_unref(msg);
     test_run_until(base, &b.frames, 5);
     ck_assert_int_eq(b.frames, 1);
@@ -255,7 +255,7 @@ START_TEST(test_refused)
 }
 END_TEST
 
-/* aemp_link_close tells the closing side's error hook at once, and the
+/* aempi_link_close tells the closing side's error hook at once, and the
  * peer hears the end of file; a host cleared with a live link frees it
  * without calling a hook. */
 START_TEST(test_close_and_clear)
@@ -263,15 +263,15 @@ START_TEST(test_close_and_clear)
     side a, b;
     start_pair(&a, &b, "json");
     run_until_up(&a, &b, 1);
-    aemp_link_close(a.link, "bye");
+    aempi_link_close(a.link, "bye");
     ck_assert_int_eq(a.errors, 1);
     ck_assert_str_eq(a.error, "bye");
     test_run_until(base, &b.errors, 5);
     ck_assert_int_eq(b.errors, 1);
     ck_assert_str_eq(b.error, "Unexpected end-of-file");
 
-    ck_assert_ptr_nonnull(aemp_link_connect(&a.host, "127.0.0.1",
-                                            port_of(&b)));
+    ck_assert_ptr_nonnull(aempi_link_connect(&a.host, "127.0.0.1",
+                                             port_of(&b)));
     run_until_up(&a, &b, 2);
     ck_assert_ptr_nonnull(a.host.links);
     side_clear(&a);
@@ -287,17 +287,17 @@ START_TEST(test_io_depth)
 {
     side s;
     side_init(&s, "node", "json");
-    aemp_link_host_deliver(&s.host); /* outside every callback */
+    aempi_link_host_deliver(&s.host); /* outside every callback */
     ck_assert_int_eq(s.io_deliver, 0);
-    aemp_link_host_enter(&s.host);
-    aemp_link_host_deliver(&s.host);
+    aempi_link_host_enter(&s.host);
+    aempi_link_host_deliver(&s.host);
     ck_assert_int_eq(s.io_deliver, 1);
-    aemp_link_host_enter(&s.host);
-    aemp_link_host_deliver(&s.host);
+    aempi_link_host_enter(&s.host);
+    aempi_link_host_deliver(&s.host);
     ck_assert_int_eq(s.io_deliver, 1);
-    aemp_link_host_leave(&s.host);
+    aempi_link_host_leave(&s.host);
     ck_assert_int_eq(s.io_done, 0);
-    aemp_link_host_leave(&s.host);
+    aempi_link_host_leave(&s.host);
     ck_assert_int_eq(s.io_done, 1);
     side_clear(&s);
 }

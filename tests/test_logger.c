@@ -12,22 +12,6 @@
 #include "log.h"
 #include "testutil.h"
 
-typedef struct lines {
-    int count;
-    int level;
-    char ctx[64];
-    char msg[256];
-} lines;
-
-static void record(int level, const char *ctx, const char *msg, void *ud)
-{
-    lines *l = ud;
-    l->count++;
-    l->level = level;
-    snprintf(l->ctx, sizeof l->ctx, "%s", ctx);
-    snprintf(l->msg, sizeof l->msg, "%s", msg);
-}
-
 static int level_from_env(const char *ae, const char *perl)
 {
     unsetenv("AE_VERBOSE");
@@ -37,7 +21,7 @@ static int level_from_env(const char *ae, const char *perl)
     if (perl)
         setenv("PERL_ANYEVENT_VERBOSE", perl, 1);
     aemp_logger lg;
-    aemp_logger_init(&lg);
+    aempi_logger_init(&lg);
     unsetenv("AE_VERBOSE");
     unsetenv("PERL_ANYEVENT_VERBOSE");
     return lg.level;
@@ -59,19 +43,19 @@ END_TEST
  * do not; levels outside 1..9 count as the nearest. */
 START_TEST(test_level_and_callback)
 {
-    lines got = {0};
-    aemp_logger lg = {5, record, &got};
-    aemp_logger_log(&lg, 6, "Ctx", "dropped %d", 1);
+    test_log_lines got = {0};
+    aemp_logger lg = {5, test_log_record, &got};
+    aempi_logger_log(&lg, 6, "Ctx", "dropped %d", 1);
     ck_assert_int_eq(got.count, 0);
-    aemp_logger_log(&lg, 5, "Ctx", "kept %d %s", 2, "x");
+    aempi_logger_log(&lg, 5, "Ctx", "kept %d %s", 2, "x");
     ck_assert_int_eq(got.count, 1);
     ck_assert_int_eq(got.level, 5);
     ck_assert_str_eq(got.ctx, "Ctx");
     ck_assert_str_eq(got.msg, "kept 2 x");
-    aemp_logger_log(&lg, -3, "Low", "clamped");
+    aempi_logger_log(&lg, -3, "Low", "clamped");
     ck_assert_int_eq(got.level, 1);
     lg.level = 9;
-    aemp_logger_log(&lg, 12, "High", "clamped");
+    aempi_logger_log(&lg, 12, "High", "clamped");
     ck_assert_int_eq(got.count, 3);
     ck_assert_int_eq(got.level, 9);
 }
@@ -89,8 +73,8 @@ START_TEST(test_stderr_format)
     int saved = dup(2);
     dup2(fd, 2);
     aemp_logger lg = {9, NULL, NULL};
-    aemp_logger_log(&lg, 5, "AnyEvent::MP::Kernel", "hello %d", 42);
-    aemp_logger_log(&lg, 9, "T", "x");
+    aempi_logger_log(&lg, 5, "AnyEvent::MP::Kernel", "hello %d", 42);
+    aempi_logger_log(&lg, 9, "T", "x");
     fflush(stderr);
     dup2(saved, 2);
     close(saved);

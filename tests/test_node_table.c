@@ -67,7 +67,7 @@ static aemp_node *node_new(const char *id, const char *seed)
 static aemp_node *seed_new(const char *id)
 {
     aemp_node *n = node_new(id, NULL);
-    gseed_become(n);
+    aempi_gseed_become(n);
     spin();
     return n;
 }
@@ -335,7 +335,8 @@ END_TEST
 /* A message to a node's node port, as if it came from src. */
 static void request(aemp_node *n, const char *src, const char *json)
 {
-    kernel_node_request(n, src, aemp_from_json(json, strlen(json), NULL));
+    aempi_kernel_node_request(n, src, aemp_from_json(json, strlen(json),
+                                                     NULL));
 }
 
 /* A socket that takes connections and never says a word. */
@@ -387,13 +388,13 @@ START_TEST(test_global_keeps_entry)
     request(seed, "g2", "[\"\",\"g_set\",{\"'g\":{\"g2\":null}}]");
     for (int i = 0; i < 10; i++)
         spin();
-    ck_assert(gseed_keeps(seed, "g2"));
+    ck_assert(aempi_gseed_keeps(seed, "g2"));
     ck_assert_int_eq(aemp_node_is_up(seed, "g2"), 0);
     /* it leaves 'g: let go */
     request(seed, "g2", "[\"\",\"g_upd\",\"'g\",null,[\"g2\"]]");
     for (int i = 0; i < 10 && aemp_node_is_up(seed, "g2") == 0; i++)
         spin();
-    ck_assert(!gseed_keeps(seed, "g2"));
+    ck_assert(!aempi_gseed_keeps(seed, "g2"));
     ck_assert_int_eq(aemp_node_is_up(seed, "g2"), -1);
     aemp_node_free(seed);
 }
@@ -416,7 +417,7 @@ START_TEST(test_seed_new_id)
     spin();
     ck_assert_int_eq(aemp_node_is_up(b, "old"), 0); /* still a seed's */
     aemp_node *renewed = node_at("new", addr, NULL);
-    gseed_become(renewed);
+    aempi_gseed_become(renewed);
     for (int i = 0; i < 500 && aemp_node_is_up(b, "new") != 1; i++)
         spin();
     ck_assert_int_eq(aemp_node_is_up(b, "new"), 1);
@@ -434,9 +435,9 @@ START_TEST(test_firing_keeps_entry)
     aemp_node *n = node_new("keeper", NULL);
     int deaths = 0;
     aemp_mon(n, "far#p", count_death, &deaths);
-    kernel_remote_error(kernel_remote_get(n, "far", 0), "gone");
-    kernel_remotes_reap(n);
-    ck_assert_ptr_nonnull(kernel_remote_get(n, "far", 0));
+    aempi_kernel_remote_error(aempi_kernel_remote_get(n, "far", 0), "gone");
+    aempi_kernel_remotes_reap(n);
+    ck_assert_ptr_nonnull(aempi_kernel_remote_get(n, "far", 0));
     spin();
     ck_assert_int_eq(deaths, 1);
     ck_assert_int_eq(aemp_node_is_up(n, "far"), -1);
@@ -458,12 +459,12 @@ START_TEST(test_message_outlives_entry)
     aemp_node *n = node_new("self", NULL);
     char src[64] = "";
     aemp_rcv(n, "self#inbox", NULL, record_src, src);
-    aemp_remote *r = kernel_remote_get(n, "passing", 1);
-    kernel_inject(n, r->idv,
-                  aemp_arrayv(aemp_str("inbox"), aemp_int(1), NULL));
+    aemp_remote *r = aempi_kernel_remote_get(n, "passing", 1);
+    aempi_kernel_inject(n, r->idv,
+                        aemp_arrayv(aemp_str("inbox"), aemp_int(1), NULL));
     /* the idle entry goes before the message is delivered */
-    kernel_remotes_reap(n);
-    ck_assert_ptr_null(kernel_remote_get(n, "passing", 0));
+    aempi_kernel_remotes_reap(n);
+    ck_assert_ptr_null(aempi_kernel_remote_get(n, "passing", 0));
     spin();
     ck_assert_str_eq(src, "passing");
     aemp_node_free(n);

@@ -27,52 +27,52 @@ typedef struct codec {
 
 static void *json_make(int (*cb)(aemp_val *, void *), void *ud)
 {
-    return aemp_json_reader_new(cb, ud);
+    return aempi_json_reader_new(cb, ud);
 }
 static int json_feed(void *r, const char *p, size_t len)
 {
-    return aemp_json_reader_feed(r, p, len);
+    return aempi_json_reader_feed(r, p, len);
 }
 static void json_limit(void *r, size_t max)
 {
-    aemp_json_reader_set_limit(r, max);
+    aempi_json_reader_set_limit(r, max);
 }
 static size_t json_work(const void *r)
 {
-    return aemp_json_reader_work(r);
+    return aempi_json_reader_work(r);
 }
 static const char *json_error(const void *r)
 {
-    return aemp_json_reader_error(r);
+    return aempi_json_reader_error(r);
 }
 static void json_drop(void *r)
 {
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 }
 
 static void *cbor_make(int (*cb)(aemp_val *, void *), void *ud)
 {
-    return aemp_cbor_reader_new(cb, ud);
+    return aempi_cbor_reader_new(cb, ud);
 }
 static int cbor_feed(void *r, const char *p, size_t len)
 {
-    return aemp_cbor_reader_feed(r, p, len);
+    return aempi_cbor_reader_feed(r, p, len);
 }
 static void cbor_limit(void *r, size_t max)
 {
-    aemp_cbor_reader_set_limit(r, max);
+    aempi_cbor_reader_set_limit(r, max);
 }
 static size_t cbor_work(const void *r)
 {
-    return aemp_cbor_reader_work(r);
+    return aempi_cbor_reader_work(r);
 }
 static const char *cbor_error(const void *r)
 {
-    return aemp_cbor_reader_error(r);
+    return aempi_cbor_reader_error(r);
 }
 static void cbor_drop(void *r)
 {
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 }
 
 static const codec json = {"json", json_make, json_feed, json_limit,

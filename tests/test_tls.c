@@ -158,14 +158,14 @@ static void teardown(void)
 
 START_TEST(test_role_choice)
 {
-    ck_assert(aemp_tls_is_client("AAAA", "BBBB"));
-    ck_assert(!aemp_tls_is_client("BBBB", "AAAA"));
-    ck_assert(aemp_tls_is_client("+abc", "/abc")); /* raw octets: + < / */
-    ck_assert(aemp_tls_is_client("Zz", "a"));
-    ck_assert(aemp_tls_wanted("1.0"));
-    ck_assert(aemp_tls_wanted("1"));
-    ck_assert(!aemp_tls_wanted("0.9"));
-    ck_assert(!aemp_tls_wanted(NULL));
+    ck_assert(aempi_tls_is_client("AAAA", "BBBB"));
+    ck_assert(!aempi_tls_is_client("BBBB", "AAAA"));
+    ck_assert(aempi_tls_is_client("+abc", "/abc")); /* raw octets: + < / */
+    ck_assert(aempi_tls_is_client("Zz", "a"));
+    ck_assert(aempi_tls_wanted("1.0"));
+    ck_assert(aempi_tls_wanted("1"));
+    ck_assert(!aempi_tls_wanted("0.9"));
+    ck_assert(!aempi_tls_wanted(NULL));
 }
 END_TEST
 

@@ -57,39 +57,45 @@ START_TEST(test_vectors)
         char *secret = unhex(field(c, "secret_hex"), &slen);
         char out[2048];
 
-        ck_assert_int_eq(aemp_auth_value("hmac_sha3_512", secret, slen, l1, l2,
-                                         r1, r2, out, sizeof out), 0);
+        ck_assert_int_eq(aempi_auth_value("hmac_sha3_512", secret, slen, l1,
+                                          l2,
+                                          r1, r2, out, sizeof out), 0);
         ck_assert_str_eq(out, field(c, "hmac_sha3_512_lauth"));
-        ck_assert_int_eq(aemp_auth_value("hmac_sha3_512", secret, slen, r1, r2,
-                                         l1, l2, out, sizeof out), 0);
+        ck_assert_int_eq(aempi_auth_value("hmac_sha3_512", secret, slen, r1,
+                                          r2,
+                                          l1, l2, out, sizeof out), 0);
         ck_assert_str_eq(out, field(c, "hmac_sha3_512_rauth"));
-        ck_assert_int_eq(aemp_auth_value("tls_sha3_512", NULL, 0, l1, l2, r1,
-                                         r2, out, sizeof out), 0);
+        ck_assert_int_eq(aempi_auth_value("tls_sha3_512", NULL, 0, l1, l2, r1,
+                                          r2, out, sizeof out), 0);
         ck_assert_str_eq(out, field(c, "tls_sha3_512_lauth"));
-        ck_assert_int_eq(aemp_auth_value("tls_sha3_512", NULL, 0, r1, r2, l1,
-                                         l2, out, sizeof out), 0);
+        ck_assert_int_eq(aempi_auth_value("tls_sha3_512", NULL, 0, r1, r2, l1,
+                                          l2, out, sizeof out), 0);
         ck_assert_str_eq(out, field(c, "tls_sha3_512_rauth"));
-        ck_assert_int_eq(aemp_auth_value("cleartext", secret, slen, l1, l2, r1,
-                                         r2, out, sizeof out), 0);
+        ck_assert_int_eq(aempi_auth_value("cleartext", secret, slen, l1, l2,
+                                          r1,
+                                          r2, out, sizeof out), 0);
         ck_assert_str_eq(out, field(c, "cleartext_auth"));
 
         /* the whole auth line Perl sent: method chosen from the remote
          * list, our hmac, framing chosen from the remote list */
         aemp_greeting rg;
         const char *err;
-        ck_assert_int_eq(aemp_greeting_parse(r1, &rg, &err), 0);
+        ck_assert_int_eq(aempi_greeting_parse(r1, &rg, &err), 0);
         char method[64], framing[64], line[4096];
-        ck_assert_int_eq(aemp_pick_common(rg.auths, "tls_sha3_512,hmac_sha3_512",
-                                          0, method, sizeof method), 0);
+        ck_assert_int_eq(aempi_pick_common(rg.auths,
+                                           "tls_sha3_512,hmac_sha3_512",
+                                           0, method, sizeof method), 0);
         aemp_greeting lg;
-        ck_assert_int_eq(aemp_greeting_parse(l1, &lg, &err), 0);
-        ck_assert_int_eq(aemp_pick_common(rg.framings, lg.framings, 1, framing,
-                                          sizeof framing), 0);
-        aemp_auth_value(method, secret, slen, l1, l2, r1, r2, out, sizeof out);
+        ck_assert_int_eq(aempi_greeting_parse(l1, &lg, &err), 0);
+        ck_assert_int_eq(aempi_pick_common(rg.framings, lg.framings, 1,
+                                           framing,
+                                           sizeof framing), 0);
+        aempi_auth_value(method, secret, slen, l1, l2, r1, r2, out,
+                         sizeof out);
         snprintf(line, sizeof line, "%s;%s;%s", method, out, framing);
         ck_assert_str_eq(line, field(c, "auth_line_sent"));
-        aemp_greeting_clear(&rg);
-        aemp_greeting_clear(&lg);
+        aempi_greeting_clear(&rg);
+        aempi_greeting_clear(&lg);
         free(secret);
     }
     aemp_unref(cases);
@@ -98,14 +104,14 @@ END_TEST
 
 START_TEST(test_greeting_roundtrip)
 {
-    char *line = aemp_greeting_format("node1", "hmac_sha3_512,cleartext",
-                                      "json", "127.0.0.1:4040", NULL);
+    char *line = aempi_greeting_format("node1", "hmac_sha3_512,cleartext",
+                                       "json", "127.0.0.1:4040", NULL);
     ck_assert_ptr_nonnull(line);
     ck_assert_int_eq(strncmp(line, "aemp;1;node1;hmac_sha3_512,cleartext;json;",
                              42), 0);
     aemp_greeting g;
     const char *err;
-    ck_assert_int_eq(aemp_greeting_parse(line, &g, &err), 0);
+    ck_assert_int_eq(aempi_greeting_parse(line, &g, &err), 0);
     ck_assert_int_eq(g.version, 1);
     ck_assert_str_eq(g.nodeid, "node1");
     ck_assert_str_eq(g.peeraddr, "127.0.0.1:4040");
@@ -114,7 +120,7 @@ START_TEST(test_greeting_roundtrip)
     ck_assert_ptr_null(g.tls);
     /* the provider names the library's version (aemp/version.h) */
     ck_assert_str_eq(g.provider, "AE-libaemp-" AEMP_VERSION);
-    aemp_greeting_clear(&g);
+    aempi_greeting_clear(&g);
     free(line);
 }
 END_TEST
@@ -127,12 +133,12 @@ START_TEST(test_greeting_perl)
                        "mproto=1;provider=AE-2.02";
     aemp_greeting g;
     const char *err;
-    ck_assert_int_eq(aemp_greeting_parse(perl, &g, &err), 0);
+    ck_assert_int_eq(aempi_greeting_parse(perl, &g, &err), 0);
     ck_assert_str_eq(g.nodeid, "seed1");
     ck_assert_str_eq(g.framings, "json");
     ck_assert_str_eq(g.provider, "AE-2.02");
     ck_assert_str_eq(g.peeraddr, "127.0.0.1:56484");
-    aemp_greeting_clear(&g);
+    aempi_greeting_clear(&g);
 }
 END_TEST
 
@@ -140,18 +146,18 @@ START_TEST(test_greeting_bad)
 {
     aemp_greeting g;
     const char *err = NULL;
-    ck_assert_int_eq(aemp_greeting_parse("GET / HTTP/1.0", &g, &err), -1);
+    ck_assert_int_eq(aempi_greeting_parse("GET / HTTP/1.0", &g, &err), -1);
     ck_assert_ptr_nonnull(err);
-    ck_assert_int_eq(aemp_greeting_parse("aemp;1;x", &g, &err), -1);
-    ck_assert_int_eq(aemp_greeting_parse("", &g, &err), -1);
+    ck_assert_int_eq(aempi_greeting_parse("aemp;1;x", &g, &err), -1);
+    ck_assert_int_eq(aempi_greeting_parse("", &g, &err), -1);
     /* a wrong version parses; the transport refuses it */
-    ck_assert_int_eq(aemp_greeting_parse("aemp;2;x;hmac_sha3_512;json", &g,
-                                         &err), 0);
+    ck_assert_int_eq(aempi_greeting_parse("aemp;2;x;hmac_sha3_512;json", &g,
+                                          &err), 0);
     ck_assert_int_eq(g.version, 2);
-    aemp_greeting_clear(&g);
-    ck_assert_int_eq(aemp_greeting_parse("aemp;one;x;a;b", &g, &err), 0);
+    aempi_greeting_clear(&g);
+    ck_assert_int_eq(aempi_greeting_parse("aemp;one;x;a;b", &g, &err), 0);
     ck_assert_int_ne(g.version, 1);
-    aemp_greeting_clear(&g);
+    aempi_greeting_clear(&g);
 }
 END_TEST
 
@@ -159,32 +165,33 @@ START_TEST(test_pick)
 {
     char out[64];
     /* remote order wins; tls_* only with TLS */
-    ck_assert_int_eq(aemp_pick_common("tls_sha3_512,hmac_sha3_512,tls_anon,"
-                                      "cleartext",
-                                      "tls_sha3_512,hmac_sha3_512", 0, out,
-                                      sizeof out), 0);
+    ck_assert_int_eq(aempi_pick_common("tls_sha3_512,hmac_sha3_512,tls_anon,"
+                                       "cleartext",
+                                       "tls_sha3_512,hmac_sha3_512", 0, out,
+                                       sizeof out), 0);
     ck_assert_str_eq(out, "hmac_sha3_512");
-    ck_assert_int_eq(aemp_pick_common("tls_sha3_512,hmac_sha3_512",
-                                      "tls_sha3_512,hmac_sha3_512", 1, out,
-                                      sizeof out), 0);
+    ck_assert_int_eq(aempi_pick_common("tls_sha3_512,hmac_sha3_512",
+                                       "tls_sha3_512,hmac_sha3_512", 1, out,
+                                       sizeof out), 0);
     ck_assert_str_eq(out, "tls_sha3_512");
-    ck_assert_int_eq(aemp_pick_common("tls_anon,cleartext", "hmac_sha3_512", 0,
-                                      out, sizeof out), -1);
-    ck_assert_int_eq(aemp_pick_common("cbor,json,storable", "json", 1, out,
-                                      sizeof out), 0);
+    ck_assert_int_eq(aempi_pick_common("tls_anon,cleartext", "hmac_sha3_512",
+                                       0,
+                                       out, sizeof out), -1);
+    ck_assert_int_eq(aempi_pick_common("cbor,json,storable", "json", 1, out,
+                                       sizeof out), 0);
     ck_assert_str_eq(out, "json");
-    ck_assert_int_eq(aemp_pick_common("storable", "json", 1, out, sizeof out),
+    ck_assert_int_eq(aempi_pick_common("storable", "json", 1, out, sizeof out),
                      -1);
-    ck_assert(aemp_list_has("a,bb,c", "bb"));
-    ck_assert(!aemp_list_has("a,bb,c", "b"));
+    ck_assert(aempi_list_has("a,bb,c", "bb"));
+    ck_assert(!aempi_list_has("a,bb,c", "b"));
 }
 END_TEST
 
 START_TEST(test_nonce)
 {
     char a[89], b[89];
-    ck_assert_int_eq(aemp_nonce_line(a), 0);
-    ck_assert_int_eq(aemp_nonce_line(b), 0);
+    ck_assert_int_eq(aempi_nonce_line(a), 0);
+    ck_assert_int_eq(aempi_nonce_line(b), 0);
     ck_assert_uint_eq(strlen(a), 88);
     ck_assert_str_ne(a, b);
 }
@@ -193,13 +200,13 @@ END_TEST
 START_TEST(test_auth_errors)
 {
     char out[256];
-    ck_assert_int_eq(aemp_auth_value("hmac_sha3_512", NULL, 0, "a", "b", "c",
-                                     "d", out, sizeof out), -1);
-    ck_assert_int_eq(aemp_auth_value("hmac_md6_64_256", "x", 1, "a", "b", "c",
-                                     "d", out, sizeof out), -1);
-    ck_assert(aemp_auth_equal("abc", "abc"));
-    ck_assert(!aemp_auth_equal("abc", "abd"));
-    ck_assert(!aemp_auth_equal("abc", "abcd"));
+    ck_assert_int_eq(aempi_auth_value("hmac_sha3_512", NULL, 0, "a", "b", "c",
+                                      "d", out, sizeof out), -1);
+    ck_assert_int_eq(aempi_auth_value("hmac_md6_64_256", "x", 1, "a", "b", "c",
+                                      "d", out, sizeof out), -1);
+    ck_assert(aempi_auth_equal("abc", "abc"));
+    ck_assert(!aempi_auth_equal("abc", "abd"));
+    ck_assert(!aempi_auth_equal("abc", "abcd"));
 }
 END_TEST
 

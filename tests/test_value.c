@@ -858,8 +858,8 @@ START_TEST(test_depth)
     v = aemp_arrayv(v, NULL);
     ck_assert_ptr_null(aemp_to_json(v, NULL));
     aemp_buf b = AEMP_BUF_INIT;
-    ck_assert_int_eq(aemp_json_write(&b, v, 0), AEMP_EINVAL);
-    aemp_buf_free(&b);
+    ck_assert_int_eq(aempi_json_write(&b, v, 0), AEMP_EINVAL);
+    aempi_buf_free(&b);
     aemp_unref(v);
 }
 END_TEST

@@ -53,9 +53,9 @@ static inline void test_run_until(struct event_base *base, int *flag,
     }
 }
 
-/* A loopback port free a moment ago: for a node that must know its own
- * address before it listens (a seed that is itself). */
-static inline int test_free_port(void)
+/* A socket listening on a loopback port the kernel chose; *port gets
+ * it. For a bind that must fail. */
+static inline int test_busy_port(int *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {0};
@@ -63,9 +63,37 @@ static inline int test_free_port(void)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof sa;
     ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(fd, 1), 0);
     ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* A loopback port free a moment ago: for a node that must know its own
+ * address before it listens (a seed that is itself). */
+static inline int test_free_port(void)
+{
+    int port;
+    close(test_busy_port(&port));
+    return port;
+}
+
+/* A log sink (aemp_log_cb) that keeps the count and the last line. */
+typedef struct test_log_lines {
+    int count;
+    int level;
+    char ctx[64];
+    char msg[4096];
+} test_log_lines;
+
+static inline void test_log_record(int level, const char *ctx,
+                                   const char *msg, void *ud)
+{
+    test_log_lines *l = ud;
+    l->count++;
+    l->level = level;
+    snprintf(l->ctx, sizeof l->ctx, "%s", ctx);
+    snprintf(l->msg, sizeof l->msg, "%s", msg);
 }
 
 static inline int test_run_suite(Suite *s)

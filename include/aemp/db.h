@@ -22,6 +22,8 @@
 #ifndef AEMP_DB_H
 #define AEMP_DB_H
 
+#include "aemp/export.h"
+
 #include <stdint.h>
 
 #include "aemp/node.h"
@@ -38,21 +40,21 @@ typedef uint64_t aemp_db_handle;
 /* Sets family/key to value (taken; NULL means undef/null) in this node's
  * local database; sent to the master only when the value changed (compared
  * as Perl compares). Returns a handle, or 0 on error. */
-aemp_db_handle aemp_db_set(aemp_node *node, const char *family,
-                           const char *key, aemp_val *value);
+AEMP_API aemp_db_handle aemp_db_set(aemp_node *node, const char *family,
+                                    const char *key, aemp_val *value);
 
 /* Deletes the entry the handle was made for (if it is still there) and
  * forgets the handle. Stale handles are harmless. */
-void aemp_db_release(aemp_node *node, aemp_db_handle h);
+AEMP_API void aemp_db_release(aemp_node *node, aemp_db_handle h);
 
 /* Deletes keys from this node's local database. */
-int aemp_db_del(aemp_node *node, const char *family, const char *key);
+AEMP_API int aemp_db_del(aemp_node *node, const char *family, const char *key);
 
 /* db_reg: sets family/port to value and deletes it when the port dies
  * (or when the handle is released). port NULL is the running port
  * (aemp_self), as Perl's db_reg $family. */
-aemp_db_handle aemp_db_reg(aemp_node *node, const char *family,
-                           const char *port, aemp_val *value);
+AEMP_API aemp_db_handle aemp_db_reg(aemp_node *node, const char *family,
+                                    const char *port, aemp_val *value);
 
 /* The answer to a query: a map (family), or an array (keys, values);
  * borrowed. */
@@ -60,12 +62,15 @@ typedef void (*aemp_db_reply_cb)(aemp_node *node, const char *family,
                                  const aemp_val *result, void *ud);
 
 /* Queries to the master; answered once there is a master. */
-int aemp_db_family(aemp_node *node, const char *family, aemp_db_reply_cb cb,
-                   void *ud);
-int aemp_db_keys(aemp_node *node, const char *family, aemp_db_reply_cb cb,
-                 void *ud);
-int aemp_db_values(aemp_node *node, const char *family, aemp_db_reply_cb cb,
-                   void *ud);
+AEMP_API int aemp_db_family(aemp_node *node, const char *family,
+                            aemp_db_reply_cb cb,
+                            void *ud);
+AEMP_API int aemp_db_keys(aemp_node *node, const char *family,
+                          aemp_db_reply_cb cb,
+                          void *ud);
+AEMP_API int aemp_db_values(aemp_node *node, const char *family,
+                            aemp_db_reply_cb cb,
+                            void *ud);
 
 /* Monitors a family. db is the whole family as now known (a map,
  * borrowed); added and changed are arrays of keys, deleted an array of
@@ -82,12 +87,12 @@ typedef struct aemp_db_mon_id {
     uint64_t id;
 } aemp_db_mon_id;
 
-aemp_db_mon_id aemp_db_mon(aemp_node *node, const char *family,
-                           aemp_db_mon_cb cb, void *ud);
-void aemp_db_mon_cancel(aemp_node *node, aemp_db_mon_id id);
+AEMP_API aemp_db_mon_id aemp_db_mon(aemp_node *node, const char *family,
+                                    aemp_db_mon_cb cb, void *ud);
+AEMP_API void aemp_db_mon_cancel(aemp_node *node, aemp_db_mon_id id);
 
 /* The current master (a seed node id), or NULL while there is none. */
-const char *aemp_node_master(const aemp_node *node);
+AEMP_API const char *aemp_node_master(const aemp_node *node);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@
 #ifndef AEMP_ERROR_H
 #define AEMP_ERROR_H
 
+#include "aemp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -30,7 +32,7 @@ enum aemp_err {
 };
 
 /* A static string for an error code; never NULL. */
-const char *aemp_strerror(int err);
+AEMP_API const char *aemp_strerror(int err);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,8 @@
 #ifndef AEMP_FUNC_H
 #define AEMP_FUNC_H
 
+#include "aemp/export.h"
+
 #include <stdint.h>
 
 #include "aemp/node.h"
@@ -32,20 +34,22 @@ typedef int (*aemp_func_cb)(aemp_node *node, const aemp_val *args, void *ud);
  * be called by other nodes even in secure mode; unregistered names are
  * refused there with "remote execution not allowed", as Perl refuses
  * them, and otherwise fail as "unable to resolve function 'NAME'". */
-int aemp_func_register(aemp_node *node, const char *name, aemp_func_cb cb,
-                       void *ud);
+AEMP_API int aemp_func_register(aemp_node *node, const char *name,
+                                aemp_func_cb cb,
+                                void *ud);
 
 /* Calls a function on a node: ["", func, args...] (Kernel.pm snd_to_func).
  * args is an array, taken (NULL: none). */
-int aemp_snd_to_func(aemp_node *node, const char *nodeid, const char *func,
-                     aemp_val *args);
+AEMP_API int aemp_snd_to_func(aemp_node *node, const char *nodeid,
+                              const char *func,
+                              aemp_val *args);
 
 /* spawn: creates a port on the node of nodeid_or_port by calling the
  * function init (a fully qualified name, with "::") there with args
  * (array, taken; NULL: none). Returns the new port id at once (malloc'd),
  * or NULL. As in Perl, spawn on a node in secure mode is refused there. */
-char *aemp_spawn(aemp_node *node, const char *nodeid_or_port,
-                 const char *init, aemp_val *args);
+AEMP_API char *aemp_spawn(aemp_node *node, const char *nodeid_or_port,
+                          const char *init, aemp_val *args);
 
 /* cal: sends msg (array, taken) with a new reply port appended to port,
  * and calls cb with the reply message (an array, borrowed) once. With
@@ -55,32 +59,34 @@ char *aemp_spawn(aemp_node *node, const char *nodeid_or_port,
  * reply port's id (malloc'd), or NULL. */
 typedef void (*aemp_cal_cb)(aemp_node *node, const aemp_val *reply,
                             void *ud);
-char *aemp_cal(aemp_node *node, const char *port, aemp_val *msg,
-               double timeout, aemp_cal_cb cb, void *ud);
+AEMP_API char *aemp_cal(aemp_node *node, const char *port, aemp_val *msg,
+                        double timeout, aemp_cal_cb cb, void *ud);
 
 /* after: calls cb (aemp_after) or sends msg to port (aemp_after_snd, msg
  * taken) once, seconds from now (negative or NaN: at once; at most 10^9).
  * Returns a handle for aemp_after_cancel, 0 on error. */
 typedef void (*aemp_after_cb)(aemp_node *node, void *ud);
 typedef uint64_t aemp_timer_id;
-aemp_timer_id aemp_after(aemp_node *node, double seconds, aemp_after_cb cb,
-                         void *ud);
-aemp_timer_id aemp_after_snd(aemp_node *node, double seconds,
-                             const char *port, aemp_val *msg);
-void aemp_after_cancel(aemp_node *node, aemp_timer_id id);
+AEMP_API aemp_timer_id aemp_after(aemp_node *node, double seconds,
+                                  aemp_after_cb cb,
+                                  void *ud);
+AEMP_API aemp_timer_id aemp_after_snd(aemp_node *node, double seconds,
+                                      const char *port, aemp_val *msg);
+AEMP_API void aemp_after_cancel(aemp_node *node, aemp_timer_id id);
 
 /* mon_guard: keeps something alive as long as port lives; release(data)
  * runs once, when the port dies or when the node is freed (never when
  * the call fails and returns an id of 0). */
-aemp_port_mon_id aemp_mon_guard(aemp_node *node, const char *port,
-                                void (*release)(void *data), void *data);
+AEMP_API aemp_port_mon_id aemp_mon_guard(aemp_node *node, const char *port,
+                                         void (*release)(void *data),
+                                         void *data);
 
 /* peval: runs fn in the context of a local port (aemp_self() is port);
  * a non-zero return kills the port with ("die", MESSAGE). Returns fn's
  * result, or AEMP_EINVAL without calling fn (port without a node part,
  * fn NULL). */
-int aemp_peval(aemp_node *node, const char *port,
-               int (*fn)(aemp_node *node, void *ud), void *ud);
+AEMP_API int aemp_peval(aemp_node *node, const char *port,
+                        int (*fn)(aemp_node *node, void *ud), void *ud);
 
 #ifdef __cplusplus
 }

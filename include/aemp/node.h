@@ -23,6 +23,8 @@
 #ifndef AEMP_NODE_H
 #define AEMP_NODE_H
 
+#include "aemp/export.h"
+
 #include <stdint.h>
 
 #include "aemp/value.h"
@@ -51,8 +53,22 @@ typedef void (*aemp_mon_cb)(aemp_node *node, const char *port,
 typedef void (*aemp_node_cb)(aemp_node *node, const char *nodeid, int up,
                              const aemp_val *reason, void *ud);
 
-/* Log sink: level as AnyEvent::Log (1 fatal ... 4 error, 5 warn, 6 note,
- * 7 info, 8 debug, 9 trace), ctx a context name, msg one line. */
+/* Log levels, AnyEvent::Log's: a line is logged when its level is at
+ * most the node's (AE_VERBOSE, default AEMP_LOG_ERROR). */
+enum aemp_log_level {
+    AEMP_LOG_FATAL = 1,
+    AEMP_LOG_ALERT,
+    AEMP_LOG_CRIT,
+    AEMP_LOG_ERROR,
+    AEMP_LOG_WARN,
+    AEMP_LOG_NOTE,
+    AEMP_LOG_INFO,
+    AEMP_LOG_DEBUG,
+    AEMP_LOG_TRACE,
+};
+
+/* Log sink: level an aemp_log_level, ctx a context name (AnyEvent::Log's,
+ * e.g. "AnyEvent::MP::Kernel"), msg one line without its newline. */
 typedef void (*aemp_log_cb)(int level, const char *ctx, const char *msg,
                             void *ud);
 
@@ -61,7 +77,7 @@ typedef void (*aemp_log_cb)(int level, const char *ctx, const char *msg,
 /* A new node on base (NULL if base is NULL). If SIGPIPE still has its
  * default action it is set to ignored: a peer closing its socket must not
  * end the process. */
-aemp_node *aemp_node_new(struct event_base *base);
+AEMP_API aemp_node *aemp_node_new(struct event_base *base);
 
 /* configure: args is a map of configure's key/value pairs (profile, nodeid,
  * binds, seeds, secret, norc, force, monitor_timeout, connect_interval,
@@ -71,32 +87,52 @@ aemp_node *aemp_node_new(struct event_base *base);
  * own, which Perl ignores: docs/config.md). rcpath NULL means
  * $PERL_ANYEVENT_MP_RC, else ~/.perl-anyevent-mp. Listens on every bind and
  * starts connecting to the seeds. Call once. args is borrowed. */
-int aemp_node_configure(aemp_node *node, const aemp_val *args,
-                        const char *rcpath);
+AEMP_API int aemp_node_configure(aemp_node *node, const aemp_val *args,
+                                 const char *rcpath);
 
 /* Closes every link and listener and frees everything. Monitors do not
  * fire. Not to be called from inside one of the node's callbacks. */
-void aemp_node_free(aemp_node *node);
+AEMP_API void aemp_node_free(aemp_node *node);
 
 /* The node id (after configure), e.g. "mynode" or "anon/Xc8RzO5kqA". */
-const char *aemp_node_id(const aemp_node *node);
+AEMP_API const char *aemp_node_id(const aemp_node *node);
 
 /* The effective configuration (a map; borrowed), NULL before configure. */
-const aemp_val *aemp_node_config(const aemp_node *node);
+AEMP_API const aemp_val *aemp_node_config(const aemp_node *node);
 
 /* The addresses the node listens on, as published in 'l (borrowed array). */
-const aemp_val *aemp_node_binds(const aemp_node *node);
+AEMP_API const aemp_val *aemp_node_binds(const aemp_node *node);
 
 /* Detail of the last error from configure (file names, addresses); never
  * NULL ("no node" for a NULL node). */
-const char *aemp_node_errmsg(const aemp_node *node);
+AEMP_API const char *aemp_node_errmsg(const aemp_node *node);
 
-/* Logging: level from AE_VERBOSE / PERL_ANYEVENT_VERBOSE (default 4); the
- * default sink writes AnyEvent::Log's format to stderr. Tracing of every
+/* Logging. The node's level starts from AE_VERBOSE / PERL_ANYEVENT_VERBOSE
+ * (default 4, AEMP_LOG_ERROR): lines above it are dropped. The default
+ * sink (cb NULL) writes AnyEvent::Log's format to stderr,
+ * "2026-12-02 12:00:00.123456 +0000 warn  ctx: msg". aemp_node_set_log
+ * sets the level (1..9; 0 logs nothing) and the sink. Tracing of every
  * message (AE_MP_TRACE / PERL_ANYEVENT_MP_TRACE) writes Perl's
  * "SND node <- [...]" / "RCV node -> [...]" lines to stderr. */
-void aemp_node_set_log(aemp_node *node, int level, aemp_log_cb cb, void *ud);
-void aemp_node_set_trace(aemp_node *node, int on);
+AEMP_API void aemp_node_set_log(aemp_node *node, int level, aemp_log_cb cb,
+                                void *ud);
+
+/* Logs one line through the node's level and sink, as AE::log does: the
+ * context is "main" for aemp_log (the package of a Perl script), ctx for
+ * aemp_log_ctx (NULL: "main"). level is clamped to 1..9; a line longer
+ * than 2 KiB is cut there. */
+AEMP_API void aemp_log(aemp_node *node, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+AEMP_API void aemp_log_ctx(aemp_node *node, int level, const char *ctx,
+                           const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+AEMP_API void aemp_node_set_trace(aemp_node *node, int on);
 
 /* Busy polling, off (0) by default. With usec > 0, after a link's socket
  * gave data the node keeps its event loop from sleeping for usec
@@ -107,7 +143,7 @@ void aemp_node_set_trace(aemp_node *node, int on);
  * sender about 35% faster (docs/performance.md). The price: the process
  * uses a whole core while messages keep coming less than usec apart.
  * Returns AEMP_OK, or AEMP_EINVAL above one second. */
-int aemp_node_set_busy_poll(aemp_node *node, unsigned usec);
+AEMP_API int aemp_node_set_busy_poll(aemp_node *node, unsigned usec);
 
 /* ---- ports ------------------------------------------------------------ */
 
@@ -115,35 +151,35 @@ int aemp_node_set_busy_poll(aemp_node *node, unsigned usec);
  * callback an unmatched message kills the port with reason
  * ("unhandled_message", "no callback found for message 'TAG'").
  * Returns the port id, malloc'd (free() it), or NULL. */
-char *aemp_port(aemp_node *node, aemp_recv_cb cb, void *ud);
+AEMP_API char *aemp_port(aemp_node *node, aemp_recv_cb cb, void *ud);
 
 /* Sets (cb non-NULL) or removes (cb NULL) the callback for messages whose
  * first element is the string tag; tag NULL sets the default callback.
  * rcv on a local port id that does not exist creates it (as Perl does),
  * with a default callback that ignores unmatched messages. A port of
  * another node, or the node port, is refused (AEMP_EINVAL). */
-int aemp_rcv(aemp_node *node, const char *port, const char *tag,
-             aemp_recv_cb cb, void *ud);
+AEMP_API int aemp_rcv(aemp_node *node, const char *port, const char *tag,
+                      aemp_recv_cb cb, void *ud);
 
 /* For use inside a receive callback that is about to return non-zero: the
  * text of the "die" reason (fmt NULL: "Died", as Perl's bare die). */
-void aemp_die(aemp_node *node, const char *fmt, ...)
+AEMP_API void aemp_die(aemp_node *node, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
-    ;
+             ;
 
 /* The port whose callback is running (Perl's $SELF), or NULL. */
-const char *aemp_self(const aemp_node *node);
+AEMP_API const char *aemp_self(const aemp_node *node);
 
 /* The node that sent the message being delivered (Perl's SRCNODE). */
-const char *aemp_srcnode(const aemp_node *node);
+AEMP_API const char *aemp_srcnode(const aemp_node *node);
 
 /* 1 if port names a port of this node. */
-int aemp_port_is_local(const aemp_node *node, const char *port);
+AEMP_API int aemp_port_is_local(const aemp_node *node, const char *port);
 
 /* The node id part of a port id, malloc'd; NULL if it is empty. */
-char *aemp_node_of(const char *port);
+AEMP_API char *aemp_node_of(const char *port);
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -162,15 +198,15 @@ char *aemp_node_of(const char *port);
  * AEMP_ELIMIT: the link's unsent output would pass max_send_queue; the
  * message is dropped and the link closes, so the monitors of that node's
  * ports fire ("send queue exceeds max_send_queue (N bytes)"). */
-int aemp_snd(aemp_node *node, const char *port, aemp_val *msg);
+AEMP_API int aemp_snd(aemp_node *node, const char *port, aemp_val *msg);
 
 /* aemp_snd with the elements listed, each taken, NULL-terminated. */
-int aemp_sndv(aemp_node *node, const char *port, ...);
+AEMP_API int aemp_sndv(aemp_node *node, const char *port, ...);
 
 /* Kills a port. reason NULL (or an empty array) is a normal kill; else an
  * array, e.g. ["myerror", "text"], taken. Killing a node port is refused
  * (AEMP_EINVAL), as Perl's "NODE#: killing a node port is not allowed". */
-int aemp_kil(aemp_node *node, const char *port, aemp_val *reason);
+AEMP_API int aemp_kil(aemp_node *node, const char *port, aemp_val *reason);
 
 /* ---- monitors ------------------------------------------------------------ */
 
@@ -188,18 +224,19 @@ typedef struct aemp_port_mon_id {
  * to its node fails (transport_error, NODE, MESSAGE): then cb runs before
  * any other callback of the program, and nothing sent to that node
  * afterwards arrives before it has (docs/protocol.md). */
-aemp_port_mon_id aemp_mon(aemp_node *node, const char *port, aemp_mon_cb cb,
-                          void *ud);
+AEMP_API aemp_port_mon_id aemp_mon(aemp_node *node, const char *port,
+                                   aemp_mon_cb cb,
+                                   void *ud);
 /* Kills rcvport with the same reason when port dies abnormally. rcvport
  * NULL is the running port (aemp_self), as Perl's one-argument mon;
  * refused outside a port's context. */
-aemp_port_mon_id aemp_mon_kil(aemp_node *node, const char *port,
-                              const char *rcvport);
+AEMP_API aemp_port_mon_id aemp_mon_kil(aemp_node *node, const char *port,
+                                       const char *rcvport);
 /* Sends msg (array, taken) with the reason appended to rcvport when port
  * dies. */
-aemp_port_mon_id aemp_mon_snd(aemp_node *node, const char *port,
-                              const char *rcvport, aemp_val *msg);
-void aemp_mon_cancel(aemp_node *node, aemp_port_mon_id id);
+AEMP_API aemp_port_mon_id aemp_mon_snd(aemp_node *node, const char *port,
+                                       const char *rcvport, aemp_val *msg);
+AEMP_API void aemp_mon_cancel(aemp_node *node, aemp_port_mon_id id);
 
 /* ---- nodes -------------------------------------------------------------- */
 
@@ -208,10 +245,10 @@ void aemp_mon_cancel(aemp_node *node, aemp_port_mon_id id);
  * runs, or it is a seed or a global node kept linked), -1 if nothing is
  * known about it: never met, or gone and forgotten, as Perl forgets a node
  * that nothing refers to any more (or nodeid is NULL). */
-int aemp_node_is_up(const aemp_node *node, const char *nodeid);
+AEMP_API int aemp_node_is_up(const aemp_node *node, const char *nodeid);
 
 /* The ids of all nodes with a link up (not this one): a new array. */
-aemp_val *aemp_up_nodes(const aemp_node *node);
+AEMP_API aemp_val *aemp_up_nodes(const aemp_node *node);
 
 /* Why the most recent link to nodeid failed: a connect attempt for it, a
  * seed link whose greeting named it, or its link while it was up (e.g.
@@ -221,7 +258,8 @@ aemp_val *aemp_up_nodes(const aemp_node *node);
  * reasons stay Perl's (a node that cannot be reached is ("transport_error",
  * NODE, "connect timeout")); this is the cause behind them. The text
  * belongs to the node and stays valid until its loop runs again. */
-const char *aemp_node_last_error(const aemp_node *node, const char *nodeid);
+AEMP_API const char *aemp_node_last_error(const aemp_node *node,
+                                          const char *nodeid);
 
 /* A node monitor's handle (see aemp_port_mon_id). */
 typedef struct aemp_node_mon_id {
@@ -230,8 +268,9 @@ typedef struct aemp_node_mon_id {
 
 /* Calls cb for every node up/down. Returns a handle for
  * aemp_mon_nodes_cancel. */
-aemp_node_mon_id aemp_mon_nodes(aemp_node *node, aemp_node_cb cb, void *ud);
-void aemp_mon_nodes_cancel(aemp_node *node, aemp_node_mon_id id);
+AEMP_API aemp_node_mon_id aemp_mon_nodes(aemp_node *node, aemp_node_cb cb,
+                                         void *ud);
+AEMP_API void aemp_mon_nodes_cancel(aemp_node *node, aemp_node_mon_id id);
 
 #ifdef __cplusplus
 }

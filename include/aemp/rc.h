@@ -17,6 +17,8 @@
 #ifndef AEMP_RC_H
 #define AEMP_RC_H
 
+#include "aemp/export.h"
+
 #include <stddef.h>
 
 #include "aemp/value.h"
@@ -35,17 +37,17 @@ typedef struct aemp_rc aemp_rc;
  * $APPDATA/perl-anyevent-mp, as Config.pm picks it. Nothing is read: the
  * data is {"version": 1}, what Config.pm uses without a file, until
  * aemp_rc_load. NULL only when out of memory. Free it with aemp_rc_free. */
-aemp_rc *aemp_rc_new(const char *path);
+AEMP_API aemp_rc *aemp_rc_new(const char *path);
 
 /* Frees the handle and its data. NULL-safe. */
-void aemp_rc_free(aemp_rc *rc);
+AEMP_API void aemp_rc_free(aemp_rc *rc);
 
 /* The path (borrowed, valid while rc lives); NULL for a NULL handle. */
-const char *aemp_rc_path(const aemp_rc *rc);
+AEMP_API const char *aemp_rc_path(const aemp_rc *rc);
 
 /* Why the last call on rc failed (borrowed, valid until the next call on
  * rc): "" after none, "no rc" for a NULL handle. Never NULL. */
-const char *aemp_rc_errmsg(const aemp_rc *rc);
+AEMP_API const char *aemp_rc_errmsg(const aemp_rc *rc);
 
 /* Reads the file (JSON::XS relaxed: '#' comments, a comma before a
  * closing bracket, literal TABs in strings), replacing the data. A missing
@@ -53,7 +55,7 @@ const char *aemp_rc_errmsg(const aemp_rc *rc);
  * cannot be read is AEMP_EIO, one that is not a JSON object AEMP_ECONFIG
  * (Perl quietly uses {"version": 1} then; we say so); the data is then
  * left as it was. */
-int aemp_rc_load(aemp_rc *rc);
+AEMP_API int aemp_rc_load(aemp_rc *rc);
 
 /* Writes the data to the path as Config.pm's save does: JSON::XS's pretty
  * layout plus a newline, written to "PATH~new~", the old file kept as
@@ -62,15 +64,15 @@ int aemp_rc_load(aemp_rc *rc);
  * mode. Everything in the data is written (Config.pm's save first removes
  * "dirty" and writes only if it was true: a caller that counts edits
  * there, as aemp does, deletes it itself). AEMP_EIO when it cannot. */
-int aemp_rc_save(aemp_rc *rc);
+AEMP_API int aemp_rc_save(aemp_rc *rc);
 
 /* The value of key at the top level (profile NULL) or in profile; key
  * NULL: the whole map (the data, or the profile's entry, whatever it
  * holds). Borrowed: valid until the next change to rc; aemp_copy it to
  * keep or edit it. NULL when there is no such key or profile (or a
  * profile's entry is not a map). */
-const aemp_val *aemp_rc_get(const aemp_rc *rc, const char *profile,
-                            const char *key);
+AEMP_API const aemp_val *aemp_rc_get(const aemp_rc *rc, const char *profile,
+                                     const char *key);
 
 /* Sets key at the top level (profile NULL) or in profile, taking v (NULL,
  * a failed constructor: AEMP_ENOMEM). A missing (or null) profile, and a
@@ -80,13 +82,13 @@ const aemp_val *aemp_rc_get(const aemp_rc *rc, const char *profile,
  * NULL)), set(rc, NAME, NULL, aemp_map())). Both NULL is AEMP_EINVAL.
  * AEMP_ECONFIG when "profile" or the profile holds something other than a
  * map. */
-int aemp_rc_set(aemp_rc *rc, const char *profile, const char *key,
-                aemp_val *v);
+AEMP_API int aemp_rc_set(aemp_rc *rc, const char *profile, const char *key,
+                         aemp_val *v);
 
 /* Removes key at the top level or in profile; key NULL with a profile
  * removes the whole profile (aemp's delprofile). AEMP_OK when it was
  * there, AEMP_ENOTFOUND when not (as Perl's delete, nothing changes). */
-int aemp_rc_del(aemp_rc *rc, const char *profile, const char *key);
+AEMP_API int aemp_rc_del(aemp_rc *rc, const char *profile, const char *key);
 
 /* Config.pm's find_profile: the effective configuration for profile name
  * (NULL: none, the top level only) given configure's arguments args (a
@@ -102,8 +104,9 @@ int aemp_rc_del(aemp_rc *rc, const char *profile, const char *key);
  * profile on the chain is not a map; args that are not a map are
  * AEMP_EINVAL. rc is not changed (Perl's lookup adds an empty "profile"
  * map to %CFG when there is none). */
-int aemp_rc_find_profile(aemp_rc *rc, const char *name, const aemp_val *args,
-                         aemp_val **out);
+AEMP_API int aemp_rc_find_profile(aemp_rc *rc, const char *name,
+                                  const aemp_val *args,
+                                  aemp_val **out);
 
 /* A new shared secret, as aemp's gensecret makes one: AEMP_RC_SECRET_LEN
  * random characters of [0-9A-Za-z] (from OpenSSL's RAND_bytes, every
@@ -111,14 +114,14 @@ int aemp_rc_find_profile(aemp_rc *rc, const char *name, const aemp_val *args,
  * at least AEMP_RC_SECRET_LEN + 1, else AEMP_EINVAL. AEMP_EIO when there
  * is no randomness. It is not stored: aemp_rc_set(rc, NULL, "secret",
  * aemp_str(out)) does that. */
-int aemp_rc_gensecret(char *out, size_t size);
+AEMP_API int aemp_rc_gensecret(char *out, size_t size);
 
 /* v as the rc file holds it and aemp's showconfig prints it:
  * JSON::XS->pretty->canonical (3-space indent, "key" : value, sorted keys,
  * "[]" and "{}" for empty containers) and a newline. *out is malloc'd
  * (free() it), *len (len may be NULL) its length without the NUL.
  * AEMP_EINVAL for v nested deeper than 512 levels. */
-int aemp_rc_pretty(const aemp_val *v, char **out, size_t *len);
+AEMP_API int aemp_rc_pretty(const aemp_val *v, char **out, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,8 @@
 #ifndef AEMP_VALUE_H
 #define AEMP_VALUE_H
 
+#include "aemp/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,20 +58,21 @@ typedef struct aemp_val aemp_val;
  * NULL string (aemp_str(NULL), aemp_strn(NULL, n > 0), aemp_strf(NULL))
  * makes undef (AEMP_NULL), as Perl has it: never NULL, which would end an
  * aemp_arrayv or aemp_sndv list early. */
-aemp_val *aemp_null(void);
-aemp_val *aemp_bool(int b);
-aemp_val *aemp_int(int64_t i);
-aemp_val *aemp_uint(uint64_t u); /* stored as AEMP_INT when <= INT64_MAX */
-aemp_val *aemp_double(double d);
-aemp_val *aemp_str(const char *s);              /* NUL-terminated */
-aemp_val *aemp_strn(const char *s, size_t len); /* any bytes */
-aemp_val *aemp_strf(const char *fmt, ...)
+AEMP_API aemp_val *aemp_null(void);
+AEMP_API aemp_val *aemp_bool(int b);
+AEMP_API aemp_val *aemp_int(int64_t i);
+/* stored as AEMP_INT when <= INT64_MAX */
+AEMP_API aemp_val *aemp_uint(uint64_t u);
+AEMP_API aemp_val *aemp_double(double d);
+AEMP_API aemp_val *aemp_str(const char *s);              /* NUL-terminated */
+AEMP_API aemp_val *aemp_strn(const char *s, size_t len); /* any bytes */
+AEMP_API aemp_val *aemp_strf(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
-    ;
-aemp_val *aemp_array(void);
-aemp_val *aemp_map(void);
+             ;
+AEMP_API aemp_val *aemp_array(void);
+AEMP_API aemp_val *aemp_map(void);
 
 /* A bignum, as Perl's Math::BigInt: an integer of any size. It is an
  * AEMP_STRING of its decimal digits (aemp_str_ptr gives them), marked as
@@ -81,48 +84,50 @@ aemp_val *aemp_map(void);
  * optional '-' and at most 2466 digits without a leading zero; NULL when
  * it is not, or out of memory. Bignums as map keys are plain strings of
  * their digits, as Perl stringifies a hash key. */
-aemp_val *aemp_bignum(const char *digits);
+AEMP_API aemp_val *aemp_bignum(const char *digits);
 /* 1 if v is a bignum. */
-int aemp_is_bignum(const aemp_val *v);
+AEMP_API int aemp_is_bignum(const aemp_val *v);
 
 /* An array of the given values, taking each of them; the list ends with
  * NULL. If any item is NULL before the end (a failed constructor), use
  * aemp_arrayn instead. */
-aemp_val *aemp_arrayv(aemp_val *first, ...);
+AEMP_API aemp_val *aemp_arrayv(aemp_val *first, ...);
 /* An array of n values, taking each (NULL items make the call fail). */
-aemp_val *aemp_arrayn(size_t n, aemp_val *const *items);
+AEMP_API aemp_val *aemp_arrayn(size_t n, aemp_val *const *items);
 
-aemp_val *aemp_ref(aemp_val *v);  /* returns v; NULL-safe */
-void aemp_unref(aemp_val *v);     /* NULL-safe */
+AEMP_API aemp_val *aemp_ref(aemp_val *v);  /* returns v; NULL-safe */
+AEMP_API void aemp_unref(aemp_val *v);     /* NULL-safe */
 
 /* A deep copy (strings and containers are duplicated). */
-aemp_val *aemp_copy(const aemp_val *v);
+AEMP_API aemp_val *aemp_copy(const aemp_val *v);
 
 /* Type and scalar accessors. The getters convert where Perl would:
  * aemp_as_int() of a double truncates, of a numeric string parses it,
  * of anything else is 0. */
-aemp_type aemp_type_of(const aemp_val *v);
-const char *aemp_type_name(aemp_type t);
-int aemp_is_null(const aemp_val *v);  /* also true for a NULL pointer */
-int aemp_is_true(const aemp_val *v);  /* Perl truth: not undef, 0, "", "0" */
-int64_t aemp_as_int(const aemp_val *v);
-uint64_t aemp_as_uint(const aemp_val *v);
-double aemp_as_double(const aemp_val *v);
+AEMP_API aemp_type aemp_type_of(const aemp_val *v);
+AEMP_API const char *aemp_type_name(aemp_type t);
+/* is_null is also true for a NULL pointer; is_true is Perl's truth: not
+ * undef, 0, "", "0" */
+AEMP_API int aemp_is_null(const aemp_val *v);
+AEMP_API int aemp_is_true(const aemp_val *v);
+AEMP_API int64_t aemp_as_int(const aemp_val *v);
+AEMP_API uint64_t aemp_as_uint(const aemp_val *v);
+AEMP_API double aemp_as_double(const aemp_val *v);
 
 /* The bytes of a string (always followed by a NUL byte that is not part of
  * it); NULL if v is not a string. len may be NULL. */
-const char *aemp_str_ptr(const aemp_val *v, size_t *len);
+AEMP_API const char *aemp_str_ptr(const aemp_val *v, size_t *len);
 /* 1 if v is a string equal to the NUL-terminated s. */
-int aemp_str_eq(const aemp_val *v, const char *s);
+AEMP_API int aemp_str_eq(const aemp_val *v, const char *s);
 
 /* Arrays. push takes item. at returns a borrowed item or NULL. */
-size_t aemp_array_len(const aemp_val *a);
-aemp_val *aemp_array_at(const aemp_val *a, size_t i);
-int aemp_array_push(aemp_val *a, aemp_val *item);
+AEMP_API size_t aemp_array_len(const aemp_val *a);
+AEMP_API aemp_val *aemp_array_at(const aemp_val *a, size_t i);
+AEMP_API int aemp_array_push(aemp_val *a, aemp_val *item);
 /* Removes item i and returns it (the caller's reference). */
-aemp_val *aemp_array_take(aemp_val *a, size_t i);
+AEMP_API aemp_val *aemp_array_take(aemp_val *a, size_t i);
 /* Removes and drops the first n items. */
-void aemp_array_shift(aemp_val *a, size_t n);
+AEMP_API void aemp_array_shift(aemp_val *a, size_t n);
 
 /* Maps. set takes v and replaces the value of an existing key. A key is a
  * Perl string: bytes that are not UTF-8 (aemp_str_is_utf8's sense) are a
@@ -130,15 +135,18 @@ void aemp_array_shift(aemp_val *a, size_t n);
  * are the same key, é. Keys are held, and aemp_map_key_at returns them,
  * as UTF-8. A NULL key is refused: set gives AEMP_EINVAL (v released),
  * get NULL, del 0. */
-size_t aemp_map_len(const aemp_val *m);
-const char *aemp_map_key_at(const aemp_val *m, size_t i, size_t *klen);
-aemp_val *aemp_map_value_at(const aemp_val *m, size_t i);
-aemp_val *aemp_map_get(const aemp_val *m, const char *key);
-aemp_val *aemp_map_getn(const aemp_val *m, const char *key, size_t klen);
-int aemp_map_set(aemp_val *m, const char *key, aemp_val *v);
-int aemp_map_setn(aemp_val *m, const char *key, size_t klen, aemp_val *v);
+AEMP_API size_t aemp_map_len(const aemp_val *m);
+AEMP_API const char *aemp_map_key_at(const aemp_val *m, size_t i,
+                                     size_t *klen);
+AEMP_API aemp_val *aemp_map_value_at(const aemp_val *m, size_t i);
+AEMP_API aemp_val *aemp_map_get(const aemp_val *m, const char *key);
+AEMP_API aemp_val *aemp_map_getn(const aemp_val *m, const char *key,
+                                 size_t klen);
+AEMP_API int aemp_map_set(aemp_val *m, const char *key, aemp_val *v);
+AEMP_API int aemp_map_setn(aemp_val *m, const char *key, size_t klen,
+                           aemp_val *v);
 /* Removes a key; 1 if it was there. */
-int aemp_map_del(aemp_val *m, const char *key, size_t klen);
+AEMP_API int aemp_map_del(aemp_val *m, const char *key, size_t klen);
 
 /* Equality as Perl's database compares values: by their JSON encoding, so
  * 11 and "11" differ, maps are equal regardless of key order, a double is
@@ -146,7 +154,7 @@ int aemp_map_del(aemp_val *m, const char *key, size_t klen);
  * 0.1 + 0.2 == 0.3, but -0.0 != 0), and a byte string equals the UTF-8
  * string of the same characters ("\xe9" == "\xc3\xa9"). inf and nan
  * compare as Perl prints them ("inf", "nan"), not as the null we write. */
-int aemp_equal(const aemp_val *a, const aemp_val *b);
+AEMP_API int aemp_equal(const aemp_val *a, const aemp_val *b);
 
 /* JSON, as JSON::XS encode_json writes it: compact UTF-8, doubles as Perl
  * prints them (%.15g). Strings that are not valid UTF-8 are written as Perl
@@ -154,14 +162,14 @@ int aemp_equal(const aemp_val *a, const aemp_val *b);
  * inf and nan are written as null (JSON::XS writes bare inf/nan, which no
  * JSON parser accepts). Returns a malloc'd NUL-terminated buffer (free()
  * it), or NULL when out of memory or nested deeper than 512 levels. */
-char *aemp_to_json(const aemp_val *v, size_t *len);
+AEMP_API char *aemp_to_json(const aemp_val *v, size_t *len);
 /* Canonical JSON: like aemp_to_json with map keys sorted bytewise
  * (JSON::XS canonical). */
-char *aemp_to_json_canonical(const aemp_val *v, size_t *len);
+AEMP_API char *aemp_to_json_canonical(const aemp_val *v, size_t *len);
 
 /* Parses one complete JSON text. Returns NULL on error (json NULL too)
  * and, if err is not NULL, sets *err to a malloc'd message. */
-aemp_val *aemp_from_json(const char *json, size_t len, char **err);
+AEMP_API aemp_val *aemp_from_json(const char *json, size_t len, char **err);
 
 #ifdef __cplusplus
 }

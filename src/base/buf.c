@@ -8,7 +8,7 @@
 
 #include "aemp/error.h"
 
-int aemp_buf_reserve(aemp_buf *b, size_t extra)
+int aempi_buf_reserve(aemp_buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1; /* + the trailing NUL */
     if (need <= b->cap)
@@ -26,9 +26,9 @@ int aemp_buf_reserve(aemp_buf *b, size_t extra)
     return AEMP_OK;
 }
 
-int aemp_buf_append(aemp_buf *b, const void *data, size_t len)
+int aempi_buf_append(aemp_buf *b, const void *data, size_t len)
 {
-    if (aemp_buf_reserve(b, len))
+    if (aempi_buf_reserve(b, len))
         return AEMP_ENOMEM;
     if (len)
         memcpy(b->p + b->len, data, len);
@@ -37,23 +37,23 @@ int aemp_buf_append(aemp_buf *b, const void *data, size_t len)
     return AEMP_OK;
 }
 
-int aemp_buf_putc(aemp_buf *b, char c)
+int aempi_buf_putc(aemp_buf *b, char c)
 {
-    return aemp_buf_append(b, &c, 1);
+    return aempi_buf_append(b, &c, 1);
 }
 
-int aemp_buf_puts(aemp_buf *b, const char *s)
+int aempi_buf_puts(aemp_buf *b, const char *s)
 {
-    return aemp_buf_append(b, s, strlen(s));
+    return aempi_buf_append(b, s, strlen(s));
 }
 
-int aemp_buf_printf(aemp_buf *b, const char *fmt, ...)
+int aempi_buf_printf(aemp_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || aemp_buf_reserve(b, (size_t)n))
+    if (n < 0 || aempi_buf_reserve(b, (size_t)n))
         return AEMP_ENOMEM;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
@@ -62,9 +62,9 @@ int aemp_buf_printf(aemp_buf *b, const char *fmt, ...)
     return AEMP_OK;
 }
 
-char *aemp_buf_detach(aemp_buf *b, size_t *len)
+char *aempi_buf_detach(aemp_buf *b, size_t *len)
 {
-    if (!b->p && aemp_buf_reserve(b, 0))
+    if (!b->p && aempi_buf_reserve(b, 0))
         return NULL;
     char *p = b->p;
     if (len)
@@ -74,14 +74,14 @@ char *aemp_buf_detach(aemp_buf *b, size_t *len)
     return p;
 }
 
-void aemp_buf_reset(aemp_buf *b)
+void aempi_buf_reset(aemp_buf *b)
 {
     b->len = 0;
     if (b->p)
         b->p[0] = 0;
 }
 
-void aemp_buf_free(aemp_buf *b)
+void aempi_buf_free(aemp_buf *b)
 {
     free(b->p);
     b->p = NULL;

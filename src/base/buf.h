@@ -13,18 +13,18 @@ typedef struct aemp_buf {
 
 #define AEMP_BUF_INIT {NULL, 0, 0}
 
-int aemp_buf_reserve(aemp_buf *b, size_t extra);
-int aemp_buf_append(aemp_buf *b, const void *data, size_t len);
-int aemp_buf_putc(aemp_buf *b, char c);
-int aemp_buf_puts(aemp_buf *b, const char *s);
-int aemp_buf_printf(aemp_buf *b, const char *fmt, ...)
+int aempi_buf_reserve(aemp_buf *b, size_t extra);
+int aempi_buf_append(aemp_buf *b, const void *data, size_t len);
+int aempi_buf_putc(aemp_buf *b, char c);
+int aempi_buf_puts(aemp_buf *b, const char *s);
+int aempi_buf_printf(aemp_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 /* Gives the buffer to the caller (malloc'd, NUL-terminated) and resets b. */
-char *aemp_buf_detach(aemp_buf *b, size_t *len);
-void aemp_buf_reset(aemp_buf *b); /* len = 0, keeps memory */
-void aemp_buf_free(aemp_buf *b);
+char *aempi_buf_detach(aemp_buf *b, size_t *len);
+void aempi_buf_reset(aemp_buf *b); /* len = 0, keeps memory */
+void aempi_buf_free(aemp_buf *b);
 
 #endif

@@ -14,8 +14,8 @@ static size_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
-aemp_dict_entry *aemp_dict_find(const aemp_dict *d, const char *key,
-                                size_t klen)
+aemp_dict_entry *aempi_dict_find(const aemp_dict *d, const char *key,
+                                 size_t klen)
 {
     if (!d->nslots)
         return NULL;
@@ -26,9 +26,9 @@ aemp_dict_entry *aemp_dict_find(const aemp_dict *d, const char *key,
     return NULL;
 }
 
-void *aemp_dict_get(const aemp_dict *d, const char *key)
+void *aempi_dict_get(const aemp_dict *d, const char *key)
 {
-    aemp_dict_entry *e = aemp_dict_find(d, key, strlen(key));
+    aemp_dict_entry *e = aempi_dict_find(d, key, strlen(key));
     return e ? e->value : NULL;
 }
 
@@ -53,10 +53,10 @@ static int grow(aemp_dict *d)
     return 0;
 }
 
-int aemp_dict_set(aemp_dict *d, const char *key, void *value)
+int aempi_dict_set(aemp_dict *d, const char *key, void *value)
 {
     size_t klen = strlen(key);
-    aemp_dict_entry *e = aemp_dict_find(d, key, klen);
+    aemp_dict_entry *e = aempi_dict_find(d, key, klen);
     if (e) {
         e->value = value;
         return 0;
@@ -77,7 +77,7 @@ int aemp_dict_set(aemp_dict *d, const char *key, void *value)
     return 0;
 }
 
-void *aemp_dict_del(aemp_dict *d, const char *key)
+void *aempi_dict_del(aemp_dict *d, const char *key)
 {
     if (!d->nslots)
         return NULL;
@@ -97,7 +97,7 @@ void *aemp_dict_del(aemp_dict *d, const char *key)
     return NULL;
 }
 
-aemp_dict_entry *aemp_dict_next(const aemp_dict *d, aemp_dict_entry *it)
+aemp_dict_entry *aempi_dict_next(const aemp_dict *d, aemp_dict_entry *it)
 {
     size_t i = 0;
     if (it) {
@@ -111,7 +111,7 @@ aemp_dict_entry *aemp_dict_next(const aemp_dict *d, aemp_dict_entry *it)
     return NULL;
 }
 
-void aemp_dict_clear(aemp_dict *d)
+void aempi_dict_clear(aemp_dict *d)
 {
     for (size_t i = 0; i < d->nslots; i++) {
         aemp_dict_entry *e = d->slots[i];

@@ -20,16 +20,16 @@ typedef struct aemp_dict {
     size_t count;
 } aemp_dict;
 
-void *aemp_dict_get(const aemp_dict *d, const char *key);
-aemp_dict_entry *aemp_dict_find(const aemp_dict *d, const char *key,
-                                size_t klen);
+void *aempi_dict_get(const aemp_dict *d, const char *key);
+aemp_dict_entry *aempi_dict_find(const aemp_dict *d, const char *key,
+                                 size_t klen);
 /* Inserts or replaces; returns 0, or -1 when out of memory. */
-int aemp_dict_set(aemp_dict *d, const char *key, void *value);
+int aempi_dict_set(aemp_dict *d, const char *key, void *value);
 /* Removes key and returns its value (NULL if absent). */
-void *aemp_dict_del(aemp_dict *d, const char *key);
+void *aempi_dict_del(aemp_dict *d, const char *key);
 /* Iteration: start with it = NULL; returns NULL at the end. The table must
  * not change during an iteration. */
-aemp_dict_entry *aemp_dict_next(const aemp_dict *d, aemp_dict_entry *it);
-void aemp_dict_clear(aemp_dict *d); /* frees entries, not values */
+aemp_dict_entry *aempi_dict_next(const aemp_dict *d, aemp_dict_entry *it);
+void aempi_dict_clear(aemp_dict *d); /* frees entries, not values */
 
 #endif

@@ -12,7 +12,7 @@ static const char *const level_names[] = {
     "trace",
 };
 
-const char *aemp_ae_getenv(const char *name)
+const char *aempi_ae_getenv(const char *name)
 {
     char key[64];
     snprintf(key, sizeof key, "AE_%s", name);
@@ -23,9 +23,9 @@ const char *aemp_ae_getenv(const char *name)
     return getenv(key);
 }
 
-void aemp_logger_init(aemp_logger *lg)
+void aempi_logger_init(aemp_logger *lg)
 {
-    const char *v = aemp_ae_getenv("VERBOSE");
+    const char *v = aempi_ae_getenv("VERBOSE");
     lg->level = v && *v ? atoi(v) : 4;
     lg->cb = NULL;
     lg->ud = NULL;
@@ -46,8 +46,8 @@ static void default_sink(int level, const char *ctx, const char *msg)
             level_names[level], ctx, msg);
 }
 
-void aemp_logger_vlog(const aemp_logger *lg, int level, const char *ctx,
-                      const char *fmt, va_list ap)
+void aempi_logger_vlog(const aemp_logger *lg, int level, const char *ctx,
+                       const char *fmt, va_list ap)
 {
     if (level < 1)
         level = 1;
@@ -63,11 +63,11 @@ void aemp_logger_vlog(const aemp_logger *lg, int level, const char *ctx,
         default_sink(level, ctx, msg);
 }
 
-void aemp_logger_log(const aemp_logger *lg, int level, const char *ctx,
-                     const char *fmt, ...)
+void aempi_logger_log(const aemp_logger *lg, int level, const char *ctx,
+                      const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    aemp_logger_vlog(lg, level, ctx, fmt, ap);
+    aempi_logger_vlog(lg, level, ctx, fmt, ap);
     va_end(ap);
 }

@@ -20,19 +20,19 @@ typedef struct aemp_logger {
 
 /* The value of AE_name, or else of PERL_ANYEVENT_name (AnyEvent copies
  * AE_* over PERL_ANYEVENT_* at startup); NULL if neither is set. */
-const char *aemp_ae_getenv(const char *name);
+const char *aempi_ae_getenv(const char *name);
 
 /* The level from AE_VERBOSE (default 4, error); lines to stderr. */
-void aemp_logger_init(aemp_logger *lg);
+void aempi_logger_init(aemp_logger *lg);
 
-void aemp_logger_log(const aemp_logger *lg, int level, const char *ctx,
-                     const char *fmt, ...)
+void aempi_logger_log(const aemp_logger *lg, int level, const char *ctx,
+                      const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-void aemp_logger_vlog(const aemp_logger *lg, int level, const char *ctx,
-                      const char *fmt, va_list ap)
+void aempi_logger_vlog(const aemp_logger *lg, int level, const char *ctx,
+                       const char *fmt, va_list ap)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 0)))
 #endif

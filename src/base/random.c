@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <sys/random.h>
 
-int aemp_random_bytes(void *buf, size_t n)
+int aempi_random_bytes(void *buf, size_t n)
 {
     unsigned char *p = buf;
     while (n) {
@@ -20,9 +20,9 @@ int aemp_random_bytes(void *buf, size_t n)
     return 0;
 }
 
-double aemp_random_unit(void)
+double aempi_random_unit(void)
 {
     unsigned int x = 0;
-    aemp_random_bytes(&x, sizeof x);
+    aempi_random_bytes(&x, sizeof x);
     return (double)x / 4294967296.0;
 }

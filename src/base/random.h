@@ -7,9 +7,9 @@
 #include <stddef.h>
 
 /* Fills buf with n random bytes; 0, or -1 when the kernel will not. */
-int aemp_random_bytes(void *buf, size_t n);
+int aempi_random_bytes(void *buf, size_t n);
 
 /* A random double in [0, 1). */
-double aemp_random_unit(void);
+double aempi_random_unit(void);
 
 #endif

@@ -11,7 +11,7 @@
 
 #include "aemp/error.h"
 
-void aemp_config_set_err(char **err, const char *fmt, ...)
+void aempi_config_set_err(char **err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -23,7 +23,7 @@ void aemp_config_set_err(char **err, const char *fmt, ...)
     va_end(ap);
 }
 
-char *aemp_config_perl_str(const aemp_val *v)
+char *aempi_config_perl_str(const aemp_val *v)
 {
     char *s = NULL;
     size_t len;
@@ -59,7 +59,7 @@ char *aemp_config_perl_str(const aemp_val *v)
     return NULL;
 }
 
-char *aemp_config_nodename(void)
+char *aempi_config_nodename(void)
 {
     struct utsname u;
     if (uname(&u) != 0)
@@ -67,8 +67,8 @@ char *aemp_config_nodename(void)
     return strdup(u.nodename);
 }
 
-int aemp_config_args_from_list(const aemp_val *list, int odd_is_profile,
-                               aemp_val **out, char **err)
+int aempi_config_args_from_list(const aemp_val *list, int odd_is_profile,
+                                aemp_val **out, char **err)
 {
     size_t n = aemp_array_len(list);
     int shift = odd_is_profile && (n & 1); /* a virtual "profile" in front */
@@ -79,14 +79,14 @@ int aemp_config_args_from_list(const aemp_val *list, int odd_is_profile,
         return AEMP_ENOMEM;
     if (aemp_type_of(list) != AEMP_ARRAY) {
         aemp_unref(m);
-        aemp_config_set_err(err, "configure arguments must be a list");
+        aempi_config_set_err(err, "configure arguments must be a list");
         return AEMP_EINVAL;
     }
     for (size_t i = 0; i < n + (size_t)shift; i += 2) {
         const aemp_val *k = shift ? (i ? aemp_array_at(list, i - 1) : NULL)
                                   : aemp_array_at(list, i);
         const aemp_val *v = aemp_array_at(list, i + 1 - (size_t)shift);
-        char *key = k ? aemp_config_perl_str(k) : strdup("profile");
+        char *key = k ? aempi_config_perl_str(k) : strdup("profile");
         aemp_val *val = v ? aemp_copy(v) : aemp_null();
         if (!key || !val || aemp_map_set(m, key, val)) {
             free(key);
@@ -171,7 +171,8 @@ static int profile_chain(const aemp_val *rc, const char *name,
 
     for (size_t i = 0; i < aemp_array_len(seen); i++)
         if (aemp_str_eq(aemp_array_at(seen, i), name)) {
-            aemp_config_set_err(err, "profile \"%s\": the parent chain loops back to \"%s\"",
+            aempi_config_set_err(err,
+                                 "profile \"%s\": the parent chain loops back to \"%s\"",
                     aemp_str_ptr(aemp_array_at(seen, 0), NULL), name);
             return AEMP_ECONFIG;
         }
@@ -182,13 +183,14 @@ static int profile_chain(const aemp_val *rc, const char *name,
     const aemp_val *p = NULL;
     if (!aemp_is_null(profiles)) {
         if (aemp_type_of(profiles) != AEMP_MAP) {
-            aemp_config_set_err(err, "rc file: \"profile\" is not an object");
+            aempi_config_set_err(err, "rc file: \"profile\" is not an object");
             return AEMP_ECONFIG;
         }
         p = aemp_map_get(profiles, name);
     }
     if (!aemp_is_null(p) && aemp_type_of(p) != AEMP_MAP) {
-        aemp_config_set_err(err, "rc file: profile \"%s\" is not an object", name);
+        aempi_config_set_err(err, "rc file: profile \"%s\" is not an object",
+                             name);
         return AEMP_ECONFIG;
     }
 
@@ -198,7 +200,7 @@ static int profile_chain(const aemp_val *rc, const char *name,
     char *pname = NULL;
     aemp_type pt = aemp_type_of(parent);
     if (parent && pt != AEMP_NULL && pt != AEMP_ARRAY && pt != AEMP_MAP
-        && !(pname = aemp_config_perl_str(parent)))
+        && !(pname = aempi_config_perl_str(parent)))
         return AEMP_ENOMEM;
     int rc2 = profile_chain(rc, pname, chain, seen, err);
     free(pname);
@@ -210,9 +212,9 @@ static int profile_chain(const aemp_val *rc, const char *name,
     return copy ? aemp_array_push(chain, copy) : AEMP_ENOMEM;
 }
 
-int aemp_config_find_profile(const aemp_val *rc, const char *name,
-                             const aemp_val *args, aemp_val **out,
-                             char **err)
+int aempi_config_find_profile(const aemp_val *rc, const char *name,
+                              const aemp_val *args, aemp_val **out,
+                              char **err)
 {
     static const char *const flags[] = {"norc", "force", NULL};
     aemp_val *own_rc = NULL, *chain = NULL, *seen = NULL;
@@ -230,7 +232,7 @@ int aemp_config_find_profile(const aemp_val *rc, const char *name,
     if (norc)
         goto out;
 
-    if (!rc && !(rc = own_rc = aemp_rc_default())) {
+    if (!rc && !(rc = own_rc = aempi_rc_default())) {
         r = AEMP_ENOMEM;
         goto out;
     }

@@ -190,7 +190,7 @@ static int parse_ipv6(const char *s, size_t len, unsigned char out[16])
 
 /* AnyEvent::Socket::parse_address for IP addresses: 4 bytes for IPv4 and
  * v4-mapped IPv6, 16 for other IPv6; 0 when s is no address. */
-size_t aemp_parse_address(const char *s, unsigned char out[16])
+size_t aempi_parse_address(const char *s, unsigned char out[16])
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -266,7 +266,7 @@ static void format_ipv6(const unsigned char *a, char *out)
     }
 }
 
-void aemp_format_address(const unsigned char *addr, size_t len, char *out)
+void aempi_format_address(const unsigned char *addr, size_t len, char *out)
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -280,17 +280,17 @@ void aemp_format_address(const unsigned char *addr, size_t len, char *out)
         out[0] = 0;
 }
 
-char *aemp_format_hostport(const char *host, const char *port)
+char *aempi_format_hostport(const char *host, const char *port)
 {
     aemp_buf b = AEMP_BUF_INIT;
     int v6 = strchr(host, ':') != NULL;
 
-    if (aemp_buf_printf(&b, v6 ? "[%s]" : "%s", host)
-        || (port && *port && aemp_buf_printf(&b, ":%s", port))) {
-        aemp_buf_free(&b);
+    if (aempi_buf_printf(&b, v6 ? "[%s]" : "%s", host)
+        || (port && *port && aempi_buf_printf(&b, ":%s", port))) {
+        aempi_buf_free(&b);
         return NULL;
     }
-    return aemp_buf_detach(&b, NULL);
+    return aempi_buf_detach(&b, NULL);
 }
 
 /* The leading run parse_hostport tries as an IPv6 address: after any
@@ -321,8 +321,8 @@ static int all_space(const char *s)
     return *s == 0;
 }
 
-int aemp_parse_hostport(const char *s, const char *defport, char **host,
-                        char **port)
+int aempi_parse_hostport(const char *s, const char *defport, char **host,
+                         char **port)
 {
     const char *p;
     size_t hlen, skip;

@@ -25,7 +25,7 @@ static int push_unique(aemp_val *list, const char *s)
 
 static int push_hostport(aemp_val *list, const char *host, const char *port)
 {
-    char *hp = aemp_format_hostport(host, port);
+    char *hp = aempi_format_hostport(host, port);
     if (!hp)
         return AEMP_ENOMEM;
     int rc = push_unique(list, hp);
@@ -35,7 +35,7 @@ static int push_hostport(aemp_val *list, const char *host, const char *port)
 
 /* Net::Interface's view, as Kernel.pm filters it: interfaces in the order
  * they first appear, each with its IPv4 addresses, then its IPv6 ones. */
-int aemp_config_local_addrs(aemp_val **out, char **err)
+int aempi_config_local_addrs(aemp_val **out, char **err)
 {
     struct ifaddrs *ifs, *i, *j;
     aemp_val *list = aemp_array();
@@ -45,7 +45,7 @@ int aemp_config_local_addrs(aemp_val **out, char **err)
         return AEMP_ENOMEM;
     if (getifaddrs(&ifs) != 0) {
         aemp_unref(list);
-        aemp_config_set_err(err, "getifaddrs failed");
+        aempi_config_set_err(err, "getifaddrs failed");
         return AEMP_EIO;
     }
     for (i = ifs; i; i = i->ifa_next) {
@@ -64,14 +64,14 @@ int aemp_config_local_addrs(aemp_val **out, char **err)
                         &((const struct sockaddr_in *)(const void *)j->ifa_addr)->sin_addr;
                     if (a[0] == 0x7f) /* localhost etc. */
                         continue;
-                    aemp_format_address(a, 4, text);
+                    aempi_format_address(a, 4, text);
                 } else {
                     const unsigned char *a = (const unsigned char *)
                         &((const struct sockaddr_in6 *)(const void *)j->ifa_addr)->sin6_addr;
                     /* global unicast 2000::/3, unique local fc00::/7 */
                     if (!((a[0] >= 0x20 && a[0] <= 0x3f) || a[0] == 0xfc || a[0] == 0xfd))
                         continue;
-                    aemp_format_address(a, 16, text);
+                    aempi_format_address(a, 16, text);
                 }
                 if (aemp_array_push(list, aemp_str(text))) {
                     freeifaddrs(ifs);
@@ -105,7 +105,7 @@ static int service_port(const char *service, unsigned *port, char **err)
     }
     struct servent *se = getservbyname(service, "tcp");
     if (!se) {
-        aemp_config_set_err(err, "%s/tcp: service unknown", service);
+        aempi_config_set_err(err, "%s/tcp: service unknown", service);
         return AEMP_ECONFIG;
     }
     *port = ntohs((unsigned short)se->s_port);
@@ -133,10 +133,10 @@ static int resolve_name(const char *host, const char *port, aemp_val *list)
             if (ai->ai_family != family)
                 continue;
             if (family == AF_INET)
-                aemp_format_address((const unsigned char *)&((const struct sockaddr_in *)
+                aempi_format_address((const unsigned char *)&((const struct sockaddr_in *)
                                     (const void *)ai->ai_addr)->sin_addr, 4, text);
             else
-                aemp_format_address((const unsigned char *)&((const struct sockaddr_in6 *)
+                aempi_format_address((const unsigned char *)&((const struct sockaddr_in6 *)
                                     (const void *)ai->ai_addr)->sin6_addr, 16, text);
             rc = push_hostport(list, text, port);
         }
@@ -161,10 +161,11 @@ static int expand_one(const char *t, const char *nodename,
             return AEMP_ENOMEM;
         t = owned;
     }
-    rc = aemp_parse_hostport(t, "0", &host, &port);
+    rc = aempi_parse_hostport(t, "0", &host, &port);
     if (rc) {
         if (rc == AEMP_EINVAL)
-            aemp_config_set_err(err, "%s: unparsable transport descriptor", t);
+            aempi_config_set_err(err, "%s: unparsable transport descriptor",
+                                 t);
         free(owned);
         return rc == AEMP_EINVAL ? AEMP_ECONFIG : rc;
     }
@@ -188,8 +189,8 @@ static int expand_one(const char *t, const char *nodename,
             rc = push_hostport(list, "unix/", port);
     } else if ((rc = service_port(port, &pnum, err)) == AEMP_OK) {
         snprintf(pbuf, sizeof pbuf, "%u", pnum);
-        if ((alen = aemp_parse_address(host, addr)) != 0) {
-            aemp_format_address(addr, alen, text);
+        if ((alen = aempi_parse_address(host, addr)) != 0) {
+            aempi_format_address(addr, alen, text);
             rc = push_hostport(list, text, pbuf);
         } else {
             for (char *c = host; *c; c++) /* AnyEvent lower-cases names */
@@ -231,9 +232,9 @@ static int expand_entry(const char *s, const char *nodename,
     return rc;
 }
 
-int aemp_config_expand_hostports(const aemp_val *list, const char *nodename,
-                                 const aemp_val *local_addrs, aemp_val **out,
-                                 char **err)
+int aempi_config_expand_hostports(const aemp_val *list, const char *nodename,
+                                  const aemp_val *local_addrs, aemp_val **out,
+                                  char **err)
 {
     char *own_name = NULL;
     aemp_val *own_addrs = NULL, *res = aemp_array();
@@ -241,28 +242,29 @@ int aemp_config_expand_hostports(const aemp_val *list, const char *nodename,
 
     *out = NULL;
     if (!rc && aemp_type_of(list) != AEMP_ARRAY) {
-        aemp_config_set_err(err, "binds and seeds must be lists of strings");
+        aempi_config_set_err(err, "binds and seeds must be lists of strings");
         rc = AEMP_ECONFIG;
     }
     if (!rc && !nodename)
-        rc = (nodename = own_name = aemp_config_nodename()) ? AEMP_OK : AEMP_ENOMEM;
+        rc = (nodename = own_name = aempi_config_nodename()) ? AEMP_OK : AEMP_ENOMEM;
     for (size_t i = 0; !rc && i < aemp_array_len(list); i++) {
         const aemp_val *e = aemp_array_at(list, i);
         aemp_type t = aemp_type_of(e);
         /* null is "" to Perl, which splits into nothing */
         if (t == AEMP_ARRAY || t == AEMP_MAP) {
-            aemp_config_set_err(err, "binds/seeds entry %zu is not a string", i);
+            aempi_config_set_err(err, "binds/seeds entry %zu is not a string",
+                                 i);
             rc = AEMP_ECONFIG;
             break;
         }
-        char *s = aemp_config_perl_str(e);
+        char *s = aempi_config_perl_str(e);
         if (!s) {
             rc = AEMP_ENOMEM;
             break;
         }
         /* '*' needs the interfaces: look them up then, once */
         if (!local_addrs && strchr(s, '*')) {
-            rc = aemp_config_local_addrs(&own_addrs, err);
+            rc = aempi_config_local_addrs(&own_addrs, err);
             local_addrs = own_addrs;
         }
         if (!rc)

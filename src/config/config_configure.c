@@ -18,19 +18,19 @@ static int slash_end(const char *s, size_t len, size_t i)
            && (i == len || (i + 1 == len && s[i] == '\n'));
 }
 
-int aemp_config_expand_nodeid(const char *tmpl, const char *nodename,
-                              const char *runiq, char **out,
-                              int *randomised)
+int aempi_config_expand_nodeid(const char *tmpl, const char *nodename,
+                               const char *runiq, char **out,
+                               int *randomised)
 {
     aemp_buf a = AEMP_BUF_INIT, b = AEMP_BUF_INIT;
     char *own_name = NULL, fresh[AEMP_RUNIQ_LEN + 1];
     int count = 0, r = AEMP_ENOMEM;
 
     *out = NULL;
-    if (!nodename && !(nodename = own_name = aemp_config_nodename()))
+    if (!nodename && !(nodename = own_name = aempi_config_nodename()))
         goto out;
     if (!runiq) {
-        if ((r = aemp_config_runiq(fresh)))
+        if ((r = aempi_config_runiq(fresh)))
             goto out;
         runiq = fresh;
         r = AEMP_ENOMEM;
@@ -39,41 +39,41 @@ int aemp_config_expand_nodeid(const char *tmpl, const char *nodename,
     /* s/%n/nodename/ge */
     for (const char *p = tmpl; *p;)
         if (p[0] == '%' && p[1] == 'n') {
-            if (aemp_buf_puts(&a, nodename))
+            if (aempi_buf_puts(&a, nodename))
                 goto out;
             p += 2;
-        } else if (aemp_buf_putc(&a, *p++)) {
+        } else if (aempi_buf_putc(&a, *p++)) {
             goto out;
         }
-    if (aemp_buf_reserve(&a, 0))
+    if (aempi_buf_reserve(&a, 0))
         goto out;
 
     /* s!(?:(?<=/)$|%u)!$RUNIQ!g */
     for (size_t i = 0; i <= a.len;) {
         if (slash_end(a.p, a.len, i)) {
-            if (aemp_buf_puts(&b, runiq))
+            if (aempi_buf_puts(&b, runiq))
                 goto out;
             count++;
         }
         if (i == a.len)
             break;
         if (a.p[i] == '%' && a.p[i + 1] == 'u') {
-            if (aemp_buf_puts(&b, runiq))
+            if (aempi_buf_puts(&b, runiq))
                 goto out;
             count++;
             i += 2;
-        } else if (aemp_buf_putc(&b, a.p[i++])) {
+        } else if (aempi_buf_putc(&b, a.p[i++])) {
             goto out;
         }
     }
-    if (!(*out = aemp_buf_detach(&b, NULL)))
+    if (!(*out = aempi_buf_detach(&b, NULL)))
         goto out;
     if (randomised)
         *randomised = count > 0;
     r = AEMP_OK;
 out:
-    aemp_buf_free(&a);
-    aemp_buf_free(&b);
+    aempi_buf_free(&a);
+    aempi_buf_free(&b);
     free(own_name);
     return r;
 }
@@ -92,11 +92,12 @@ static int resolve_seeds(const aemp_val *cfg, const char *nodename,
     if (aemp_is_null(seeds))
         return (*out = aemp_array()) ? AEMP_OK : AEMP_ENOMEM;
     if (aemp_type_of(seeds) != AEMP_ARRAY) {
-        aemp_config_set_err(err, "seeds must be a list, not %s",
-                            aemp_type_name(aemp_type_of(seeds)));
+        aempi_config_set_err(err, "seeds must be a list, not %s",
+                             aemp_type_name(aemp_type_of(seeds)));
         return AEMP_ECONFIG;
     }
-    if ((r = aemp_config_expand_hostports(seeds, nodename, local_addrs, &all, err)))
+    if ((r = aempi_config_expand_hostports(seeds, nodename, local_addrs, &all,
+                                           err)))
         return r;
     if (!(uniq = aemp_array())) {
         aemp_unref(all);
@@ -134,11 +135,11 @@ static int resolve_binds(const aemp_val *cfg, const char *nodename,
         binds = star;
     }
     if (aemp_type_of(binds) != AEMP_ARRAY) {
-        aemp_config_set_err(err, "binds must be a list, not %s",
-                            aemp_type_name(aemp_type_of(binds)));
+        aempi_config_set_err(err, "binds must be a list, not %s",
+                             aemp_type_name(aemp_type_of(binds)));
         return AEMP_ECONFIG;
     }
-    r = aemp_config_expand_hostports(binds, nodename, local_addrs, out, err);
+    r = aempi_config_expand_hostports(binds, nodename, local_addrs, out, err);
     aemp_unref(star);
     return r;
 }
@@ -154,14 +155,16 @@ static int nodeid_template(const aemp_val *cfg, const char *profile,
     if (!id)
         return asprintf(out, "%s/", profile) < 0 ? (*out = NULL, AEMP_ENOMEM) : AEMP_OK;
     if (t == AEMP_ARRAY || t == AEMP_MAP) {
-        aemp_config_set_err(err, "nodeid must be a string, not %s", aemp_type_name(t));
+        aempi_config_set_err(err, "nodeid must be a string, not %s",
+                             aemp_type_name(t));
         return AEMP_ECONFIG;
     }
-    if (!(*out = aemp_config_perl_str(id)))
+    if (!(*out = aempi_config_perl_str(id)))
         return AEMP_ENOMEM;
     if (!aemp_is_true(id)) {
-        aemp_config_set_err(err, "%s: illegal node ID (see AnyEvent::MP manpage for syntax)",
-                            *out);
+        aempi_config_set_err(err,
+                             "%s: illegal node ID (see AnyEvent::MP manpage for syntax)",
+                             *out);
         free(*out);
         *out = NULL;
         return AEMP_ECONFIG;
@@ -169,8 +172,8 @@ static int nodeid_template(const aemp_val *cfg, const char *profile,
     return AEMP_OK;
 }
 
-int aemp_config_resolve_env(const aemp_val *args, const aemp_config_env *env,
-                            aemp_val **out, int *randomised, char **err)
+int aempi_config_resolve_env(const aemp_val *args, const aemp_config_env *env,
+                             aemp_val **out, int *randomised, char **err)
 {
     static const aemp_config_env none = {0};
     aemp_val *kv = NULL, *own_rc = NULL, *cfg = NULL, *binds = NULL, *seeds = NULL;
@@ -181,32 +184,34 @@ int aemp_config_resolve_env(const aemp_val *args, const aemp_config_env *env,
     if (!env)
         env = &none;
     if (args && aemp_type_of(args) != AEMP_MAP) {
-        aemp_config_set_err(err, "configure arguments must be a map");
+        aempi_config_set_err(err, "configure arguments must be a map");
         return AEMP_EINVAL;
     }
     kv = args ? aemp_copy(args) : aemp_map();
-    nodename = env->nodename ? strdup(env->nodename) : aemp_config_nodename();
+    nodename = env->nodename ? strdup(env->nodename) : aempi_config_nodename();
     if (!kv || !nodename)
         goto out;
 
     /* the profile: given, else the host name */
     const aemp_val *pv = aemp_map_get(kv, "profile");
-    profile = aemp_is_null(pv) ? strdup(nodename) : aemp_config_perl_str(pv);
+    profile = aemp_is_null(pv) ? strdup(nodename) : aempi_config_perl_str(pv);
     if (!profile)
         goto out;
     aemp_map_del(kv, "profile", 7);
 
     const aemp_val *rc = env->rc;
     if (!rc && !aemp_is_true(aemp_map_get(kv, "norc"))) {
-        if (!env->rcpath && !(path = aemp_rc_default_path()))
+        if (!env->rcpath && !(path = aempi_rc_default_path()))
             goto out;
-        if ((r = aemp_rc_read(env->rcpath ? env->rcpath : path, &own_rc, err)))
+        if ((r = aempi_rc_read(env->rcpath ? env->rcpath : path, &own_rc,
+                               err)))
             goto out;
         rc = own_rc;
     }
-    if ((r = aemp_config_find_profile(rc, profile, kv, &cfg, err))
+    if ((r = aempi_config_find_profile(rc, profile, kv, &cfg, err))
         || (r = nodeid_template(cfg, profile, &tmpl, err))
-        || (r = aemp_config_expand_nodeid(tmpl, nodename, env->runiq, &id, randomised))
+        || (r = aempi_config_expand_nodeid(tmpl, nodename, env->runiq, &id,
+                                           randomised))
         || (r = resolve_binds(cfg, nodename, env->local_addrs, &binds, err))
         || (r = resolve_seeds(cfg, nodename, env->local_addrs, &seeds, err)))
         goto out;
@@ -241,10 +246,10 @@ out:
     return r;
 }
 
-int aemp_config_resolve(const aemp_val *args, const char *rcpath,
-                        aemp_val **out, int *randomised, char **err)
+int aempi_config_resolve(const aemp_val *args, const char *rcpath,
+                         aemp_val **out, int *randomised, char **err)
 {
     aemp_config_env env = {0};
     env.rcpath = rcpath;
-    return aemp_config_resolve_env(args, &env, out, randomised, err);
+    return aempi_config_resolve_env(args, &env, out, randomised, err);
 }

@@ -18,7 +18,7 @@
 #include "value_int.h"
 #include "value_json.h"
 
-char *aemp_rc_default_path(void)
+char *aempi_rc_default_path(void)
 {
     const char *rc = getenv("PERL_ANYEVENT_MP_RC");
     const char *home = getenv("HOME");
@@ -64,51 +64,52 @@ static char *unrelax(const char *s, size_t len, size_t *outlen)
 {
     aemp_buf b = AEMP_BUF_INIT;
     char prev = 0; /* last significant character outside strings */
-    int ok = aemp_buf_reserve(&b, len) == AEMP_OK;
+    int ok = aempi_buf_reserve(&b, len) == AEMP_OK;
 
     for (size_t i = 0; ok && i < len; i++) {
         char c = s[i];
         if (c == '"') {
             /* copy the string through its closing quote */
-            ok = aemp_buf_putc(&b, c) == AEMP_OK;
+            ok = aempi_buf_putc(&b, c) == AEMP_OK;
             for (i++; ok && i < len && s[i] != '"'; i++) {
                 if (s[i] == '\t') {
-                    ok = aemp_buf_append(&b, "\\t", 2) == AEMP_OK;
+                    ok = aempi_buf_append(&b, "\\t", 2) == AEMP_OK;
                     continue;
                 }
                 if (s[i] == '\\' && i + 1 < len)
-                    ok = aemp_buf_putc(&b, s[i++]) == AEMP_OK;
-                ok = ok && aemp_buf_putc(&b, s[i]) == AEMP_OK;
+                    ok = aempi_buf_putc(&b, s[i++]) == AEMP_OK;
+                ok = ok && aempi_buf_putc(&b, s[i]) == AEMP_OK;
             }
             if (ok && i < len)
-                ok = aemp_buf_putc(&b, '"') == AEMP_OK;
+                ok = aempi_buf_putc(&b, '"') == AEMP_OK;
             prev = '"';
         } else if (c == '#') {
             while (ok && i < len && s[i] != '\n' && s[i] != '\r')
-                ok = aemp_buf_putc(&b, ' ') == AEMP_OK, i++;
+                ok = aempi_buf_putc(&b, ' ') == AEMP_OK, i++;
             i--;
         } else if (c == ',') {
             size_t j = next_significant(s, len, i + 1);
             int closing = j < len && (s[j] == ']' || s[j] == '}');
             int after_value = prev && prev != '[' && prev != '{'
                               && prev != ',' && prev != ':';
-            ok = aemp_buf_putc(&b, closing && after_value ? ' ' : ',') == AEMP_OK;
+            ok = aempi_buf_putc(&b,
+                                closing && after_value ? ' ' : ',') == AEMP_OK;
             prev = ',';
         } else {
-            ok = aemp_buf_putc(&b, c) == AEMP_OK;
+            ok = aempi_buf_putc(&b, c) == AEMP_OK;
             if (!json_space(c))
                 prev = c;
         }
     }
     if (!ok) {
-        aemp_buf_free(&b);
+        aempi_buf_free(&b);
         return NULL;
     }
-    return aemp_buf_detach(&b, outlen);
+    return aempi_buf_detach(&b, outlen);
 }
 
-int aemp_rc_parse(const char *text, size_t len, const char *name,
-                  aemp_val **rc, char **err)
+int aempi_rc_parse(const char *text, size_t len, const char *name,
+                   aemp_val **rc, char **err)
 {
     size_t plen;
     char *plain = unrelax(text, len, &plen);
@@ -120,20 +121,22 @@ int aemp_rc_parse(const char *text, size_t len, const char *name,
     aemp_val *v = aemp_from_json(plain, plen, &perr);
     free(plain);
     if (!v) {
-        aemp_config_set_err(err, "%s: %s", name, perr ? perr : "malformed JSON");
+        aempi_config_set_err(err, "%s: %s", name,
+                             perr ? perr : "malformed JSON");
         free(perr);
         return AEMP_ECONFIG;
     }
     if (aemp_type_of(v) != AEMP_MAP) {
         aemp_unref(v);
-        aemp_config_set_err(err, "%s: the rc file must hold a JSON object", name);
+        aempi_config_set_err(err, "%s: the rc file must hold a JSON object",
+                             name);
         return AEMP_ECONFIG;
     }
     *rc = v;
     return AEMP_OK;
 }
 
-aemp_val *aemp_rc_default(void)
+aemp_val *aempi_rc_default(void)
 {
     aemp_val *rc = aemp_map();
     if (rc && aemp_map_set(rc, "version", aemp_int(1))) {
@@ -143,7 +146,7 @@ aemp_val *aemp_rc_default(void)
     return rc;
 }
 
-int aemp_rc_read(const char *path, aemp_val **rc, char **err)
+int aempi_rc_read(const char *path, aemp_val **rc, char **err)
 {
     aemp_buf b = AEMP_BUF_INIT;
     char chunk[4096];
@@ -153,28 +156,28 @@ int aemp_rc_read(const char *path, aemp_val **rc, char **err)
     *rc = NULL;
     if (!f) {
         if (errno != ENOENT) {
-            aemp_config_set_err(err, "%s: %s", path, strerror(errno));
+            aempi_config_set_err(err, "%s: %s", path, strerror(errno));
             return AEMP_EIO;
         }
-        *rc = aemp_rc_default();
+        *rc = aempi_rc_default();
         return *rc ? AEMP_OK : AEMP_ENOMEM;
     }
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (aemp_buf_append(&b, chunk, n)) {
+        if (aempi_buf_append(&b, chunk, n)) {
             fclose(f);
-            aemp_buf_free(&b);
+            aempi_buf_free(&b);
             return AEMP_ENOMEM;
         }
     int failed = ferror(f);
     int saved_errno = errno;
     fclose(f);
     if (failed) {
-        aemp_buf_free(&b);
-        aemp_config_set_err(err, "%s: %s", path, strerror(saved_errno));
+        aempi_buf_free(&b);
+        aempi_config_set_err(err, "%s: %s", path, strerror(saved_errno));
         return AEMP_EIO;
     }
-    int r = aemp_rc_parse(b.p ? b.p : "", b.len, path, rc, err);
-    aemp_buf_free(&b);
+    int r = aempi_rc_parse(b.p ? b.p : "", b.len, path, rc, err);
+    aempi_buf_free(&b);
     return r;
 }
 
@@ -193,7 +196,7 @@ static int key_cmp(const void *pa, const void *pb)
 static int indent(aemp_buf *b, int depth)
 {
     for (int i = 0; i < depth; i++)
-        if (aemp_buf_append(b, "   ", 3))
+        if (aempi_buf_append(b, "   ", 3))
             return AEMP_ENOMEM;
     return AEMP_OK;
 }
@@ -204,40 +207,40 @@ static int pretty_map(aemp_buf *b, const aemp_val *m, int depth)
 {
     size_t n = aemp_map_len(m);
     if (n == 0)
-        return aemp_buf_puts(b, "{}");
+        return aempi_buf_puts(b, "{}");
 
     /* canonical: entries in bytewise key order */
     size_t *order = malloc(n * sizeof *order);
     const aemp_val **keys = malloc(n * sizeof *keys);
     int rc = order && keys ? AEMP_OK : AEMP_ENOMEM;
     for (size_t i = 0; !rc && i < n; i++)
-        keys[i] = aemp_map_key_val_at(m, i);
+        keys[i] = aempi_map_key_val_at(m, i);
     if (!rc)
         qsort(keys, n, sizeof *keys, key_cmp);
     for (size_t i = 0; !rc && i < n; i++)
         for (size_t k = 0; k < n; k++)
-            if (aemp_map_key_val_at(m, k) == keys[i]) {
+            if (aempi_map_key_val_at(m, k) == keys[i]) {
                 order[i] = k;
                 break;
             }
 
     if (!rc)
-        rc = aemp_buf_puts(b, "{\n");
+        rc = aempi_buf_puts(b, "{\n");
     for (size_t i = 0; !rc && i < n; i++) {
         rc = indent(b, depth + 1);
         if (!rc)
-            rc = aemp_json_write(b, keys[i], 0);
+            rc = aempi_json_write(b, keys[i], 0);
         if (!rc)
-            rc = aemp_buf_puts(b, " : ");
+            rc = aempi_buf_puts(b, " : ");
         if (!rc)
             rc = pretty(b, aemp_map_value_at(m, order[i]), depth + 1);
         if (!rc)
-            rc = aemp_buf_puts(b, i + 1 < n ? ",\n" : "\n");
+            rc = aempi_buf_puts(b, i + 1 < n ? ",\n" : "\n");
     }
     if (!rc)
         rc = indent(b, depth);
     if (!rc)
-        rc = aemp_buf_putc(b, '}');
+        rc = aempi_buf_putc(b, '}');
     free(order);
     free(keys);
     return rc;
@@ -247,20 +250,20 @@ static int pretty_array(aemp_buf *b, const aemp_val *a, int depth)
 {
     size_t n = aemp_array_len(a);
     if (n == 0)
-        return aemp_buf_puts(b, "[]");
+        return aempi_buf_puts(b, "[]");
 
-    int rc = aemp_buf_puts(b, "[\n");
+    int rc = aempi_buf_puts(b, "[\n");
     for (size_t i = 0; !rc && i < n; i++) {
         rc = indent(b, depth + 1);
         if (!rc)
             rc = pretty(b, aemp_array_at(a, i), depth + 1);
         if (!rc)
-            rc = aemp_buf_puts(b, i + 1 < n ? ",\n" : "\n");
+            rc = aempi_buf_puts(b, i + 1 < n ? ",\n" : "\n");
     }
     if (!rc)
         rc = indent(b, depth);
     if (!rc)
-        rc = aemp_buf_putc(b, ']');
+        rc = aempi_buf_putc(b, ']');
     return rc;
 }
 
@@ -274,22 +277,22 @@ static int pretty(aemp_buf *b, const aemp_val *v, int depth)
     case AEMP_ARRAY:
         return pretty_array(b, v, depth);
     default:
-        return aemp_json_write(b, v, 0);
+        return aempi_json_write(b, v, 0);
     }
 }
 
-int aemp_json_pretty(const aemp_val *v, char **out, size_t *len)
+int aempi_json_pretty(const aemp_val *v, char **out, size_t *len)
 {
     aemp_buf b = AEMP_BUF_INIT;
     int r = pretty(&b, v, 0);
 
     *out = NULL;
     if (!r)
-        r = aemp_buf_putc(&b, '\n');
-    if (!r && !(*out = aemp_buf_detach(&b, len)))
+        r = aempi_buf_putc(&b, '\n');
+    if (!r && !(*out = aempi_buf_detach(&b, len)))
         r = AEMP_ENOMEM;
     if (r)
-        aemp_buf_free(&b);
+        aempi_buf_free(&b);
     return r;
 }
 
@@ -307,12 +310,12 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-int aemp_rc_write(const char *path, const aemp_val *rc, char **err)
+int aempi_rc_write(const char *path, const aemp_val *rc, char **err)
 {
     size_t len;
     char *text, *tmp = NULL, *old = NULL;
     struct stat st;
-    int r = aemp_json_pretty(rc, &text, &len);
+    int r = aempi_json_pretty(rc, &text, &len);
 
     if (r)
         goto out;
@@ -328,7 +331,7 @@ int aemp_rc_write(const char *path, const aemp_val *rc, char **err)
         || write_all(fd, text, len) != 0
         || write_all(fd, "\n", 1) != 0 /* Config.pm adds one to encode's */
         || fsync(fd) != 0) {
-        aemp_config_set_err(err, "%s: %s", tmp, strerror(errno));
+        aempi_config_set_err(err, "%s: %s", tmp, strerror(errno));
         if (fd >= 0)
             close(fd);
         unlink(tmp);
@@ -336,7 +339,7 @@ int aemp_rc_write(const char *path, const aemp_val *rc, char **err)
         goto out;
     }
     if (close(fd) != 0) {
-        aemp_config_set_err(err, "%s: %s", tmp, strerror(errno));
+        aempi_config_set_err(err, "%s: %s", tmp, strerror(errno));
         unlink(tmp);
         r = AEMP_EIO;
         goto out;
@@ -348,7 +351,7 @@ int aemp_rc_write(const char *path, const aemp_val *rc, char **err)
         /* not fatal: Perl ignores this too */
     }
     if (rename(tmp, path) != 0) {
-        aemp_config_set_err(err, "%s: %s", path, strerror(errno));
+        aempi_config_set_err(err, "%s: %s", path, strerror(errno));
         unlink(tmp);
         r = AEMP_EIO;
         goto out;
@@ -363,7 +366,7 @@ out:
 
 /* ---- random strings ---- */
 
-int aemp_config_nonce62(char *out, size_t n)
+int aempi_config_nonce62(char *out, size_t n)
 {
     static const char alnum[] =
         "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -372,7 +375,7 @@ int aemp_config_nonce62(char *out, size_t n)
 
     for (size_t i = 0; i < n;) {
         if (used == have) {
-            if (aemp_random_bytes(r, sizeof r))
+            if (aempi_random_bytes(r, sizeof r))
                 return AEMP_EIO;
             have = sizeof r;
             used = 0;
@@ -385,9 +388,9 @@ int aemp_config_nonce62(char *out, size_t n)
     return AEMP_OK;
 }
 
-int aemp_config_runiq(char *out)
+int aempi_config_runiq(char *out)
 {
-    int rc = aemp_config_nonce62(out, AEMP_RUNIQ_LEN);
+    int rc = aempi_config_nonce62(out, AEMP_RUNIQ_LEN);
     /* Kernel.pm upper-cases the last character so these ids never clash
      * with $UNIQ-based ones */
     char *last = &out[AEMP_RUNIQ_LEN - 1];

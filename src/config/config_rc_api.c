@@ -39,8 +39,8 @@ aemp_rc *aemp_rc_new(const char *path)
 
     if (!rc)
         return NULL;
-    rc->path = path ? strdup(path) : aemp_rc_default_path();
-    rc->data = aemp_rc_default();
+    rc->path = path ? strdup(path) : aempi_rc_default_path();
+    rc->data = aempi_rc_default();
     if (!rc->path || !rc->data) {
         aemp_rc_free(rc);
         return NULL;
@@ -79,7 +79,7 @@ int aemp_rc_load(aemp_rc *rc)
 
     if (!rc)
         return AEMP_EINVAL;
-    int r = aemp_rc_read(rc->path, &data, &err);
+    int r = aempi_rc_read(rc->path, &data, &err);
     if (r)
         return result(rc, r, err);
     aemp_unref(rc->data);
@@ -93,7 +93,7 @@ int aemp_rc_save(aemp_rc *rc)
 
     if (!rc)
         return AEMP_EINVAL;
-    int r = aemp_rc_write(rc->path, rc->data, &err);
+    int r = aempi_rc_write(rc->path, rc->data, &err);
     return result(rc, r, err);
 }
 
@@ -127,7 +127,8 @@ static int profiles(aemp_rc *rc, aemp_val **out)
         all = aemp_map_get(rc->data, "profile");
     }
     if (aemp_type_of(all) != AEMP_MAP) {
-        aemp_config_set_err(&msg, "%s: \"profile\" is not an object", rc->path);
+        aempi_config_set_err(&msg, "%s: \"profile\" is not an object",
+                             rc->path);
         return result(rc, AEMP_ECONFIG, msg);
     }
     *out = all;
@@ -150,7 +151,8 @@ static int profile_map(aemp_rc *rc, const char *name, aemp_val **out)
         p = aemp_map_get(all, name);
     }
     if (aemp_type_of(p) != AEMP_MAP) {
-        aemp_config_set_err(&msg, "%s: profile \"%s\" is not an object", rc->path, name);
+        aempi_config_set_err(&msg, "%s: profile \"%s\" is not an object",
+                             rc->path, name);
         return result(rc, AEMP_ECONFIG, msg);
     }
     *out = p;
@@ -198,7 +200,7 @@ int aemp_rc_find_profile(aemp_rc *rc, const char *name, const aemp_val *args,
         *out = NULL;
     if (!rc || !out || (args && aemp_type_of(args) != AEMP_MAP))
         return refuse(rc, NULL);
-    int r = aemp_config_find_profile(rc->data, name, args, out, &err);
+    int r = aempi_config_find_profile(rc->data, name, args, out, &err);
     return result(rc, r, err);
 }
 
@@ -206,7 +208,7 @@ int aemp_rc_gensecret(char *out, size_t size)
 {
     if (!out || size < AEMP_RC_SECRET_LEN + 1)
         return AEMP_EINVAL;
-    return aemp_config_nonce62(out, AEMP_RC_SECRET_LEN);
+    return aempi_config_nonce62(out, AEMP_RC_SECRET_LEN);
 }
 
 int aemp_rc_pretty(const aemp_val *v, char **out, size_t *len)
@@ -215,5 +217,5 @@ int aemp_rc_pretty(const aemp_val *v, char **out, size_t *len)
         *out = NULL;
     if (!v || !out)
         return AEMP_EINVAL;
-    return aemp_json_pretty(v, out, len);
+    return aempi_json_pretty(v, out, len);
 }

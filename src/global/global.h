@@ -7,9 +7,9 @@
 
 #include "kernel.h"
 
-/* Plugs the global protocol into a new node (kernel_node_new's, before
+/* Plugs the global protocol into a new node (aempi_kernel_node_new's, before
  * configure): its g_* requests and its hooks (global_register.c).
  * AEMP_ENOMEM, or AEMP_ESTATE if the node has a layer already. */
-int global_register(aemp_node *n);
+int aempi_global_register(aemp_node *n);
 
 #endif

@@ -61,74 +61,75 @@ struct aemp_global {
     struct event *keepalive_timer;
 };
 
-/* The node's global state: the kernel keeps it for us (kernel_hooks_set);
- * NULL on a node the protocol is not plugged into. */
+/* The node's global state: the kernel keeps it for us
+ * (aempi_kernel_hooks_set); NULL on a node the protocol is not plugged
+ * into. */
 static inline aemp_global *global_of(const aemp_node *n)
 {
     return n->upper;
 }
 
 /* ---- global_slave.c: every node's side ---- */
-aemp_global *global_new(void); /* NULL: out of memory */
-void global_state_free(aemp_global *g);
+aemp_global *aempi_global_new(void); /* NULL: out of memory */
+void aempi_global_state_free(aemp_global *g);
 
 /* After configure: publish our listeners in 'l, look for a master. */
-void global_start(aemp_node *n);
+void aempi_global_start(aemp_node *n);
 
 /* A seed link's greeting named rnode (not us). */
-void global_seed_greeted(aemp_node *n, const char *rnode);
+void aempi_global_seed_greeted(aemp_node *n, const char *rnode);
 
 /* A node came up or went down (called before user callbacks). */
-void global_node_event(aemp_node *n, const char *id, int up);
+void aempi_global_node_event(aemp_node *n, const char *id, int up);
 
 /* Where is this node? Asks the master (g_find). */
-void global_find(aemp_node *n, const char *id);
+void aempi_global_find(aemp_node *n, const char *id);
 
 /* Node-port requests of the protocol (msg is ["", TAG, ARGS...]). */
-void global_req_g_reply(aemp_node *n, const char *src, aemp_val *msg);
-void global_req_g_found(aemp_node *n, const char *src, aemp_val *msg);
-void global_req_g_chg1(aemp_node *n, const char *src, aemp_val *msg);
-void global_req_g_chg2(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_global_req_g_reply(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_global_req_g_found(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_global_req_g_chg1(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_global_req_g_chg2(aemp_node *n, const char *src, aemp_val *msg);
 
 /* 1 on a global node. */
-int global_is_on(const aemp_node *n);
+int aempi_global_is_on(const aemp_node *n);
 
 /* Perl's sv_eq: scalars compare as strings (and definedness), references
  * by their JSON encoding. */
-int global_sv_eq(const aemp_val *a, const aemp_val *b);
+int aempi_global_sv_eq(const aemp_val *a, const aemp_val *b);
 
-void gslave_master_set(aemp_node *n, const char *id);
+void aempi_gslave_master_set(aemp_node *n, const char *id);
 /* db_set without a handle: entries the protocol itself keeps. */
-int gslave_set(aemp_node *n, const char *family, const char *key,
-               aemp_val *value);
+int aempi_gslave_set(aemp_node *n, const char *family, const char *key,
+                     aemp_val *value);
 
 /* ---- global_seed.c, global_keepalive.c: a global node's side ---- */
 /* The global (seed) node's requests; on a node that is not global they
  * do nothing, except g_slave, which makes it one. */
-void gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg);
-void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg);
-void gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg);
-void gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg);
-void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg);
-void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg);
-void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg);
-void gseed_req_g_global(aemp_node *n, const char *src, aemp_val *msg);
-void gseed_node_event(aemp_node *n, const char *id, int up);
+void aempi_gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_gseed_req_g_global(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_gseed_node_event(aemp_node *n, const char *id, int up);
 /* Become a global node: our seed address turned out to be our own, or a
  * node sent us g_slave. */
-void gseed_become(aemp_node *n);
+void aempi_gseed_become(aemp_node *n);
 /* 1 if a global node keeps a link to id (a global node in 'g). */
-int gseed_keeps(const aemp_node *n, const char *id);
+int aempi_gseed_keeps(const aemp_node *n, const char *id);
 /* A global node's addresses for a node (its 'l entry), a new array, or
  * NULL. */
-aemp_val *gseed_addresses(aemp_node *n, const char *id);
-void gseed_free(aemp_global *g);
+aemp_val *aempi_gseed_addresses(aemp_node *n, const char *id);
+void aempi_gseed_free(aemp_global *g);
 /* g_slave DB from node: node is a slave, DB its shard. */
-void gseed_slave(aemp_node *n, const char *node, const aemp_val *db);
-void gseed_upd(aemp_node *n, const char *node, const char *family,
-               const aemp_val *set, const aemp_val *del);
-void gseed_keepalive_add(aemp_node *n, const char *id);
-void gseed_keepalive_del(aemp_node *n, const char *id);
-void gseed_keepalive_event(aemp_node *n, const char *id, int up);
+void aempi_gseed_slave(aemp_node *n, const char *node, const aemp_val *db);
+void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
+                     const aemp_val *set, const aemp_val *del);
+void aempi_gseed_keepalive_add(aemp_node *n, const char *id);
+void aempi_gseed_keepalive_del(aemp_node *n, const char *id);
+void aempi_gseed_keepalive_event(aemp_node *n, const char *id, int up);
 
 #endif

@@ -12,14 +12,15 @@
 static void keepalive_all(aemp_node *n)
 {
     aemp_global *g = global_of(n);
-    aemp_log(n, 9, LOG_KERNEL, "keepalive: trying to establish connections "
-                               "with %zu node(s).",
-             aemp_map_len(g->down));
+    aemp_log_ctx(n, 9, LOG_KERNEL,
+                 "keepalive: trying to establish connections with %zu "
+                 "node(s).", aemp_map_len(g->down));
     for (size_t i = 0; i < aemp_map_len(g->down); i++) {
-        aemp_remote *r = kernel_remote_get(n, aemp_map_key_at(g->down, i, NULL),
-                                           1);
+        aemp_remote *r = aempi_kernel_remote_get(n, aemp_map_key_at(g->down,
+                                                                    i, NULL),
+                                                 1);
         if (r)
-            kernel_remote_connect(r);
+            aempi_kernel_remote_connect(r);
     }
     g->keepalive_retry *= 2;
     if (g->keepalive_retry > n->monitor_timeout)
@@ -34,15 +35,15 @@ static void on_keepalive(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
-    kernel_io_enter(ud); /* a node without an address fails at once */
+    aempi_kernel_io_enter(ud); /* a node without an address fails at once */
     keepalive_all(ud);
-    kernel_io_leave(ud);
+    aempi_kernel_io_leave(ud);
 }
 
 static void keepalive_again(aemp_node *n)
 {
     aemp_global *g = global_of(n);
-    g->keepalive_retry = (1.0 + aemp_random_unit()) * 0.3;
+    g->keepalive_retry = (1.0 + aempi_random_unit()) * 0.3;
     if (!g->keepalive_timer)
         g->keepalive_timer = event_new(n->base, -1, 0, on_keepalive, n);
     if (g->keepalive_timer) {
@@ -51,7 +52,7 @@ static void keepalive_again(aemp_node *n)
     }
 }
 
-void gseed_keepalive_add(aemp_node *n, const char *id)
+void aempi_gseed_keepalive_add(aemp_node *n, const char *id)
 {
     aemp_global *g = global_of(n);
     if (!id || !strcmp(id, n->id))
@@ -64,7 +65,7 @@ void gseed_keepalive_add(aemp_node *n, const char *id)
     keepalive_again(n);
 }
 
-void gseed_keepalive_del(aemp_node *n, const char *id)
+void aempi_gseed_keepalive_del(aemp_node *n, const char *id)
 {
     aemp_global *g = global_of(n);
     aemp_val *count = id ? aemp_map_get(g->keepalive, id) : NULL;
@@ -78,16 +79,16 @@ void gseed_keepalive_del(aemp_node *n, const char *id)
     aemp_map_del(g->down, id, strlen(id));
     if (!aemp_map_len(g->down) && g->keepalive_timer)
         event_del(g->keepalive_timer);
-    kernel_remote_let_go(n, id);
+    aempi_kernel_remote_let_go(n, id);
 }
 
-int gseed_keeps(const aemp_node *n, const char *id)
+int aempi_gseed_keeps(const aemp_node *n, const char *id)
 {
     const aemp_global *g = global_of(n);
     return g && aemp_map_get(g->keepalive, id) != NULL;
 }
 
-void gseed_keepalive_event(aemp_node *n, const char *id, int up)
+void aempi_gseed_keepalive_event(aemp_node *n, const char *id, int up)
 {
     aemp_global *g = global_of(n);
     if (!aemp_map_get(g->keepalive, id))
@@ -102,7 +103,7 @@ void gseed_keepalive_event(aemp_node *n, const char *id, int up)
     }
 }
 
-void gseed_free(aemp_global *g)
+void aempi_gseed_free(aemp_global *g)
 {
     if (g->keepalive_timer)
         event_free(g->keepalive_timer);

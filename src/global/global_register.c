@@ -11,15 +11,18 @@ static const struct {
     kernel_req_fn fn;
 } requests[] = {
     /* a normal node's side */
-    {"g_global", gseed_req_g_global}, {"g_reply", global_req_g_reply},
-    {"g_found", global_req_g_found},  {"g_chg1", global_req_g_chg1},
-    {"g_chg2", global_req_g_chg2},
+    {"g_global", aempi_gseed_req_g_global}, {"g_reply",
+                                             aempi_global_req_g_reply},
+    {"g_found", aempi_global_req_g_found},  {"g_chg1",
+                                             aempi_global_req_g_chg1},
+    {"g_chg2", aempi_global_req_g_chg2},
     /* a global node's side */
-    {"g_slave", gseed_req_g_slave},   {"g_set", gseed_req_g_set},
-    {"g_upd", gseed_req_g_upd},       {"g_find", gseed_req_g_find},
-    {"g_db_family", gseed_req_g_db},  {"g_db_keys", gseed_req_g_db},
-    {"g_db_values", gseed_req_g_db},  {"g_mon1", gseed_req_g_mon1},
-    {"g_mon0", gseed_req_g_mon0},
+    {"g_slave", aempi_gseed_req_g_slave},   {"g_set", aempi_gseed_req_g_set},
+    {"g_upd", aempi_gseed_req_g_upd},       {"g_find", aempi_gseed_req_g_find},
+    {"g_db_family", aempi_gseed_req_g_db},  {"g_db_keys",
+                                             aempi_gseed_req_g_db},
+    {"g_db_values", aempi_gseed_req_g_db},  {"g_mon1", aempi_gseed_req_g_mon1},
+    {"g_mon0", aempi_gseed_req_g_mon0},
 };
 
 /* Where a node lives: a normal node asks its master (g_find; without a
@@ -29,40 +32,40 @@ static kernel_addr_rc addresses(aemp_node *n, const char *id,
                                 aemp_val **addrs)
 {
     *addrs = NULL;
-    if (!global_is_on(n)) {
-        global_find(n, id);
+    if (!aempi_global_is_on(n)) {
+        aempi_global_find(n, id);
         return KERNEL_ADDR_LOOKING;
     }
-    *addrs = gseed_addresses(n, id);
+    *addrs = aempi_gseed_addresses(n, id);
     return *addrs ? KERNEL_ADDR_FOUND : KERNEL_ADDR_NONE;
 }
 
 static void state_free(aemp_node *n)
 {
-    global_state_free(global_of(n));
+    aempi_global_state_free(global_of(n));
 }
 
 static const kernel_hooks hooks = {
-    .configured = global_start,
-    .node_event = global_node_event,
-    .seed_greeted = global_seed_greeted,
-    .seed_is_self = gseed_become,
+    .configured = aempi_global_start,
+    .node_event = aempi_global_node_event,
+    .seed_greeted = aempi_global_seed_greeted,
+    .seed_is_self = aempi_gseed_become,
     .addresses = addresses,
-    .keeps = gseed_keeps,
+    .keeps = aempi_gseed_keeps,
     .free = state_free,
 };
 
-int global_register(aemp_node *n)
+int aempi_global_register(aemp_node *n)
 {
-    aemp_global *g = global_new();
+    aemp_global *g = aempi_global_new();
     if (!g)
         return AEMP_ENOMEM;
-    int rc = kernel_hooks_set(n, &hooks, g);
+    int rc = aempi_kernel_hooks_set(n, &hooks, g);
     if (rc) {
-        global_state_free(g);
+        aempi_global_state_free(g);
         return rc;
     }
     for (size_t i = 0; !rc && i < sizeof requests / sizeof *requests; i++)
-        rc = kernel_node_request_add(n, requests[i].tag, requests[i].fn);
+        rc = aempi_kernel_node_request_add(n, requests[i].tag, requests[i].fn);
     return rc;
 }

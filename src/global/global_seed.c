@@ -90,8 +90,8 @@ static const char *shard_with(aemp_global *g, const char *family,
     return NULL;
 }
 
-void gseed_upd(aemp_node *n, const char *node, const char *family,
-               const aemp_val *set_in, const aemp_val *del)
+void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
+                     const aemp_val *set_in, const aemp_val *del)
 {
     aemp_global *g = global_of(n);
     aemp_val *ldb = map_child(map_child(g->local_dbs, node), family);
@@ -125,7 +125,7 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
             aemp_val *v = aemp_map_getn(
                 aemp_map_get(aemp_map_get(g->local_dbs, slave), family), k,
                 klen);
-            if (!global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
+            if (!aempi_global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
                 aemp_map_setn(set, k, klen, aemp_ref(v));
                 aemp_map_setn(gdb, k, klen, aemp_ref(v));
             }
@@ -136,7 +136,7 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
                 aemp_map_get(aemp_map_get(g->local_dbs, global), family), k,
                 klen);
             aemp_array_push(del_global, aemp_strn(k, klen));
-            if (!global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
+            if (!aempi_global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
                 aemp_map_setn(local_set, k, klen, aemp_ref(v));
                 aemp_map_setn(gdb, k, klen, aemp_ref(v));
             }
@@ -163,10 +163,10 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
                                     aemp_copy(set), aemp_ref(del_global),
                                     NULL);
         aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
-        for (aemp_dict_entry *e = aemp_dict_next(&g->global_nodes, NULL); e;
-             e = aemp_dict_next(&g->global_nodes, e))
-            kernel_snd_node_shared(n, e->key, upd, &cache);
-        aemp_frame_cache_free(&cache);
+        for (aemp_dict_entry *e = aempi_dict_next(&g->global_nodes, NULL); e;
+             e = aempi_dict_next(&g->global_nodes, e))
+            aempi_kernel_snd_node_shared(n, e->key, upd, &cache);
+        aempi_frame_cache_free(&cache);
         aemp_unref(upd);
     }
 
@@ -188,9 +188,10 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
         /* every monitor gets the same bytes: encoded once per framing */
         aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
         for (size_t i = 0; i < aemp_map_len(mons); i++)
-            kernel_snd_node_shared(n, aemp_map_key_at(mons, i, NULL), chg,
-                                   &cache);
-        aemp_frame_cache_free(&cache);
+            aempi_kernel_snd_node_shared(n, aemp_map_key_at(mons, i, NULL),
+                                         chg,
+                                         &cache);
+        aempi_frame_cache_free(&cache);
         aemp_unref(chg);
     }
     aemp_unref(set);
@@ -203,8 +204,8 @@ void gseed_upd(aemp_node *n, const char *node, const char *family,
 static void gseed_set(aemp_node *n, const char *node, const aemp_val *db)
 {
     for (size_t i = 0; i < aemp_map_len(db); i++)
-        gseed_upd(n, node, aemp_map_key_at(db, i, NULL),
-                  aemp_map_value_at(db, i), NULL);
+        aempi_gseed_upd(n, node, aemp_map_key_at(db, i, NULL),
+                        aemp_map_value_at(db, i), NULL);
 }
 
 /* g_clr: every key of a node goes. */
@@ -221,7 +222,8 @@ static void gseed_clr(aemp_node *n, const char *node)
             const char *key = aemp_map_key_at(fam, k, &klen);
             aemp_array_push(keys, aemp_strn(key, klen));
         }
-        gseed_upd(n, node, aemp_map_key_at(families, i, NULL), NULL, keys);
+        aempi_gseed_upd(n, node, aemp_map_key_at(families, i, NULL), NULL,
+                        keys);
         aemp_unref(keys);
     }
     aemp_unref(families);
@@ -231,22 +233,22 @@ static void gseed_clr(aemp_node *n, const char *node)
 
 /* ---- requests to a global node ---- */
 
-void gseed_slave(aemp_node *n, const char *node, const aemp_val *db)
+void aempi_gseed_slave(aemp_node *n, const char *node, const aemp_val *db)
 {
     map_child(global_of(n)->slaves, node);
     gseed_set(n, node, db);
 }
 
-void gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (!global_of(n)->on)
-        gseed_become(n);
+        aempi_gseed_become(n);
     if (aemp_array_len(msg) < 3)
         return; /* an empty g_slave only starts the global service */
-    gseed_slave(n, src, aemp_array_at(msg, 2));
+    aempi_gseed_slave(n, src, aemp_array_at(msg, 2));
 }
 
-void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (!global_of(n)->on)
         return;
@@ -254,18 +256,19 @@ void gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg)
     aemp_val *binds = aemp_copy(aemp_map_get(aemp_map_get(db, "'l"), src));
     gseed_set(n, src, db);
     /* mirror the other global's listeners, so globals find each other */
-    gslave_set(n, "'l", src, binds);
+    aempi_gslave_set(n, "'l", src, binds);
 }
 
-void gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg)
 {
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!global_of(n)->on || !family)
         return;
-    gseed_upd(n, src, family, aemp_array_at(msg, 3), aemp_array_at(msg, 4));
+    aempi_gseed_upd(n, src, family, aemp_array_at(msg, 3), aemp_array_at(msg,
+                                                                         4));
 }
 
-void gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg)
 {
     const char *node = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!global_of(n)->on || !node)
@@ -289,7 +292,7 @@ static aemp_val *family_for(aemp_node *n, const char *dst,
 }
 
 /* g_db_family / g_db_keys / g_db_values FAMILY ID */
-void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
 {
     const char *tag = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
@@ -318,7 +321,7 @@ void gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
                                  NULL));
 }
 
-void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
 {
     aemp_global *g = global_of(n);
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
@@ -333,7 +336,7 @@ void gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
                                  NULL));
 }
 
-void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
 {
     aemp_global *g = global_of(n);
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
@@ -353,7 +356,7 @@ void gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
 static void global_connect(aemp_node *n, const char *node)
 {
     aemp_global *g = global_of(n);
-    gslave_set(n, "'g", node, NULL);
+    aempi_gslave_set(n, "'g", node, NULL);
     aemp_val *db = aemp_map();
     for (size_t i = 0; i < aemp_map_len(g->local_dbs); i++) {
         if (!is_slave(g, aemp_map_key_at(g->local_dbs, i, NULL)))
@@ -377,7 +380,7 @@ static void global_connect(aemp_node *n, const char *node)
 static void disconnect(aemp_node *n, const char *node)
 {
     aemp_global *g = global_of(n);
-    aemp_dict_del(&g->global_nodes, node);
+    aempi_dict_del(&g->global_nodes, node);
     aemp_db_del(n, "'g", node);
     aemp_db_del(n, "'l", node);
     gseed_clr(n, node);
@@ -392,20 +395,20 @@ static void disconnect(aemp_node *n, const char *node)
     aemp_map_del(g->slaves, node, strlen(node));
 }
 
-void gseed_req_g_global(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_gseed_req_g_global(aemp_node *n, const char *src, aemp_val *msg)
 {
     (void)msg;
     aemp_global *g = global_of(n);
     if (!g->on) {
-        aemp_dict_set(&g->global_nodes, src, NULL);
+        aempi_dict_set(&g->global_nodes, src, NULL);
         return;
     }
     disconnect(n, src);
-    aemp_dict_set(&g->global_nodes, src, NULL);
+    aempi_dict_set(&g->global_nodes, src, NULL);
     global_connect(n, src);
 }
 
-void gseed_node_event(aemp_node *n, const char *id, int up)
+void aempi_gseed_node_event(aemp_node *n, const char *id, int up)
 {
     if (!global_of(n)->on)
         return;
@@ -413,10 +416,10 @@ void gseed_node_event(aemp_node *n, const char *id, int up)
         aemp_sndv(n, id, aemp_str("g_global"), NULL);
     else
         disconnect(n, id);
-    gseed_keepalive_event(n, id, up);
+    aempi_gseed_keepalive_event(n, id, up);
 }
 
-aemp_val *gseed_addresses(aemp_node *n, const char *id)
+aemp_val *aempi_gseed_addresses(aemp_node *n, const char *id)
 {
     return aemp_copy(aemp_map_get(aemp_map_get(global_of(n)->global_db, "'l"),
                                   id));
@@ -432,26 +435,28 @@ static void on_globals(aemp_node *n, const char *family, const aemp_val *db,
     (void)changed;
     (void)ud;
     for (size_t i = 0; i < aemp_array_len(added); i++)
-        gseed_keepalive_add(n, aemp_str_ptr(aemp_array_at(added, i), NULL));
+        aempi_gseed_keepalive_add(n, aemp_str_ptr(aemp_array_at(added, i),
+                                                  NULL));
     for (size_t i = 0; i < aemp_array_len(deleted); i++)
-        gseed_keepalive_del(n, aemp_str_ptr(aemp_array_at(deleted, i), NULL));
+        aempi_gseed_keepalive_del(n, aemp_str_ptr(aemp_array_at(deleted, i),
+                                                  NULL));
 }
 
-void gseed_become(aemp_node *n)
+void aempi_gseed_become(aemp_node *n)
 {
     aemp_global *g = global_of(n);
     if (g->on)
         return;
     g->on = 1;
-    aemp_log(n, 7, LOG_KERNEL, "starting global service.");
+    aemp_log_ctx(n, 7, LOG_KERNEL, "starting global service.");
     /* our own master: this sends our database to ourselves */
-    gslave_master_set(n, n->id);
-    gslave_set(n, "'g", n->id, NULL);
+    aempi_gslave_master_set(n, n->id);
+    aempi_gslave_set(n, "'g", n->id, NULL);
     aemp_val *up = aemp_up_nodes(n);
     for (size_t i = 0; i < aemp_array_len(up); i++) {
         const char *id = aemp_str_ptr(aemp_array_at(up, i), NULL);
         aemp_sndv(n, id, aemp_str("g_global"), NULL);
-        if (aemp_dict_find(&g->global_nodes, id, strlen(id)))
+        if (aempi_dict_find(&g->global_nodes, id, strlen(id)))
             global_connect(n, id);
     }
     aemp_unref(up);

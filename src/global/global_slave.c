@@ -14,7 +14,7 @@
 
 /* ---- life cycle ---- */
 
-aemp_global *global_new(void)
+aemp_global *aempi_global_new(void)
 {
     aemp_global *g = calloc(1, sizeof *g);
     if (!g)
@@ -34,7 +34,7 @@ aemp_global *global_new(void)
         g->local_dbs && g->holders && g->slaves && g->gmon && g->keepalive &&
         g->down)
         return g;
-    global_state_free(g);
+    aempi_global_state_free(g);
     return NULL;
 }
 
@@ -45,37 +45,37 @@ static void handle_free(db_handle *h)
     free(h);
 }
 
-void global_state_free(aemp_global *g)
+void aempi_global_state_free(aemp_global *g)
 {
     if (!g)
         return;
-    gseed_free(g);
+    aempi_gseed_free(g);
     aemp_unref(g->local_db);
     aemp_unref(g->requests);
     aemp_unref(g->mon_db);
     free(g->master);
-    for (aemp_dict_entry *e = aemp_dict_next(&g->replies, NULL); e;
-         e = aemp_dict_next(&g->replies, e)) {
+    for (aemp_dict_entry *e = aempi_dict_next(&g->replies, NULL); e;
+         e = aempi_dict_next(&g->replies, e)) {
         db_reply *r = e->value;
         free(r->family);
         free(r);
     }
-    aemp_dict_clear(&g->replies);
-    for (aemp_dict_entry *e = aemp_dict_next(&g->handles, NULL); e;
-         e = aemp_dict_next(&g->handles, e))
+    aempi_dict_clear(&g->replies);
+    for (aemp_dict_entry *e = aempi_dict_next(&g->handles, NULL); e;
+         e = aempi_dict_next(&g->handles, e))
         handle_free(e->value);
-    aemp_dict_clear(&g->handles);
+    aempi_dict_clear(&g->handles);
     while (g->mons) {
         db_monitor *next = g->mons->next;
         free(g->mons->family);
         free(g->mons);
         g->mons = next;
     }
-    aemp_dict_clear(&g->global_nodes);
+    aempi_dict_clear(&g->global_nodes);
     free(g);
 }
 
-int global_is_on(const aemp_node *n)
+int aempi_global_is_on(const aemp_node *n)
 {
     const aemp_global *g = global_of(n);
     return g && g->on;
@@ -89,7 +89,7 @@ const char *aemp_node_master(const aemp_node *n)
 
 /* ---- values as Perl compares them ---- */
 
-int global_sv_eq(const aemp_val *a, const aemp_val *b)
+int aempi_global_sv_eq(const aemp_val *a, const aemp_val *b)
 {
     aemp_type ta = aemp_type_of(a), tb = aemp_type_of(b);
     int ra = ta == AEMP_ARRAY || ta == AEMP_MAP;
@@ -98,7 +98,7 @@ int global_sv_eq(const aemp_val *a, const aemp_val *b)
         return aemp_equal(a, b);
     if ((ta == AEMP_NULL) != (tb == AEMP_NULL))
         return 0;
-    char *sa = aemp_config_perl_str(a), *sb = aemp_config_perl_str(b);
+    char *sa = aempi_config_perl_str(a), *sb = aempi_config_perl_str(b);
     int eq = sa && sb && !strcmp(sa, sb);
     free(sa);
     free(sb);
@@ -143,18 +143,18 @@ static void send_slave(aemp_node *n, const char *master)
     if (strcmp(master, n->id))
         aemp_sndv(n, master, aemp_str("g_slave"), db, NULL);
     else {
-        gseed_slave(n, master, db);
+        aempi_gseed_slave(n, master, db);
         aemp_unref(db);
     }
 }
 
-void gslave_master_set(aemp_node *n, const char *id)
+void aempi_gslave_master_set(aemp_node *n, const char *id)
 {
     aemp_global *g = global_of(n);
     free(g->master);
     g->master = strdup(id);
     g->searching = 0;
-    aemp_log(n, 8, LOG_KERNEL, "new master node: %s.", id);
+    aemp_log_ctx(n, 8, LOG_KERNEL, "new master node: %s.", id);
     send_slave(n, id);
     for (size_t i = 0; i < aemp_map_len(g->requests); i++)
         aemp_snd(n, id, aemp_ref(aemp_map_value_at(g->requests, i)));
@@ -162,41 +162,41 @@ void gslave_master_set(aemp_node *n, const char *id)
 
 static void master_search(aemp_node *n)
 {
-    aemp_log(n, 9, LOG_KERNEL, "starting search for master node.");
+    aemp_log_ctx(n, 9, LOG_KERNEL, "starting search for master node.");
     for (size_t i = 0; i < n->nseeds; i++) {
         const char *id = n->seeds[i].nodeid;
         if (id && aemp_node_is_up(n, id) == 1) {
-            gslave_master_set(n, id);
+            aempi_gslave_master_set(n, id);
             return;
         }
     }
     global_of(n)->searching = 1;
 }
 
-void global_seed_greeted(aemp_node *n, const char *rnode)
+void aempi_global_seed_greeted(aemp_node *n, const char *rnode)
 {
     /* also start the global service there, in case it is not running */
     aemp_sndv(n, rnode, aemp_str("g_slave"), NULL);
 }
 
-void global_node_event(aemp_node *n, const char *id, int up)
+void aempi_global_node_event(aemp_node *n, const char *id, int up)
 {
     aemp_global *g = global_of(n);
     if (!up)
-        aemp_dict_del(&g->global_nodes, id);
-    if (up && kernel_is_seed_node(n, id))
+        aempi_dict_del(&g->global_nodes, id);
+    if (up && aempi_kernel_is_seed_node(n, id))
         aemp_sndv(n, id, aemp_str("g_slave"), NULL);
     if (!up && g->master && !strcmp(g->master, id)) {
         free(g->master);
         g->master = NULL;
         master_search(n);
-    } else if (up && g->searching && kernel_is_seed_node(n, id)) {
-        gslave_master_set(n, id);
+    } else if (up && g->searching && aempi_kernel_is_seed_node(n, id)) {
+        aempi_gslave_master_set(n, id);
     }
-    gseed_node_event(n, id, up);
+    aempi_gseed_node_event(n, id, up);
 }
 
-void global_start(aemp_node *n)
+void aempi_global_start(aemp_node *n)
 {
     /* our listeners, for others to find us */
     aemp_val *fam = aemp_map();
@@ -205,14 +205,14 @@ void global_start(aemp_node *n)
     master_search(n);
 }
 
-void global_find(aemp_node *n, const char *id)
+void aempi_global_find(aemp_node *n, const char *id)
 {
     char key[512];
     snprintf(key, sizeof key, "g_find %s", id);
     req_add(n, key, aemp_arrayv(aemp_str("g_find"), aemp_str(id), NULL));
 }
 
-void global_req_g_found(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_global_req_g_found(aemp_node *n, const char *src, aemp_val *msg)
 {
     (void)src;
     const char *id = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
@@ -221,17 +221,17 @@ void global_req_g_found(aemp_node *n, const char *src, aemp_val *msg)
     char key[512];
     snprintf(key, sizeof key, "g_find %s", id);
     req_del(n, key);
-    aemp_remote *r = kernel_remote_get(n, id, 0);
+    aemp_remote *r = aempi_kernel_remote_get(n, id, 0);
     const aemp_val *addrs = aemp_array_at(msg, 3);
     if (!r)
         return;
     /* undef (unknown node) reads as an empty list in Perl's connect_to
      * (no strict refs there): "no known address" at once */
     if (aemp_type_of(addrs) == AEMP_ARRAY)
-        kernel_remote_connect_to(r, addrs);
+        aempi_kernel_remote_connect_to(r, addrs);
     else {
         aemp_val *none = aemp_array();
-        kernel_remote_connect_to(r, none);
+        aempi_kernel_remote_connect_to(r, none);
         aemp_unref(none);
     }
 }
@@ -250,7 +250,7 @@ static aemp_db_handle handle_new(aemp_node *n, const char *family,
     }
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)++g->next_handle);
-    if (aemp_dict_set(&g->handles, id, h)) {
+    if (aempi_dict_set(&g->handles, id, h)) {
         handle_free(h);
         return 0;
     }
@@ -262,8 +262,8 @@ static int valid_name(const char *s)
     return s && *s;
 }
 
-int gslave_set(aemp_node *n, const char *family, const char *key,
-               aemp_val *value)
+int aempi_gslave_set(aemp_node *n, const char *family, const char *key,
+                     aemp_val *value)
 {
     aemp_global *g = global_of(n);
     if (!valid_name(family) || !key) {
@@ -278,7 +278,7 @@ int gslave_set(aemp_node *n, const char *family, const char *key,
         aemp_map_set(g->local_db, family, fam);
     }
     aemp_val *old = aemp_map_get(fam, key);
-    if (!old || !global_sv_eq(old, value)) {
+    if (!old || !aempi_global_sv_eq(old, value)) {
         aemp_map_set(fam, key, aemp_ref(value));
         aemp_val *set = aemp_map();
         aemp_map_set(set, key, aemp_ref(value));
@@ -292,18 +292,21 @@ int gslave_set(aemp_node *n, const char *family, const char *key,
 aemp_db_handle aemp_db_set(aemp_node *n, const char *family, const char *key,
                            aemp_val *value)
 {
-    if (!n || kernel_check_family(n, family) || kernel_check_key(n, key)) {
+    if (!n || aempi_kernel_check_family(n, family) ||
+        aempi_kernel_check_key(n, key)) {
         aemp_unref(value);
         return 0;
     }
-    if (gslave_set(n, family, key, value))
+    if (aempi_gslave_set(n, family, key, value))
         return 0;
     return handle_new(n, family, key);
 }
 
 int aemp_db_del(aemp_node *n, const char *family, const char *key)
 {
-    if (!n || kernel_check_family(n, family) || kernel_check_key(n, key))
+    if (!n || aempi_kernel_check_family(n,
+                                        family) || aempi_kernel_check_key(n,
+                                                                          key))
         return AEMP_EINVAL;
     aemp_val *fam = aemp_map_get(global_of(n)->local_db, family);
     if (!fam || !aemp_map_del(fam, key, strlen(key)))
@@ -317,8 +320,8 @@ static db_handle *handle_get(aemp_node *n, aemp_db_handle id, int take)
 {
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-    return take ? aemp_dict_del(&global_of(n)->handles, key)
-                : aemp_dict_get(&global_of(n)->handles, key);
+    return take ? aempi_dict_del(&global_of(n)->handles, key)
+                : aempi_dict_get(&global_of(n)->handles, key);
 }
 
 void aemp_db_release(aemp_node *n, aemp_db_handle id)
@@ -352,7 +355,7 @@ aemp_db_handle aemp_db_reg(aemp_node *n, const char *family, const char *port,
 {
     if (n && !port)
         port = n->self; /* as Perl's db_reg without a port */
-    if (!n || kernel_check_port(n, port)) {
+    if (!n || aempi_kernel_check_port(n, port)) {
         aemp_unref(value);
         return 0;
     }
@@ -367,7 +370,7 @@ aemp_db_handle aemp_db_reg(aemp_node *n, const char *family, const char *port,
 
 static void run_reply(aemp_node *n, aemp_job *job)
 {
-    db_reply *r = aemp_dict_del(&global_of(n)->replies, job->name);
+    db_reply *r = aempi_dict_del(&global_of(n)->replies, job->name);
     if (!r)
         return;
     r->cb(n, r->family, job->val, r->ud);
@@ -375,25 +378,26 @@ static void run_reply(aemp_node *n, aemp_job *job)
     free(r);
 }
 
-void global_req_g_reply(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_global_req_g_reply(aemp_node *n, const char *src, aemp_val *msg)
 {
     (void)src;
     const char *id = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!id)
         return;
     req_del(n, id);
-    if (aemp_dict_get(&global_of(n)->replies, id))
-        kernel_queue_call(n, run_reply, id, aemp_ref(aemp_array_at(msg, 3)),
-                          0);
+    if (aempi_dict_get(&global_of(n)->replies, id))
+        aempi_kernel_queue_call(n, run_reply, id, aemp_ref(aemp_array_at(msg,
+                                                                         3)),
+                                0);
 }
 
 static int global_call(aemp_node *n, const char *tag, const char *family,
                        aemp_db_reply_cb cb, void *ud)
 {
-    if (!n || kernel_check_family(n, family))
+    if (!n || aempi_kernel_check_family(n, family))
         return AEMP_EINVAL;
     if (!cb) /* tag: "g_db_family" for aemp_db_family */
-        return kernel_refuse(n, "aemp_%s: no callback", tag + 2);
+        return aempi_kernel_refuse(n, "aemp_%s: no callback", tag + 2);
     aemp_global *g = global_of(n);
     db_reply *r = calloc(1, sizeof *r);
     if (!r || !(r->family = strdup(family))) {
@@ -402,8 +406,8 @@ static int global_call(aemp_node *n, const char *tag, const char *family,
     }
     r->cb = cb;
     r->ud = ud;
-    kernel_string_increment(g->res_id, sizeof g->res_id);
-    if (aemp_dict_set(&g->replies, g->res_id, r)) {
+    aempi_kernel_string_increment(g->res_id, sizeof g->res_id);
+    if (aempi_dict_set(&g->replies, g->res_id, r)) {
         free(r->family);
         free(r);
         return AEMP_ENOMEM;
@@ -500,8 +504,8 @@ aemp_db_mon_id aemp_db_mon(aemp_node *n, const char *family,
                            aemp_db_mon_cb cb, void *ud)
 {
     const aemp_db_mon_id none = {0};
-    if (!n || kernel_check_family(n, family) ||
-        kernel_check_cb(n, "aemp_db_mon", cb != NULL))
+    if (!n || aempi_kernel_check_family(n, family) ||
+        aempi_kernel_check_cb(n, "aemp_db_mon", cb != NULL))
         return none;
     aemp_global *g = global_of(n);
     db_monitor *m = calloc(1, sizeof *m);
@@ -516,7 +520,7 @@ aemp_db_mon_id aemp_db_mon(aemp_node *n, const char *family,
     g->mons = m;
     if (aemp_map_get(g->mon_db, family)) {
         /* monitored already: the current state, from the event loop */
-        kernel_queue_call(n, run_activate, family, NULL, m->id);
+        aempi_kernel_queue_call(n, run_activate, family, NULL, m->id);
         return (aemp_db_mon_id){m->id};
     }
     m->active = 1;
@@ -561,12 +565,12 @@ static void apply_set(aemp_val *db, const aemp_val *set, aemp_val *added,
 {
     for (size_t i = 0; i < aemp_map_len(set); i++) {
         /* the key's string is shared, not copied: values are immutable */
-        aemp_val *k = aemp_map_key_val_at(set, i);
+        aemp_val *k = aempi_map_key_val_at(set, i);
         size_t len;
         const char *kp = aemp_str_ptr(k, &len);
         aemp_array_push(aemp_map_getn(db, kp, len) ? changed : added,
                         aemp_ref(k));
-        aemp_map_set_kv(db, aemp_ref(k), aemp_ref(aemp_map_value_at(set, i)));
+        aempi_map_set_kv(db, aemp_ref(k), aemp_ref(aemp_map_value_at(set, i)));
     }
 }
 
@@ -624,15 +628,15 @@ static void queue_change(aemp_node *n, const char *src, aemp_val *msg,
     const char *master = global_of(n)->master;
     if (!family || !master || strcmp(src, master))
         return;
-    kernel_queue_call(n, fn, family, aemp_ref(msg), 0);
+    aempi_kernel_queue_call(n, fn, family, aemp_ref(msg), 0);
 }
 
-void global_req_g_chg1(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_global_req_g_chg1(aemp_node *n, const char *src, aemp_val *msg)
 {
     queue_change(n, src, msg, run_chg1);
 }
 
-void global_req_g_chg2(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_global_req_g_chg2(aemp_node *n, const char *src, aemp_val *msg)
 {
     queue_change(n, src, msg, run_chg2);
 }

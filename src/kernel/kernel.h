@@ -61,7 +61,7 @@ typedef struct aemp_remote {
                                  so the id outlives the entry */
     aemp_link *link;          /* the link up, or NULL */
     aemp_val *queue;          /* messages waiting for the link, or NULL */
-    size_t queue_bytes;       /* their size, as aemp_cbor_size_bound */
+    size_t queue_bytes;       /* their size, as aempi_cbor_size_bound */
     struct event *connect_to; /* the connect_interval deadline */
     struct event *connect_w;  /* staggers connects to the addresses */
     aemp_val *addresses;      /* the addresses being tried */
@@ -72,7 +72,7 @@ typedef struct aemp_remote {
     aemp_dict rmon;           /* our local port id -> monitor (for mon0) */
     unsigned firing;          /* fire jobs of a link failure not run yet:
                                  until they have, sends wait in queue and
-                                 no connect starts (kernel_remote_fired);
+                                 no connect starts (aempi_kernel_remote_fired);
                                  the remote must stay until then */
     struct aemp_remote *reap_next; /* in the node's list of entries that
                                       may be idle (reap_listed) */
@@ -100,7 +100,7 @@ typedef struct aemp_link_owner {
 
 static inline aemp_link_owner *aemp_link_owner_of(aemp_link *link)
 {
-    return aemp_link_owner_data(link);
+    return aempi_link_owner_data(link);
 }
 
 typedef struct aemp_listener {
@@ -145,7 +145,7 @@ typedef enum {
     KERNEL_ADDR_NONE,    /* nobody knows: the connect fails at once */
     KERNEL_ADDR_FOUND,   /* *addrs: a new array of host:port to try */
     KERNEL_ADDR_LOOKING, /* a lookup started; its answer comes as
-                            kernel_remote_connect_to */
+                            aempi_kernel_remote_connect_to */
 } kernel_addr_rc;
 
 typedef struct kernel_hooks {
@@ -245,193 +245,198 @@ struct aemp_node {
 };
 
 /* ---- kernel_log.c ---- */
-void aemp_log(aemp_node *n, int level, const char *ctx, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-void aemp_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
-                    const char *portid, const aemp_val *msg);
-void aemp_log_init(aemp_node *n);
+void aempi_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
+                     const char *portid, const aemp_val *msg);
+void aempi_log_init(aemp_node *n);
 
 #define LOG_KERNEL "AnyEvent::MP::Kernel"
 
 /* ---- kernel_port.c: local ports, monitors, the delivery queue ---- */
-aemp_lport *kernel_port_find(aemp_node *n, const char *localid);
+aemp_lport *aempi_kernel_port_find(aemp_node *n, const char *localid);
 /* msg (taken) from node src: a string value the queued job references,
  * or NULL for this node. */
-void kernel_inject(aemp_node *n, aemp_val *src, aemp_val *msg);
-void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason);
+void aempi_kernel_inject(aemp_node *n, aemp_val *src, aemp_val *msg);
+void aempi_kernel_kill_local(aemp_node *n, const char *localid,
+                             aemp_val *reason);
 /* Detaches and queues the firing of a list of monitors. remote: the node
  * whose link failed (its monitors run before any other job), or NULL.
  * Returns how many fire jobs carry remote. */
-size_t kernel_fire_list(aemp_node *n, aemp_monitor *list,
-                        const aemp_val *reason, const char *remote);
-uint64_t kernel_monitor_add(aemp_node *n, aemp_monitor *m);
-aemp_monitor *kernel_monitor_new(aemp_node *n, aemp_mon_kind kind,
-                                 const char *port);
-void kernel_monitor_free(aemp_monitor *m);
-void kernel_queue_job(aemp_node *n, aemp_job *job);
-aemp_job *kernel_job_alloc(aemp_node *n); /* zeroed, maybe reused */
+size_t aempi_kernel_fire_list(aemp_node *n, aemp_monitor *list,
+                              const aemp_val *reason, const char *remote);
+uint64_t aempi_kernel_monitor_add(aemp_node *n, aemp_monitor *m);
+aemp_monitor *aempi_kernel_monitor_new(aemp_node *n, aemp_mon_kind kind,
+                                       const char *port);
+void aempi_kernel_monitor_free(aemp_monitor *m);
+void aempi_kernel_queue_job(aemp_node *n, aemp_job *job);
+aemp_job *aempi_kernel_job_alloc(aemp_node *n); /* zeroed, maybe reused */
 /* Queues fn(n, job) with job->name = name (copied), job->val = val
  * (taken) and job->id = id. */
-void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
-                       aemp_val *val, uint64_t id);
-void kernel_ports_free(aemp_node *n);
-void kernel_run_jobs(aemp_node *n);
+void aempi_kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
+                             aemp_val *val, uint64_t id);
+void aempi_kernel_ports_free(aemp_node *n);
+void aempi_kernel_run_jobs(aemp_node *n);
 /* Around the node's event callbacks that may find a link failure: when
  * the outermost returns, the monitors it fired run, before any other
  * callback of the program can send (Perl runs them inside its error
  * handling). A callback that runs inside another, or inside a write from
  * the program's own call (TLS filters call back at once), leaves them to
  * the outermost one or to the job event. The depth is the transport's
- * (aemp_link_host_enter), which counts the links' own callbacks too. */
-void kernel_io_enter(aemp_node *n);
-void kernel_io_leave(aemp_node *n);
+ * (aempi_link_host_enter), which counts the links' own callbacks too. */
+void aempi_kernel_io_enter(aemp_node *n);
+void aempi_kernel_io_leave(aemp_node *n);
 /* The transport's hooks (kernel_link.c): the outermost callback returns
  * (the monitors it fired run, unless jobs are running), and, inside it,
  * a read decoded frames (not inside a job: runs the queue now, as the
  * job event would). */
-void kernel_io_done(aemp_node *n);
-void kernel_io_deliver(aemp_node *n);
+void aempi_kernel_io_done(aemp_node *n);
+void aempi_kernel_io_deliver(aemp_node *n);
 /* mon1 / mon0 from a remote node for one of our ports */
-void kernel_rmon_add(aemp_node *n, aemp_remote *r, const char *localid);
-void kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid);
-void kernel_jobs_free(aemp_node *n);
-char *kernel_next_id(aemp_node *n, const char *prefix);
+void aempi_kernel_rmon_add(aemp_node *n, aemp_remote *r, const char *localid);
+void aempi_kernel_rmon_del(aemp_node *n, aemp_remote *r, const char *localid);
+void aempi_kernel_jobs_free(aemp_node *n);
+char *aempi_kernel_next_id(aemp_node *n, const char *prefix);
 /* "NODE#PORT" -> malloc'd node id, *portid into port ("" for a node). */
-char *kernel_split_port(const char *port, const char **portid);
-aemp_job *kernel_job_new(aemp_node *n, aemp_job_kind kind, const char *name,
-                         aemp_val *val);
+char *aempi_kernel_split_port(const char *port, const char **portid);
+aemp_job *aempi_kernel_job_new(aemp_node *n, aemp_job_kind kind,
+                               const char *name,
+                               aemp_val *val);
 /* What the dispatcher runs (kernel_port.c, kernel_mon.c). */
-void kernel_run_deliver(aemp_node *n, aemp_job *job);
-void kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason);
-void kernel_run_fire(aemp_node *n, aemp_monitor *m, const aemp_val *reason);
+void aempi_kernel_run_deliver(aemp_node *n, aemp_job *job);
+void aempi_kernel_run_kill(aemp_node *n, const char *localid,
+                           aemp_val *reason);
+void aempi_kernel_run_fire(aemp_node *n, aemp_monitor *m,
+                           const aemp_val *reason);
 /* Perl's ++ on a string of lowercase letters: a, b, ... z, aa, ab. */
-void kernel_string_increment(char *s, size_t cap);
+void aempi_kernel_string_increment(char *s, size_t cap);
 
 /* kil without the argument checks: port has a node and a port part. */
-int kernel_kil(aemp_node *n, const char *port, aemp_val *reason);
+int aempi_kernel_kil(aemp_node *n, const char *port, aemp_val *reason);
 
 /* ---- kernel_args.c: the argument checks of the public functions ---- */
 /* Perl's text when a node/port id has no node part (Kernel.pm add_node) */
 #define AEMP_BAD_ID "'undef' or the empty string are not valid node/port IDs"
 /* Returns AEMP_EINVAL; inside a port's context ($SELF set) also kills
  * that port with ("die", TEXT), as Perl's croak there would. */
-int kernel_refuse(aemp_node *n, const char *fmt, ...)
+int aempi_kernel_refuse(aemp_node *n, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 /* 1 if the node part of port is not empty (Kernel.pm add_node's check) */
-int kernel_has_node(const char *port);
-/* Each returns AEMP_OK, or refuses (kernel_refuse) with Perl's text. */
-int kernel_check_port(aemp_node *n, const char *port); /* a node part */
-int kernel_check_kil(aemp_node *n, const char *port);  /* and a port part */
+int aempi_kernel_has_node(const char *port);
+/* Each returns AEMP_OK, or refuses (aempi_kernel_refuse) with Perl's text. */
+int aempi_kernel_check_port(aemp_node *n, const char *port); /* a node part */
+int aempi_kernel_check_kil(aemp_node *n,
+                           const char *port);  /* and a port part */
 /* what: e.g. "aemp_snd: the message" */
-int kernel_check_array(aemp_node *n, const char *what, const aemp_val *v);
-int kernel_check_cb(aemp_node *n, const char *func, int given);
-int kernel_check_family(aemp_node *n, const char *family);
-int kernel_check_key(aemp_node *n, const char *key);
+int aempi_kernel_check_array(aemp_node *n, const char *what,
+                             const aemp_val *v);
+int aempi_kernel_check_cb(aemp_node *n, const char *func, int given);
+int aempi_kernel_check_family(aemp_node *n, const char *family);
+int aempi_kernel_check_key(aemp_node *n, const char *key);
 
 /* ---- kernel_remote.c: remote nodes (Node::Remote) ---- */
 /* The entry for a node id, made if create. An entry is freed from the
  * event loop once idle: no link, queue, connect attempt or monitors of its
  * ports, and not a seed or a node a higher layer keeps. A pointer to it is
  * good until the current callback returns to the loop. */
-aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create);
+aemp_remote *aempi_kernel_remote_get(aemp_node *n, const char *id, int create);
 /* Something that kept r may have let go of it: r is freed from the loop
  * if it is idle by then. */
-void kernel_remote_may_be_idle(aemp_remote *r);
+void aempi_kernel_remote_may_be_idle(aemp_remote *r);
 /* The same for id's entry, if there is one. */
-void kernel_remote_let_go(aemp_node *n, const char *id);
+void aempi_kernel_remote_let_go(aemp_node *n, const char *id);
 /* Frees the listed entries that are idle (what the event does). */
-void kernel_remotes_reap(aemp_node *n);
-void kernel_remotes_free(aemp_node *n);
+void aempi_kernel_remotes_reap(aemp_node *n);
+void aempi_kernel_remotes_free(aemp_node *n);
 /* aemp_snd of one message to the node ports of several nodes: to nodes
  * with a link up, each framing is encoded once (cache, zeroed before the
- * first call, freed with aemp_frame_cache_free after the last). msg is
+ * first call, freed with aempi_frame_cache_free after the last). msg is
  * borrowed and must not change between the calls. */
-int kernel_snd_node_shared(aemp_node *n, const char *nodeid,
-                           const aemp_val *msg, aemp_frame_cache *cache);
-void kernel_remote_send(aemp_remote *r, aemp_val *msg);
-void kernel_remote_connect(aemp_remote *r);
-void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses);
-void kernel_remote_error(aemp_remote *r, const char *msg);
+int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
+                                 const aemp_val *msg, aemp_frame_cache *cache);
+void aempi_kernel_remote_send(aemp_remote *r, aemp_val *msg);
+void aempi_kernel_remote_connect(aemp_remote *r);
+void aempi_kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses);
+void aempi_kernel_remote_error(aemp_remote *r, const char *msg);
 /* A fire job of node id's link failure has run. */
-void kernel_remote_fired(aemp_node *n, const char *id);
-void kernel_remote_monitor(aemp_remote *r, aemp_monitor *m);
-void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m);
-void kernel_remote_stop_connecting(aemp_remote *r);
+void aempi_kernel_remote_fired(aemp_node *n, const char *id);
+void aempi_kernel_remote_monitor(aemp_remote *r, aemp_monitor *m);
+void aempi_kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m);
+void aempi_kernel_remote_stop_connecting(aemp_remote *r);
 /* Node up/down: internal reactions, then the user's callbacks (queued). */
-void kernel_node_event(aemp_node *n, const char *id, int up,
-                       const aemp_val *reason);
-void kernel_run_node_event(aemp_node *n, aemp_job *job);
+void aempi_kernel_node_event(aemp_node *n, const char *id, int up,
+                             const aemp_val *reason);
+void aempi_kernel_run_node_event(aemp_node *n, aemp_job *job);
 
 /* ---- kernel_remote.c: what links tell the kernel (kernel_link.c hands
  * these to the transport as its hooks) ---- */
 /* The remote greeting named its node; return non-zero to refuse. */
-int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
-                        const char **why);
-void kernel_link_up(aemp_node *n, aemp_link *link);
-void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg);
-void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame);
+int aempi_kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
+                              const char **why);
+void aempi_kernel_link_up(aemp_node *n, aemp_link *link);
+void aempi_kernel_link_error(aemp_node *n, aemp_link *link, const char *msg);
+void aempi_kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame);
 
 /* ---- kernel_link.c ---- */
 /* Sets up n->transport with the kernel's hooks; 0, or -1 when out of
  * memory. */
-int kernel_link_host_init(aemp_node *n);
+int aempi_kernel_link_host_init(aemp_node *n);
 
 /* ---- kernel_lasterr.c ---- */
 /* Keeps msg as the last error of the link's node, and of the node's own
  * attempts when the link was one (aemp_node_last_error). Call before the
  * link's owner is released. */
-void kernel_note_link_error(aemp_node *n, aemp_link *link, const char *msg);
+void aempi_kernel_note_link_error(aemp_node *n, aemp_link *link,
+                                  const char *msg);
 
 /* ---- kernel_nodereq.c: requests to the node port ---- */
-void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
+void aempi_kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
 /* A higher layer's request under tag (Perl's $NODE_REQ{TAG} = ...):
  * AEMP_EINVAL if the tag is taken, AEMP_ENOMEM. */
-int kernel_node_request_add(aemp_node *n, const char *tag, kernel_req_fn fn);
-void kernel_node_requests_free(aemp_node *n);
+int aempi_kernel_node_request_add(aemp_node *n, const char *tag,
+                                  kernel_req_fn fn);
+void aempi_kernel_node_requests_free(aemp_node *n);
 
 /* ---- kernel_hooks.c: a higher layer's hooks ---- */
 /* Plugs hooks in (NULL ones do nothing) and state (not NULL), the
  * layer's, which its free hook frees. One layer per node: AEMP_ESTATE for
  * a second, AEMP_EINVAL without hooks or state. */
-int kernel_hooks_set(aemp_node *n, const kernel_hooks *hooks, void *state);
-/* The hooks that do nothing (kernel_node_new's). */
-void kernel_hooks_none(aemp_node *n);
+int aempi_kernel_hooks_set(aemp_node *n, const kernel_hooks *hooks,
+                           void *state);
+/* The hooks that do nothing (aempi_kernel_node_new's). */
+void aempi_kernel_hooks_none(aemp_node *n);
 /* Calls the free hook and plugs the layer out. */
-void kernel_hooks_free(aemp_node *n);
+void aempi_kernel_hooks_free(aemp_node *n);
 
 /* ---- node.c: a node's life cycle ---- */
 /* A node of the kernel alone; aemp_node_new (src/node) plugs the higher
  * layers in. */
-aemp_node *kernel_node_new(struct event_base *base);
+aemp_node *aempi_kernel_node_new(struct event_base *base);
 
 /* ---- kernel_func.c: named functions, spawn, cal, after ---- */
 /* A node-port request naming a function (anything not built in). */
-void kernel_func_request(aemp_node *n, const char *src, const char *tag,
-                         aemp_val *msg);
-void kernel_funcs_free(aemp_node *n);
+void aempi_kernel_func_request(aemp_node *n, const char *src, const char *tag,
+                               aemp_val *msg);
+void aempi_kernel_funcs_free(aemp_node *n);
 
 /* ---- node_listen.c: listeners ---- */
 struct sockaddr;
 /* A listener on sa that backs off while accept fails (file descriptors
  * run out), logging that once. */
-struct evconnlistener *kernel_listener_new(aemp_node *n,
-                                           const struct sockaddr *sa,
-                                           int salen);
-void kernel_listeners_free(aemp_node *n);
+struct evconnlistener *aempi_kernel_listener_new(aemp_node *n,
+                                                 const struct sockaddr *sa,
+                                                 int salen);
+void aempi_kernel_listeners_free(aemp_node *n);
 
 /* ---- node_seed.c: seed links ---- */
-void kernel_seeds_start(aemp_node *n);
-void kernel_seed_again(aemp_node *n);
-void kernel_seeds_free(aemp_node *n);
-void kernel_seed_greeted(aemp_node *n, aemp_seed *seed, const char *rnode);
+void aempi_kernel_seeds_start(aemp_node *n);
+void aempi_kernel_seed_again(aemp_node *n);
+void aempi_kernel_seeds_free(aemp_node *n);
+void aempi_kernel_seed_greeted(aemp_node *n, aemp_seed *seed,
+                               const char *rnode);
 /* 1 if id is the node id of one of our seeds. */
-int kernel_is_seed_node(const aemp_node *n, const char *id);
+int aempi_kernel_is_seed_node(const aemp_node *n, const char *id);
 
 
 #endif

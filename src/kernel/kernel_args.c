@@ -13,7 +13,7 @@
 
 #include "kernel.h"
 
-int kernel_refuse(aemp_node *n, const char *fmt, ...)
+int aempi_kernel_refuse(aemp_node *n, const char *fmt, ...)
 {
     if (!n || !n->self)
         return AEMP_EINVAL;
@@ -22,57 +22,60 @@ int kernel_refuse(aemp_node *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    kernel_kil(n, n->self, aemp_arrayv(aemp_str("die"), aemp_str(why), NULL));
+    aempi_kernel_kil(n, n->self, aemp_arrayv(aemp_str("die"), aemp_str(why),
+                                             NULL));
     return AEMP_EINVAL;
 }
 
-int kernel_has_node(const char *port)
+int aempi_kernel_has_node(const char *port)
 {
     return port && *port && *port != '#';
 }
 
-int kernel_check_port(aemp_node *n, const char *port)
+int aempi_kernel_check_port(aemp_node *n, const char *port)
 {
-    return kernel_has_node(port) ? AEMP_OK : kernel_refuse(n, "%s", AEMP_BAD_ID);
+    if (aempi_kernel_has_node(port))
+        return AEMP_OK;
+    return aempi_kernel_refuse(n, "%s", AEMP_BAD_ID);
 }
 
-int kernel_check_kil(aemp_node *n, const char *port)
+int aempi_kernel_check_kil(aemp_node *n, const char *port)
 {
     const char *hash = port ? strchr(port, '#') : NULL;
     if (!hash || !hash[1]) {
         /* Perl's kil croaks with "$nodeid#$portid" */
         int nlen = hash ? (int)(hash - port) : port ? (int)strlen(port) : 0;
-        return kernel_refuse(n, "%.*s#: killing a node port is not allowed, "
-                                "caught",
-                             nlen, port ? port : "");
+        return aempi_kernel_refuse(n,
+            "%.*s#: killing a node port is not allowed, caught",
+            nlen, port ? port : "");
     }
-    return kernel_check_port(n, port);
+    return aempi_kernel_check_port(n, port);
 }
 
-int kernel_check_array(aemp_node *n, const char *what, const aemp_val *v)
+int aempi_kernel_check_array(aemp_node *n, const char *what, const aemp_val *v)
 {
     if (aemp_type_of(v) == AEMP_ARRAY)
         return AEMP_OK;
-    return kernel_refuse(n, "%s is not an array", what);
+    return aempi_kernel_refuse(n, "%s is not an array", what);
 }
 
-int kernel_check_cb(aemp_node *n, const char *func, int given)
+int aempi_kernel_check_cb(aemp_node *n, const char *func, int given)
 {
-    return given ? AEMP_OK : kernel_refuse(n, "%s: no callback", func);
+    return given ? AEMP_OK : aempi_kernel_refuse(n, "%s: no callback", func);
 }
 
 /* MP.pm recommends families like [A-Za-z][A-Za-z0-9_:]* but checks
  * nothing, and Perl programs use others ("my-family"): any string but
  * the empty one goes, as it always did here. */
-int kernel_check_family(aemp_node *n, const char *family)
+int aempi_kernel_check_family(aemp_node *n, const char *family)
 {
     if (family && *family)
         return AEMP_OK;
-    return kernel_refuse(n, "the database family is undef or empty");
+    return aempi_kernel_refuse(n, "the database family is undef or empty");
 }
 
-int kernel_check_key(aemp_node *n, const char *key)
+int aempi_kernel_check_key(aemp_node *n, const char *key)
 {
     return key ? AEMP_OK
-               : kernel_refuse(n, "the database subkey is undef");
+               : aempi_kernel_refuse(n, "the database subkey is undef");
 }

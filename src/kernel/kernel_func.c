@@ -29,9 +29,9 @@ int aemp_func_register(aemp_node *n, const char *name, aemp_func_cb cb,
     if (!n)
         return AEMP_EINVAL;
     if (!name || !*name || !strcmp(name, SPAWN_FUNC))
-        return kernel_refuse(n, "'%s': not a function name to register",
-                             name ? name : "undef");
-    free(aemp_dict_del(&n->funcs, name));
+        return aempi_kernel_refuse(n, "'%s': not a function name to register",
+                                   name ? name : "undef");
+    free(aempi_dict_del(&n->funcs, name));
     if (!cb)
         return AEMP_OK;
     aemp_func_entry *f = malloc(sizeof *f);
@@ -39,7 +39,7 @@ int aemp_func_register(aemp_node *n, const char *name, aemp_func_cb cb,
         return AEMP_ENOMEM;
     f->cb = cb;
     f->ud = ud;
-    if (aemp_dict_set(&n->funcs, name, f)) {
+    if (aempi_dict_set(&n->funcs, name, f)) {
         free(f);
         return AEMP_ENOMEM;
     }
@@ -56,8 +56,8 @@ static aemp_val *slice(const aemp_val *msg, size_t from)
 
 static void log_failure(aemp_node *n, const char *src, const char *why)
 {
-    aemp_log(n, 4, LOG_KERNEL, "error processing node message from %s: %s",
-             src ? src : "", why);
+    aemp_log_ctx(n, 4, LOG_KERNEL, "error processing node message from %s: %s",
+                 src ? src : "", why);
 }
 
 /* ---- calls ---- */
@@ -65,7 +65,7 @@ static void log_failure(aemp_node *n, const char *src, const char *why)
 /* job->name: the function, job->src: the caller, job->val: the args */
 static void run_call(aemp_node *n, aemp_job *job)
 {
-    aemp_func_entry *f = aemp_dict_get(&n->funcs, job->name);
+    aemp_func_entry *f = aempi_dict_get(&n->funcs, job->name);
     if (!f)
         return; /* unregistered meanwhile */
     n->srcnode = job->src;
@@ -74,10 +74,10 @@ static void run_call(aemp_node *n, aemp_job *job)
     n->srcnode = NULL;
     if (rc) {
         aemp_buf why = AEMP_BUF_INIT;
-        aemp_buf_printf(&why, "%s", n->die_set ? n->die_msg.p
+        aempi_buf_printf(&why, "%s", n->die_set ? n->die_msg.p
                                                : "function failed");
         log_failure(n, job->src, why.p);
-        aemp_buf_free(&why);
+        aempi_buf_free(&why);
     }
 }
 
@@ -92,7 +92,7 @@ static void run_spawn(aemp_node *n, aemp_job *job)
     if (!self)
         return;
     sprintf(self, "%s#%s", n->id, id);
-    aemp_func_entry *f = init ? aemp_dict_get(&n->funcs, init) : NULL;
+    aemp_func_entry *f = init ? aempi_dict_get(&n->funcs, init) : NULL;
     int rc = 1;
     n->die_set = 0;
     if (f) {
@@ -107,27 +107,27 @@ static void run_spawn(aemp_node *n, aemp_job *job)
         aemp_die(n, "unable to resolve function '%s'", init ? init : "");
     }
     if (rc)
-        kernel_kill_local(n, id,
-                          aemp_arrayv(aemp_str("die"),
-                                      aemp_str(n->die_set ? n->die_msg.p
+        aempi_kernel_kill_local(n, id,
+                                aemp_arrayv(aemp_str("die"),
+                                            aemp_str(n->die_set ? n->die_msg.p
                                                           : "init failed"),
                                       NULL));
     free(self);
 }
 
-void kernel_func_request(aemp_node *n, const char *src, const char *tag,
-                         aemp_val *msg)
+void aempi_kernel_func_request(aemp_node *n, const char *src, const char *tag,
+                               aemp_val *msg)
 {
     int spawn = !strcmp(tag, SPAWN_FUNC);
-    aemp_func_entry *f = spawn ? NULL : aemp_dict_get(&n->funcs, tag);
+    aemp_func_entry *f = spawn ? NULL : aempi_dict_get(&n->funcs, tag);
     if (!f && n->secure) {
         /* Perl refuses code it has not run before, spawn included */
         log_failure(n, src, "remote execution not allowed");
     } else if (!f && !spawn) {
         aemp_buf why = AEMP_BUF_INIT;
-        aemp_buf_printf(&why, "unable to resolve function '%s'", tag);
+        aempi_buf_printf(&why, "unable to resolve function '%s'", tag);
         log_failure(n, src, why.p);
-        aemp_buf_free(&why);
+        aempi_buf_free(&why);
     } else {
         /* node requests already run from the job queue, in order: call
          * at once, so a mon1 right behind a spawn finds the port */
@@ -153,18 +153,18 @@ static int check_args(aemp_node *n, const char *func, const aemp_val *args)
         return AEMP_OK;
     char what[64];
     snprintf(what, sizeof what, "%s: the arguments", func);
-    return kernel_check_array(n, what, args);
+    return aempi_kernel_check_array(n, what, args);
 }
 
 static int check_snd_to_func(aemp_node *n, const char *nodeid,
                              const char *func, const aemp_val *args)
 {
-    if (kernel_check_port(n, nodeid))
+    if (aempi_kernel_check_port(n, nodeid))
         return AEMP_EINVAL;
     if (strchr(nodeid, '#'))
-        return kernel_refuse(n, "%s: not a node ID", nodeid);
+        return aempi_kernel_refuse(n, "%s: not a node ID", nodeid);
     if (!func)
-        return kernel_refuse(n, "aemp_snd_to_func: no function name");
+        return aempi_kernel_refuse(n, "aemp_snd_to_func: no function name");
     return check_args(n, "aemp_snd_to_func", args);
 }
 
@@ -189,9 +189,9 @@ static int check_spawn(aemp_node *n, const char *target, const char *init,
                        const aemp_val *args)
 {
     if (!init || !strstr(init, "::"))
-        return kernel_refuse(n, "spawn init function must be a "
+        return aempi_kernel_refuse(n, "spawn init function must be a "
                                 "fully-qualified name, caught");
-    if (kernel_check_port(n, target))
+    if (aempi_kernel_check_port(n, target))
         return AEMP_EINVAL;
     return check_args(n, "aemp_spawn", args);
 }
@@ -204,7 +204,7 @@ char *aemp_spawn(aemp_node *n, const char *target, const char *init,
         return NULL;
     }
     char *nodeid = aemp_node_of(target);
-    char *id = kernel_next_id(n, n->runiq);
+    char *id = aempi_kernel_next_id(n, n->runiq);
     char *port = nodeid && id ? malloc(strlen(nodeid) + strlen(id) + 2)
                               : NULL;
     aemp_val *full = aemp_arrayv(aemp_str(id ? id : ""), aemp_str(init), NULL);
@@ -254,7 +254,7 @@ static aemp_timer *timer_take(aemp_node *n, uint64_t id)
 {
     char key[24];
     timer_key(id, key);
-    return aemp_dict_del(&n->timers, key);
+    return aempi_dict_del(&n->timers, key);
 }
 
 static void on_after(evutil_socket_t fd, short what, void *ud)
@@ -290,7 +290,7 @@ static aemp_timer *timer_new(aemp_node *n, double seconds,
         free(t);
         return NULL;
     }
-    if (aemp_dict_set(&n->timers, key, t)) {
+    if (aempi_dict_set(&n->timers, key, t)) {
         timer_free(t);
         return NULL;
     }
@@ -306,7 +306,7 @@ static aemp_timer *timer_new(aemp_node *n, double seconds,
 aemp_timer_id aemp_after(aemp_node *n, double seconds, aemp_after_cb cb,
                          void *ud)
 {
-    if (!n || kernel_check_cb(n, "aemp_after", cb != NULL))
+    if (!n || aempi_kernel_check_cb(n, "aemp_after", cb != NULL))
         return 0;
     /* not a number of seconds (NaN): at once, as a negative time */
     aemp_timer *t = timer_new(n, seconds > 0 ? seconds : 0, on_after);
@@ -320,8 +320,8 @@ aemp_timer_id aemp_after(aemp_node *n, double seconds, aemp_after_cb cb,
 aemp_timer_id aemp_after_snd(aemp_node *n, double seconds, const char *port,
                              aemp_val *msg)
 {
-    if (!n || kernel_check_port(n, port) ||
-        kernel_check_array(n, "aemp_after_snd: the message", msg)) {
+    if (!n || aempi_kernel_check_port(n, port) ||
+        aempi_kernel_check_array(n, "aemp_after_snd: the message", msg)) {
         aemp_unref(msg);
         return 0;
     }
@@ -367,7 +367,7 @@ static int cal_reply(aemp_node *n, const char *port, const aemp_val *msg,
     (void)port;
     char key[24];
     timer_key((uint64_t)(uintptr_t)ud, key);
-    aemp_timer *t = aemp_dict_get(&n->timers, key);
+    aemp_timer *t = aempi_dict_get(&n->timers, key);
     if (t)
         cal_end(t, msg);
     return 0;
@@ -387,7 +387,7 @@ static void cal_target_died(aemp_node *n, const char *port,
     (void)reason;
     char key[24];
     timer_key((uint64_t)(uintptr_t)ud, key);
-    aemp_timer *t = aemp_dict_get(&n->timers, key);
+    aemp_timer *t = aempi_dict_get(&n->timers, key);
     if (t) {
         t->mon = (aemp_port_mon_id){0}; /* fired: nothing to cancel */
         cal_end(t, NULL);
@@ -397,9 +397,9 @@ static void cal_target_died(aemp_node *n, const char *port,
 char *aemp_cal(aemp_node *n, const char *port, aemp_val *msg, double timeout,
                aemp_cal_cb cb, void *ud)
 {
-    if (!n || kernel_check_port(n, port) ||
-        kernel_check_array(n, "aemp_cal: the message", msg) ||
-        kernel_check_cb(n, "aemp_cal", cb != NULL)) {
+    if (!n || aempi_kernel_check_port(n, port) ||
+        aempi_kernel_check_array(n, "aemp_cal: the message", msg) ||
+        aempi_kernel_check_cb(n, "aemp_cal", cb != NULL)) {
         aemp_unref(msg);
         return NULL;
     }
@@ -445,7 +445,7 @@ static void guard_fire(aemp_node *n, const char *port, const aemp_val *reason,
     guard *g = ud;
     char key[32];
     guard_key(g->mon, key);
-    aemp_dict_del(&n->timers, key);
+    aempi_dict_del(&n->timers, key);
     g->release(g->data);
     free(g);
 }
@@ -454,8 +454,8 @@ aemp_port_mon_id aemp_mon_guard(aemp_node *n, const char *port,
                                 void (*release)(void *), void *data)
 {
     const aemp_port_mon_id none = {0};
-    if (!n || kernel_check_port(n, port) ||
-        kernel_check_cb(n, "aemp_mon_guard", release != NULL))
+    if (!n || aempi_kernel_check_port(n, port) ||
+        aempi_kernel_check_cb(n, "aemp_mon_guard", release != NULL))
         return none;
     guard *g = malloc(sizeof *g);
     if (!g)
@@ -466,7 +466,7 @@ aemp_port_mon_id aemp_mon_guard(aemp_node *n, const char *port,
     char key[32];
     guard_key(id, key);
     g->mon = id;
-    if (!id.id || aemp_dict_set(&n->timers, key, g)) {
+    if (!id.id || aempi_dict_set(&n->timers, key, g)) {
         aemp_mon_cancel(n, id);
         free(g);
         return none;
@@ -477,8 +477,8 @@ aemp_port_mon_id aemp_mon_guard(aemp_node *n, const char *port,
 int aemp_peval(aemp_node *n, const char *port,
                int (*fn)(aemp_node *, void *), void *ud)
 {
-    if (!n || kernel_check_port(n, port) ||
-        kernel_check_cb(n, "aemp_peval", fn != NULL))
+    if (!n || aempi_kernel_check_port(n, port) ||
+        aempi_kernel_check_cb(n, "aemp_peval", fn != NULL))
         return AEMP_EINVAL;
     const char *saved = n->self;
     n->self = port;
@@ -487,23 +487,23 @@ int aemp_peval(aemp_node *n, const char *port,
     n->self = saved;
     if (rc && aemp_port_is_local(n, port)) {
         const char *localid = strchr(port, '#');
-        kernel_kill_local(n, localid ? localid + 1 : "",
-                          aemp_arrayv(aemp_str("die"),
-                                      aemp_str(n->die_set ? n->die_msg.p
+        aempi_kernel_kill_local(n, localid ? localid + 1 : "",
+                                aemp_arrayv(aemp_str("die"),
+                                            aemp_str(n->die_set ? n->die_msg.p
                                                           : "callback failed"),
                                       NULL));
     }
     return rc;
 }
 
-void kernel_funcs_free(aemp_node *n)
+void aempi_kernel_funcs_free(aemp_node *n)
 {
-    for (aemp_dict_entry *e = aemp_dict_next(&n->funcs, NULL); e;
-         e = aemp_dict_next(&n->funcs, e))
+    for (aemp_dict_entry *e = aempi_dict_next(&n->funcs, NULL); e;
+         e = aempi_dict_next(&n->funcs, e))
         free(e->value);
-    aemp_dict_clear(&n->funcs);
-    for (aemp_dict_entry *e = aemp_dict_next(&n->timers, NULL); e;
-         e = aemp_dict_next(&n->timers, e)) {
+    aempi_dict_clear(&n->funcs);
+    for (aemp_dict_entry *e = aempi_dict_next(&n->timers, NULL); e;
+         e = aempi_dict_next(&n->timers, e)) {
         if (e->key[0] == 'g') { /* a mon_guard: released with the node */
             guard *g = e->value;
             g->release(g->data);
@@ -511,5 +511,5 @@ void kernel_funcs_free(aemp_node *n)
         } else
             timer_free(e->value);
     }
-    aemp_dict_clear(&n->timers);
+    aempi_dict_clear(&n->timers);
 }

@@ -51,7 +51,7 @@ static const kernel_hooks hooks_none = {
     .free = none_node,
 };
 
-void kernel_hooks_none(aemp_node *n)
+void aempi_kernel_hooks_none(aemp_node *n)
 {
     n->hooks = hooks_none;
     n->upper = NULL;
@@ -59,7 +59,8 @@ void kernel_hooks_none(aemp_node *n)
 
 #define TAKE(field) (hooks->field ? hooks->field : hooks_none.field)
 
-int kernel_hooks_set(aemp_node *n, const kernel_hooks *hooks, void *state)
+int aempi_kernel_hooks_set(aemp_node *n, const kernel_hooks *hooks,
+                           void *state)
 {
     if (!hooks || !state)
         return AEMP_EINVAL;
@@ -78,9 +79,9 @@ int kernel_hooks_set(aemp_node *n, const kernel_hooks *hooks, void *state)
     return AEMP_OK;
 }
 
-void kernel_hooks_free(aemp_node *n)
+void aempi_kernel_hooks_free(aemp_node *n)
 {
-    if (n->hooks.free) /* NULL only if kernel_node_new failed early */
+    if (n->hooks.free) /* NULL only if aempi_kernel_node_new failed early */
         n->hooks.free(n);
-    kernel_hooks_none(n);
+    aempi_kernel_hooks_none(n);
 }

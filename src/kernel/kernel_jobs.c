@@ -1,6 +1,6 @@
 /* libaemp: the job queue. Every user callback runs from here, drained
  * by an event on the caller's event_base, or at the very end of one of
- * the node's own event callbacks (kernel_io_leave, and after a read): a
+ * the node's own event callbacks (aempi_kernel_io_leave, and after a read): a
  * message sent from inside a callback is never delivered inside the
  * aemp_snd() call, and the network code never has user code deeper in its
  * stack than its outermost frame, where a link the user's code closes
@@ -14,12 +14,12 @@
 
 /* ---- the job queue ---- */
 
-void kernel_queue_job(aemp_node *n, aemp_job *job)
+void aempi_kernel_queue_job(aemp_node *n, aemp_job *job)
 {
     job->next = NULL;
     /* Monitors fired by the running job run right after it; monitors of
      * a failed link run before any other job (and sooner: at the end of
-     * the callback that found the failure, kernel_io_leave). */
+     * the callback that found the failure, aempi_kernel_io_leave). */
     if (job->kind == JOB_FIRE && (n->dispatching || job->name)) {
         *n->urgent_tail = job;
         n->urgent_tail = &job->next;
@@ -35,7 +35,7 @@ void kernel_queue_job(aemp_node *n, aemp_job *job)
 /* Jobs are the per-message allocation: reuse them. */
 #define JOB_POOL_MAX 1024
 
-aemp_job *kernel_job_alloc(aemp_node *n)
+aemp_job *aempi_kernel_job_alloc(aemp_node *n)
 {
     aemp_job *job = n->job_pool;
     if (job) {
@@ -47,10 +47,11 @@ aemp_job *kernel_job_alloc(aemp_node *n)
     return calloc(1, sizeof *job);
 }
 
-aemp_job *kernel_job_new(aemp_node *n, aemp_job_kind kind, const char *name,
-                         aemp_val *val)
+aemp_job *aempi_kernel_job_new(aemp_node *n, aemp_job_kind kind,
+                               const char *name,
+                               aemp_val *val)
 {
-    aemp_job *job = kernel_job_alloc(n);
+    aemp_job *job = aempi_kernel_job_alloc(n);
     if (!job) {
         aemp_unref(val);
         return NULL;
@@ -61,15 +62,15 @@ aemp_job *kernel_job_new(aemp_node *n, aemp_job_kind kind, const char *name,
     return job;
 }
 
-void kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
-                       aemp_val *val, uint64_t id)
+void aempi_kernel_queue_call(aemp_node *n, aemp_job_fn fn, const char *name,
+                             aemp_val *val, uint64_t id)
 {
-    aemp_job *job = kernel_job_new(n, JOB_CALL, name, val);
+    aemp_job *job = aempi_kernel_job_new(n, JOB_CALL, name, val);
     if (!job)
         return;
     job->fn = fn;
     job->id = id;
-    kernel_queue_job(n, job);
+    aempi_kernel_queue_job(n, job);
 }
 
 static void job_free(aemp_node *n, aemp_job *job)
@@ -79,7 +80,7 @@ static void job_free(aemp_node *n, aemp_job *job)
     aemp_unref(job->port);
     aemp_unref(job->val);
     if (job->mon)
-        kernel_monitor_free(job->mon);
+        aempi_kernel_monitor_free(job->mon);
     if (n && n->job_pool_len < JOB_POOL_MAX) {
         job->next = n->job_pool;
         n->job_pool = job;
@@ -88,7 +89,7 @@ static void job_free(aemp_node *n, aemp_job *job)
         free(job);
 }
 
-void kernel_jobs_free(aemp_node *n)
+void aempi_kernel_jobs_free(aemp_node *n)
 {
     while (n->urgent) {
         aemp_job *next = n->urgent->next;
@@ -118,14 +119,14 @@ void kernel_jobs_free(aemp_node *n)
 static void run_job(aemp_node *n, aemp_job *job)
 {
     switch (job->kind) {
-    case JOB_DELIVER: kernel_run_deliver(n, job); break;
-    case JOB_KILL: kernel_run_kill(n, job->name, job->val); break;
+    case JOB_DELIVER: aempi_kernel_run_deliver(n, job); break;
+    case JOB_KILL: aempi_kernel_run_kill(n, job->name, job->val); break;
     case JOB_FIRE:
-        kernel_run_fire(n, job->mon, job->val);
+        aempi_kernel_run_fire(n, job->mon, job->val);
         if (job->name)
-            kernel_remote_fired(n, job->name);
+            aempi_kernel_remote_fired(n, job->name);
         break;
-    case JOB_NODE_EVENT: kernel_run_node_event(n, job); break;
+    case JOB_NODE_EVENT: aempi_kernel_run_node_event(n, job); break;
     case JOB_CALL: job->fn(n, job); break;
     }
 }
@@ -168,7 +169,7 @@ static void put_back(aemp_job *jobs, aemp_job **head, aemp_job ***tail)
     *head = jobs;
 }
 
-void kernel_run_jobs(aemp_node *n)
+void aempi_kernel_run_jobs(aemp_node *n)
 {
     /* the monitors of failed links first, then the queue in order; after
      * a round's worth the rest waits for the next turn of the loop, so a
@@ -186,23 +187,23 @@ void kernel_run_jobs(aemp_node *n)
         event_active(n->jobs_ev, 0, 0);
 }
 
-void kernel_io_enter(aemp_node *n)
+void aempi_kernel_io_enter(aemp_node *n)
 {
-    aemp_link_host_enter(&n->transport);
+    aempi_link_host_enter(&n->transport);
 }
 
-void kernel_io_leave(aemp_node *n)
+void aempi_kernel_io_leave(aemp_node *n)
 {
-    aemp_link_host_leave(&n->transport); /* kernel_io_done at the end */
+    aempi_link_host_leave(&n->transport); /* aempi_kernel_io_done at the end */
 }
 
-void kernel_io_deliver(aemp_node *n)
+void aempi_kernel_io_deliver(aemp_node *n)
 {
     if (!n->dispatching)
-        kernel_run_jobs(n);
+        aempi_kernel_run_jobs(n);
 }
 
-void kernel_io_done(aemp_node *n)
+void aempi_kernel_io_done(aemp_node *n)
 {
     /* inside a job the dispatcher runs them right after it */
     if (!n->urgent || n->dispatching)

@@ -27,12 +27,13 @@ static aemp_remote *remote_of(aemp_node *n, aemp_link *link)
         return o->trial;
     if (o->remote)
         return o->remote;
-    const char *id = aemp_link_remote_id(link);
-    aemp_remote *r = id ? kernel_remote_get(n, id, 0) : NULL;
+    const char *id = aempi_link_remote_id(link);
+    aemp_remote *r = id ? aempi_kernel_remote_get(n, id, 0) : NULL;
     return r && !r->link ? r : NULL;
 }
 
-void kernel_note_link_error(aemp_node *n, aemp_link *link, const char *msg)
+void aempi_kernel_note_link_error(aemp_node *n, aemp_link *link,
+                                  const char *msg)
 {
     aemp_link_owner *o = aemp_link_owner_of(link);
     aemp_remote *r = remote_of(n, link);
@@ -48,6 +49,6 @@ const char *aemp_node_last_error(const aemp_node *n, const char *nodeid)
         return NULL;
     if (!nodeid)
         return n->last_link_error;
-    const aemp_remote *r = aemp_dict_get(&n->remotes, nodeid);
+    const aemp_remote *r = aempi_dict_get(&n->remotes, nodeid);
     return r ? r->last_error : NULL;
 }

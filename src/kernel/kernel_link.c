@@ -6,32 +6,32 @@
 static int hook_greeted(void *ud, aemp_link *link, const char *rnode,
                         const char **why)
 {
-    return kernel_link_greeted(ud, link, rnode, why);
+    return aempi_kernel_link_greeted(ud, link, rnode, why);
 }
 
 static void hook_up(void *ud, aemp_link *link)
 {
-    kernel_link_up(ud, link);
+    aempi_kernel_link_up(ud, link);
 }
 
 static void hook_error(void *ud, aemp_link *link, const char *msg)
 {
-    kernel_link_error(ud, link, msg);
+    aempi_kernel_link_error(ud, link, msg);
 }
 
 static void hook_frame(void *ud, aemp_link *link, aemp_val *frame)
 {
-    kernel_link_frame(ud, link, frame);
+    aempi_kernel_link_frame(ud, link, frame);
 }
 
 static void hook_io_done(void *ud)
 {
-    kernel_io_done(ud);
+    aempi_kernel_io_done(ud);
 }
 
 static void hook_io_deliver(void *ud)
 {
-    kernel_io_deliver(ud);
+    aempi_kernel_io_deliver(ud);
 }
 
 static const aemp_link_hooks link_hooks = {
@@ -43,10 +43,10 @@ static const aemp_link_hooks link_hooks = {
     .io_deliver = hook_io_deliver,
 };
 
-int kernel_link_host_init(aemp_node *n)
+int aempi_kernel_link_host_init(aemp_node *n)
 {
-    return aemp_link_host_init(&n->transport, n->base, &link_hooks, n,
-                               &n->log, sizeof(aemp_link_owner));
+    return aempi_link_host_init(&n->transport, n->base, &link_hooks, n,
+                                &n->log, sizeof(aemp_link_owner));
 }
 
 int aemp_node_set_busy_poll(aemp_node *n, unsigned usec)
@@ -54,8 +54,8 @@ int aemp_node_set_busy_poll(aemp_node *n, unsigned usec)
     if (!n)
         return AEMP_EINVAL;
     if (usec > 1000000)
-        return kernel_refuse(n, "aemp_node_set_busy_poll: more than a "
+        return aempi_kernel_refuse(n, "aemp_node_set_busy_poll: more than a "
                                 "second");
-    aemp_link_host_busy_poll(&n->transport, usec);
+    aempi_link_host_busy_poll(&n->transport, usec);
     return AEMP_OK;
 }

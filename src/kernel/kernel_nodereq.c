@@ -51,35 +51,35 @@ static void reply(aemp_node *n, const aemp_val *msg, size_t from,
 
 static void req_mon0(aemp_node *n, const char *src, aemp_val *msg)
 {
-    aemp_remote *r = kernel_remote_get(n, src, 0);
+    aemp_remote *r = aempi_kernel_remote_get(n, src, 0);
     if (r)
-        kernel_rmon_del(n, r, arg_str(msg, 2));
+        aempi_kernel_rmon_del(n, r, arg_str(msg, 2));
 }
 
 static void req_mon1(aemp_node *n, const char *src, aemp_val *msg)
 {
-    aemp_remote *r = kernel_remote_get(n, src, 1);
+    aemp_remote *r = aempi_kernel_remote_get(n, src, 1);
     if (r)
-        kernel_rmon_add(n, r, arg_str(msg, 2));
+        aempi_kernel_rmon_add(n, r, arg_str(msg, 2));
 }
 
 static void req_kil0(aemp_node *n, const char *src, aemp_val *msg)
 {
-    aemp_remote *r = kernel_remote_get(n, src, 0);
+    aemp_remote *r = aempi_kernel_remote_get(n, src, 0);
     if (!r)
         return;
-    aemp_monitor *list = aemp_dict_del(&r->lmon, arg_str(msg, 2));
+    aemp_monitor *list = aempi_dict_del(&r->lmon, arg_str(msg, 2));
     if (!list)
         return;
     aemp_val *reason = slice(msg, 3);
-    kernel_fire_list(n, list, reason, NULL);
+    aempi_kernel_fire_list(n, list, reason, NULL);
     aemp_unref(reason);
 }
 
 static void req_kil1(aemp_node *n, const char *src, aemp_val *msg)
 {
     (void)src;
-    kernel_kill_local(n, arg_str(msg, 2), slice(msg, 3));
+    aempi_kernel_kill_local(n, arg_str(msg, 2), slice(msg, 3));
 }
 
 static void req_snd(aemp_node *n, const char *src, aemp_val *msg)
@@ -103,10 +103,10 @@ static void req_can(aemp_node *n, const char *src, aemp_val *msg)
 static void req_eval(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (n->secure) {
-        aemp_log(n, 4, LOG_KERNEL,
-                 "error processing node message from %s: remote execution "
-                 "not allowed",
-                 src);
+        aemp_log_ctx(n, 4, LOG_KERNEL,
+                     "error processing node message from %s: remote execution "
+                     "not allowed",
+                     src);
         return;
     }
     /* Perl code cannot run here; answer as a failed eval does: "$@" and
@@ -150,7 +150,7 @@ static kernel_req_fn request_find(const aemp_node *n, const char *tag)
     for (size_t i = 0; i < sizeof requests / sizeof *requests; i++)
         if (!strcmp(requests[i].tag, tag))
             return requests[i].fn;
-    const kernel_req *r = aemp_dict_get(&n->node_reqs, tag);
+    const kernel_req *r = aempi_dict_get(&n->node_reqs, tag);
     return r ? r->fn : NULL;
 }
 
@@ -159,12 +159,13 @@ static int request_known(const aemp_node *n, const char *tag)
     return request_find(n, tag) != NULL;
 }
 
-int kernel_node_request_add(aemp_node *n, const char *tag, kernel_req_fn fn)
+int aempi_kernel_node_request_add(aemp_node *n, const char *tag,
+                                  kernel_req_fn fn)
 {
     if (!tag || !fn || request_known(n, tag))
         return AEMP_EINVAL;
     kernel_req *r = malloc(sizeof *r);
-    if (!r || aemp_dict_set(&n->node_reqs, tag, r)) {
+    if (!r || aempi_dict_set(&n->node_reqs, tag, r)) {
         free(r);
         return AEMP_ENOMEM;
     }
@@ -172,15 +173,15 @@ int kernel_node_request_add(aemp_node *n, const char *tag, kernel_req_fn fn)
     return AEMP_OK;
 }
 
-void kernel_node_requests_free(aemp_node *n)
+void aempi_kernel_node_requests_free(aemp_node *n)
 {
-    for (aemp_dict_entry *e = aemp_dict_next(&n->node_reqs, NULL); e;
-         e = aemp_dict_next(&n->node_reqs, e))
+    for (aemp_dict_entry *e = aempi_dict_next(&n->node_reqs, NULL); e;
+         e = aempi_dict_next(&n->node_reqs, e))
         free(e->value);
-    aemp_dict_clear(&n->node_reqs);
+    aempi_dict_clear(&n->node_reqs);
 }
 
-void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)
+void aempi_kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)
 {
     const char *tag = aemp_str_ptr(aemp_array_at(msg, 1), NULL);
     if (!tag) {
@@ -194,5 +195,5 @@ void kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)
         return;
     }
     /* Anything else names a function to call. */
-    kernel_func_request(n, src, tag, msg);
+    aempi_kernel_func_request(n, src, tag, msg);
 }

@@ -13,7 +13,7 @@
 /* ---- ids ---- */
 
 /* Perl's magic string increment, as ++$ID from "a": b, c, ... z, aa, ab. */
-void kernel_string_increment(char *s, size_t cap)
+void aempi_kernel_string_increment(char *s, size_t cap)
 {
     size_t len = strlen(s);
     for (size_t i = len; i-- > 0;) {
@@ -29,9 +29,9 @@ void kernel_string_increment(char *s, size_t cap)
     }
 }
 
-char *kernel_next_id(aemp_node *n, const char *prefix)
+char *aempi_kernel_next_id(aemp_node *n, const char *prefix)
 {
-    kernel_string_increment(n->id_counter, sizeof n->id_counter);
+    aempi_kernel_string_increment(n->id_counter, sizeof n->id_counter);
     size_t len = strlen(prefix) + strlen(n->id_counter) + 1;
     char *id = malloc(len);
     if (id)
@@ -41,7 +41,7 @@ char *kernel_next_id(aemp_node *n, const char *prefix)
 
 /* Splits "NODE#PORT" at the first '#'; a node id alone names the node
  * port "". Returns a malloc'd node id and points *portid into port. */
-char *kernel_split_port(const char *port, const char **portid)
+char *aempi_kernel_split_port(const char *port, const char **portid)
 {
     const char *hash = strchr(port, '#');
     size_t nlen = hash ? (size_t)(hash - port) : strlen(port);
@@ -57,7 +57,9 @@ char *kernel_split_port(const char *port, const char **portid)
 char *aemp_node_of(const char *port)
 {
     const char *portid;
-    return kernel_has_node(port) ? kernel_split_port(port, &portid) : NULL;
+    if (!aempi_kernel_has_node(port))
+        return NULL;
+    return aempi_kernel_split_port(port, &portid);
 }
 
 int aemp_port_is_local(const aemp_node *n, const char *port)
@@ -71,9 +73,9 @@ int aemp_port_is_local(const aemp_node *n, const char *port)
 
 /* ---- ports ---- */
 
-aemp_lport *kernel_port_find(aemp_node *n, const char *localid)
+aemp_lport *aempi_kernel_port_find(aemp_node *n, const char *localid)
 {
-    return aemp_dict_get(&n->ports, localid);
+    return aempi_dict_get(&n->ports, localid);
 }
 
 static aemp_lport *port_create(aemp_node *n, const char *localid)
@@ -84,7 +86,7 @@ static aemp_lport *port_create(aemp_node *n, const char *localid)
     p->id = strdup(localid);
     size_t len = strlen(n->id) + strlen(localid) + 2;
     p->full = malloc(len);
-    if (!p->id || !p->full || aemp_dict_set(&n->ports, localid, p)) {
+    if (!p->id || !p->full || aempi_dict_set(&n->ports, localid, p)) {
         free(p->id);
         free(p->full);
         free(p);
@@ -106,31 +108,31 @@ static void port_free(aemp_lport *p)
     free(p);
 }
 
-void kernel_ports_free(aemp_node *n)
+void aempi_kernel_ports_free(aemp_node *n)
 {
     while (n->self_mons) {
         aemp_monitor *next = n->self_mons->next;
-        kernel_monitor_free(n->self_mons);
+        aempi_kernel_monitor_free(n->self_mons);
         n->self_mons = next;
     }
-    for (aemp_dict_entry *e = aemp_dict_next(&n->ports, NULL); e;
-         e = aemp_dict_next(&n->ports, e)) {
+    for (aemp_dict_entry *e = aempi_dict_next(&n->ports, NULL); e;
+         e = aempi_dict_next(&n->ports, e)) {
         aemp_lport *p = e->value;
         while (p->mons) {
             aemp_monitor *next = p->mons->next;
-            kernel_monitor_free(p->mons);
+            aempi_kernel_monitor_free(p->mons);
             p->mons = next;
         }
         port_free(p);
     }
-    aemp_dict_clear(&n->ports);
+    aempi_dict_clear(&n->ports);
 }
 
 char *aemp_port(aemp_node *n, aemp_recv_cb cb, void *ud)
 {
     if (!n)
         return NULL;
-    char *localid = kernel_next_id(n, n->uniq);
+    char *localid = aempi_kernel_next_id(n, n->uniq);
     aemp_lport *p = localid ? port_create(n, localid) : NULL;
     free(localid);
     if (!p)
@@ -147,15 +149,16 @@ int aemp_rcv(aemp_node *n, const char *port, const char *tag,
     if (!n)
         return AEMP_EINVAL;
     if (!aemp_port_is_local(n, port))
-        return kernel_refuse(n, "%s: rcv can only be called on local ports, "
-                                "caught",
-                             port ? port : "");
+        return aempi_kernel_refuse(n,
+            "%s: rcv can only be called on local ports, caught",
+            port ? port : "");
     const char *hash = strchr(port, '#');
     const char *localid = hash ? hash + 1 : "";
     if (!*localid) /* Perl would replace its node port's handler */
-        return kernel_refuse(n, "%s: rcv cannot be called on a node port",
-                             port);
-    aemp_lport *p = kernel_port_find(n, localid);
+        return aempi_kernel_refuse(n,
+                                   "%s: rcv cannot be called on a node port",
+                                   port);
+    aemp_lport *p = aempi_kernel_port_find(n, localid);
     if (!p && !(p = port_create(n, localid)))
         return AEMP_ENOMEM;
     if (!tag) {
@@ -200,8 +203,8 @@ void aemp_die(aemp_node *n, const char *fmt, ...)
     if (fmt)
         vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    aemp_buf_reset(&n->die_msg);
-    aemp_buf_puts(&n->die_msg, msg);
+    aempi_buf_reset(&n->die_msg);
+    aempi_buf_puts(&n->die_msg, msg);
     n->die_set = 1;
 }
 
@@ -222,7 +225,7 @@ const char *aemp_srcnode(const aemp_node *n)
 static void queue_message(aemp_node *n, aemp_val *src, aemp_val *port,
                           aemp_val *msg, aemp_job_fn fn)
 {
-    aemp_job *job = kernel_job_alloc(n);
+    aemp_job *job = aempi_kernel_job_alloc(n);
     if (!job || (!port && !fn)) {
         free(job);
         aemp_unref(port);
@@ -235,7 +238,7 @@ static void queue_message(aemp_node *n, aemp_val *src, aemp_val *port,
     job->src_ref = aemp_ref(src);
     job->src = src ? aemp_str_ptr(src, NULL) : n->id;
     job->val = msg;
-    kernel_queue_job(n, job);
+    aempi_kernel_queue_job(n, job);
 }
 
 static void queue_delivery(aemp_node *n, aemp_val *src, aemp_val *port,
@@ -250,14 +253,14 @@ static void run_node_request(aemp_node *n, aemp_job *job)
 {
     aemp_val *msg = job->val;
     job->val = NULL; /* the request handler takes it */
-    kernel_node_request(n, job->src, msg);
+    aempi_kernel_node_request(n, job->src, msg);
 }
 
-void kernel_inject(aemp_node *n, aemp_val *src, aemp_val *msg)
+void aempi_kernel_inject(aemp_node *n, aemp_val *src, aemp_val *msg)
 {
     if (n->trace)
-        aemp_trace_msg(n, "RCV", src ? aemp_str_ptr(src, NULL) : n->id, NULL,
-                       msg);
+        aempi_trace_msg(n, "RCV", src ? aemp_str_ptr(src, NULL) : n->id, NULL,
+                        msg);
     aemp_val *first = aemp_array_at(msg, 0);
     const char *portid = aemp_str_ptr(first, NULL);
     if (portid && !*portid) {
@@ -273,26 +276,26 @@ void kernel_inject(aemp_node *n, aemp_val *src, aemp_val *msg)
 
 /* Perl's snd to another node dies when the encoder refuses the message
  * (nested deeper than 512 levels with the frame), which in a port's
- * callback kills the port (kernel_refuse). The words are the encoder's,
+ * callback kills the port (aempi_kernel_refuse). The words are the encoder's,
  * without Perl's " at FILE line N."; framing is the link's, or Perl's
  * default, cbor, while there is no link yet: the check is made now, so it
  * is this sender that fails, not a later flush of the queue. */
 static int snd_refused(aemp_node *n, const char *framing)
 {
-    return kernel_refuse(n, "%s text or perl structure exceeds maximum "
+    return aempi_kernel_refuse(n, "%s text or perl structure exceeds maximum "
                             "nesting level (max_depth set too low?)",
                          framing ? framing : "cbor");
 }
 
 int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
 {
-    if (!n || kernel_check_port(n, port) ||
-        kernel_check_array(n, "aemp_snd: the message", msg)) {
+    if (!n || aempi_kernel_check_port(n, port) ||
+        aempi_kernel_check_array(n, "aemp_snd: the message", msg)) {
         aemp_unref(msg);
         return AEMP_EINVAL;
     }
     const char *portid;
-    char *nodeid = kernel_split_port(port, &portid);
+    char *nodeid = aempi_kernel_split_port(port, &portid);
     if (!nodeid) {
         aemp_unref(msg);
         return AEMP_ENOMEM;
@@ -300,10 +303,10 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     /* Perl traces the port id before it stringifies it: a node port
      * shows as null */
     if (n->trace)
-        aemp_trace_msg(n, "SND", nodeid, strchr(port, '#') ? portid : NULL,
-                       msg);
+        aempi_trace_msg(n, "SND", nodeid, strchr(port, '#') ? portid : NULL,
+                        msg);
     int local = !strcmp(nodeid, n->id);
-    aemp_remote *r = local ? NULL : kernel_remote_get(n, nodeid, 1);
+    aemp_remote *r = local ? NULL : aempi_kernel_remote_get(n, nodeid, 1);
     free(nodeid);
     if (!local && !r) {
         aemp_unref(msg);
@@ -312,17 +315,17 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     /* the common cases without a wire array: a local port, a link up */
     if (local && *portid) {
         if (n->trace)
-            aemp_trace_msg(n, "RCV", n->id, portid, msg);
+            aempi_trace_msg(n, "RCV", n->id, portid, msg);
         queue_delivery(n, NULL, aemp_str(portid), msg);
         return AEMP_OK;
     }
     if (r && r->link && !r->firing) {
-        int rc = aemp_link_send_to(r->link, portid, msg);
+        int rc = aempi_link_send_to(r->link, portid, msg);
         aemp_unref(msg);
-        return rc == AEMP_EINVAL ? snd_refused(n, aemp_link_framing(r->link))
+        return rc == AEMP_EINVAL ? snd_refused(n, aempi_link_framing(r->link))
                                  : rc;
     }
-    if (!local && aemp_nesting_exceeds(msg, AEMP_MAX_DEPTH)) {
+    if (!local && aempi_nesting_exceeds(msg, AEMP_MAX_DEPTH)) {
         aemp_unref(msg); /* the frame [portid, items] nests as msg does */
         return snd_refused(n, NULL);
     }
@@ -336,21 +339,21 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
         aemp_array_push(wire, aemp_ref(aemp_array_at(msg, i)));
     aemp_unref(msg);
     if (local)
-        kernel_inject(n, NULL, wire);
+        aempi_kernel_inject(n, NULL, wire);
     else
-        kernel_remote_send(r, wire);
+        aempi_kernel_remote_send(r, wire);
     return AEMP_OK;
 }
 
-int kernel_snd_node_shared(aemp_node *n, const char *nodeid,
-                           const aemp_val *msg, aemp_frame_cache *cache)
+int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
+                                 const aemp_val *msg, aemp_frame_cache *cache)
 {
     /* traced sends, local and unlinked nodes take the usual way */
     aemp_remote *r = n->trace || !strcmp(nodeid, n->id) || strchr(nodeid, '#')
                          ? NULL
-                         : kernel_remote_get(n, nodeid, 0);
+                         : aempi_kernel_remote_get(n, nodeid, 0);
     if (r && r->link && !r->firing && aemp_type_of(msg) == AEMP_ARRAY)
-        return aemp_link_send_cached(r->link, cache, "", msg);
+        return aempi_link_send_cached(r->link, cache, "", msg);
     return aemp_snd(n, nodeid, aemp_ref((aemp_val *)msg));
 }
 
@@ -374,49 +377,52 @@ int aemp_sndv(aemp_node *n, const char *port, ...)
 
 /* ---- kills ---- */
 
-void kernel_kill_local(aemp_node *n, const char *localid, aemp_val *reason)
+void aempi_kernel_kill_local(aemp_node *n, const char *localid,
+                             aemp_val *reason)
 {
     /* Kills are always delayed, so monitor callbacks never run inside the
      * caller (Node::Self::kill). */
-    aemp_job *job = kernel_job_new(n, JOB_KILL, localid, reason ? reason : aemp_array());
+    aemp_job *job = aempi_kernel_job_new(n, JOB_KILL, localid,
+                                         reason ? reason : aemp_array());
     if (job)
-        kernel_queue_job(n, job);
+        aempi_kernel_queue_job(n, job);
 }
 
 int aemp_kil(aemp_node *n, const char *port, aemp_val *reason)
 {
-    if (!n || kernel_check_kil(n, port) ||
-        (reason && kernel_check_array(n, "aemp_kil: the reason", reason))) {
+    if (!n || aempi_kernel_check_kil(n, port) ||
+        (reason && aempi_kernel_check_array(n, "aemp_kil: the reason",
+                                            reason))) {
         aemp_unref(reason);
         return AEMP_EINVAL;
     }
-    return kernel_kil(n, port, reason);
+    return aempi_kernel_kil(n, port, reason);
 }
 
-int kernel_kil(aemp_node *n, const char *port, aemp_val *reason)
+int aempi_kernel_kil(aemp_node *n, const char *port, aemp_val *reason)
 {
     const char *portid;
-    char *nodeid = kernel_split_port(port, &portid);
+    char *nodeid = aempi_kernel_split_port(port, &portid);
     if (!nodeid) {
         aemp_unref(reason);
         return AEMP_ENOMEM;
     }
     int rc = AEMP_OK;
     if (!strcmp(nodeid, n->id)) {
-        kernel_kill_local(n, portid, reason);
+        aempi_kernel_kill_local(n, portid, reason);
     } else {
-        aemp_remote *r = kernel_remote_get(n, nodeid, 1);
+        aemp_remote *r = aempi_kernel_remote_get(n, nodeid, 1);
         aemp_val *wire = aemp_arrayv(aemp_str(""), aemp_str("kil1"),
                                      aemp_str(portid), NULL);
         for (size_t i = 0; wire && i < aemp_array_len(reason); i++)
             aemp_array_push(wire, aemp_ref(aemp_array_at(reason, i)));
         aemp_unref(reason);
-        if (r && wire && aemp_nesting_exceeds(wire, AEMP_MAX_DEPTH)) {
+        if (r && wire && aempi_nesting_exceeds(wire, AEMP_MAX_DEPTH)) {
             /* Perl's kil sends as snd does, and dies alike */
             aemp_unref(wire);
-            rc = snd_refused(n, r->link ? aemp_link_framing(r->link) : NULL);
+            rc = snd_refused(n, r->link ? aempi_link_framing(r->link) : NULL);
         } else if (r && wire) {
-            kernel_remote_send(r, wire);
+            aempi_kernel_remote_send(r, wire);
         } else {
             aemp_unref(wire);
             rc = AEMP_ENOMEM;
@@ -427,9 +433,9 @@ int kernel_kil(aemp_node *n, const char *port, aemp_val *reason)
 }
 
 /* Kernel.pm _kill: the port goes, its monitors fire. */
-void kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason)
+void aempi_kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason)
 {
-    aemp_lport *p = aemp_dict_del(&n->ports, localid);
+    aemp_lport *p = aempi_dict_del(&n->ports, localid);
     if (!p)
         return; /* killing nonexistent ports is O.K. */
     if (!p->mons && aemp_array_len(reason)) {
@@ -438,23 +444,23 @@ void kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason)
             aemp_val *r = aemp_array_at(reason, i);
             const char *s = aemp_str_ptr(r, NULL);
             if (i)
-                aemp_buf_putc(&b, ' ');
+                aempi_buf_putc(&b, ' ');
             if (s)
-                aemp_buf_puts(&b, s);
+                aempi_buf_puts(&b, s);
             else {
                 char *j = aemp_to_json(r, NULL);
-                aemp_buf_puts(&b, j ? j : "");
+                aempi_buf_puts(&b, j ? j : "");
                 free(j);
             }
         }
-        aemp_log(n, 4, LOG_KERNEL,
-                 "unmonitored local port %s died with reason: %s", localid,
-                 b.p ? b.p : "");
-        aemp_buf_free(&b);
+        aemp_log_ctx(n, 4, LOG_KERNEL,
+                     "unmonitored local port %s died with reason: %s", localid,
+                     b.p ? b.p : "");
+        aempi_buf_free(&b);
     }
     aemp_monitor *mons = p->mons;
     p->mons = NULL;
-    kernel_fire_list(n, mons, reason, NULL);
+    aempi_kernel_fire_list(n, mons, reason, NULL);
     port_free(p);
 }
 
@@ -482,16 +488,15 @@ static void kill_unmatched(aemp_node *n, aemp_lport *p, const char *tag)
     for (; tag && tag[i] && i < 30; i++)
         shown[i] = tag[i] >= 0x20 && tag[i] <= 0x7e ? tag[i] : '.';
     shown[i] = 0;
-    kernel_kill_local(n, p->id,
-                      aemp_arrayv(aemp_str("unhandled_message"),
-                                  aemp_strf("no callback found for message "
-                                            "'%s'", shown),
-                                  NULL));
+    aempi_kernel_kill_local(n, p->id,
+        aemp_arrayv(aemp_str("unhandled_message"),
+                    aemp_strf("no callback found for message '%s'", shown),
+                    NULL));
 }
 
-void kernel_run_deliver(aemp_node *n, aemp_job *job)
+void aempi_kernel_run_deliver(aemp_node *n, aemp_job *job)
 {
-    aemp_lport *p = kernel_port_find(n, aemp_str_ptr(job->port, NULL));
+    aemp_lport *p = aempi_kernel_port_find(n, aemp_str_ptr(job->port, NULL));
     if (!p)
         return; /* messages to unknown ports are dropped */
     char buf[32];
@@ -519,7 +524,8 @@ void kernel_run_deliver(aemp_node *n, aemp_job *job)
     n->srcnode = NULL;
     if (rc) {
         const char *why = n->die_set ? n->die_msg.p : "callback failed";
-        kernel_kill_local(n, p->id,
-                          aemp_arrayv(aemp_str("die"), aemp_str(why), NULL));
+        aempi_kernel_kill_local(n, p->id,
+                                aemp_arrayv(aemp_str("die"), aemp_str(why),
+                                            NULL));
     }
 }

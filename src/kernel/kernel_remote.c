@@ -27,41 +27,41 @@ static void stop_connecting(aemp_remote *r)
     r->addresses = NULL;
 }
 
-void kernel_remote_stop_connecting(aemp_remote *r)
+void aempi_kernel_remote_stop_connecting(aemp_remote *r)
 {
     stop_connecting(r);
 }
 
 /* ---- node events ---- */
 
-void kernel_node_event(aemp_node *n, const char *id, int up,
-                       const aemp_val *reason)
+void aempi_kernel_node_event(aemp_node *n, const char *id, int up,
+                             const aemp_val *reason)
 {
     if (up)
-        aemp_log(n, 7, LOG_KERNEL, "%s is up.", id);
+        aemp_log_ctx(n, 7, LOG_KERNEL, "%s is up.", id);
     else {
         char *why = aemp_to_json(reason, NULL);
-        aemp_log(n, 7, LOG_KERNEL, "%s is down (%s).", id, why ? why : "");
+        aemp_log_ctx(n, 7, LOG_KERNEL, "%s is down (%s).", id, why ? why : "");
         free(why);
     }
     /* the kernel's own reactions first: seeds are looked after */
     for (size_t i = 0; i < n->nseeds; i++)
         if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id) && !up)
-            kernel_seed_again(n);
+            aempi_kernel_seed_again(n);
     n->hooks.node_event(n, id, up);
     if (!n->node_mons)
         return;
-    aemp_job *job = kernel_job_alloc(n);
+    aemp_job *job = aempi_kernel_job_alloc(n);
     if (!job)
         return;
     job->kind = JOB_NODE_EVENT;
     job->name = strdup(id);
     job->up = up;
     job->val = up ? aemp_array() : aemp_copy(reason);
-    kernel_queue_job(n, job);
+    aempi_kernel_queue_job(n, job);
 }
 
-void kernel_run_node_event(aemp_node *n, aemp_job *job)
+void aempi_kernel_run_node_event(aemp_node *n, aemp_job *job)
 {
     for (aemp_node_mon *m = n->node_mons; m; m = m->next)
         if (m->cb)
@@ -80,7 +80,7 @@ void kernel_run_node_event(aemp_node *n, aemp_job *job)
 aemp_node_mon_id aemp_mon_nodes(aemp_node *n, aemp_node_cb cb, void *ud)
 {
     const aemp_node_mon_id none = {0};
-    if (!n || kernel_check_cb(n, "aemp_mon_nodes", cb != NULL))
+    if (!n || aempi_kernel_check_cb(n, "aemp_mon_nodes", cb != NULL))
         return none;
     aemp_node_mon *m = calloc(1, sizeof *m);
     if (!m)
@@ -112,7 +112,7 @@ int aemp_node_is_up(const aemp_node *n, const char *nodeid)
         return -1; /* Perl: nothing is known about undef */
     if (!strcmp(nodeid, n->id))
         return 1;
-    aemp_remote *r = aemp_dict_get(&n->remotes, nodeid);
+    aemp_remote *r = aempi_dict_get(&n->remotes, nodeid);
     return r ? r->link != NULL : -1;
 }
 
@@ -121,8 +121,8 @@ aemp_val *aemp_up_nodes(const aemp_node *n)
     if (!n)
         return NULL;
     aemp_val *list = aemp_array();
-    for (aemp_dict_entry *e = aemp_dict_next(&n->remotes, NULL); list && e;
-         e = aemp_dict_next(&n->remotes, e)) {
+    for (aemp_dict_entry *e = aempi_dict_next(&n->remotes, NULL); list && e;
+         e = aempi_dict_next(&n->remotes, e)) {
         aemp_remote *r = e->value;
         if (r->link)
             aemp_array_push(list, aemp_str(r->id));
@@ -141,18 +141,18 @@ static int queue_over_cap(aemp_remote *r, size_t size)
         return 0;
     char why[96];
     snprintf(why, sizeof why, AEMP_SEND_CAP_FMT, cap);
-    kernel_remote_error(r, why);
+    aempi_kernel_remote_error(r, why);
     return 1;
 }
 
-void kernel_remote_send(aemp_remote *r, aemp_val *msg)
+void aempi_kernel_remote_send(aemp_remote *r, aemp_val *msg)
 {
     if (r->link && !r->firing) {
-        aemp_link_send(r->link, msg);
+        aempi_link_send(r->link, msg);
         aemp_unref(msg);
         return;
     }
-    size_t size = aemp_cbor_size_bound(msg);
+    size_t size = aempi_cbor_size_bound(msg);
     if (queue_over_cap(r, size) ||
         (!r->queue && !(r->queue = aemp_array()))) {
         aemp_unref(msg);
@@ -160,7 +160,7 @@ void kernel_remote_send(aemp_remote *r, aemp_val *msg)
     }
     aemp_array_push(r->queue, msg);
     r->queue_bytes += size;
-    kernel_remote_connect(r);
+    aempi_kernel_remote_connect(r);
 }
 
 static void on_connect_timeout(evutil_socket_t fd, short what, void *ud)
@@ -169,9 +169,9 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *ud)
     (void)what;
     aemp_remote *r = ud;
     aemp_node *n = r->node;
-    kernel_io_enter(n);
-    kernel_remote_error(r, "connect timeout");
-    kernel_io_leave(n);
+    aempi_kernel_io_enter(n);
+    aempi_kernel_remote_error(r, "connect timeout");
+    aempi_kernel_io_leave(n);
 }
 
 static struct timeval seconds(double s)
@@ -182,7 +182,7 @@ static struct timeval seconds(double s)
     return tv;
 }
 
-void kernel_remote_connect(aemp_remote *r)
+void aempi_kernel_remote_connect(aemp_remote *r)
 {
     aemp_node *n = r->node;
     if (r->link || r->connect_w || r->firing)
@@ -199,8 +199,10 @@ void kernel_remote_connect(aemp_remote *r)
     aemp_val *addrs = NULL;
     switch (n->hooks.addresses(n, r->id, &addrs)) {
     case KERNEL_ADDR_LOOKING: break;
-    case KERNEL_ADDR_FOUND: kernel_remote_connect_to(r, addrs); break;
-    case KERNEL_ADDR_NONE: kernel_remote_error(r, "no known address"); break;
+    case KERNEL_ADDR_FOUND: aempi_kernel_remote_connect_to(r, addrs); break;
+    case KERNEL_ADDR_NONE:
+        aempi_kernel_remote_error(r, "no known address");
+        break;
     }
     aemp_unref(addrs);
 }
@@ -215,36 +217,37 @@ static void try_next_address(evutil_socket_t fd, short what, void *ud)
         return; /* all tried; wait for them or for the timeout */
     const char *endpoint =
         aemp_str_ptr(aemp_array_at(r->addresses, r->next_address++), NULL);
-    struct timeval tv = seconds(r->stagger * (0.9 + 0.1 * aemp_random_unit()));
+    double jitter = 0.9 + 0.1 * aempi_random_unit();
+    struct timeval tv = seconds(r->stagger * jitter);
     event_add(r->connect_w, &tv);
-    if (!endpoint || aemp_dict_get(&r->trials, endpoint))
+    if (!endpoint || aempi_dict_get(&r->trials, endpoint))
         return;
-    aemp_log(n, 9, LOG_KERNEL, "connecting to %s at %s", r->id, endpoint);
+    aemp_log_ctx(n, 9, LOG_KERNEL, "connecting to %s at %s", r->id, endpoint);
     char *host, *port;
-    if (aemp_parse_hostport(endpoint, NULL, &host, &port)) {
-        aemp_log(n, 3, LOG_KERNEL,
-                 "%s: '%s' is not a resolved node reference.", r->id,
-                 endpoint);
+    if (aempi_parse_hostport(endpoint, NULL, &host, &port)) {
+        aemp_log_ctx(n, 3, LOG_KERNEL,
+                     "%s: '%s' is not a resolved node reference.", r->id,
+                     endpoint);
         return;
     }
-    aemp_link *l = aemp_link_connect(&n->transport, host, port);
+    aemp_link *l = aempi_link_connect(&n->transport, host, port);
     free(host);
     free(port);
     if (!l)
         return;
     /* a trial points at r: r stays while its trials list the link */
-    if (!aemp_dict_set(&r->trials, endpoint, l))
+    if (!aempi_dict_set(&r->trials, endpoint, l))
         aemp_link_owner_of(l)->trial = r;
 }
 
-void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
+void aempi_kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
 {
     aemp_node *n = r->node;
     if (r->link || r->connect_w || r->firing)
         return;
     size_t count = aemp_array_len(addresses);
     if (!count) {
-        kernel_remote_error(r, "no known address");
+        aempi_kernel_remote_error(r, "no known address");
         return;
     }
     /* Node.pm connect_to: spread the attempts over what is left of
@@ -269,10 +272,10 @@ void kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
 
 /* Node.pm transport_error. Perl runs the monitors right here; ours run
  * before any other job, at the end of the event callback that found the
- * failure (kernel_io_leave), and until the last of them has run, what is
+ * failure (aempi_kernel_io_leave), and until the last of them has run, what is
  * sent to the node waits in its queue: nothing sent after the failure can
  * arrive before the monitors have fired. */
-void kernel_remote_error(aemp_remote *r, const char *msg)
+void aempi_kernel_remote_error(aemp_remote *r, const char *msg)
 {
     aemp_node *n = r->node;
     int had_link = r->link != NULL;
@@ -285,15 +288,15 @@ void kernel_remote_error(aemp_remote *r, const char *msg)
     r->queue_bytes = 0;
     aemp_val *reason = aemp_arrayv(aemp_str("transport_error"),
                                    aemp_str(r->id), aemp_str(msg), NULL);
-    for (aemp_dict_entry *e = aemp_dict_next(&r->lmon, NULL); e;
-         e = aemp_dict_next(&r->lmon, e))
-        r->firing += kernel_fire_list(n, e->value, reason, r->id);
-    aemp_dict_clear(&r->lmon);
+    for (aemp_dict_entry *e = aempi_dict_next(&r->lmon, NULL); e;
+         e = aempi_dict_next(&r->lmon, e))
+        r->firing += aempi_kernel_fire_list(n, e->value, reason, r->id);
+    aempi_dict_clear(&r->lmon);
     if (had_link)
-        kernel_node_event(n, r->id, 0, reason);
-    aemp_log(n, 9, LOG_KERNEL, "transport_error %s %s", r->id, msg);
+        aempi_kernel_node_event(n, r->id, 0, reason);
+    aemp_log_ctx(n, 9, LOG_KERNEL, "transport_error %s %s", r->id, msg);
     aemp_unref(reason);
-    kernel_remote_may_be_idle(r);
+    aempi_kernel_remote_may_be_idle(r);
 }
 
 /* The queue goes out on the link, in order. */
@@ -304,22 +307,22 @@ static void send_queue(aemp_remote *r)
     r->queue = NULL;
     r->queue_bytes = 0;
     for (size_t i = 0; i < aemp_array_len(queue) && r->link == link; i++)
-        aemp_link_send(link, aemp_array_at(queue, i));
+        aempi_link_send(link, aemp_array_at(queue, i));
     aemp_unref(queue);
 }
 
-void kernel_remote_fired(aemp_node *n, const char *id)
+void aempi_kernel_remote_fired(aemp_node *n, const char *id)
 {
-    aemp_remote *r = kernel_remote_get(n, id, 0);
+    aemp_remote *r = aempi_kernel_remote_get(n, id, 0);
     if (!r || !r->firing || --r->firing)
         return;
     /* the monitors have run: what was sent meanwhile may go */
     if (r->link)
         send_queue(r);
     else if (r->queue)
-        kernel_remote_connect(r);
+        aempi_kernel_remote_connect(r);
     else
-        kernel_remote_may_be_idle(r); /* the monitors were all it kept */
+        aempi_kernel_remote_may_be_idle(r); /* the monitors were all it kept */
 }
 
 /* ---- monitors of remote ports ---- */
@@ -330,57 +333,57 @@ static const char *portid_of(const char *port)
     return hash ? hash + 1 : "";
 }
 
-void kernel_remote_monitor(aemp_remote *r, aemp_monitor *m)
+void aempi_kernel_remote_monitor(aemp_remote *r, aemp_monitor *m)
 {
     const char *portid = portid_of(m->port);
-    aemp_monitor *list = aemp_dict_get(&r->lmon, portid);
+    aemp_monitor *list = aempi_dict_get(&r->lmon, portid);
     /* one mon1 per port, however many local monitors; a node port is
      * watched by its link alone */
     if (!list && *portid)
-        kernel_remote_send(r, aemp_arrayv(aemp_str(""), aemp_str("mon1"),
-                                          aemp_str(portid), NULL));
+        aempi_kernel_remote_send(r, aemp_arrayv(aemp_str(""), aemp_str("mon1"),
+                                                aemp_str(portid), NULL));
     m->next = list;
-    aemp_dict_set(&r->lmon, portid, m);
+    aempi_dict_set(&r->lmon, portid, m);
 }
 
-void kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m)
+void aempi_kernel_remote_unmonitor(aemp_remote *r, aemp_monitor *m)
 {
     const char *portid = portid_of(m->port);
-    aemp_monitor *list = aemp_dict_get(&r->lmon, portid), **p = &list;
+    aemp_monitor *list = aempi_dict_get(&r->lmon, portid), **p = &list;
     while (*p && *p != m)
         p = &(*p)->next;
     if (!*p)
         return;
     *p = m->next;
     if (list) {
-        aemp_dict_set(&r->lmon, portid, list);
+        aempi_dict_set(&r->lmon, portid, list);
         return;
     }
-    aemp_dict_del(&r->lmon, portid);
-    kernel_remote_may_be_idle(r); /* that may have been all it kept */
+    aempi_dict_del(&r->lmon, portid);
+    aempi_kernel_remote_may_be_idle(r); /* that may have been all it kept */
     if (*portid)
-        kernel_remote_send(r, aemp_arrayv(aemp_str(""), aemp_str("mon0"),
-                                          aemp_str(portid), NULL));
+        aempi_kernel_remote_send(r, aemp_arrayv(aemp_str(""), aemp_str("mon0"),
+                                                aemp_str(portid), NULL));
 }
 
 /* ---- what links tell the kernel ---- */
 
-int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
-                        const char **why)
+int aempi_kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
+                              const char **why)
 {
     aemp_link_owner *o = aemp_link_owner_of(link);
     if (o->seed)
-        kernel_seed_greeted(n, o->seed, rnode);
+        aempi_kernel_seed_greeted(n, o->seed, rnode);
     if (!strcmp(rnode, n->id)) {
         *why = "I refuse to talk to myself";
         return 1;
     }
-    aemp_remote *r = kernel_remote_get(n, rnode, 0);
+    aemp_remote *r = aempi_kernel_remote_get(n, rnode, 0);
     if (r && r->link) {
         static const char fmt[] = "%s already connected, not connecting "
                                   "again.";
-        aemp_buf_reset(&n->scratch);
-        aemp_buf_printf(&n->scratch, fmt, rnode);
+        aempi_buf_reset(&n->scratch);
+        aempi_buf_printf(&n->scratch, fmt, rnode);
         *why = n->scratch.p;
         return 1;
     }
@@ -391,10 +394,10 @@ int kernel_link_greeted(aemp_node *n, aemp_link *link, const char *rnode,
  * tried. */
 static void forget_trial(aemp_remote *r, const aemp_link *link)
 {
-    for (aemp_dict_entry *e = aemp_dict_next(&r->trials, NULL); e;
-         e = aemp_dict_next(&r->trials, e))
+    for (aemp_dict_entry *e = aempi_dict_next(&r->trials, NULL); e;
+         e = aempi_dict_next(&r->trials, e))
         if (e->value == link) {
-            aemp_dict_del(&r->trials, e->key); /* frees e: stop here */
+            aempi_dict_del(&r->trials, e->key); /* frees e: stop here */
             return;
         }
 }
@@ -410,71 +413,71 @@ static void release_owner(aemp_node *n, aemp_link *link)
     (void)n;
     if (o->trial) {
         forget_trial(o->trial, link);
-        kernel_remote_may_be_idle(o->trial);
+        aempi_kernel_remote_may_be_idle(o->trial);
     }
     o->trial = NULL;
 }
 
 /* Node.pm transport_connect. */
-void kernel_link_up(aemp_node *n, aemp_link *link)
+void aempi_kernel_link_up(aemp_node *n, aemp_link *link)
 {
     release_owner(n, link);
-    aemp_remote *r = kernel_remote_get(n, aemp_link_remote_id(link), 1);
+    aemp_remote *r = aempi_kernel_remote_get(n, aempi_link_remote_id(link), 1);
     if (!r) {
-        aemp_link_close(link, "out of memory");
+        aempi_link_close(link, "out of memory");
         return;
     }
     /* other attempts for this node are no longer wanted */
-    for (aemp_dict_entry *e = aemp_dict_next(&r->trials, NULL); e;
-         e = aemp_dict_next(&r->trials, e)) {
+    for (aemp_dict_entry *e = aempi_dict_next(&r->trials, NULL); e;
+         e = aempi_dict_next(&r->trials, e)) {
         aemp_link *t = e->value;
         aemp_link_owner_of(t)->trial = NULL;
-        aemp_link_close(t, "superseded");
+        aempi_link_close(t, "superseded");
     }
-    aemp_dict_clear(&r->trials);
+    aempi_dict_clear(&r->trials);
     if (r->link) {
         aemp_link *old = r->link;
-        kernel_remote_error(r, "switched connections");
-        aemp_link_close(old, "switched connections");
+        aempi_kernel_remote_error(r, "switched connections");
+        aempi_link_close(old, "switched connections");
     }
     stop_connecting(r);
     r->link = link;
     aemp_link_owner_of(link)->remote = r;
-    kernel_node_event(n, r->id, 1, NULL);
+    aempi_kernel_node_event(n, r->id, 1, NULL);
     if (!r->firing) /* else once the monitors of a failure have run */
         send_queue(r);
 }
 
-void kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)
+void aempi_kernel_link_error(aemp_node *n, aemp_link *link, const char *msg)
 {
-    kernel_note_link_error(n, link, msg);
+    aempi_kernel_note_link_error(n, link, msg);
     release_owner(n, link);
     aemp_remote *r = aemp_link_owner_of(link)->remote;
     if (r && r->link == link)
-        kernel_remote_error(r, msg);
+        aempi_kernel_remote_error(r, msg);
 }
 
-void kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
+void aempi_kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
 {
     /* the jobs this frame queues hold a reference to the sender's id */
     aemp_remote *r = aemp_link_owner_of(link)->remote;
-    const char *src = r ? r->id : aemp_link_remote_id(link);
+    const char *src = r ? r->id : aempi_link_remote_id(link);
     if (aemp_type_of(frame) != AEMP_ARRAY || !aemp_array_len(frame)) {
         /* Perl would die in its read callback; we drop the message */
         char *text = aemp_to_json(frame, NULL);
-        aemp_log(n, 4, LOG_KERNEL,
-                 "malformed message from %s dropped (not a non-empty "
-                 "array): %.200s",
-                 src, text ? text : "");
+        aemp_log_ctx(n, 4, LOG_KERNEL,
+                     "malformed message from %s dropped (not a non-empty "
+                     "array): %.200s",
+                     src, text ? text : "");
         free(text);
         aemp_unref(frame);
         return;
     }
     if (r) {
-        kernel_inject(n, r->idv, frame);
+        aempi_kernel_inject(n, r->idv, frame);
         return;
     }
     aemp_val *id = aemp_str(src);
-    kernel_inject(n, id, frame);
+    aempi_kernel_inject(n, id, frame);
     aemp_unref(id);
 }

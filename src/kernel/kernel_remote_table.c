@@ -19,25 +19,25 @@
 
 static void free_monitor_lists(aemp_dict *d)
 {
-    for (aemp_dict_entry *e = aemp_dict_next(d, NULL); e;
-         e = aemp_dict_next(d, e)) {
+    for (aemp_dict_entry *e = aempi_dict_next(d, NULL); e;
+         e = aempi_dict_next(d, e)) {
         aemp_monitor *m = e->value;
         while (m) {
             aemp_monitor *next = m->next;
-            kernel_monitor_free(m);
+            aempi_kernel_monitor_free(m);
             m = next;
         }
     }
-    aemp_dict_clear(d);
+    aempi_dict_clear(d);
 }
 
 static void remote_free(aemp_remote *r)
 {
-    kernel_remote_stop_connecting(r);
+    aempi_kernel_remote_stop_connecting(r);
     aemp_unref(r->queue);
-    aemp_dict_clear(&r->trials);
+    aempi_dict_clear(&r->trials);
     free_monitor_lists(&r->lmon);
-    aemp_dict_clear(&r->rmon); /* those monitors live on our ports */
+    aempi_dict_clear(&r->rmon); /* those monitors live on our ports */
     free(r->last_error);
     aemp_unref(r->idv);
     free(r);
@@ -48,17 +48,17 @@ static int remote_idle(const aemp_remote *r)
     aemp_node *n = r->node;
     return !r->link && !r->queue && !r->connect_to && !r->connect_w &&
            !r->trials.count && !r->lmon.count && !r->firing &&
-           !kernel_is_seed_node(n, r->id) && !n->hooks.keeps(n, r->id);
+           !aempi_kernel_is_seed_node(n, r->id) && !n->hooks.keeps(n, r->id);
 }
 
 static void on_reap(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
-    kernel_remotes_reap(ud);
+    aempi_kernel_remotes_reap(ud);
 }
 
-void kernel_remote_may_be_idle(aemp_remote *r)
+void aempi_kernel_remote_may_be_idle(aemp_remote *r)
 {
     aemp_node *n = r->node;
     if (r->reap_listed)
@@ -77,16 +77,16 @@ void kernel_remote_may_be_idle(aemp_remote *r)
  * the link went (Perl's mon1 callbacks hold the node weakly). */
 static void forget(aemp_node *n, aemp_remote *r)
 {
-    for (aemp_dict_entry *e = aemp_dict_next(&r->rmon, NULL); e;
-         e = aemp_dict_next(&r->rmon, e))
+    for (aemp_dict_entry *e = aempi_dict_next(&r->rmon, NULL); e;
+         e = aempi_dict_next(&r->rmon, e))
         aemp_mon_cancel(n,
                         (aemp_port_mon_id){((aemp_monitor *)e->value)->id});
-    aemp_dict_clear(&r->rmon);
-    aemp_dict_del(&n->remotes, r->id);
+    aempi_dict_clear(&r->rmon);
+    aempi_dict_del(&n->remotes, r->id);
     remote_free(r);
 }
 
-void kernel_remotes_reap(aemp_node *n)
+void aempi_kernel_remotes_reap(aemp_node *n)
 {
     aemp_remote *list = n->reap_remotes;
     n->reap_remotes = NULL;
@@ -100,20 +100,20 @@ void kernel_remotes_reap(aemp_node *n)
     }
 }
 
-void kernel_remote_let_go(aemp_node *n, const char *id)
+void aempi_kernel_remote_let_go(aemp_node *n, const char *id)
 {
-    aemp_remote *r = id ? aemp_dict_get(&n->remotes, id) : NULL;
+    aemp_remote *r = id ? aempi_dict_get(&n->remotes, id) : NULL;
     if (r)
-        kernel_remote_may_be_idle(r);
+        aempi_kernel_remote_may_be_idle(r);
 }
 
-aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create)
+aemp_remote *aempi_kernel_remote_get(aemp_node *n, const char *id, int create)
 {
-    aemp_remote *r = aemp_dict_get(&n->remotes, id);
+    aemp_remote *r = aempi_dict_get(&n->remotes, id);
     if (r || !create || !*id)
         return r;
     r = calloc(1, sizeof *r);
-    if (!r || !(r->idv = aemp_str(id)) || aemp_dict_set(&n->remotes, id, r)) {
+    if (!r || !(r->idv = aemp_str(id)) || aempi_dict_set(&n->remotes, id, r)) {
         if (r)
             aemp_unref(r->idv);
         free(r);
@@ -122,16 +122,16 @@ aemp_remote *kernel_remote_get(aemp_node *n, const char *id, int create)
     r->id = aemp_str_ptr(r->idv, NULL);
     r->node = n;
     /* in case the caller ends up with nothing for it */
-    kernel_remote_may_be_idle(r);
+    aempi_kernel_remote_may_be_idle(r);
     return r;
 }
 
-void kernel_remotes_free(aemp_node *n)
+void aempi_kernel_remotes_free(aemp_node *n)
 {
-    for (aemp_dict_entry *e = aemp_dict_next(&n->remotes, NULL); e;
-         e = aemp_dict_next(&n->remotes, e))
+    for (aemp_dict_entry *e = aempi_dict_next(&n->remotes, NULL); e;
+         e = aempi_dict_next(&n->remotes, e))
         remote_free(e->value);
-    aemp_dict_clear(&n->remotes);
+    aempi_dict_clear(&n->remotes);
     n->reap_remotes = NULL;
     if (n->remote_reap_ev)
         event_free(n->remote_reap_ev);

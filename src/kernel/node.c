@@ -22,7 +22,7 @@ static void on_jobs(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
-    kernel_run_jobs(ud);
+    aempi_kernel_run_jobs(ud);
 }
 
 /* A peer that closes while we write must cost a link, not the process:
@@ -37,14 +37,14 @@ static void ignore_sigpipe(void)
     }
 }
 
-aemp_node *kernel_node_new(struct event_base *base)
+aemp_node *aempi_kernel_node_new(struct event_base *base)
 {
     if (!base)
         return NULL;
     aemp_node *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
-    kernel_hooks_none(n);
+    aempi_kernel_hooks_none(n);
     n->base = base;
     n->jobs_tail = &n->jobs;
     n->urgent_tail = &n->urgent;
@@ -53,7 +53,7 @@ aemp_node *kernel_node_new(struct event_base *base)
     n->uniq = malloc(10);
     n->runiq = malloc(11);
     n->jobs_ev = event_new(base, -1, 0, on_jobs, n);
-    int no_host = kernel_link_host_init(n);
+    int no_host = aempi_kernel_link_host_init(n);
     n->monitor_timeout = 30;
     n->connect_interval = 2;
     n->max_send_queue = 64 * 1024 * 1024;
@@ -64,11 +64,11 @@ aemp_node *kernel_node_new(struct event_base *base)
     /* local port ids get a per-node prefix so that ids stay unique across
      * restarts; ids made for other nodes (spawn) a longer one ending in an
      * upper-case letter, so the two never clash (Kernel.pm UNIQ, RUNIQ) */
-    if (aemp_config_nonce62(n->uniq, 9) || aemp_config_runiq(n->runiq)) {
+    if (aempi_config_nonce62(n->uniq, 9) || aempi_config_runiq(n->runiq)) {
         aemp_node_free(n);
         return NULL;
     }
-    aemp_log_init(n);
+    aempi_log_init(n);
     ignore_sigpipe();
     return n;
 }
@@ -77,16 +77,16 @@ void aemp_node_free(aemp_node *n)
 {
     if (!n)
         return;
-    kernel_seeds_free(n);
-    kernel_listeners_free(n);
-    aemp_link_host_clear(&n->transport); /* the links, without hooks */
-    kernel_remotes_free(n);
-    kernel_hooks_free(n);
-    kernel_node_requests_free(n);
-    kernel_funcs_free(n);
-    kernel_ports_free(n);
-    kernel_jobs_free(n);
-    aemp_dict_clear(&n->monitors); /* all freed with their lists above */
+    aempi_kernel_seeds_free(n);
+    aempi_kernel_listeners_free(n);
+    aempi_link_host_clear(&n->transport); /* the links, without hooks */
+    aempi_kernel_remotes_free(n);
+    aempi_kernel_hooks_free(n);
+    aempi_kernel_node_requests_free(n);
+    aempi_kernel_funcs_free(n);
+    aempi_kernel_ports_free(n);
+    aempi_kernel_jobs_free(n);
+    aempi_dict_clear(&n->monitors); /* all freed with their lists above */
     while (n->node_mons) {
         aemp_node_mon *next = n->node_mons->next;
         free(n->node_mons);
@@ -99,8 +99,8 @@ void aemp_node_free(aemp_node *n)
     free(n->id);
     free(n->uniq);
     free(n->runiq);
-    aemp_buf_free(&n->die_msg);
-    aemp_buf_free(&n->scratch);
+    aempi_buf_free(&n->die_msg);
+    aempi_buf_free(&n->scratch);
     free(n->errmsg);
     free(n->last_link_error);
     free(n);
@@ -137,7 +137,7 @@ static int fail(aemp_node *n, int err, const char *fmt, ...)
     va_end(ap);
     free(n->errmsg);
     n->errmsg = strdup(msg);
-    aemp_log(n, 4, LOG_KERNEL, "%s", msg);
+    aemp_log_ctx(n, 4, LOG_KERNEL, "%s", msg);
     return err;
 }
 
@@ -146,18 +146,18 @@ static int fail(aemp_node *n, int err, const char *fmt, ...)
 static char *join_list(const aemp_val *list, int (*keep)(const char *))
 {
     aemp_buf b = AEMP_BUF_INIT;
-    aemp_buf_puts(&b, "");
+    aempi_buf_puts(&b, "");
     int first = 1;
     for (size_t i = 0; i < aemp_array_len(list); i++) {
         const char *s = aemp_str_ptr(aemp_array_at(list, i), NULL);
         if (!s || (keep && !keep(s)))
             continue;
         if (!first)
-            aemp_buf_putc(&b, ',');
-        aemp_buf_puts(&b, s);
+            aempi_buf_putc(&b, ',');
+        aempi_buf_puts(&b, s);
         first = 0;
     }
-    return aemp_buf_detach(&b, NULL);
+    return aempi_buf_detach(&b, NULL);
 }
 
 /* The framings this implementation reads (Perl's third, storable, is
@@ -251,7 +251,7 @@ static int take_transport_settings(aemp_node *n)
     const char *pem = aemp_str_ptr(cert, &certlen);
     if (pem && certlen) {
         char *err = NULL;
-        set->tls_ctx = aemp_tls_ctx_new(pem, certlen, &err);
+        set->tls_ctx = aempi_tls_ctx_new(pem, certlen, &err);
         if (!set->tls_ctx) {
             int rc = fail(n, AEMP_ECONFIG, "%s", err ? err : "cert unusable");
             free(err);
@@ -264,7 +264,7 @@ static int take_transport_settings(aemp_node *n)
 static int listen_one(aemp_node *n, const char *bind)
 {
     char *host, *port;
-    if (aemp_parse_hostport(bind, NULL, &host, &port))
+    if (aempi_parse_hostport(bind, NULL, &host, &port))
         return fail(n, AEMP_ECONFIG, "%s: unparsable local bind address",
                     bind);
     struct addrinfo hints = {0}, *ai = NULL;
@@ -276,7 +276,7 @@ static int listen_one(aemp_node *n, const char *bind)
     if (gai)
         return fail(n, AEMP_ECONFIG, "%s: %s", bind, gai_strerror(gai));
     struct evconnlistener *l =
-        kernel_listener_new(n, ai->ai_addr, (int)ai->ai_addrlen);
+        aempi_kernel_listener_new(n, ai->ai_addr, (int)ai->ai_addrlen);
     freeaddrinfo(ai);
     if (!l)
         return fail(n, AEMP_EIO, "%s: cannot listen: %s", bind,
@@ -319,8 +319,8 @@ static int start_listeners(aemp_node *n)
                : fail(n, AEMP_ECONFIG, "binds: not a list of strings");
     }
     if (!rc)
-        aemp_log(n, 8, LOG_KERNEL, "node listens on %zu address(es).",
-                 aemp_array_len(n->binds));
+        aemp_log_ctx(n, 8, LOG_KERNEL, "node listens on %zu address(es).",
+                     aemp_array_len(n->binds));
     return rc;
 }
 
@@ -355,8 +355,8 @@ int aemp_node_configure(aemp_node *n, const aemp_val *args,
     aemp_config_env env = {0};
     env.rcpath = rcpath;
     env.runiq = n->runiq;
-    int rc = aemp_config_resolve_env(args ? args : empty, &env, &cfg,
-                                     &randomised, &err);
+    int rc = aempi_config_resolve_env(args ? args : empty, &env, &cfg,
+                                      &randomised, &err);
     aemp_unref(empty);
     if (rc) {
         rc = fail(n, rc, "%s", err ? err : "configuration error");
@@ -374,11 +374,11 @@ int aemp_node_configure(aemp_node *n, const aemp_val *args,
         n->uniq[0] = 0; /* randomised node ids need no port prefix */
     if (!n->id)
         return fail(n, AEMP_ENOMEM, "out of memory");
-    aemp_log(n, 8, LOG_KERNEL, "node %s starting up.", n->id);
+    aemp_log_ctx(n, 8, LOG_KERNEL, "node %s starting up.", n->id);
     if ((rc = take_transport_settings(n)) || (rc = start_listeners(n)) ||
         (rc = set_seeds(n)))
         return rc;
     n->hooks.configured(n);
-    kernel_seeds_start(n);
+    aempi_kernel_seeds_start(n);
     return AEMP_OK;
 }

@@ -33,13 +33,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     (void)l;
     aemp_node *n = ud;
     if (n->accept_backoff > 0) {
-        aemp_log(n, 4, LOG_KERNEL,
-                 "accepting connections again (after %lu failed attempts).",
-                 n->accept_failures);
+        aemp_log_ctx(n, 4, LOG_KERNEL,
+                     "accepting connections again (after %lu failed attempts).",
+                     n->accept_failures);
         n->accept_backoff = 0;
         n->accept_failures = 0;
     }
-    aemp_link_accept(&n->transport, fd, sa, salen);
+    aempi_link_accept(&n->transport, fd, sa, salen);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *ud)
@@ -55,10 +55,10 @@ static void on_accept_error(struct evconnlistener *l, void *ud)
     aemp_node *n = ud;
     int err = EVUTIL_SOCKET_ERROR();
     if (n->accept_backoff <= 0) {
-        aemp_log(n, 4, LOG_KERNEL,
-                 "cannot accept connections: %s; not accepting for a "
-                 "while, then trying again.",
-                 strerror(err));
+        aemp_log_ctx(n, 4, LOG_KERNEL,
+                     "cannot accept connections: %s; not accepting for a "
+                     "while, then trying again.",
+                     strerror(err));
         n->accept_backoff = BACKOFF_FIRST;
     } else if ((n->accept_backoff *= 2) > BACKOFF_MAX)
         n->accept_backoff = BACKOFF_MAX;
@@ -73,9 +73,9 @@ static void on_accept_error(struct evconnlistener *l, void *ud)
     evtimer_add(n->accept_retry, &tv);
 }
 
-struct evconnlistener *kernel_listener_new(aemp_node *n,
-                                           const struct sockaddr *sa,
-                                           int salen)
+struct evconnlistener *aempi_kernel_listener_new(aemp_node *n,
+                                                 const struct sockaddr *sa,
+                                                 int salen)
 {
     struct evconnlistener *l = evconnlistener_new_bind(
         n->base, on_accept, n, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1,
@@ -85,7 +85,7 @@ struct evconnlistener *kernel_listener_new(aemp_node *n,
     return l;
 }
 
-void kernel_listeners_free(aemp_node *n)
+void aempi_kernel_listeners_free(aemp_node *n)
 {
     for (size_t i = 0; i < n->nlisteners; i++) {
         evconnlistener_free(n->listeners[i].l);

@@ -13,12 +13,12 @@
 static void seed_connect(aemp_node *n, aemp_seed *s)
 {
     char *host, *port;
-    if (aemp_parse_hostport(s->addr, NULL, &host, &port)) {
-        aemp_log(n, 3, LOG_KERNEL, "%s: unparsable seed address", s->addr);
+    if (aempi_parse_hostport(s->addr, NULL, &host, &port)) {
+        aemp_log_ctx(n, 3, LOG_KERNEL, "%s: unparsable seed address", s->addr);
         return;
     }
-    aemp_log(n, 9, LOG_KERNEL, "trying connect to seed node %s.", s->addr);
-    s->connect = aemp_link_connect(&n->transport, host, port);
+    aemp_log_ctx(n, 9, LOG_KERNEL, "trying connect to seed node %s.", s->addr);
+    s->connect = aempi_link_connect(&n->transport, host, port);
     if (s->connect)
         aemp_link_owner_of(s->connect)->seed = s;
     free(host);
@@ -55,24 +55,24 @@ static void seed_all(evutil_socket_t fd, short what, void *ud)
     event_add(n->seed_timer, &tv);
 }
 
-void kernel_seed_again(aemp_node *n)
+void aempi_kernel_seed_again(aemp_node *n)
 {
-    n->seed_retry = (1.0 + aemp_random_unit()) * 0.6;
+    n->seed_retry = (1.0 + aempi_random_unit()) * 0.6;
     if (n->seed_timer && !event_pending(n->seed_timer, EV_TIMEOUT, NULL)) {
         struct timeval now = {0, 0};
         event_add(n->seed_timer, &now);
     }
 }
 
-void kernel_seeds_start(aemp_node *n)
+void aempi_kernel_seeds_start(aemp_node *n)
 {
     if (!n->nseeds)
         return;
     n->seed_timer = event_new(n->base, -1, 0, seed_all, n);
-    kernel_seed_again(n);
+    aempi_kernel_seed_again(n);
 }
 
-void kernel_seed_greeted(aemp_node *n, aemp_seed *s, const char *rnode)
+void aempi_kernel_seed_greeted(aemp_node *n, aemp_seed *s, const char *rnode)
 {
     if (!strcmp(rnode, n->id)) {
         /* our own address: we are a seed (a global node) */
@@ -84,12 +84,12 @@ void kernel_seed_greeted(aemp_node *n, aemp_seed *s, const char *rnode)
     s->nodeid = strdup(rnode);
     /* a seed that came back under a new id: the old one is just a node */
     if (old && strcmp(old, rnode))
-        kernel_remote_let_go(n, old);
+        aempi_kernel_remote_let_go(n, old);
     free(old);
     n->hooks.seed_greeted(n, rnode);
 }
 
-int kernel_is_seed_node(const aemp_node *n, const char *id)
+int aempi_kernel_is_seed_node(const aemp_node *n, const char *id)
 {
     for (size_t i = 0; i < n->nseeds; i++)
         if (n->seeds[i].nodeid && !strcmp(n->seeds[i].nodeid, id))
@@ -97,7 +97,7 @@ int kernel_is_seed_node(const aemp_node *n, const char *id)
     return 0;
 }
 
-void kernel_seeds_free(aemp_node *n)
+void aempi_kernel_seeds_free(aemp_node *n)
 {
     if (n->seed_timer)
         event_free(n->seed_timer);

@@ -7,8 +7,8 @@
 
 aemp_node *aemp_node_new(struct event_base *base)
 {
-    aemp_node *n = kernel_node_new(base);
-    if (n && global_register(n)) {
+    aemp_node *n = aempi_kernel_node_new(base);
+    if (n && aempi_global_register(n)) {
         aemp_node_free(n);
         return NULL;
     }

@@ -89,10 +89,10 @@ static aemp_link *link_new(aemp_link_host *h, evutil_socket_t fd)
 static int send_greeting(aemp_link *l)
 {
     const aemp_link_settings *set = &l->host->set;
-    l->lg1 = aemp_greeting_format(set->nodeid, set->auth_accept,
-                                  set->framings, l->peer,
-                                  set->tls_ctx ? "1.0" : NULL);
-    if (!l->lg1 || aemp_nonce_line(l->lg2))
+    l->lg1 = aempi_greeting_format(set->nodeid, set->auth_accept,
+                                   set->framings, l->peer,
+                                   set->tls_ctx ? "1.0" : NULL);
+    if (!l->lg1 || aempi_nonce_line(l->lg2))
         return -1;
     struct evbuffer *out = bufferevent_get_output(l->bev);
     return evbuffer_add_printf(out, "%s\n%s\n", l->lg1, l->lg2) < 0 ? -1 : 0;
@@ -100,14 +100,15 @@ static int send_greeting(aemp_link *l)
 
 /* ---- closing ---- */
 
-void aemp_link_close(aemp_link *l, const char *reason)
+void aempi_link_close(aemp_link *l, const char *reason)
 {
     if (l->state == LINK_DEAD)
         return;
     l->state = LINK_DEAD;
     free(l->reason);
     l->reason = strdup(reason ? reason : "closed");
-    link_io_stop(l); /* what the flush had not written joins the output */
+    /* what the flush had not written joins the output */
+    aempi_link_io_stop(l);
     /* Stop all I/O now; the memory goes in the reaper, after whatever
      * callback we are in has returned. */
     bufferevent_disable(l->io, EV_READ | EV_WRITE);
@@ -131,19 +132,19 @@ void aemp_link_close(aemp_link *l, const char *reason)
     h->hooks->error(h->ud, l, l->reason);
 }
 
-void link_error(aemp_link *l, const char *fmt, ...)
+void aempi_link_error(aemp_link *l, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    aemp_logger_log(l->host->log, l->state == LINK_DATA ? 7 : 5,
-                    LOG_TRANSPORT, "%s disconnected - %s.", l->peer, msg);
-    aemp_link_close(l, msg);
+    aempi_logger_log(l->host->log, l->state == LINK_DATA ? 7 : 5,
+                     LOG_TRANSPORT, "%s disconnected - %s.", l->peer, msg);
+    aempi_link_close(l, msg);
 }
 
-void link_free(aemp_link *l)
+void aempi_link_free(aemp_link *l)
 {
     aemp_link_host *h = l->host;
     if (l->prev)
@@ -152,14 +153,14 @@ void link_free(aemp_link *l)
         h->links = l->next;
     if (l->next)
         l->next->prev = l->prev;
-    link_io_free(l);
+    aempi_link_io_free(l);
     bufferevent_free(l->io); /* a TLS filter frees the socket with it */
     if (l->fail_ev)
         event_free(l->fail_ev);
     free(l->fail_msg);
-    aemp_json_reader_free(l->reader);
-    aemp_cbor_reader_free(l->creader);
-    aemp_buf_free(&l->out);
+    aempi_json_reader_free(l->reader);
+    aempi_cbor_reader_free(l->creader);
+    aempi_buf_free(&l->out);
     free(l->peer);
     free(l->lg1);
     free(l->rg1);
@@ -176,16 +177,17 @@ static int on_greeting(aemp_link *l, char *line)
     aemp_greeting g;
     const char *err;
     l->rg1 = line; /* the link owns the line from here on */
-    if (aemp_greeting_parse(line, &g, &err)) {
-        link_error(l, "unparsable greeting, expected 'aemp', got '%.64s'",
-                   line);
+    if (aempi_greeting_parse(line, &g, &err)) {
+        aempi_link_error(l,
+                         "unparsable greeting, expected 'aemp', got '%.64s'",
+                         line);
         return -1;
     }
     l->remote_id = strdup(g.nodeid);
     long version = g.version;
-    aemp_greeting_clear(&g);
+    aempi_greeting_clear(&g);
     if (!l->remote_id) {
-        link_error(l, "out of memory");
+        aempi_link_error(l, "out of memory");
         return -1;
     }
     const char *why = NULL;
@@ -194,12 +196,12 @@ static int on_greeting(aemp_link *l, char *line)
     if (l->state == LINK_DEAD)
         return -1;
     if (version != AEMP_PROTOCOL_VERSION) {
-        link_error(l, "version mismatch (we: %d, they: %ld)",
-                   AEMP_PROTOCOL_VERSION, version);
+        aempi_link_error(l, "version mismatch (we: %d, they: %ld)",
+                         AEMP_PROTOCOL_VERSION, version);
         return -1;
     }
     if (refuse) {
-        link_error(l, "%s", why);
+        aempi_link_error(l, "%s", why);
         return -1;
     }
     l->state = LINK_NONCE;
@@ -212,12 +214,12 @@ static int remote_lists(const aemp_link *l, char **auths, char **framings,
 {
     aemp_greeting g;
     const char *err;
-    if (aemp_greeting_parse(l->rg1, &g, &err))
+    if (aempi_greeting_parse(l->rg1, &g, &err))
         return -1;
     *auths = strdup(g.auths);
     *framings = strdup(g.framings);
-    *tls = aemp_tls_wanted(g.tls);
-    aemp_greeting_clear(&g);
+    *tls = aempi_tls_wanted(g.tls);
+    aempi_greeting_clear(&g);
     return *auths && *framings ? 0 : -1;
 }
 
@@ -229,7 +231,7 @@ static void on_event(struct bufferevent *bev, short what, void *ud);
 static int start_tls(aemp_link *l)
 {
     aemp_link_host *h = l->host;
-    int client = aemp_tls_is_client(l->lg2, l->rg2);
+    int client = aempi_tls_is_client(l->lg2, l->rg2);
     SSL *ssl = SSL_new(h->set.tls_ctx);
     struct bufferevent *f =
         ssl ? bufferevent_openssl_filter_new(
@@ -251,8 +253,8 @@ static int start_tls(aemp_link *l)
      * behind its nonce line: make the filter look at them */
     bufferevent_trigger(l->bev, EV_READ,
                         BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-    aemp_logger_log(h->log, 9, LOG_TRANSPORT, "%s: TLS as %s", l->peer,
-                    client ? "client" : "server");
+    aempi_logger_log(h->log, 9, LOG_TRANSPORT, "%s: TLS as %s", l->peer,
+                     client ? "client" : "server");
     return 0;
 }
 
@@ -261,7 +263,7 @@ static int on_nonce(aemp_link *l, char *line)
     const aemp_link_settings *set = &l->host->set;
     l->rg2 = line;
     if (!strcmp(l->lg1, l->rg1) && !strcmp(l->lg2, l->rg2)) {
-        link_error(l, "authentication error, echo attack?");
+        aempi_link_error(l, "authentication error, echo attack?");
         return -1;
     }
     char *auths = NULL, *framings = NULL;
@@ -269,18 +271,19 @@ static int on_nonce(aemp_link *l, char *line)
     if (remote_lists(l, &auths, &framings, &remote_tls)) {
         free(auths);
         free(framings);
-        link_error(l, "out of memory");
+        aempi_link_error(l, "out of memory");
         return -1;
     }
     int tls = set->tls_ctx && remote_tls;
-    int bad_auth = aemp_pick_common(auths, set->auth_offer, tls, l->s_auth,
-                                    sizeof l->s_auth);
-    int bad_framing = aemp_pick_common(framings, set->framings, 1,
-                                       l->s_framing, sizeof l->s_framing);
+    int bad_auth = aempi_pick_common(auths, set->auth_offer, tls, l->s_auth,
+                                     sizeof l->s_auth);
+    int bad_framing = aempi_pick_common(framings, set->framings, 1,
+                                        l->s_framing, sizeof l->s_framing);
     if (bad_auth)
-        link_error(l, "%s: no common auth type supported", auths);
+        aempi_link_error(l, "%s: no common auth type supported", auths);
     else if (bad_framing)
-        link_error(l, "%s: no common framing method supported", framings);
+        aempi_link_error(l, "%s: no common framing method supported",
+                         framings);
     free(auths);
     free(framings);
     if (bad_auth || bad_framing)
@@ -290,27 +293,28 @@ static int on_nonce(aemp_link *l, char *line)
         /* over TLS only the tls_* methods are sent */
         if (strcmp(l->s_auth, "tls_sha3_512") &&
             strcmp(l->s_auth, "tls_anon")) {
-            link_error(l, "%s: fatal, selected unsupported snd auth method",
-                       l->s_auth);
+            aempi_link_error(l,
+                             "%s: fatal, selected unsupported snd auth method",
+                             l->s_auth);
             return -1;
         }
         if (start_tls(l)) {
-            link_error(l, "cannot start TLS");
+            aempi_link_error(l, "cannot start TLS");
             return -1;
         }
     } else if (!set->secret_len) {
-        link_error(l, "unable to handshake TLS and no shared secret "
+        aempi_link_error(l, "unable to handshake TLS and no shared secret "
                       "configured");
         return -1;
     } else if (strcmp(l->s_auth, "hmac_sha3_512")) {
-        link_error(l, "%s: fatal, selected unsupported snd auth method",
-                   l->s_auth);
+        aempi_link_error(l, "%s: fatal, selected unsupported snd auth method",
+                         l->s_auth);
         return -1;
     }
     char lauth[129];
-    if (aemp_auth_value(l->s_auth, set->secret, set->secret_len, l->lg1,
-                        l->lg2, l->rg1, l->rg2, lauth, sizeof lauth)) {
-        link_error(l, "cannot compute the auth value");
+    if (aempi_auth_value(l->s_auth, set->secret, set->secret_len, l->lg1,
+                         l->lg2, l->rg1, l->rg2, lauth, sizeof lauth)) {
+        aempi_link_error(l, "cannot compute the auth value");
         return -1;
     }
     evbuffer_add_printf(bufferevent_get_output(l->io), "%s;%s;%s\n",
@@ -350,8 +354,8 @@ static int on_auth(aemp_link *l, char *line)
                 !strcmp(method, "cleartext") || !strcmp(method, "tls_anon") ||
                 !strcmp(method, "tls_sha3_512");
     if (!known) {
-        link_error(l, "%s: fatal, selected unsupported rcv auth method",
-                   method);
+        aempi_link_error(l, "%s: fatal, selected unsupported rcv auth method",
+                         method);
         free(line);
         return -1;
     }
@@ -359,20 +363,20 @@ static int on_auth(aemp_link *l, char *line)
     if (!strncmp(method, "tls_", 4) && !tls)
         ok = 0; /* tls_* without TLS never matches, as in Perl */
     else
-        ok = aemp_auth_value(method, set->secret, set->secret_len, l->rg1,
-                             l->rg2, l->lg1, l->lg2, expect,
-                             sizeof expect) == 0 &&
-             aemp_auth_equal(data, expect);
+        ok = aempi_auth_value(method, set->secret, set->secret_len, l->rg1,
+                              l->rg2, l->lg1, l->lg2, expect,
+                              sizeof expect) == 0 &&
+             aempi_auth_equal(data, expect);
     if (!ok) {
-        link_error(l, "authentication failure/shared secret mismatch");
+        aempi_link_error(l, "authentication failure/shared secret mismatch");
         free(line);
         return -1;
     }
     /* tls_anon carries no proof of the greetings: Perl marks such a peer
      * untrusted */
     l->untrusted = !strcmp(method, "tls_anon");
-    if (!aemp_list_has(set->framings, framing)) {
-        link_error(l, "%s: unusable remote framing", framing);
+    if (!aempi_list_has(set->framings, framing)) {
+        aempi_link_error(l, "%s: unusable remote framing", framing);
         free(line);
         return -1;
     }
@@ -381,15 +385,15 @@ static int on_auth(aemp_link *l, char *line)
     /* each side sends in the framing it chose from the other's list */
     l->cbor_out = !strcmp(l->s_framing, "cbor");
     if (cbor_in)
-        l->creader = aemp_cbor_reader_new(on_frame, l);
+        l->creader = aempi_cbor_reader_new(on_frame, l);
     else
-        l->reader = aemp_json_reader_new(on_frame, l);
+        l->reader = aempi_json_reader_new(on_frame, l);
     if (!l->reader && !l->creader) {
-        link_error(l, "out of memory");
+        aempi_link_error(l, "out of memory");
         return -1;
     }
-    aemp_cbor_reader_set_limit(l->creader, set->max_frame);
-    aemp_json_reader_set_limit(l->reader, set->max_frame);
+    aempi_cbor_reader_set_limit(l->creader, set->max_frame);
+    aempi_json_reader_set_limit(l->reader, set->max_frame);
     /* After auth there is no deadline and no read timeout: TCP keepalive
      * watches the link. But output that the peer has not taken for monitor_timeout
      * closes it: a stopped peer keeps its connection open, and keepalive
@@ -400,9 +404,9 @@ static int on_auth(aemp_link *l, char *line)
         event_del(l->fail_ev); /* the handshake deadline */
     bufferevent_set_timeouts(l->bev, NULL, &wt);
     l->state = LINK_DATA;
-    aemp_logger_log(h->log, 9, LOG_TRANSPORT, "%s connected as %s%s%s.",
-                    l->peer, l->remote_id, l->tls ? " over TLS" : "",
-                    l->untrusted ? " (untrusted, tls_anon)" : "");
+    aempi_logger_log(h->log, 9, LOG_TRANSPORT, "%s connected as %s%s%s.",
+                     l->peer, l->remote_id, l->tls ? " over TLS" : "",
+                     l->untrusted ? " (untrusted, tls_anon)" : "");
     h->hooks->up(h->ud, l);
     return l->state == LINK_DEAD ? -1 : 0;
 }
@@ -419,7 +423,7 @@ static int read_lines(aemp_link *l, struct bufferevent *from)
         char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
         if (!line) {
             if (evbuffer_get_length(in) >= AEMP_LINE_MAX) {
-                link_error(l, "line too long during handshake (over %d "
+                aempi_link_error(l, "line too long during handshake (over %d "
                               "bytes)", AEMP_LINE_MAX);
                 return -1;
             }
@@ -427,8 +431,9 @@ static int read_lines(aemp_link *l, struct bufferevent *from)
         }
         if (len >= AEMP_LINE_MAX) {
             free(line);
-            link_error(l, "line too long during handshake (over %d bytes)",
-                       AEMP_LINE_MAX);
+            aempi_link_error(l,
+                             "line too long during handshake (over %d bytes)",
+                             AEMP_LINE_MAX);
             return -1;
         }
         if (len && line[len - 1] == '\r')
@@ -442,26 +447,26 @@ static int read_lines(aemp_link *l, struct bufferevent *from)
     return l->state == LINK_DATA ? 1 : 0;
 }
 
-int link_feed(aemp_link *l, const char *data, size_t len)
+int aempi_link_feed(aemp_link *l, const char *data, size_t len)
 {
-    int rc = l->creader ? aemp_cbor_reader_feed(l->creader, data, len)
-                        : aemp_json_reader_feed(l->reader, data, len);
+    int rc = l->creader ? aempi_cbor_reader_feed(l->creader, data, len)
+                        : aempi_json_reader_feed(l->reader, data, len);
     if (l->state == LINK_DEAD)
         return -1;
     if (rc == AEMP_ELIMIT) {
         /* the reader's own text has the offset; the log and the kill
          * reason name the setting to change */
-        aemp_logger_log(l->host->log, 9, LOG_TRANSPORT, "%s: %s", l->peer,
-                        l->creader ? aemp_cbor_reader_error(l->creader)
-                                   : aemp_json_reader_error(l->reader));
-        link_error(l, "frame exceeds max_frame (%zu bytes)",
-                   l->host->set.max_frame);
+        aempi_logger_log(l->host->log, 9, LOG_TRANSPORT, "%s: %s", l->peer,
+                         l->creader ? aempi_cbor_reader_error(l->creader)
+                                   : aempi_json_reader_error(l->reader));
+        aempi_link_error(l, "frame exceeds max_frame (%zu bytes)",
+                         l->host->set.max_frame);
         return -1;
     }
     if (rc) {
-        const char *why = l->creader ? aemp_cbor_reader_error(l->creader)
-                                     : aemp_json_reader_error(l->reader);
-        link_error(l, "%s", rc == AEMP_EPARSE ? why : "out of memory");
+        const char *why = l->creader ? aempi_cbor_reader_error(l->creader)
+                                     : aempi_json_reader_error(l->reader);
+        aempi_link_error(l, "%s", rc == AEMP_EPARSE ? why : "out of memory");
         return -1;
     }
     return 0;
@@ -473,7 +478,7 @@ static void feed_frames(aemp_link *l, struct evbuffer *in)
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             return;
-        if (link_feed(l, v.iov_base, v.iov_len))
+        if (aempi_link_feed(l, v.iov_base, v.iov_len))
             return;
         evbuffer_drain(in, v.iov_len);
     }
@@ -487,7 +492,7 @@ static void read_input(aemp_link *l, struct bufferevent *bev)
     /* the handshake's bytes are consumed: a plain link reads and writes
      * its socket itself from now on */
     if (!l->tls && l->state == LINK_DATA)
-        link_io_start(l);
+        aempi_link_io_start(l);
 }
 
 static void on_read(struct bufferevent *bev, void *ud)
@@ -496,12 +501,12 @@ static void on_read(struct bufferevent *bev, void *ud)
     if (bev != l->io)
         return; /* the socket's own callback, before TLS took it over */
     aemp_link_host *h = l->host;
-    aemp_link_host_enter(h); /* a link up may replace another */
+    aempi_link_host_enter(h); /* a link up may replace another */
     read_input(l, bev);
     /* what was read is delivered now, as on a plain link, before a
      * failure found in a later callback fires monitors ahead of it */
-    aemp_link_host_deliver(h);
-    aemp_link_host_leave(h);
+    aempi_link_host_deliver(h);
+    aempi_link_host_leave(h);
 }
 
 static void link_event(aemp_link *l, short what)
@@ -519,18 +524,20 @@ static void link_event(aemp_link *l, short what)
         ERR_error_string_n(tls_err, buf, sizeof buf);
         while (bufferevent_get_openssl_error(l->io))
             ; /* the first error says it */
-        link_error(l, "TLS: %s", buf);
+        aempi_link_error(l, "TLS: %s", buf);
     } else if (what & BEV_EVENT_TIMEOUT) /* the only one: writes */
-        link_error(l, "write timeout: the peer took nothing for %g seconds",
-                   l->host->set.monitor_timeout);
+        aempi_link_error(l,
+                         "write timeout: the peer took nothing for %g seconds",
+                         l->host->set.monitor_timeout);
     else if (what & BEV_EVENT_EOF)
         /* AnyEvent::Handle: EOF while a read is queued (the handshake)
          * is EPIPE; in the data phase (on_read) "Unexpected end-of-file" */
-        link_error(l, "%s", l->state == LINK_DATA ? "Unexpected end-of-file"
+        aempi_link_error(l, "%s",
+                         l->state == LINK_DATA ? "Unexpected end-of-file"
                                                   : strerror(EPIPE));
     else {
         int err = EVUTIL_SOCKET_ERROR();
-        link_error(l, "%s", strerror(err ? err : EPIPE));
+        aempi_link_error(l, "%s", strerror(err ? err : EPIPE));
     }
 }
 
@@ -539,9 +546,9 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
     (void)bev;
     aemp_link *l = ud;
     aemp_link_host *h = l->host;
-    aemp_link_host_enter(h);
+    aempi_link_host_enter(h);
     link_event(l, what);
-    aemp_link_host_leave(h);
+    aempi_link_host_leave(h);
 }
 
 static void on_fail(evutil_socket_t fd, short what, void *ud)
@@ -550,10 +557,10 @@ static void on_fail(evutil_socket_t fd, short what, void *ud)
     (void)what;
     aemp_link *l = ud;
     aemp_link_host *h = l->host;
-    aemp_link_host_enter(h);
+    aempi_link_host_enter(h);
     if (l->state != LINK_DEAD)
-        link_error(l, "%s", l->fail_msg);
-    aemp_link_host_leave(h);
+        aempi_link_error(l, "%s", l->fail_msg);
+    aempi_link_host_leave(h);
 }
 
 /* Closes the link with msg from the event loop, after the time given or
@@ -579,7 +586,7 @@ static void link_fail_at(aemp_link *l, const char *msg,
         event_active(l->fail_ev, 0, 0);
 }
 
-void link_fail_soon(aemp_link *l, const char *msg)
+void aempi_link_fail_soon(aemp_link *l, const char *msg)
 {
     link_fail_at(l, msg, NULL);
 }
@@ -597,8 +604,8 @@ static void link_start(aemp_link *l)
     link_fail_at(l, strerror(ETIMEDOUT), &tv);
 }
 
-aemp_link *aemp_link_connect(aemp_link_host *h, const char *host,
-                             const char *port)
+aemp_link *aempi_link_connect(aemp_link_host *h, const char *host,
+                              const char *port)
 {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
@@ -613,31 +620,31 @@ aemp_link *aemp_link_connect(aemp_link_host *h, const char *host,
             sprintf(l->peer, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host,
                     port);
         if (!l->peer || send_greeting(l)) {
-            link_free(l);
+            aempi_link_free(l);
             return NULL;
         }
         link_start(l);
-        link_fail_soon(l, gai_strerror(gai));
+        aempi_link_fail_soon(l, gai_strerror(gai));
         return l;
     }
     l->peer = format_hostport(res->ai_addr);
     if (!l->peer || send_greeting(l)) {
         freeaddrinfo(res);
-        link_free(l);
+        aempi_link_free(l);
         return NULL;
     }
     link_start(l);
     if (bufferevent_socket_connect(l->bev, res->ai_addr,
                                    (int)res->ai_addrlen)) {
         int err = EVUTIL_SOCKET_ERROR();
-        link_fail_soon(l, strerror(err ? err : ECONNREFUSED));
+        aempi_link_fail_soon(l, strerror(err ? err : ECONNREFUSED));
     }
     freeaddrinfo(res);
     return l;
 }
 
-aemp_link *aemp_link_accept(aemp_link_host *h, evutil_socket_t fd,
-                            const struct sockaddr *sa, int salen)
+aemp_link *aempi_link_accept(aemp_link_host *h, evutil_socket_t fd,
+                             const struct sockaddr *sa, int salen)
 {
     (void)salen;
     int one = 1;
@@ -650,24 +657,24 @@ aemp_link *aemp_link_accept(aemp_link_host *h, evutil_socket_t fd,
     }
     l->peer = format_hostport(sa);
     if (!l->peer || send_greeting(l)) {
-        link_free(l);
+        aempi_link_free(l);
         return NULL;
     }
     link_start(l);
     return l;
 }
 
-const char *aemp_link_remote_id(const aemp_link *l)
+const char *aempi_link_remote_id(const aemp_link *l)
 {
     return l->remote_id;
 }
 
-const char *aemp_link_framing(const aemp_link *l)
+const char *aempi_link_framing(const aemp_link *l)
 {
     return l->state == LINK_DATA ? l->s_framing : NULL;
 }
 
-void *aemp_link_owner_data(aemp_link *l)
+void *aempi_link_owner_data(aemp_link *l)
 {
     return l->owner;
 }

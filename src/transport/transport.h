@@ -43,7 +43,7 @@ enum aemp_link_state {
 #define AEMP_MAX_FRAME_DEFAULT ((size_t)64 << 20)
 
 /* What links need from the configuration. The host owns the strings and
- * tls_ctx (freed by aemp_link_host_clear); the user fills them before the
+ * tls_ctx (freed by aempi_link_host_clear); the user fills them before the
  * first link. */
 typedef struct aemp_link_settings {
     char *nodeid;             /* ours, for the greeting */
@@ -68,12 +68,12 @@ typedef struct aemp_link_hooks {
                    const char **why);
     /* Authenticated: frames flow from now on. */
     void (*up)(void *ud, aemp_link *link);
-    /* The link closed (aemp_link_close) with msg; its memory goes when
+    /* The link closed (aempi_link_close) with msg; its memory goes when
      * the current callback returns. */
     void (*error)(void *ud, aemp_link *link, const char *msg);
     /* A frame arrived; the hook takes it. */
     void (*frame)(void *ud, aemp_link *link, aemp_val *frame);
-    /* The outermost of the host's event callbacks (aemp_link_host_enter)
+    /* The outermost of the host's event callbacks (aempi_link_host_enter)
      * is returning: what they found may run now. */
     void (*io_done)(void *ud);
     /* Inside the outermost of them, after a read decoded frames: what
@@ -88,7 +88,7 @@ typedef struct aemp_link_host {
     void *ud;                 /* the hooks' */
     const aemp_logger *log;   /* the user's: links log through it */
     size_t owner_size;        /* bytes each link keeps for its user
-                                 (aemp_link_owner_data) */
+                                 (aempi_link_owner_data) */
 
     /* the transport's own */
     aemp_link *links;         /* every link, live or dead */
@@ -96,10 +96,10 @@ typedef struct aemp_link_host {
     aemp_link *dirty_links;   /* links with frames to write (transport_io) */
     struct event *flush_ev;   /* writes them, after this turn's jobs */
     char *rbuf;               /* what a link read, before its frame reader */
-    unsigned busy_poll_us;    /* aemp_link_host_busy_poll, 0: off */
+    unsigned busy_poll_us;    /* aempi_link_host_busy_poll, 0: off */
     struct timespec busy_until; /* the loop polls until then */
     struct event *busy_ev;    /* a zero timeout while polling */
-    int io_depth;             /* aemp_link_host_enter: inside the host's
+    int io_depth;             /* aempi_link_host_enter: inside the host's
                                  (or its user's) event callbacks, or a write
                                  that may run them */
 } aemp_link_host;
@@ -108,33 +108,33 @@ typedef struct aemp_link_host {
  * max_send_queue 64 MiB, max_frame AEMP_MAX_FRAME_DEFAULT); hooks, ud
  * and log are borrowed and must outlive h. Each link keeps owner_size
  * zeroed bytes for its user. 0, or -1 when out of memory (clear h then). */
-int aemp_link_host_init(aemp_link_host *h, struct event_base *base,
-                        const aemp_link_hooks *hooks, void *ud,
-                        const aemp_logger *log, size_t owner_size);
+int aempi_link_host_init(aemp_link_host *h, struct event_base *base,
+                         const aemp_link_hooks *hooks, void *ud,
+                         const aemp_logger *log, size_t owner_size);
 /* Frees every link (no hook runs), the settings and the events. */
-void aemp_link_host_clear(aemp_link_host *h);
+void aempi_link_host_clear(aemp_link_host *h);
 
 /* Around an event callback of the host, or of its user, that may find a
  * link failure: when the outermost returns, hooks->io_done runs. A
  * callback inside another, or inside a write from the program's own call
  * (TLS filters call back at once), leaves that to the outermost one. */
-void aemp_link_host_enter(aemp_link_host *h);
-void aemp_link_host_leave(aemp_link_host *h);
+void aempi_link_host_enter(aemp_link_host *h);
+void aempi_link_host_leave(aemp_link_host *h);
 /* Inside the outermost callback: hooks->io_deliver. */
-void aemp_link_host_deliver(aemp_link_host *h);
+void aempi_link_host_deliver(aemp_link_host *h);
 
 /* For usec (0: off) after each read the event loop polls rather than
  * sleeps, so that the peer's next write finds this process awake and
  * need not wake it (transport_io.c). */
-void aemp_link_host_busy_poll(aemp_link_host *h, unsigned usec);
+void aempi_link_host_busy_poll(aemp_link_host *h, unsigned usec);
 
 /* Starts connecting to host:port; the greeting goes out at once. */
-aemp_link *aemp_link_connect(aemp_link_host *h, const char *host,
-                             const char *port);
+aemp_link *aempi_link_connect(aemp_link_host *h, const char *host,
+                              const char *port);
 
 /* Takes an accepted socket. */
-aemp_link *aemp_link_accept(aemp_link_host *h, evutil_socket_t fd,
-                            const struct sockaddr *sa, int salen);
+aemp_link *aempi_link_accept(aemp_link_host *h, evutil_socket_t fd,
+                             const struct sockaddr *sa, int salen);
 
 /* The send functions return AEMP_OK, AEMP_ESTATE (not in the data phase),
  * AEMP_ENOMEM, or AEMP_EINVAL when the message nests deeper than the
@@ -142,11 +142,11 @@ aemp_link *aemp_link_accept(aemp_link_host *h, evutil_socket_t fd,
  * sent then. */
 
 /* Sends one message (an array) in the link's framing. Only in LINK_DATA. */
-int aemp_link_send(aemp_link *link, const aemp_val *msg);
+int aempi_link_send(aemp_link *link, const aemp_val *msg);
 
 /* Sends [portid, msg...] without building that array: the hot path. */
-int aemp_link_send_to(aemp_link *link, const char *portid,
-                      const aemp_val *msg);
+int aempi_link_send_to(aemp_link *link, const char *portid,
+                       const aemp_val *msg);
 
 /* One message to several links: each framing is encoded once, on first
  * use, and the bytes copied to every link that uses it. The cache is only
@@ -155,23 +155,23 @@ typedef struct aemp_frame_cache {
     aemp_buf enc[2]; /* json, cbor: empty until encoded */
 } aemp_frame_cache;
 
-int aemp_link_send_cached(aemp_link *link, aemp_frame_cache *cache,
-                          const char *portid, const aemp_val *msg);
-void aemp_frame_cache_free(aemp_frame_cache *cache);
+int aempi_link_send_cached(aemp_link *link, aemp_frame_cache *cache,
+                           const char *portid, const aemp_val *msg);
+void aempi_frame_cache_free(aemp_frame_cache *cache);
 
 /* Closes the link with a reason; the user hears hooks->error. Only
- * link_error() inside the transport logs. The memory goes when the
+ * aempi_link_error() inside the transport logs. The memory goes when the
  * current callback returns. */
-void aemp_link_close(aemp_link *link, const char *reason);
+void aempi_link_close(aemp_link *link, const char *reason);
 
 /* Accessors for the user. */
-const char *aemp_link_remote_id(const aemp_link *link); /* NULL before
+const char *aempi_link_remote_id(const aemp_link *link); /* NULL before
                                                           greeting */
 /* The framing the link writes, "cbor" or "json"; NULL before the data
  * phase. */
-const char *aemp_link_framing(const aemp_link *link);
+const char *aempi_link_framing(const aemp_link *link);
 /* The host's owner_size bytes of the link, for its user: zeroed when the
  * link is made, gone with it. */
-void *aemp_link_owner_data(aemp_link *link);
+void *aempi_link_owner_data(aemp_link *link);
 
 #endif

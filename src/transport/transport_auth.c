@@ -13,9 +13,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-char *aemp_greeting_format(const char *nodeid, const char *auth_accept,
-                           const char *framings, const char *peeraddr,
-                           const char *tls)
+char *aempi_greeting_format(const char *nodeid, const char *auth_accept,
+                            const char *framings, const char *peeraddr,
+                            const char *tls)
 {
     /* Perl writes the key=value pairs in hash order, which varies from run
      * to run; readers take them in any order. */
@@ -52,7 +52,7 @@ static void greeting_kv(aemp_greeting *g, char *kv)
         g->tls = v;
 }
 
-int aemp_greeting_parse(const char *line, aemp_greeting *g, const char **err)
+int aempi_greeting_parse(const char *line, aemp_greeting *g, const char **err)
 {
     memset(g, 0, sizeof *g);
     g->copy = strdup(line);
@@ -67,7 +67,7 @@ int aemp_greeting_parse(const char *line, aemp_greeting *g, const char **err)
     for (int i = 0; i < 5; i++) {
         if (!p) {
             *err = "malformed greeting (too few fields)";
-            aemp_greeting_clear(g);
+            aempi_greeting_clear(g);
             return -1;
         }
         fields[i] = p;
@@ -93,22 +93,22 @@ int aemp_greeting_parse(const char *line, aemp_greeting *g, const char **err)
     g->framings = fields[4];
     if (strcmp(g->protocol, "aemp")) {
         *err = "protocol mismatch";
-        aemp_greeting_clear(g);
+        aempi_greeting_clear(g);
         return -1;
     }
     return 0;
 }
 
-void aemp_greeting_clear(aemp_greeting *g)
+void aempi_greeting_clear(aemp_greeting *g)
 {
     free(g->copy);
     memset(g, 0, sizeof *g);
 }
 
-int aemp_nonce_line(char out[89])
+int aempi_nonce_line(char out[89])
 {
     unsigned char nonce[AEMP_NONCE_BYTES];
-    if (aemp_random_bytes(nonce, sizeof nonce))
+    if (aempi_random_bytes(nonce, sizeof nonce))
         return -1;
     EVP_EncodeBlock((unsigned char *)out, nonce, sizeof nonce);
     return 0;
@@ -130,13 +130,13 @@ static int list_find(const char *list, const char *item, size_t ilen)
     return 0;
 }
 
-int aemp_list_has(const char *list, const char *item)
+int aempi_list_has(const char *list, const char *item)
 {
     return list_find(list, item, strlen(item));
 }
 
-int aemp_pick_common(const char *remote, const char *local, int tls,
-                     char *out, size_t n)
+int aempi_pick_common(const char *remote, const char *local, int tls,
+                      char *out, size_t n)
 {
     const char *p = remote;
     while (*p) {
@@ -203,9 +203,9 @@ static int hmac_sha3_512(const char *key, size_t klen, const char *msg,
     return ok ? 0 : -1;
 }
 
-int aemp_auth_value(const char *method, const char *secret, size_t secret_len,
-                    const char *l1, const char *l2, const char *r1,
-                    const char *r2, char *out, size_t n)
+int aempi_auth_value(const char *method, const char *secret, size_t secret_len,
+                     const char *l1, const char *l2, const char *r1,
+                     const char *r2, char *out, size_t n)
 {
     unsigned char md[64];
     if (!strcmp(method, "cleartext")) {
@@ -244,7 +244,7 @@ int aemp_auth_value(const char *method, const char *secret, size_t secret_len,
     return rc;
 }
 
-int aemp_auth_equal(const char *a, const char *b)
+int aempi_auth_equal(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la != lb)

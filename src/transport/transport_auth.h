@@ -26,25 +26,25 @@ typedef struct aemp_greeting {
 } aemp_greeting;
 
 /* Builds greeting line 1 (no LF). tls may be NULL (no cert). malloc'd. */
-char *aemp_greeting_format(const char *nodeid, const char *auth_accept,
-                           const char *framings, const char *peeraddr,
-                           const char *tls);
+char *aempi_greeting_format(const char *nodeid, const char *auth_accept,
+                            const char *framings, const char *peeraddr,
+                            const char *tls);
 
 /* Parses greeting line 1. Returns 0, or -1 with *err a static text. */
-int aemp_greeting_parse(const char *line, aemp_greeting *g, const char **err);
-void aemp_greeting_clear(aemp_greeting *g);
+int aempi_greeting_parse(const char *line, aemp_greeting *g, const char **err);
+void aempi_greeting_clear(aemp_greeting *g);
 
 /* A fresh nonce line: base64 of 66 random bytes. 89 bytes with the NUL. */
-int aemp_nonce_line(char out[89]);
+int aempi_nonce_line(char out[89]);
 
 /* 1 if the comma list contains item. */
-int aemp_list_has(const char *list, const char *item);
+int aempi_list_has(const char *list, const char *item);
 
 /* The first entry of the remote comma list that is also in the local comma
  * list, where tls_* entries count only when tls is set. Copies it into out
  * (size n) and returns 0, or -1 when there is none. */
-int aemp_pick_common(const char *remote, const char *local, int tls,
-                     char *out, size_t n);
+int aempi_pick_common(const char *remote, const char *local, int tls,
+                      char *out, size_t n);
 
 /* The auth data for a method, as lowercase hex into out (129 bytes for the
  * SHA3-512 methods, 2*secret_len+1 for cleartext).
@@ -52,11 +52,11 @@ int aemp_pick_common(const char *remote, const char *local, int tls,
  * the value sent is auth(local..., remote...), the value expected from the
  * peer is auth(remote..., local...).
  * Returns 0, or -1 for an unknown method or a missing secret. */
-int aemp_auth_value(const char *method, const char *secret, size_t secret_len,
-                    const char *l1, const char *l2, const char *r1,
-                    const char *r2, char *out, size_t n);
+int aempi_auth_value(const char *method, const char *secret, size_t secret_len,
+                     const char *l1, const char *l2, const char *r1,
+                     const char *r2, char *out, size_t n);
 
 /* Constant-time comparison of two NUL-terminated strings. */
-int aemp_auth_equal(const char *a, const char *b);
+int aempi_auth_equal(const char *a, const char *b);
 
 #endif

@@ -18,7 +18,7 @@ static void on_reap(evutil_socket_t fd, short what, void *ud)
     while (l) {
         aemp_link *next = l->next;
         if (l->state == LINK_DEAD)
-            link_free(l);
+            aempi_link_free(l);
         l = next;
     }
 }
@@ -28,14 +28,14 @@ static void on_flush(evutil_socket_t fd, short what, void *ud)
     (void)fd;
     (void)what;
     aemp_link_host *h = ud;
-    aemp_link_host_enter(h); /* a write may find a link failed */
-    link_io_flush_all(h);
-    aemp_link_host_leave(h);
+    aempi_link_host_enter(h); /* a write may find a link failed */
+    aempi_link_io_flush_all(h);
+    aempi_link_host_leave(h);
 }
 
-int aemp_link_host_init(aemp_link_host *h, struct event_base *base,
-                        const aemp_link_hooks *hooks, void *ud,
-                        const aemp_logger *log, size_t owner_size)
+int aempi_link_host_init(aemp_link_host *h, struct event_base *base,
+                         const aemp_link_hooks *hooks, void *ud,
+                         const aemp_logger *log, size_t owner_size)
 {
     *h = (aemp_link_host){0};
     h->base = base;
@@ -63,10 +63,10 @@ static void settings_clear(aemp_link_settings *s)
     *s = (aemp_link_settings){0};
 }
 
-void aemp_link_host_clear(aemp_link_host *h)
+void aempi_link_host_clear(aemp_link_host *h)
 {
     while (h->links)
-        link_free(h->links);
+        aempi_link_free(h->links);
     if (h->reap_ev)
         event_free(h->reap_ev);
     if (h->flush_ev)
@@ -79,18 +79,18 @@ void aemp_link_host_clear(aemp_link_host *h)
     h->rbuf = NULL;
 }
 
-void aemp_link_host_enter(aemp_link_host *h)
+void aempi_link_host_enter(aemp_link_host *h)
 {
     h->io_depth++;
 }
 
-void aemp_link_host_leave(aemp_link_host *h)
+void aempi_link_host_leave(aemp_link_host *h)
 {
     if (!--h->io_depth)
         h->hooks->io_done(h->ud);
 }
 
-void aemp_link_host_deliver(aemp_link_host *h)
+void aempi_link_host_deliver(aemp_link_host *h)
 {
     if (h->io_depth == 1)
         h->hooks->io_deliver(h->ud);

@@ -42,41 +42,41 @@ struct aemp_link {
     int over_cap;          /* unsent output passed max_send_queue */
     struct event *fail_ev; /* closes the link from the loop with fail_msg */
     char *fail_msg;
-    max_align_t owner[]; /* host->owner_size bytes: aemp_link_owner_data */
+    max_align_t owner[]; /* host->owner_size bytes: aempi_link_owner_data */
 };
 
 /* Logs and closes (Perl's "HOST:PORT disconnected - MSG."). */
-void link_error(aemp_link *l, const char *fmt, ...)
+void aempi_link_error(aemp_link *l, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 
 /* Frees the link now, without a hook (the reaper, the host's end). */
-void link_free(aemp_link *l);
+void aempi_link_free(aemp_link *l);
 
 /* Closes the link with msg from the event loop, in this turn. */
-void link_fail_soon(aemp_link *l, const char *msg);
+void aempi_link_fail_soon(aemp_link *l, const char *msg);
 
 /* Bytes sent on the link that the socket has not taken yet. */
-size_t link_unsent(const aemp_link *l);
+size_t aempi_link_unsent(const aemp_link *l);
 
 /* Feeds received bytes to the link's frame reader; 0, or -1 when the link
  * died meanwhile (a bad frame, or a callback closed it). */
-int link_feed(aemp_link *l, const char *data, size_t len);
+int aempi_link_feed(aemp_link *l, const char *data, size_t len);
 
 /* ---- transport_io.c: the data phase of a plain link ---- */
 
 /* From the first frame on, a plain link reads and writes its socket
  * itself: called once the handshake's input is consumed. */
-void link_io_start(aemp_link *l);
+void aempi_link_io_start(aemp_link *l);
 /* pend got bytes: they go out at the host's next flush. */
-void link_io_dirty(aemp_link *l);
+void aempi_link_io_dirty(aemp_link *l);
 /* Before a close: pend goes to the socket's output buffer (the close
  * writes that out), reading stops, the flush forgets the link. */
-void link_io_stop(aemp_link *l);
-void link_io_free(aemp_link *l);
+void aempi_link_io_stop(aemp_link *l);
+void aempi_link_io_free(aemp_link *l);
 /* Writes the frames of every dirty link (what the flush event does). */
-void link_io_flush_all(aemp_link_host *h);
+void aempi_link_io_flush_all(aemp_link_host *h);
 
 #endif

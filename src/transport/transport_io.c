@@ -46,7 +46,7 @@ static void on_drained(struct bufferevent *bev, void *ud)
         bufferevent_disable(bev, EV_WRITE);
 }
 
-/* ---- busy polling (aemp_link_host_busy_poll) ----
+/* ---- busy polling (aempi_link_host_busy_poll) ----
  *
  * A receiver asleep in epoll_wait must be woken by each write of its
  * peer, and the peer pays for that wakeup inside its write (an IPI to the
@@ -92,7 +92,7 @@ static void busy_poll_extend(aemp_link_host *h)
     }
 }
 
-void aemp_link_host_busy_poll(aemp_link_host *h, unsigned usec)
+void aempi_link_host_busy_poll(aemp_link_host *h, unsigned usec)
 {
     h->busy_poll_us = usec;
 }
@@ -101,7 +101,7 @@ static void read_link(aemp_link *l, evutil_socket_t fd)
 {
     aemp_link_host *h = l->host;
     if (!h->rbuf && !(h->rbuf = malloc(READ_CHUNK))) {
-        link_error(l, "out of memory");
+        aempi_link_error(l, "out of memory");
         return;
     }
     /* a link over its send cap is about to close: its requests would
@@ -112,24 +112,24 @@ static void read_link(aemp_link *l, evutil_socket_t fd)
         if (r > 0) {
             got += (size_t)r;
             busy_poll_extend(h);
-            int dead = link_feed(l, h->rbuf, (size_t)r);
+            int dead = aempi_link_feed(l, h->rbuf, (size_t)r);
             /* The frames just decoded are in the cache: deliver them now
              * rather than after every other socket of this turn has been
              * read. This is the job event's work, done a little earlier
              * from the event loop; the queue's order is the same. */
-            aemp_link_host_deliver(h);
+            aempi_link_host_deliver(h);
             if (dead || r < READ_CHUNK)
                 return;
         } else if (r == 0) {
             /* AnyEvent::Handle's words for EOF in the data phase */
-            link_error(l, "Unexpected end-of-file");
+            aempi_link_error(l, "Unexpected end-of-file");
             return;
         } else if (errno == EINTR) {
             continue;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return;
         } else {
-            link_error(l, "%s", strerror(errno));
+            aempi_link_error(l, "%s", strerror(errno));
             return;
         }
     }
@@ -140,12 +140,12 @@ static void on_readable(evutil_socket_t fd, short what, void *ud)
     (void)what;
     aemp_link *l = ud;
     aemp_link_host *h = l->host;
-    aemp_link_host_enter(h); /* the link may fail */
+    aempi_link_host_enter(h); /* the link may fail */
     read_link(l, fd);
-    aemp_link_host_leave(h);
+    aempi_link_host_leave(h);
 }
 
-void link_io_start(aemp_link *l)
+void aempi_link_io_start(aemp_link *l)
 {
     if (l->state != LINK_DATA || l->rd_ev)
         return;
@@ -153,7 +153,7 @@ void link_io_start(aemp_link *l)
     l->rd_ev = event_new(l->host->base, fd, EV_READ | EV_PERSIST, on_readable,
                          l);
     if (!l->rd_ev || event_add(l->rd_ev, NULL)) {
-        link_error(l, "out of memory");
+        aempi_link_error(l, "out of memory");
         return;
     }
     l->direct = 1;
@@ -166,7 +166,7 @@ void link_io_start(aemp_link *l)
         bufferevent_disable(l->bev, EV_WRITE);
 }
 
-void link_io_dirty(aemp_link *l)
+void aempi_link_io_dirty(aemp_link *l)
 {
     if (l->dirty)
         return;
@@ -194,10 +194,10 @@ static int pend_to_output(aemp_link *l, size_t off)
     size_t rest = l->pend.len - off;
     if (rest < PEND_KEEP) {
         int rc = evbuffer_add(out, l->pend.p + off, rest);
-        aemp_buf_reset(&l->pend);
+        aempi_buf_reset(&l->pend);
         return rc;
     }
-    char *p = aemp_buf_detach(&l->pend, NULL);
+    char *p = aempi_buf_detach(&l->pend, NULL);
     if (evbuffer_add_reference(out, p + off, rest, free_chunk, p)) {
         free(p);
         return -1;
@@ -225,15 +225,15 @@ static void link_flush(aemp_link *l)
                 break;
             else {
                 int err = errno;
-                aemp_buf_reset(&l->pend);
-                link_error(l, "%s", strerror(err));
+                aempi_buf_reset(&l->pend);
+                aempi_link_error(l, "%s", strerror(err));
                 return;
             }
         }
     }
     if (off < l->pend.len) {
         if (pend_to_output(l, off)) {
-            link_error(l, "out of memory");
+            aempi_link_error(l, "out of memory");
             return;
         }
         /* enabling again would restart the write timeout: it measures
@@ -243,12 +243,12 @@ static void link_flush(aemp_link *l)
             bufferevent_enable(l->bev, EV_WRITE);
     }
     if (l->pend.cap > PEND_KEEP)
-        aemp_buf_free(&l->pend);
+        aempi_buf_free(&l->pend);
     else
-        aemp_buf_reset(&l->pend);
+        aempi_buf_reset(&l->pend);
 }
 
-void link_io_flush_all(aemp_link_host *h)
+void aempi_link_io_flush_all(aemp_link_host *h)
 {
     while (h->dirty_links) {
         aemp_link *l = h->dirty_links;
@@ -259,7 +259,7 @@ void link_io_flush_all(aemp_link_host *h)
     }
 }
 
-void link_io_stop(aemp_link *l)
+void aempi_link_io_stop(aemp_link *l)
 {
     if (l->rd_ev)
         event_del(l->rd_ev);
@@ -273,13 +273,13 @@ void link_io_stop(aemp_link *l)
     if (l->pend.len)
         pend_to_output(l, 0); /* out of memory: those frames are lost with
                                  the link anyway */
-    aemp_buf_reset(&l->pend);
+    aempi_buf_reset(&l->pend);
     l->direct = 0;
 }
 
-void link_io_free(aemp_link *l)
+void aempi_link_io_free(aemp_link *l)
 {
     if (l->rd_ev)
         event_free(l->rd_ev);
-    aemp_buf_free(&l->pend);
+    aempi_buf_free(&l->pend);
 }

@@ -13,11 +13,11 @@
  * its bufferevents) would pass max_send_queue: a peer that stops reading
  * (a stopped process, a full network) must cost that much memory at most,
  * and the monitors of its ports must learn that messages were lost. The
- * close runs from the loop (link_fail_soon), not inside the send: the
+ * close runs from the loop (aempi_link_fail_soon), not inside the send: the
  * sender may be walking a list that the node-down handling changes. Until
  * then every send to the link fails with AEMP_ELIMIT, so nothing after
  * the lost message goes out either. */
-size_t link_unsent(const aemp_link *l)
+size_t aempi_link_unsent(const aemp_link *l)
 {
     size_t n = l->pend.len +
                evbuffer_get_length(bufferevent_get_output(l->io));
@@ -38,7 +38,7 @@ static void close_over_cap(aemp_link *l)
     char why[96];
     snprintf(why, sizeof why, AEMP_SEND_CAP_FMT, l->host->set.max_send_queue);
     l->over_cap = 1;
-    link_fail_soon(l, why);
+    aempi_link_fail_soon(l, why);
 }
 
 /* Where a frame is encoded: a plain link in the data phase appends to
@@ -48,7 +48,7 @@ static aemp_buf *out_begin(aemp_link *l, size_t *mark)
 {
     aemp_buf *b = l->direct ? &l->pend : &l->out;
     if (!l->direct)
-        aemp_buf_reset(b);
+        aempi_buf_reset(b);
     *mark = b->len;
     return b;
 }
@@ -60,14 +60,14 @@ static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
         return rc;     /* AEMP_ENOMEM, or AEMP_EINVAL: nested too deep */
     }
     /* pend holds the frame already; scratch does not count yet */
-    size_t unsent = link_unsent(l) + (l->direct ? 0 : b->len);
+    size_t unsent = aempi_link_unsent(l) + (l->direct ? 0 : b->len);
     if (unsent > l->host->set.max_send_queue) {
         b->len = mark;
         close_over_cap(l);
         return AEMP_ELIMIT;
     }
     if (l->direct) {
-        link_io_dirty(l);
+        aempi_link_io_dirty(l);
         return AEMP_OK;
     }
     /* a TLS filter writes at once and may call back right here, inside
@@ -80,7 +80,7 @@ static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
     return failed ? AEMP_EIO : AEMP_OK;
 }
 
-int aemp_link_send(aemp_link *l, const aemp_val *msg)
+int aempi_link_send(aemp_link *l, const aemp_val *msg)
 {
     int rc = can_send(l);
     if (rc)
@@ -88,11 +88,11 @@ int aemp_link_send(aemp_link *l, const aemp_val *msg)
     size_t mark;
     aemp_buf *b = out_begin(l, &mark);
     return out_end(l, b, mark,
-                   l->cbor_out ? aemp_cbor_write(b, msg)
-                               : aemp_json_write(b, msg, 0));
+                   l->cbor_out ? aempi_cbor_write(b, msg)
+                               : aempi_json_write(b, msg, 0));
 }
 
-int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
+int aempi_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
 {
     int rc = can_send(l);
     if (rc)
@@ -100,31 +100,31 @@ int aemp_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
     size_t mark;
     aemp_buf *b = out_begin(l, &mark);
     return out_end(l, b, mark,
-                   l->cbor_out ? aemp_cbor_write_frame(b, portid, msg)
-                               : aemp_json_write_frame(b, portid, msg));
+                   l->cbor_out ? aempi_cbor_write_frame(b, portid, msg)
+                               : aempi_json_write_frame(b, portid, msg));
 }
 
-int aemp_link_send_cached(aemp_link *l, aemp_frame_cache *c,
-                          const char *portid, const aemp_val *msg)
+int aempi_link_send_cached(aemp_link *l, aemp_frame_cache *c,
+                           const char *portid, const aemp_val *msg)
 {
     int rc = can_send(l);
     if (rc)
         return rc;
     aemp_buf *enc = &c->enc[l->cbor_out ? 1 : 0];
     rc = enc->len ? AEMP_OK
-         : l->cbor_out ? aemp_cbor_write_frame(enc, portid, msg)
-                       : aemp_json_write_frame(enc, portid, msg);
+         : l->cbor_out ? aempi_cbor_write_frame(enc, portid, msg)
+                       : aempi_json_write_frame(enc, portid, msg);
     if (rc) {
-        aemp_buf_reset(enc);
+        aempi_buf_reset(enc);
         return rc;
     }
     size_t mark;
     aemp_buf *b = out_begin(l, &mark);
-    return out_end(l, b, mark, aemp_buf_append(b, enc->p, enc->len));
+    return out_end(l, b, mark, aempi_buf_append(b, enc->p, enc->len));
 }
 
-void aemp_frame_cache_free(aemp_frame_cache *c)
+void aempi_frame_cache_free(aemp_frame_cache *c)
 {
-    aemp_buf_free(&c->enc[0]);
-    aemp_buf_free(&c->enc[1]);
+    aempi_buf_free(&c->enc[0]);
+    aempi_buf_free(&c->enc[1]);
 }

@@ -62,7 +62,7 @@ static int load_key(SSL_CTX *ctx, const char *pem, size_t len)
     return ok ? 0 : -1;
 }
 
-SSL_CTX *aemp_tls_ctx_new(const char *pem, size_t len, char **err)
+SSL_CTX *aempi_tls_ctx_new(const char *pem, size_t len, char **err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_method());
     if (!ctx) {
@@ -89,12 +89,12 @@ SSL_CTX *aemp_tls_ctx_new(const char *pem, size_t len, char **err)
     return ctx;
 }
 
-int aemp_tls_is_client(const char *local_nonce, const char *remote_nonce)
+int aempi_tls_is_client(const char *local_nonce, const char *remote_nonce)
 {
     return strcmp(local_nonce, remote_nonce) < 0;
 }
 
-int aemp_tls_wanted(const char *value)
+int aempi_tls_wanted(const char *value)
 {
     return value && atoi(value) == 1;
 }

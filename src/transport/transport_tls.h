@@ -11,14 +11,14 @@
 
 /* A context from PEM text holding a private key and certificate(s).
  * NULL with a message in *err (malloc'd) when it does not load. */
-SSL_CTX *aemp_tls_ctx_new(const char *pem, size_t len, char **err);
+SSL_CTX *aempi_tls_ctx_new(const char *pem, size_t len, char **err);
 
 /* Which side is the TLS client: the one whose nonce line is lower,
  * compared as raw octets (Perl's lt on byte strings). */
-int aemp_tls_is_client(const char *local_nonce, const char *remote_nonce);
+int aempi_tls_is_client(const char *local_nonce, const char *remote_nonce);
 
 /* "1.0" and the like: does the remote greeting's tls= value ask for TLS
  * (Perl: 1 == int $value)? */
-int aemp_tls_wanted(const char *value);
+int aempi_tls_wanted(const char *value);
 
 #endif

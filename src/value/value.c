@@ -89,8 +89,8 @@ static aemp_val *str_alloc(size_t len)
 static void str_done(aemp_val *v)
 {
     v->str[v->u.len] = 0;
-    v->utf8 = (uint8_t)aemp_utf8_valid((const unsigned char *)v->str,
-                                       v->u.len);
+    v->utf8 = (uint8_t)aempi_utf8_valid((const unsigned char *)v->str,
+                                        v->u.len);
 }
 
 aemp_val *aemp_strn(const char *s, size_t len)
@@ -121,7 +121,7 @@ static size_t count_high(const unsigned char *s, size_t len)
     return high;
 }
 
-aemp_val *aemp_str_latin1(const char *s, size_t len)
+aemp_val *aempi_str_latin1(const char *s, size_t len)
 {
     const unsigned char *b = (const unsigned char *)s;
     size_t high = count_high(b, len);
@@ -191,7 +191,7 @@ int aemp_str_eq(const aemp_val *v, const char *s)
     return v->u.len == n && memcmp(v->str, s, n) == 0;
 }
 
-int aemp_str_is_utf8(const aemp_val *v)
+int aempi_str_is_utf8(const aemp_val *v)
 {
     return v && v->type == AEMP_STRING && v->utf8;
 }
@@ -220,7 +220,7 @@ static int array_reserve(aemp_val *a, size_t need)
     return AEMP_OK;
 }
 
-aemp_val *aemp_array_with_room(size_t n)
+aemp_val *aempi_array_with_room(size_t n)
 {
     aemp_val *a = aemp_array();
     if (a && n && array_reserve(a, n)) {
@@ -346,7 +346,7 @@ void aemp_unref(aemp_val *v)
             aemp_unref(v->u.a.items[i]);
         free(v->u.a.items);
     } else if (v->type == AEMP_MAP) {
-        aemp_map_free_entries(v);
+        aempi_map_free_entries(v);
     }
     free(v);
 }
@@ -379,7 +379,7 @@ aemp_val *aemp_copy(const aemp_val *v)
         c = aemp_map();
         for (uint32_t i = 0; c && i < v->u.m.len; i++) {
             const aemp_mapent *e = &v->u.m.ents[i];
-            if (aemp_map_set_kv(c, aemp_copy(e->key), aemp_copy(e->val))) {
+            if (aempi_map_set_kv(c, aemp_copy(e->key), aemp_copy(e->val))) {
                 aemp_unref(c);
                 c = NULL;
             }
@@ -393,7 +393,7 @@ aemp_val *aemp_copy(const aemp_val *v)
     }
 }
 
-int aemp_nesting_exceeds(const aemp_val *v, size_t limit)
+int aempi_nesting_exceeds(const aemp_val *v, size_t limit)
 {
     if (!v || (v->type != AEMP_ARRAY && v->type != AEMP_MAP))
         return 0;
@@ -401,11 +401,11 @@ int aemp_nesting_exceeds(const aemp_val *v, size_t limit)
         return 1;
     if (v->type == AEMP_ARRAY) {
         for (size_t i = 0; i < v->u.a.len; i++)
-            if (aemp_nesting_exceeds(v->u.a.items[i], limit - 1))
+            if (aempi_nesting_exceeds(v->u.a.items[i], limit - 1))
                 return 1;
     } else {
         for (uint32_t i = 0; i < v->u.m.len; i++)
-            if (aemp_nesting_exceeds(v->u.m.ents[i].val, limit - 1))
+            if (aempi_nesting_exceeds(v->u.m.ents[i].val, limit - 1))
                 return 1;
     }
     return 0;
@@ -454,7 +454,7 @@ int aemp_is_true(const aemp_val *v)
     return 0;
 }
 
-double aemp_parse_double(const char *s, size_t len)
+double aempi_parse_double(const char *s, size_t len)
 {
     /* strtod wants the locale's radix character; JSON's is always '.'. */
     const char *radix = nl_langinfo(RADIXCHAR);
@@ -492,7 +492,7 @@ static double str_to_double(const aemp_val *v)
     const char *q = p + (*p == '+' || *p == '-');
     if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
         return 0.0;
-    return aemp_parse_double(p, v->u.len - (size_t)(p - v->str));
+    return aempi_parse_double(p, v->u.len - (size_t)(p - v->str));
 }
 
 static int looks_fractional(const char *end)

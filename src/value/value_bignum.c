@@ -57,8 +57,8 @@ aemp_val *aemp_bignum(const char *digits)
     return mark_big(aemp_str(digits));
 }
 
-aemp_val *aemp_bignum_from_bytes(const unsigned char *s, size_t len,
-                                 int neg)
+aemp_val *aempi_bignum_from_bytes(const unsigned char *s, size_t len,
+                                  int neg)
 {
     while (len && !*s) /* leading zeros */
         s++, len--;
@@ -89,7 +89,7 @@ aemp_val *aemp_bignum_from_bytes(const unsigned char *s, size_t len,
     return mark_big(aemp_strn(digits, (size_t)(p - digits)));
 }
 
-int aemp_bignum_small(const aemp_val *v, int64_t *i)
+int aempi_bignum_small(const aemp_val *v, int64_t *i)
 {
     size_t len;
     const char *s = aemp_str_ptr(v, &len);
@@ -102,7 +102,7 @@ int aemp_bignum_small(const aemp_val *v, int64_t *i)
     return 1;
 }
 
-int aemp_bignum_magnitude(const aemp_val *v, aemp_buf *out)
+int aempi_bignum_magnitude(const aemp_val *v, aemp_buf *out)
 {
     size_t len;
     const char *s = aemp_str_ptr(v, &len);
@@ -132,7 +132,7 @@ int aemp_bignum_magnitude(const aemp_val *v, aemp_buf *out)
         for (int shift = 24; shift >= 0 && !rc; shift -= 8) {
             unsigned char b = (unsigned char)(limb[k] >> shift);
             if (b || started)
-                rc = aemp_buf_putc(out, (char)b);
+                rc = aempi_buf_putc(out, (char)b);
             started |= b != 0;
         }
     free(limb);

@@ -19,15 +19,15 @@ struct aemp_build_level {
     aemp_val *c;   /* the open array or map */
     aemp_val *key; /* maps: the key that waits for its value */
     uint64_t left; /* definite: items (arrays) or pairs (maps) to come */
-    int indef;     /* indefinite length: ends at aemp_build_close */
+    int indef;     /* indefinite length: ends at aempi_build_close */
 };
 
-void aemp_build_init(aemp_build *b, aemp_build_frame_cb cb, void *ud)
+void aempi_build_init(aemp_build *b, aemp_build_frame_cb cb, void *ud)
 {
     *b = (aemp_build){.cb = cb, .ud = ud};
 }
 
-void aemp_build_clear(aemp_build *b)
+void aempi_build_clear(aemp_build *b)
 {
     for (size_t i = 0; i < b->depth; i++) {
         aemp_unref(b->stack[i].c);
@@ -38,7 +38,7 @@ void aemp_build_clear(aemp_build *b)
     b->depth = b->cap = 0;
 }
 
-int aemp_build_fail(aemp_build *b, int err, const char *why)
+int aempi_build_fail(aemp_build *b, int err, const char *why)
 {
     if (!b->err) {
         b->err = err;
@@ -47,14 +47,14 @@ int aemp_build_fail(aemp_build *b, int err, const char *why)
     return b->err;
 }
 
-int aemp_build_over_limit(aemp_build *b)
+int aempi_build_over_limit(aemp_build *b)
 {
     snprintf(b->limit_why, sizeof(b->limit_why),
              "frame exceeds the limit of %zu bytes", b->max);
-    return aemp_build_fail(b, AEMP_ELIMIT, b->limit_why);
+    return aempi_build_fail(b, AEMP_ELIMIT, b->limit_why);
 }
 
-size_t aemp_build_room(const aemp_build *b)
+size_t aempi_build_room(const aemp_build *b)
 {
     return b->max ? b->max - b->size : SIZE_MAX;
 }
@@ -62,8 +62,8 @@ size_t aemp_build_room(const aemp_build *b)
 /* Counts n more bytes of the frame against the limit. */
 static int charge(aemp_build *b, size_t n)
 {
-    if (n > aemp_build_room(b))
-        return aemp_build_over_limit(b);
+    if (n > aempi_build_room(b))
+        return aempi_build_over_limit(b);
     b->size += n;
     return AEMP_OK;
 }
@@ -73,16 +73,16 @@ static int deliver(aemp_build *b, aemp_val *v)
     b->size = 0;
     b->cb_rc = b->cb(v, b->ud);
     if (b->free_pending)
-        return aemp_build_fail(b, AEMP_ESTATE,
-                               "reader freed by the frame callback");
+        return aempi_build_fail(b, AEMP_ESTATE,
+                                "reader freed by the frame callback");
     if (b->cb_rc)
-        return aemp_build_fail(b, b->cb_rc, "stopped by the frame callback");
+        return aempi_build_fail(b, b->cb_rc, "stopped by the frame callback");
     return AEMP_OK;
 }
 
 static int out_of_memory(aemp_build *b)
 {
-    return aemp_build_fail(b, AEMP_ENOMEM, "out of memory");
+    return aempi_build_fail(b, AEMP_ENOMEM, "out of memory");
 }
 
 /* A scalar key as Perl stringifies it (see value_build.h); takes v. */
@@ -102,11 +102,11 @@ static aemp_val *key_of(aemp_val *v)
         if (aemp_type_of(v) == AEMP_DOUBLE && (d == 0 || !isfinite(d))) {
             k = aemp_str(d == 0 ? "0" : isnan(d) ? "NaN" : d > 0 ? "Inf"
                                                                : "-Inf");
-        } else if (!aemp_json_write(&b, v, 0)) {
+        } else if (!aempi_json_write(&b, v, 0)) {
             /* the JSON writer prints numbers as Perl does ("%.15g") */
             k = aemp_strn(b.p, b.len);
         }
-        aemp_buf_free(&b);
+        aempi_buf_free(&b);
         break;
     default: break; /* containers are refused when they open */
     }
@@ -143,7 +143,7 @@ static int join(aemp_build *b, aemp_val *v)
             l->key = key_of(v);
             return l->key ? AEMP_OK : out_of_memory(b);
         } else {
-            int rc = aemp_map_set_kv(l->c, l->key, v);
+            int rc = aempi_map_set_kv(l->c, l->key, v);
             l->key = NULL;
             if (rc)
                 return out_of_memory(b);
@@ -155,7 +155,7 @@ static int join(aemp_build *b, aemp_val *v)
     }
 }
 
-int aemp_build_value(aemp_build *b, aemp_val *v)
+int aempi_build_value(aemp_build *b, aemp_val *v)
 {
     if (!v)
         return out_of_memory(b);
@@ -184,27 +184,27 @@ static int push_level(aemp_build *b, aemp_val *c, uint64_t n, int indef)
     return AEMP_OK;
 }
 
-int aemp_build_open(aemp_build *b, aemp_type type, uint64_t n, int indef)
+int aempi_build_open(aemp_build *b, aemp_type type, uint64_t n, int indef)
 {
     const aemp_build_level *l = b->depth ? &b->stack[b->depth - 1] : NULL;
     if (l && !l->key && aemp_type_of(l->c) == AEMP_MAP)
-        return aemp_build_fail(b, AEMP_EPARSE, "map key is an array or map");
+        return aempi_build_fail(b, AEMP_EPARSE, "map key is an array or map");
     if (b->depth == AEMP_MAX_DEPTH)
-        return aemp_build_fail(b, AEMP_EPARSE,
-                               "nesting deeper than 512 levels");
+        return aempi_build_fail(b, AEMP_EPARSE,
+                                "nesting deeper than 512 levels");
     /* each item, or pair, counts at least this much: a declared length
      * that cannot fit is refused before any item comes */
     size_t least = type == AEMP_ARRAY ? AEMP_COST_VALUE + AEMP_COST_ITEM
                                       : 2 * AEMP_COST_VALUE + AEMP_COST_ENTRY;
     if (charge(b, AEMP_COST_VALUE))
         return b->err;
-    if (!indef && n > aemp_build_room(b) / least)
-        return aemp_build_over_limit(b);
+    if (!indef && n > aempi_build_room(b) / least)
+        return aempi_build_over_limit(b);
     /* a definite array gets its room at once (a length from the wire is
      * trusted only so far: the rest grows as items really come) */
     aemp_val *c = type != AEMP_ARRAY ? aemp_map()
                   : indef            ? aemp_array()
-                             : aemp_array_with_room(n < 64 ? (size_t)n : 64);
+                             : aempi_array_with_room(n < 64 ? (size_t)n : 64);
     if (!c)
         return out_of_memory(b);
     if (!indef && n == 0)
@@ -212,13 +212,13 @@ int aemp_build_open(aemp_build *b, aemp_type type, uint64_t n, int indef)
     return push_level(b, c, n, indef);
 }
 
-int aemp_build_close(aemp_build *b)
+int aempi_build_close(aemp_build *b)
 {
     aemp_build_level *l = b->depth ? &b->stack[b->depth - 1] : NULL;
     if (!l || !l->indef)
-        return aemp_build_fail(b, AEMP_EPARSE, "unexpected break");
+        return aempi_build_fail(b, AEMP_EPARSE, "unexpected break");
     if (l->key)
-        return aemp_build_fail(b, AEMP_EPARSE, "break after a map key");
+        return aempi_build_fail(b, AEMP_EPARSE, "break after a map key");
     b->depth--;
     return join(b, l->c);
 }

@@ -48,17 +48,17 @@ typedef struct aemp_build {
     char limit_why[64];
 } aemp_build;
 
-void aemp_build_init(aemp_build *b, aemp_build_frame_cb cb, void *ud);
+void aempi_build_init(aemp_build *b, aemp_build_frame_cb cb, void *ud);
 /* Drops the open containers (a frame cut short); b is then empty. */
-void aemp_build_clear(aemp_build *b);
+void aempi_build_clear(aemp_build *b);
 
 /* Records err with why (a string that outlives b) unless an error is
  * recorded already; returns the recorded error. */
-int aemp_build_fail(aemp_build *b, int err, const char *why);
+int aempi_build_fail(aemp_build *b, int err, const char *why);
 /* The frame passes the limit: AEMP_ELIMIT. */
-int aemp_build_over_limit(aemp_build *b);
+int aempi_build_over_limit(aemp_build *b);
 /* What the frame may still count before it passes the limit. */
-size_t aemp_build_room(const aemp_build *b);
+size_t aempi_build_room(const aemp_build *b);
 
 /* A scalar (taken; NULL: out of memory) joins the open container, or
  * is a frame. In a map that waits for a key it is the key: a string as
@@ -66,21 +66,21 @@ size_t aemp_build_room(const aemp_build *b);
  * digits, true/false "1"/"0", null "", doubles as Perl prints an NV:
  * "1.5", "1e+23", "0" for -0.0, "Inf", "NaN"). A container whose
  * declared length it completes closes and joins its parent in turn. */
-int aemp_build_value(aemp_build *b, aemp_val *v);
+int aempi_build_value(aemp_build *b, aemp_val *v);
 
 /* Opens an array or map (type AEMP_ARRAY or AEMP_MAP). indef: it ends at
- * aemp_build_close; else it holds n items (arrays) or pairs (maps) and
+ * aempi_build_close; else it holds n items (arrays) or pairs (maps) and
  * closes with the last, at once when n is 0. A declared length that
  * cannot fit the limit fails before any item comes; an array's item
  * vector is allocated ahead for at most 64 of them, the rest grows as
  * items really come. Fails where a map key is due ("map key is an array
  * or map"). */
-int aemp_build_open(aemp_build *b, aemp_type type, uint64_t n, int indef);
+int aempi_build_open(aemp_build *b, aemp_type type, uint64_t n, int indef);
 
 /* Ends the innermost container, which must be an open indefinite one
  * without a key waiting for its value ("unexpected break", "break after
  * a map key": JSON's parser checks its brackets itself, so only CBOR's
  * break can meet these). */
-int aemp_build_close(aemp_build *b);
+int aempi_build_close(aemp_build *b);
 
 #endif

@@ -28,52 +28,52 @@
 /* Appends the CBOR encoding of v (a NULL v is null) to b, as
  * CBOR::XS::encode_cbor writes the Perl data. AEMP_ENOMEM, or AEMP_EINVAL
  * when nested deeper than 512 levels; b may then hold part of it. */
-int aemp_cbor_write(aemp_buf *b, const aemp_val *v);
+int aempi_cbor_write(aemp_buf *b, const aemp_val *v);
 
 /* Appends [portid, msg...]: a message on the wire, as the one array
  * encode_cbor would write, without building it. */
-int aemp_cbor_write_frame(aemp_buf *b, const char *portid,
-                          const aemp_val *msg);
+int aempi_cbor_write_frame(aemp_buf *b, const char *portid,
+                           const aemp_val *msg);
 
-/* At least as many bytes as aemp_cbor_write takes for v, without
+/* At least as many bytes as aempi_cbor_write takes for v, without
  * encoding it: what a queue of values counts against a cap. The json
  * framing takes about as much (more for strings full of escapes). */
-size_t aemp_cbor_size_bound(const aemp_val *v);
+size_t aempi_cbor_size_bound(const aemp_val *v);
 
 /* Called for each complete top-level CBOR item, as soon as its last byte
  * is fed; takes frame, which may be any type (a scalar or map is for the
  * caller to reject). A non-zero return stops the reader:
- * aemp_cbor_reader_feed returns that value, now and on every later call.
+ * aempi_cbor_reader_feed returns that value, now and on every later call.
  * The callback may free the reader (feed then returns the callback's
  * value and the reader is gone), but must not feed it. */
 typedef int (*aemp_cbor_frame_cb)(aemp_val *frame, void *ud);
 
 typedef struct aemp_cbor_reader aemp_cbor_reader;
 
-aemp_cbor_reader *aemp_cbor_reader_new(aemp_cbor_frame_cb cb, void *ud);
-void aemp_cbor_reader_free(aemp_cbor_reader *r);
+aemp_cbor_reader *aempi_cbor_reader_new(aemp_cbor_frame_cb cb, void *ud);
+void aempi_cbor_reader_free(aemp_cbor_reader *r);
 
 /* Caps what one frame decodes to at max bytes, counted as value_int.h's
  * AEMP_COST_* say; 0 for no cap (the default). Past the cap feeding fails
  * with AEMP_ELIMIT as soon as it shows. */
-void aemp_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max);
+void aempi_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max);
 
 /* Feeds bytes; chunks may end anywhere, and the time it takes is linear
  * in the bytes fed however they are cut. Returns AEMP_OK, AEMP_EPARSE
  * (malformed input, or nesting deeper than 512; the reader is then
- * unusable and aemp_cbor_reader_error() says why), AEMP_ELIMIT (a frame
+ * unusable and aempi_cbor_reader_error() says why), AEMP_ELIMIT (a frame
  * over the limit), AEMP_ENOMEM, or the callback's non-zero return value.
  * Errors stick: later calls return the same code and deliver nothing. */
-int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len);
+int aempi_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len);
 /* Why the reader failed, with the stream offset of the first byte of the
  * item where it stopped ("CBOR at byte 13: reserved additional
  * information", "CBOR at byte 9: frame exceeds the limit of 65536
  * bytes"); NULL while it has not failed. */
-const char *aemp_cbor_reader_error(const aemp_cbor_reader *r);
+const char *aempi_cbor_reader_error(const aemp_cbor_reader *r);
 
 /* The bytes the reader has looked at so far: fed, and copied and read
  * again while collecting strings. The tests check with it that the work
  * stays linear. */
-size_t aemp_cbor_reader_work(const aemp_cbor_reader *r);
+size_t aempi_cbor_reader_work(const aemp_cbor_reader *r);
 
 #endif

@@ -46,7 +46,7 @@
  * - Nesting deeper than AEMP_MAX_DEPTH (512) arrays and maps is an error,
  *   at the head of the 513th, as in CBOR::XS; tags do not nest.
  *
- * With a limit set (aemp_cbor_reader_set_limit, max_frame on a link), a
+ * With a limit set (aempi_cbor_reader_set_limit, max_frame on a link), a
  * frame may not decode to more than that, counted as value_int.h's
  * AEMP_COST_* say: an indefinite array of 0s costs 48 bytes an item, not
  * one. A head whose declared length alone passes the limit (a string of
@@ -85,7 +85,7 @@ struct aemp_cbor_reader {
     uint64_t str_left;     /* bytes of the string (or piece) to come */
     aemp_buf sbuf;         /* a string's bytes collected so far */
     int in_feed;           /* inside feed: the frame callback may run */
-    size_t work;           /* bytes parsed, for aemp_cbor_reader_work */
+    size_t work;           /* bytes parsed, for aempi_cbor_reader_work */
     char msg[256];
     aemp_val *recent[STR_CACHE]; /* short text strings seen lately */
 };
@@ -102,24 +102,24 @@ static int said(aemp_cbor_reader *r, int rc)
 
 static int fail(aemp_cbor_reader *r, int err, const char *why)
 {
-    return said(r, aemp_build_fail(&r->b, err, why));
+    return said(r, aempi_build_fail(&r->b, err, why));
 }
 
 static int over_limit(aemp_cbor_reader *r)
 {
-    return said(r, aemp_build_over_limit(&r->b));
+    return said(r, aempi_build_over_limit(&r->b));
 }
 
 /* What the frame may still count before it passes the limit. */
 static size_t room(const aemp_cbor_reader *r)
 {
-    return aemp_build_room(&r->b);
+    return aempi_build_room(&r->b);
 }
 
 /* A finished scalar joins the open container, or is a frame. */
 static int add(aemp_cbor_reader *r, aemp_val *v)
 {
-    return said(r, aemp_build_value(&r->b, v));
+    return said(r, aempi_build_value(&r->b, v));
 }
 
 static aemp_val *negative(uint64_t n)
@@ -168,13 +168,13 @@ static int finish_string(aemp_cbor_reader *r, const unsigned char *s,
             ascii = s[i] < 0x80;
         /* a byte string: Perl's characters in UTF-8 (see the top) */
         return add(r, ascii ? short_string(r, (const char *)s, len)
-                            : aemp_str_latin1((const char *)s, len));
+                            : aempi_str_latin1((const char *)s, len));
     }
     while (len && !*s)
         s++, len--;
     if (len > AEMP_BIGNUM_BYTES)
         return fail(r, AEMP_EPARSE, "bignum longer than 1024 bytes");
-    return add(r, aemp_bignum_from_bytes(s, len, r->str_big == 3));
+    return add(r, aempi_bignum_from_bytes(s, len, r->str_big == 3));
 }
 
 static double half_value(unsigned h)
@@ -234,7 +234,7 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
     case 3:
         r->str_major = major;
         r->str_big = major == 2 && tag > 1 ? tag : 0;
-        aemp_buf_reset(&r->sbuf);
+        aempi_buf_reset(&r->sbuf);
         if (indef) {
             r->str_indef = 1;
             return AEMP_OK;
@@ -253,7 +253,7 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
         return AEMP_OK;
     case 4:
     case 5:
-        return said(r, aemp_build_open(&r->b, major == 4 ? AEMP_ARRAY
+        return said(r, aempi_build_open(&r->b, major == 4 ? AEMP_ARRAY
                                                           : AEMP_MAP,
                                        arg, indef));
     case 6:
@@ -274,7 +274,7 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
         case 31:
             if (tag)
                 return fail(r, AEMP_EPARSE, "break after a tag");
-            return said(r, aemp_build_close(&r->b));
+            return said(r, aempi_build_close(&r->b));
         }
         return fail(r, AEMP_EPARSE, "reserved or unassigned simple value");
     }
@@ -290,7 +290,7 @@ static int parse(aemp_cbor_reader *r, const unsigned char *p,
             size_t n = (size_t)(end - p);
             if (n > r->str_left)
                 n = (size_t)r->str_left;
-            if (aemp_buf_append(&r->sbuf, p, n))
+            if (aempi_buf_append(&r->sbuf, p, n))
                 return fail(r, AEMP_ENOMEM, "out of memory");
             r->work += n;
             p += n;
@@ -349,27 +349,27 @@ static int parse(aemp_cbor_reader *r, const unsigned char *p,
     return AEMP_OK;
 }
 
-aemp_cbor_reader *aemp_cbor_reader_new(aemp_cbor_frame_cb cb, void *ud)
+aemp_cbor_reader *aempi_cbor_reader_new(aemp_cbor_frame_cb cb, void *ud)
 {
     if (!cb)
         return NULL;
     aemp_cbor_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    aemp_build_init(&r->b, cb, ud);
+    aempi_build_init(&r->b, cb, ud);
     return r;
 }
 
 static void reader_destroy(aemp_cbor_reader *r)
 {
-    aemp_build_clear(&r->b);
-    aemp_buf_free(&r->sbuf);
+    aempi_build_clear(&r->b);
+    aempi_buf_free(&r->sbuf);
     for (size_t i = 0; i < STR_CACHE; i++)
         aemp_unref(r->recent[i]);
     free(r);
 }
 
-void aemp_cbor_reader_free(aemp_cbor_reader *r)
+void aempi_cbor_reader_free(aemp_cbor_reader *r)
 {
     if (!r)
         return;
@@ -380,7 +380,7 @@ void aemp_cbor_reader_free(aemp_cbor_reader *r)
     reader_destroy(r);
 }
 
-int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len)
+int aempi_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len)
 {
     if (r->b.err)
         return r->b.err;
@@ -400,18 +400,18 @@ int aemp_cbor_reader_feed(aemp_cbor_reader *r, const char *data, size_t len)
     return rc;
 }
 
-void aemp_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max)
+void aempi_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max)
 {
     if (r)
         r->b.max = max;
 }
 
-size_t aemp_cbor_reader_work(const aemp_cbor_reader *r)
+size_t aempi_cbor_reader_work(const aemp_cbor_reader *r)
 {
     return r ? r->work : 0;
 }
 
-const char *aemp_cbor_reader_error(const aemp_cbor_reader *r)
+const char *aempi_cbor_reader_error(const aemp_cbor_reader *r)
 {
     return r && r->b.err ? r->msg : NULL;
 }

@@ -51,7 +51,7 @@ static int put_head(aemp_buf *b, unsigned major, uint64_t arg)
     size_t n; /* bytes of argument after the initial byte */
     if (arg < 24) {
         h[0] = (unsigned char)(major << 5 | arg);
-        return aemp_buf_append(b, h, 1);
+        return aempi_buf_append(b, h, 1);
     }
     if (arg <= 0xff)
         h[0] = (unsigned char)(major << 5 | 24), n = 1;
@@ -63,7 +63,7 @@ static int put_head(aemp_buf *b, unsigned major, uint64_t arg)
         h[0] = (unsigned char)(major << 5 | 27), n = 8;
     for (size_t i = n; i > 0; i--, arg >>= 8)
         h[i] = (unsigned char)(arg & 0xff);
-    return aemp_buf_append(b, h, n + 1);
+    return aempi_buf_append(b, h, n + 1);
 }
 
 static int write_int(aemp_buf *b, int64_t i)
@@ -88,14 +88,14 @@ static int write_double(aemp_buf *b, double d)
         h[0] = 0xfa;
         for (int i = 4; i > 0; i--, bits >>= 8)
             h[i] = (unsigned char)(bits & 0xff);
-        return aemp_buf_append(b, h, 5);
+        return aempi_buf_append(b, h, 5);
     }
     uint64_t bits;
     memcpy(&bits, &d, 8);
     h[0] = 0xfb;
     for (int i = 8; i > 0; i--, bits >>= 8)
         h[i] = (unsigned char)(bits & 0xff);
-    return aemp_buf_append(b, h, 9);
+    return aempi_buf_append(b, h, 9);
 }
 
 /* Index of the first byte >= 0x80, or len. */
@@ -126,13 +126,13 @@ static int write_bytes(aemp_buf *b, const char *str, size_t len, int utf8)
             if (s[j] >= 0xc4) {
                 if (put_head(b, MAJ_TEXT, len))
                     return AEMP_ENOMEM;
-                return aemp_buf_append(b, s, len);
+                return aempi_buf_append(b, s, len);
             }
             wide += s[j] >= 0xc0;
         }
     }
     if (put_head(b, MAJ_BYTES, len - wide) ||
-        aemp_buf_reserve(b, len - wide))
+        aempi_buf_reserve(b, len - wide))
         return AEMP_ENOMEM;
     unsigned char *o = (unsigned char *)b->p + b->len;
     memcpy(o, s, i);
@@ -156,7 +156,7 @@ static int write_str(aemp_buf *b, const aemp_val *v)
 {
     size_t len;
     const char *s = aemp_str_ptr(v, &len);
-    return write_bytes(b, s, len, aemp_str_is_utf8(v));
+    return write_bytes(b, s, len, aempi_str_is_utf8(v));
 }
 
 /* A bignum as CBOR::XS writes a Math::BigInt (see value_bignum.c): a
@@ -165,18 +165,18 @@ static int write_str(aemp_buf *b, const aemp_val *v)
 static int write_bignum(aemp_buf *b, const aemp_val *v)
 {
     int64_t small;
-    if (aemp_bignum_small(v, &small))
+    if (aempi_bignum_small(v, &small))
         return write_int(b, small);
     aemp_buf mag = AEMP_BUF_INIT;
-    int rc = aemp_bignum_magnitude(v, &mag);
+    int rc = aempi_bignum_magnitude(v, &mag);
     if (!rc)
-        rc = aemp_buf_putc(b, *aemp_str_ptr(v, NULL) == '-' ? (char)0xc3
+        rc = aempi_buf_putc(b, *aemp_str_ptr(v, NULL) == '-' ? (char)0xc3
                                                              : (char)0xc2);
     if (!rc)
         rc = put_head(b, MAJ_BYTES, mag.len);
     if (!rc)
-        rc = aemp_buf_append(b, mag.p, mag.len);
-    aemp_buf_free(&mag);
+        rc = aempi_buf_append(b, mag.p, mag.len);
+    aempi_buf_free(&mag);
     return rc ? AEMP_ENOMEM : AEMP_OK;
 }
 
@@ -201,7 +201,7 @@ static int write_map(aemp_buf *b, const aemp_val *v, int depth)
     if (put_head(b, MAJ_MAP, n))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (write_str(b, aemp_map_key_val_at(v, i)))
+        if (write_str(b, aempi_map_key_val_at(v, i)))
             return AEMP_ENOMEM;
         int rc = write_val(b, aemp_map_value_at(v, i), depth);
         if (rc)
@@ -213,8 +213,8 @@ static int write_map(aemp_buf *b, const aemp_val *v, int depth)
 static int write_val(aemp_buf *b, const aemp_val *v, int depth)
 {
     switch (aemp_type_of(v)) {
-    case AEMP_NULL: return aemp_buf_putc(b, (char)0xf6);
-    case AEMP_BOOL: return aemp_buf_putc(b, aemp_is_true(v) ? (char)0xf5
+    case AEMP_NULL: return aempi_buf_putc(b, (char)0xf6);
+    case AEMP_BOOL: return aempi_buf_putc(b, aemp_is_true(v) ? (char)0xf5
                                                             : (char)0xf4);
     case AEMP_INT: return write_int(b, aemp_as_int(v));
     case AEMP_UINT: return put_head(b, MAJ_UINT, aemp_as_uint(v));
@@ -233,7 +233,7 @@ static int write_val(aemp_buf *b, const aemp_val *v, int depth)
     return AEMP_EINVAL;
 }
 
-int aemp_cbor_write(aemp_buf *b, const aemp_val *v)
+int aempi_cbor_write(aemp_buf *b, const aemp_val *v)
 {
     return write_val(b, v, 0);
 }
@@ -265,18 +265,18 @@ static size_t size_bound(const aemp_val *v, int depth)
     }
 }
 
-size_t aemp_cbor_size_bound(const aemp_val *v)
+size_t aempi_cbor_size_bound(const aemp_val *v)
 {
     return size_bound(v, 0);
 }
 
-int aemp_cbor_write_frame(aemp_buf *b, const char *portid,
-                          const aemp_val *msg)
+int aempi_cbor_write_frame(aemp_buf *b, const char *portid,
+                           const aemp_val *msg)
 {
     size_t n = aemp_array_len(msg), len = strlen(portid);
     const unsigned char *s = (const unsigned char *)portid;
     /* Port ids are ASCII nearly always; only others need the check. */
-    int utf8 = ascii_prefix(s, len) == len || aemp_utf8_valid(s, len);
+    int utf8 = ascii_prefix(s, len) == len || aempi_utf8_valid(s, len);
     if (put_head(b, MAJ_ARRAY, (uint64_t)n + 1) ||
         write_bytes(b, portid, len, utf8))
         return AEMP_ENOMEM;

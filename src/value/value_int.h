@@ -52,10 +52,10 @@ struct aemp_val {
 
 /* 1 if v nests arrays and maps more than limit levels deep (v itself is
  * the first), as an encoder with that max_depth would refuse it. */
-int aemp_nesting_exceeds(const aemp_val *v, size_t limit);
+int aempi_nesting_exceeds(const aemp_val *v, size_t limit);
 
 /* Drops a map's entries and storage (for aemp_unref). */
-void aemp_map_free_entries(aemp_val *m);
+void aempi_map_free_entries(aemp_val *m);
 
 /* 1 if the string value holds well-formed UTF-8 (a Perl character string),
  * 0 if it is to be treated as a Perl byte string. Computed once, when the
@@ -63,16 +63,16 @@ void aemp_map_free_entries(aemp_val *m);
  * Perl holds: shortest form, any code point Perl allows (up to 2^63 - 1,
  * in Perl's extended UTF-8 beyond U+10FFFF: F4 90 80 80 is U+110000, FF
  * leads 13 bytes); UTF-16 surrogates (ED A0..BF xx) included. */
-int aemp_str_is_utf8(const aemp_val *v);
-int aemp_utf8_valid(const unsigned char *s, size_t len);
-/* The code point at s[*i] of a string aemp_utf8_valid accepted; advances
+int aempi_str_is_utf8(const aemp_val *v);
+int aempi_utf8_valid(const unsigned char *s, size_t len);
+/* The code point at s[*i] of a string aempi_utf8_valid accepted; advances
  * *i past it. */
-uint64_t aemp_utf8_next(const unsigned char *s, size_t *i);
+uint64_t aempi_utf8_next(const unsigned char *s, size_t *i);
 
 /* A string of the characters of the bytes s (a Perl byte string: each
  * byte the character of that code point) in UTF-8: "\xe9" is "\xc3\xa9".
  * NULL when out of memory. */
-aemp_val *aemp_str_latin1(const char *s, size_t len);
+aemp_val *aempi_str_latin1(const char *s, size_t len);
 
 /* Bignums (value_bignum.c). The longest magnitude the CBOR reader takes:
  * converting digits costs time quadratic in their number. */
@@ -80,22 +80,22 @@ aemp_val *aemp_str_latin1(const char *s, size_t len);
 /* The bignum of big-endian magnitude s (neg: its negative, as CBOR::XS
  * reads tag 3); NULL when out of memory or longer than AEMP_BIGNUM_BYTES
  * after leading zeros. */
-aemp_val *aemp_bignum_from_bytes(const unsigned char *s, size_t len,
-                                 int neg);
+aemp_val *aempi_bignum_from_bytes(const unsigned char *s, size_t len,
+                                  int neg);
 /* 1 and *i when the bignum v is in -2^31 .. 2^31 - 1, where CBOR::XS
  * writes a Math::BigInt as a plain integer. */
-int aemp_bignum_small(const aemp_val *v, int64_t *i);
+int aempi_bignum_small(const aemp_val *v, int64_t *i);
 /* Appends the big-endian magnitude of the bignum v, without leading zeros
  * (nothing for 0). AEMP_ENOMEM. */
-int aemp_bignum_magnitude(const aemp_val *v, aemp_buf *out);
+int aempi_bignum_magnitude(const aemp_val *v, aemp_buf *out);
 
 /* The key of entry i as a string value (borrowed). */
-aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i);
+aemp_val *aempi_map_key_val_at(const aemp_val *m, size_t i);
 /* Sets m[key] = v, taking both key (a string value) and v. */
-int aemp_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v);
+int aempi_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v);
 /* An empty array with room for n items: a decoder that knows the length
  * allocates the item vector once. */
-aemp_val *aemp_array_with_room(size_t n);
+aemp_val *aempi_array_with_room(size_t n);
 
 /* What a decoder counts against the size limit of one frame (max_frame):
  * every value its node (and a string its bytes), every array item its
@@ -107,6 +107,6 @@ aemp_val *aemp_array_with_room(size_t n);
 
 /* strtod for JSON number text, independent of the C locale's decimal
  * point; s need not be NUL-terminated. */
-double aemp_parse_double(const char *s, size_t len);
+double aempi_parse_double(const char *s, size_t len);
 
 #endif

@@ -5,7 +5,7 @@
  * values from its callbacks; every complete top-level value goes to the
  * frame callback at once. A chunk may end anywhere (inside a number, a
  * string, an escape, a UTF-8 sequence or "true"). Strings and keys must be
- * UTF-8 as JSON::XS decodes it (aemp_utf8_valid: shortest form, Perl's
+ * UTF-8 as JSON::XS decodes it (aempi_utf8_valid: shortest form, Perl's
  * code points beyond U+10FFFF included), checked by us instead of yajl.
  *
  * Time stays linear in the bytes received, however they are cut: yajl
@@ -20,7 +20,7 @@
  * delivered by its last byte. Only "true", "false" and "null" may still
  * reach yajl in pieces, at most 4 bytes of them.
  *
- * With a limit set (aemp_json_reader_set_limit, max_frame on a link), a
+ * With a limit set (aempi_json_reader_set_limit, max_frame on a link), a
  * frame may neither decode to more than that (counted as value_int.h's
  * AEMP_COST_* say) nor take more bytes on the wire; so the bytes held
  * back are bounded too.
@@ -66,7 +66,7 @@ struct aemp_json_reader {
     aemp_json_scan scan; /* where tokens and texts end, ahead of yajl */
     aemp_buf hold;     /* an unfinished string or number, held back */
     size_t hold_at;    /* its stream offset */
-    size_t work;       /* bytes looked at, for aemp_json_reader_work */
+    size_t work;       /* bytes looked at, for aempi_json_reader_work */
     size_t carry;      /* bytes yajl keeps of a token cut by a call */
     int in_feed;       /* inside yajl_parse: the frame callback may run */
     char msg[256];
@@ -87,7 +87,7 @@ static int go_on(int rc)
 static aemp_val *number_value(const char *s, size_t len)
 {
     if (memchr(s, '.', len) || memchr(s, 'e', len) || memchr(s, 'E', len))
-        return aemp_double(aemp_parse_double(s, len));
+        return aemp_double(aempi_parse_double(s, len));
     int neg = s[0] == '-';
     uint64_t u = 0;
     for (size_t i = (size_t)neg; i < len; i++) {
@@ -106,7 +106,7 @@ static aemp_val *number_value(const char *s, size_t len)
 static int add(void *ctx, aemp_val *v)
 {
     aemp_json_reader *r = ctx;
-    return go_on(aemp_build_value(&r->b, v));
+    return go_on(aempi_build_value(&r->b, v));
 }
 
 static int on_null(void *ctx)
@@ -129,10 +129,10 @@ static int on_number(void *ctx, const char *s, size_t len)
  * through, so it is off). */
 static int utf8_ok(aemp_json_reader *r, const unsigned char *s, size_t len)
 {
-    return aemp_utf8_valid(s, len) ||
-           go_on(aemp_build_fail(&r->b, AEMP_EPARSE,
-                                 "malformed UTF-8 character in JSON "
-                                 "string"));
+    return aempi_utf8_valid(s, len) ||
+           go_on(aempi_build_fail(&r->b, AEMP_EPARSE,
+                                  "malformed UTF-8 character in JSON "
+                                  "string"));
 }
 
 /* A string, or a map key: yajl alternates keys and values, so the
@@ -145,19 +145,19 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
 static int on_start_map(void *ctx)
 {
     aemp_json_reader *r = ctx;
-    return go_on(aemp_build_open(&r->b, AEMP_MAP, 0, 1));
+    return go_on(aempi_build_open(&r->b, AEMP_MAP, 0, 1));
 }
 
 static int on_start_array(void *ctx)
 {
     aemp_json_reader *r = ctx;
-    return go_on(aemp_build_open(&r->b, AEMP_ARRAY, 0, 1));
+    return go_on(aempi_build_open(&r->b, AEMP_ARRAY, 0, 1));
 }
 
 static int on_end(void *ctx)
 {
     aemp_json_reader *r = ctx;
-    return go_on(aemp_build_close(&r->b));
+    return go_on(aempi_build_close(&r->b));
 }
 
 /* yajl_number, not yajl_integer/yajl_double: we type numbers ourselves. */
@@ -179,7 +179,7 @@ static aemp_json_reader *reader_new(aemp_json_frame_cb cb, void *ud,
     aemp_json_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    aemp_build_init(&r->b, cb, ud);
+    aempi_build_init(&r->b, cb, ud);
     r->scan = (aemp_json_scan)AEMP_JSON_SCAN_INIT;
     r->h = yajl_alloc(&callbacks, NULL, r);
     if (!r->h) {
@@ -194,18 +194,18 @@ static aemp_json_reader *reader_new(aemp_json_frame_cb cb, void *ud,
 
 static void reader_destroy(aemp_json_reader *r)
 {
-    aemp_build_clear(&r->b);
-    aemp_buf_free(&r->hold);
+    aempi_build_clear(&r->b);
+    aempi_buf_free(&r->hold);
     yajl_free(r->h);
     free(r);
 }
 
-aemp_json_reader *aemp_json_reader_new(aemp_json_frame_cb cb, void *ud)
+aemp_json_reader *aempi_json_reader_new(aemp_json_frame_cb cb, void *ud)
 {
     return cb ? reader_new(cb, ud, 1) : NULL;
 }
 
-void aemp_json_reader_free(aemp_json_reader *r)
+void aempi_json_reader_free(aemp_json_reader *r)
 {
     if (!r)
         return;
@@ -216,13 +216,13 @@ void aemp_json_reader_free(aemp_json_reader *r)
     reader_destroy(r);
 }
 
-void aemp_json_reader_set_limit(aemp_json_reader *r, size_t max)
+void aempi_json_reader_set_limit(aemp_json_reader *r, size_t max)
 {
     if (r)
         r->b.max = max;
 }
 
-size_t aemp_json_reader_work(const aemp_json_reader *r)
+size_t aempi_json_reader_work(const aemp_json_reader *r)
 {
     return r ? r->work : 0;
 }
@@ -252,7 +252,7 @@ static int settle(aemp_json_reader *r, yajl_status st, size_t pos)
         r->b.err = AEMP_EPARSE;
         return r->b.err;
     }
-    aemp_build_fail(&r->b, AEMP_EPARSE, "stopped");
+    aempi_build_fail(&r->b, AEMP_EPARSE, "stopped");
     return stopped(r, pos);
 }
 
@@ -276,7 +276,7 @@ static int parse(aemp_json_reader *r, const char *p, size_t len, size_t at)
 static int hold(aemp_json_reader *r, const char *p, size_t len)
 {
     r->work += len;
-    return aemp_buf_append(&r->hold, p, len) ? AEMP_ENOMEM : AEMP_OK;
+    return aempi_buf_append(&r->hold, p, len) ? AEMP_ENOMEM : AEMP_OK;
 }
 
 /* yajl gets what was held back, then [p, cut); p is at stream offset at. */
@@ -289,9 +289,9 @@ static int hand_over(aemp_json_reader *r, const char *p, const char *cut,
     if (!rc)
         rc = parse(r, r->hold.p, r->hold.len, r->hold_at);
     if (r->hold.cap > HOLD_KEEP)
-        aemp_buf_free(&r->hold);
+        aempi_buf_free(&r->hold);
     else
-        aemp_buf_reset(&r->hold);
+        aempi_buf_reset(&r->hold);
     return rc;
 }
 
@@ -303,7 +303,7 @@ static int feed(aemp_json_reader *r, const char *data, size_t len)
 {
     const char *end = data + len;
     size_t at = r->scan.at;
-    const char *stop = aemp_json_scan_run(&r->scan, data, end, r->b.max);
+    const char *stop = aempi_json_scan_run(&r->scan, data, end, r->b.max);
     r->work += (size_t)(stop - data);
     int rc;
     if (aemp_json_scan_in_token(&r->scan) && r->scan.tok_start < at) {
@@ -321,11 +321,11 @@ static int feed(aemp_json_reader *r, const char *data, size_t len)
     }
     if (rc || stop == end)
         return rc;
-    aemp_build_over_limit(&r->b); /* the text outgrew the limit at stop */
+    aempi_build_over_limit(&r->b); /* the text outgrew the limit at stop */
     return stopped(r, at + (size_t)(stop - data));
 }
 
-int aemp_json_reader_feed(aemp_json_reader *r, const char *data, size_t len)
+int aempi_json_reader_feed(aemp_json_reader *r, const char *data, size_t len)
 {
     if (r->b.err)
         return r->b.err;
@@ -340,13 +340,13 @@ int aemp_json_reader_feed(aemp_json_reader *r, const char *data, size_t len)
         return rc;
     }
     if (rc && !r->b.err) { /* out of memory outside yajl */
-        aemp_build_fail(&r->b, rc, "out of memory");
+        aempi_build_fail(&r->b, rc, "out of memory");
         stopped(r, r->scan.at);
     }
     return rc;
 }
 
-const char *aemp_json_reader_error(const aemp_json_reader *r)
+const char *aempi_json_reader_error(const aemp_json_reader *r)
 {
     return r && r->b.err ? r->msg : NULL;
 }
@@ -368,7 +368,7 @@ aemp_val *aemp_from_json(const char *json, size_t len, char **err)
     /* Without yajl_allow_multiple_values a second value is an error
      * ("trailing garbage"), so keep_value runs at most once. */
     aemp_json_reader *r = reader_new(keep_value, &v, 0);
-    int rc = r ? aemp_json_reader_feed(r, json, len) : AEMP_ENOMEM;
+    int rc = r ? aempi_json_reader_feed(r, json, len) : AEMP_ENOMEM;
     if (r && !rc) /* a number at the end is still held back */
         rc = hand_over(r, json + len, json + len, r->scan.at);
     if (r && !rc)

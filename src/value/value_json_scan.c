@@ -271,8 +271,8 @@ static const char *in_string(aemp_json_scan *s, const char *p,
     return r == CLOSED ? p + 1 : p;
 }
 
-const char *aemp_json_scan_run(aemp_json_scan *s, const char *p,
-                               const char *end, size_t max)
+const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
+                                const char *end, size_t max)
 {
     chunk c = {p, s->at};
     const char *lim = limit_of(s, &c, p, end, max);

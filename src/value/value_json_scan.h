@@ -40,8 +40,8 @@ typedef struct aemp_json_scan {
  * max non-zero it stops at the first byte that would make a text longer
  * than max bytes (whitespace between texts is not part of one) and
  * returns it; otherwise it returns end. */
-const char *aemp_json_scan_run(aemp_json_scan *s, const char *p,
-                               const char *end, size_t max);
+const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
+                                const char *end, size_t max);
 
 /* A string or number is open: it began at s->tok_start and has not ended
  * (a number ends only at the byte after it). */

@@ -36,8 +36,8 @@ static int write_str(aemp_buf *b, const aemp_val *v)
 {
     size_t len;
     const char *s = aemp_str_ptr(v, &len);
-    int utf8 = aemp_str_is_utf8(v);
-    if (aemp_buf_reserve(b, len + 2) || aemp_buf_putc(b, '"'))
+    int utf8 = aempi_str_is_utf8(v);
+    if (aempi_buf_reserve(b, len + 2) || aempi_buf_putc(b, '"'))
         return AEMP_ENOMEM;
     size_t run = 0; /* start of the bytes that need no escaping */
     for (size_t i = 0; i < len; i++) {
@@ -65,12 +65,12 @@ static int write_str(aemp_buf *b, const aemp_val *v)
                 esc[1] = (char)(0x80 | (c & 0x3f));
             }
         }
-        if (aemp_buf_append(b, s + run, i - run) ||
-            aemp_buf_append(b, esc, n))
+        if (aempi_buf_append(b, s + run, i - run) ||
+            aempi_buf_append(b, esc, n))
             return AEMP_ENOMEM;
         run = i + 1;
     }
-    if (aemp_buf_append(b, s + run, len - run) || aemp_buf_putc(b, '"'))
+    if (aempi_buf_append(b, s + run, len - run) || aempi_buf_putc(b, '"'))
         return AEMP_ENOMEM;
     return AEMP_OK;
 }
@@ -101,7 +101,7 @@ static int write_uint(aemp_buf *b, uint64_t u, int negative)
     } while (u);
     if (negative)
         tmp[--i] = '-';
-    return aemp_buf_append(b, tmp + i, sizeof(tmp) - i);
+    return aempi_buf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
 static int write_int(aemp_buf *b, int64_t i)
@@ -115,8 +115,8 @@ static int write_double(aemp_buf *b, double d)
 {
     char tmp[32];
     if (!isfinite(d)) /* see the top of the file */
-        return aemp_buf_append(b, "null", 4);
-    return aemp_buf_append(b, tmp, fmt_double(tmp, d));
+        return aempi_buf_append(b, "null", 4);
+    return aempi_buf_append(b, tmp, fmt_double(tmp, d));
 }
 
 /* A bignum as a bare number of its digits. JSON::XS cannot write a
@@ -127,7 +127,7 @@ static int write_bignum(aemp_buf *b, const aemp_val *v)
 {
     size_t len;
     const char *s = aemp_str_ptr(v, &len);
-    return aemp_buf_append(b, s, len);
+    return aempi_buf_append(b, s, len);
 }
 
 /* ---- code point order of strings --------------------------------------- */
@@ -136,7 +136,7 @@ static int write_bignum(aemp_buf *b, const aemp_val *v)
  * is well-formed UTF-8 (checked when it was made), else one byte. */
 static uint64_t next_cp(const unsigned char *s, size_t *i, int utf8)
 {
-    return utf8 ? aemp_utf8_next(s, i) : s[(*i)++];
+    return utf8 ? aempi_utf8_next(s, i) : s[(*i)++];
 }
 
 /* Compares two strings as Perl compares them: by characters, which is the
@@ -146,7 +146,7 @@ static int str_cmp(const aemp_val *a, const aemp_val *b)
     size_t la, lb, i = 0, j = 0;
     const unsigned char *sa = (const unsigned char *)aemp_str_ptr(a, &la);
     const unsigned char *sb = (const unsigned char *)aemp_str_ptr(b, &lb);
-    int ua = aemp_str_is_utf8(a), ub = aemp_str_is_utf8(b);
+    int ua = aempi_str_is_utf8(a), ub = aempi_str_is_utf8(b);
     if (ua == ub) { /* bytes are in character order already */
         int c = memcmp(sa, sb, la < lb ? la : lb);
         return c ? c : (la > lb) - (la < lb);
@@ -177,32 +177,32 @@ static int write_array(aemp_buf *b, const aemp_val *v, int canonical,
                        int depth)
 {
     size_t n = aemp_array_len(v);
-    if (aemp_buf_putc(b, '['))
+    if (aempi_buf_putc(b, '['))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (i && aemp_buf_putc(b, ','))
+        if (i && aempi_buf_putc(b, ','))
             return AEMP_ENOMEM;
         int rc = write_val(b, aemp_array_at(v, i), canonical, depth);
         if (rc)
             return rc;
     }
-    return aemp_buf_putc(b, ']');
+    return aempi_buf_putc(b, ']');
 }
 
 static int write_pairs(aemp_buf *b, const kv *pairs, size_t n, int canonical,
                        int depth)
 {
-    if (aemp_buf_putc(b, '{'))
+    if (aempi_buf_putc(b, '{'))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if ((i && aemp_buf_putc(b, ',')) || write_str(b, pairs[i].key) ||
-            aemp_buf_putc(b, ':'))
+        if ((i && aempi_buf_putc(b, ',')) || write_str(b, pairs[i].key) ||
+            aempi_buf_putc(b, ':'))
             return AEMP_ENOMEM;
         int rc = write_val(b, pairs[i].val, canonical, depth);
         if (rc)
             return rc;
     }
-    return aemp_buf_putc(b, '}');
+    return aempi_buf_putc(b, '}');
 }
 
 static int write_map(aemp_buf *b, const aemp_val *v, int canonical,
@@ -213,7 +213,7 @@ static int write_map(aemp_buf *b, const aemp_val *v, int canonical,
     if (n > 16 && !(pairs = malloc(n * sizeof(*pairs))))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        pairs[i].key = aemp_map_key_val_at(v, i);
+        pairs[i].key = aempi_map_key_val_at(v, i);
         pairs[i].val = aemp_map_value_at(v, i);
     }
     if (canonical && n > 1)
@@ -228,10 +228,10 @@ static int write_val(aemp_buf *b, const aemp_val *v, int canonical,
                      int depth)
 {
     switch (aemp_type_of(v)) {
-    case AEMP_NULL: return aemp_buf_append(b, "null", 4);
+    case AEMP_NULL: return aempi_buf_append(b, "null", 4);
     case AEMP_BOOL:
-        return aemp_is_true(v) ? aemp_buf_append(b, "true", 4)
-                               : aemp_buf_append(b, "false", 5);
+        return aemp_is_true(v) ? aempi_buf_append(b, "true", 4)
+                               : aempi_buf_append(b, "false", 5);
     case AEMP_INT: return write_int(b, aemp_as_int(v));
     case AEMP_UINT: return write_uint(b, aemp_as_uint(v), 0);
     case AEMP_DOUBLE: return write_double(b, aemp_as_double(v));
@@ -249,7 +249,7 @@ static int write_val(aemp_buf *b, const aemp_val *v, int canonical,
     return AEMP_EINVAL;
 }
 
-int aemp_json_write(aemp_buf *b, const aemp_val *v, int canonical)
+int aempi_json_write(aemp_buf *b, const aemp_val *v, int canonical)
 {
     return write_val(b, v, canonical, 0);
 }
@@ -268,7 +268,7 @@ static int write_cstr(aemp_buf *b, const char *s)
             return rc;
         }
     }
-    if (aemp_buf_reserve(b, len + 2))
+    if (aempi_buf_reserve(b, len + 2))
         return AEMP_ENOMEM;
     b->p[b->len++] = '"';
     memcpy(b->p + b->len, s, len);
@@ -278,29 +278,29 @@ static int write_cstr(aemp_buf *b, const char *s)
     return AEMP_OK;
 }
 
-int aemp_json_write_frame(aemp_buf *b, const char *portid,
-                          const aemp_val *msg)
+int aempi_json_write_frame(aemp_buf *b, const char *portid,
+                           const aemp_val *msg)
 {
-    if (aemp_buf_putc(b, '[') || write_cstr(b, portid))
+    if (aempi_buf_putc(b, '[') || write_cstr(b, portid))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < aemp_array_len(msg); i++) {
-        int rc = aemp_buf_putc(b, ',');
+        int rc = aempi_buf_putc(b, ',');
         if (!rc)
             rc = write_val(b, aemp_array_at(msg, i), 0, 1);
         if (rc)
             return rc;
     }
-    return aemp_buf_putc(b, ']');
+    return aempi_buf_putc(b, ']');
 }
 
 static char *to_json(const aemp_val *v, size_t *len, int canonical)
 {
     aemp_buf b = AEMP_BUF_INIT;
-    if (aemp_json_write(&b, v, canonical)) {
-        aemp_buf_free(&b);
+    if (aempi_json_write(&b, v, canonical)) {
+        aempi_buf_free(&b);
         return NULL;
     }
-    return aemp_buf_detach(&b, len);
+    return aempi_buf_detach(&b, len);
 }
 
 char *aemp_to_json(const aemp_val *v, size_t *len)

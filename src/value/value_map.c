@@ -34,7 +34,7 @@ static aemp_val *key_take(aemp_val *key)
         return key;
     /* a bignum key is the plain string of its digits */
     aemp_val *k = key->utf8 ? aemp_strn(key->str, key->u.len)
-                            : aemp_str_latin1(key->str, key->u.len);
+                            : aempi_str_latin1(key->str, key->u.len);
     aemp_unref(key);
     return k;
 }
@@ -45,9 +45,9 @@ static aemp_val *key_take(aemp_val *key)
 static const char *key_lookup(const char *key, size_t *klen, aemp_val **held)
 {
     *held = NULL;
-    if (aemp_utf8_valid((const unsigned char *)key, *klen))
+    if (aempi_utf8_valid((const unsigned char *)key, *klen))
         return key;
-    if (!(*held = aemp_str_latin1(key, *klen)))
+    if (!(*held = aempi_str_latin1(key, *klen)))
         return NULL;
     *klen = (*held)->u.len;
     return (*held)->str;
@@ -144,7 +144,7 @@ static int map_append(aemp_val *m, aemp_val *key, aemp_val *v, uint32_t h)
     return AEMP_OK;
 }
 
-int aemp_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v)
+int aempi_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v)
 {
     if (!key || !v || !m || m->type != AEMP_MAP ||
         key->type != AEMP_STRING) {
@@ -271,7 +271,7 @@ size_t aemp_map_len(const aemp_val *m)
     return m && m->type == AEMP_MAP ? m->u.m.len : 0;
 }
 
-aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i)
+aemp_val *aempi_map_key_val_at(const aemp_val *m, size_t i)
 {
     if (!m || m->type != AEMP_MAP || i >= m->u.m.len)
         return NULL;
@@ -280,7 +280,7 @@ aemp_val *aemp_map_key_val_at(const aemp_val *m, size_t i)
 
 const char *aemp_map_key_at(const aemp_val *m, size_t i, size_t *klen)
 {
-    return aemp_str_ptr(aemp_map_key_val_at(m, i), klen);
+    return aemp_str_ptr(aempi_map_key_val_at(m, i), klen);
 }
 
 aemp_val *aemp_map_value_at(const aemp_val *m, size_t i)
@@ -290,7 +290,7 @@ aemp_val *aemp_map_value_at(const aemp_val *m, size_t i)
     return m->u.m.ents[i].val;
 }
 
-void aemp_map_free_entries(aemp_val *m)
+void aempi_map_free_entries(aemp_val *m)
 {
     for (uint32_t i = 0; i < m->u.m.len; i++) {
         aemp_unref(m->u.m.ents[i].key);

@@ -30,7 +30,7 @@ static unsigned utf8_tail(unsigned c, uint64_t *min)
     return 0;
 }
 
-int aemp_utf8_valid(const unsigned char *s, size_t len)
+int aempi_utf8_valid(const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -62,7 +62,7 @@ int aemp_utf8_valid(const unsigned char *s, size_t len)
     return 1;
 }
 
-uint64_t aemp_utf8_next(const unsigned char *s, size_t *i)
+uint64_t aempi_utf8_next(const unsigned char *s, size_t *i)
 {
     uint64_t min, cp = s[(*i)++];
     if (cp < 0x80)

@@ -16,32 +16,32 @@
 
 static void *json_open(fuzz_frame_cb cb, void *ud)
 {
-    return aemp_json_reader_new(cb, ud);
+    return aempi_json_reader_new(cb, ud);
 }
 
 static int json_feed(void *r, const char *data, size_t len)
 {
-    return aemp_json_reader_feed(r, data, len);
+    return aempi_json_reader_feed(r, data, len);
 }
 
 static void json_close(void *r)
 {
-    aemp_json_reader_free(r);
+    aempi_json_reader_free(r);
 }
 
 static void *cbor_open(fuzz_frame_cb cb, void *ud)
 {
-    return aemp_cbor_reader_new(cb, ud);
+    return aempi_cbor_reader_new(cb, ud);
 }
 
 static int cbor_feed(void *r, const char *data, size_t len)
 {
-    return aemp_cbor_reader_feed(r, data, len);
+    return aempi_cbor_reader_feed(r, data, len);
 }
 
 static void cbor_close(void *r)
 {
-    aemp_cbor_reader_free(r);
+    aempi_cbor_reader_free(r);
 }
 
 const fuzz_reader fuzz_json_reader = {"json", json_open, json_feed,
@@ -133,22 +133,22 @@ static void check_frame_writer(const fuzz_reader *r, const aemp_val *frame,
         if (aemp_array_push(msg, aemp_ref(aemp_array_at(frame, i))))
             abort();
     aemp_buf b = AEMP_BUF_INIT;
-    int rc = r == &fuzz_json_reader ? aemp_json_write_frame(&b, portid, msg)
-                                    : aemp_cbor_write_frame(&b, portid, msg);
+    int rc = r == &fuzz_json_reader ? aempi_json_write_frame(&b, portid, msg)
+                                    : aempi_cbor_write_frame(&b, portid, msg);
     if (rc || b.len != written->len || memcmp(b.p, written->p, b.len)) {
         fprintf(stderr, "%s: the frame writer wrote other bytes (%d)\n",
                 r->name, rc);
         fail("frame writer differs", frame, NULL);
     }
-    aemp_buf_free(&b);
+    aempi_buf_free(&b);
     aemp_unref(msg);
 }
 
 static void roundtrip_via(const fuzz_reader *r, const aemp_val *frame)
 {
     aemp_buf b = AEMP_BUF_INIT;
-    int rc = r == &fuzz_json_reader ? aemp_json_write(&b, frame, 0)
-                                    : aemp_cbor_write(&b, frame);
+    int rc = r == &fuzz_json_reader ? aempi_json_write(&b, frame, 0)
+                                    : aempi_cbor_write(&b, frame);
     if (rc == AEMP_ENOMEM)
         fail("a writer ran out of memory", frame, NULL);
     if (rc) {
@@ -168,7 +168,7 @@ static void roundtrip_via(const fuzz_reader *r, const aemp_val *frame)
         fail("round trip changed the frame", frame, back);
     }
     aemp_unref(back);
-    aemp_buf_free(&b);
+    aempi_buf_free(&b);
 }
 
 /* Written by the json and the cbor writer and read back, a frame is

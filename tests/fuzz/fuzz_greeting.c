@@ -1,6 +1,6 @@
 /* libFuzzer target: greeting line 1 as a link reads it (transport.c takes
  * a line up to LF, drops a CR, refuses 4 KiB or more, and parses it with
- * aemp_greeting_parse), then what the handshake does with a parsed line:
+ * aempi_greeting_parse), then what the handshake does with a parsed line:
  * the auth and framing choice from its lists and the tls key. A parsed
  * line formatted again from its fields must parse to the same fields. */
 #include <stddef.h>
@@ -39,13 +39,14 @@ static int same(const char *a, const char *b)
 static void check_choices(const aemp_greeting *g)
 {
     char out[64];
-    int tls = aemp_tls_wanted(g->tls);
-    if (!aemp_pick_common(g->auths, "tls_sha3_512,hmac_sha3_512", tls, out,
-                          sizeof out) &&
-        !aemp_list_has(g->auths, out))
+    int tls = aempi_tls_wanted(g->tls);
+    if (!aempi_pick_common(g->auths, "tls_sha3_512,hmac_sha3_512", tls, out,
+                           sizeof out) &&
+        !aempi_list_has(g->auths, out))
         abort(); /* the pick must come from the remote list */
-    if (!aemp_pick_common(g->framings, "cbor,json", 1, out, sizeof out) &&
-        (!aemp_list_has(g->framings, out) || !aemp_list_has("cbor,json", out)))
+    if (!aempi_pick_common(g->framings, "cbor,json", 1, out, sizeof out) &&
+        (!aempi_list_has(g->framings, out) || !aempi_list_has("cbor,json",
+                                                              out)))
         abort();
 }
 
@@ -53,13 +54,13 @@ static void check_choices(const aemp_greeting *g)
 static void check_reformat(const aemp_greeting *g)
 {
     const char *peer = g->peeraddr ? g->peeraddr : "127.0.0.1:4040";
-    char *again = aemp_greeting_format(g->nodeid, g->auths, g->framings, peer,
-                                       g->tls);
+    char *again = aempi_greeting_format(g->nodeid, g->auths, g->framings, peer,
+                                        g->tls);
     if (!again)
         abort();
     aemp_greeting h;
     const char *err;
-    if (aemp_greeting_parse(again, &h, &err)) {
+    if (aempi_greeting_parse(again, &h, &err)) {
         fprintf(stderr, "formatted greeting does not parse: %s\n", err);
         abort();
     }
@@ -69,7 +70,7 @@ static void check_reformat(const aemp_greeting *g)
         fprintf(stderr, "formatted greeting parses differently: %s\n", again);
         abort();
     }
-    aemp_greeting_clear(&h);
+    aempi_greeting_clear(&h);
     free(again);
 }
 
@@ -80,10 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     aemp_greeting g;
     const char *err;
-    if (!aemp_greeting_parse(line, &g, &err)) {
+    if (!aempi_greeting_parse(line, &g, &err)) {
         check_choices(&g);
         check_reformat(&g);
-        aemp_greeting_clear(&g);
+        aempi_greeting_clear(&g);
     }
     free(line);
     return 0;

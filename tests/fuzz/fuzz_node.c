@@ -78,8 +78,8 @@ void fuzz_peer_open(fuzz_peer *p)
     sa.sin_family = AF_INET;
     sa.sin_port = htons(4040);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (!aemp_link_accept(&p->node->transport, fd[0], (struct sockaddr *)&sa,
-                          sizeof sa))
+    if (!aempi_link_accept(&p->node->transport, fd[0], (struct sockaddr *)&sa,
+                           sizeof sa))
         abort();
     p->bev = bufferevent_socket_new(p->base, fd[1], BEV_OPT_CLOSE_ON_FREE);
     if (!p->bev)

@@ -31,9 +31,9 @@ static void authenticate(fuzz_peer *p, const char *framing)
         fprintf(stderr, "the node closed before its greeting\n");
         abort();
     }
-    if (aemp_auth_value("hmac_sha3_512", FUZZ_SECRET, strlen(FUZZ_SECRET),
-                        greeting, nonce, node[0], node[1], auth,
-                        sizeof auth))
+    if (aempi_auth_value("hmac_sha3_512", FUZZ_SECRET, strlen(FUZZ_SECRET),
+                         greeting, nonce, node[0], node[1], auth,
+                         sizeof auth))
         abort();
     snprintf(line, sizeof line, "hmac_sha3_512;%s;%s\n", auth, framing);
     fuzz_peer_write(p, line, strlen(line));

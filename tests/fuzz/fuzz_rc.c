@@ -24,11 +24,11 @@ static void check_pretty(const aemp_val *rc)
         return; /* cannot come back equal (fuzz_value.h) */
     size_t len;
     char *text = NULL;
-    if (aemp_json_pretty(rc, &text, &len))
+    if (aempi_json_pretty(rc, &text, &len))
         return; /* nested too deep to write */
     aemp_val *again = NULL;
     char *err = NULL;
-    if (aemp_rc_parse(text, len, "pretty", &again, &err) ||
+    if (aempi_rc_parse(text, len, "pretty", &again, &err) ||
         !aemp_equal(rc, again)) {
         fprintf(stderr, "saved layout does not read back: %s\n%s\n",
                 err ? err : "(different value)", text);
@@ -53,7 +53,7 @@ static void resolve_profile(const aemp_val *rc, const char *profile)
     aemp_val *cfg = NULL;
     char *err = NULL;
     int randomised;
-    int r = aemp_config_resolve_env(args, &env, &cfg, &randomised, &err);
+    int r = aempi_config_resolve_env(args, &env, &cfg, &randomised, &err);
     /* libFuzzer stops at its malloc limit long before memory runs out:
      * a small input that gives "out of memory" is a bug */
     if (r == AEMP_ENOMEM) {
@@ -72,14 +72,14 @@ static void resolve_profile(const aemp_val *rc, const char *profile)
 static void check_address(const char *s)
 {
     char *host = NULL, *port = NULL;
-    if (aemp_parse_hostport(s, "0", &host, &port))
+    if (aempi_parse_hostport(s, "0", &host, &port))
         return;
     unsigned char addr[16], again[16];
-    size_t n = aemp_parse_address(host, addr);
+    size_t n = aempi_parse_address(host, addr);
     if (n) {
         char text[64];
-        aemp_format_address(addr, n, text);
-        if (aemp_parse_address(text, again) != n || memcmp(addr, again, n)) {
+        aempi_format_address(addr, n, text);
+        if (aempi_parse_address(text, again) != n || memcmp(addr, again, n)) {
             fprintf(stderr, "address %s formatted as %s reads back "
                             "differently\n", host, text);
             abort();
@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     aemp_val *rc = NULL;
     char *err = NULL;
-    if (aemp_rc_parse((const char *)data, size, "fuzz", &rc, &err)) {
+    if (aempi_rc_parse((const char *)data, size, "fuzz", &rc, &err)) {
         free(err);
         return 0;
     }
