@@ -78,12 +78,12 @@ static int64_t events_seen(const swarm *sw)
 
 static void writer_op(member *m)
 {
-    if (!m->handle) {
+    if (!m->handle.id) {
         m->handle = aemp_db_set(m->node, FAMILY, m->key, aemp_int(++m->seq));
     } else {
         aemp_db_del(m->node, FAMILY, m->key);
         aemp_db_release(m->node, m->handle); /* frees the handle */
-        m->handle = 0;
+        m->handle = (aemp_db_handle){0};
     }
 }
 

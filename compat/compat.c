@@ -274,14 +274,14 @@ void aemp_compat_release(aemp_compat_guard guard)
         return;
     switch ((int)(guard >> GUARD_SHIFT)) {
     case GUARD_MON: aemp_mon_cancel(node, (aemp_port_mon_id){id}); break;
-    case GUARD_DB: aemp_db_release(node, id); break;
+    case GUARD_DB: aemp_db_release(node, (aemp_db_handle){id}); break;
     case GUARD_DB_MON:
         aemp_db_mon_cancel(node, (aemp_db_mon_id){id});
         break;
     case GUARD_NODES:
         aemp_mon_nodes_cancel(node, (aemp_node_mon_id){id});
         break;
-    case GUARD_TIMER: aemp_after_cancel(node, id); break;
+    case GUARD_TIMER: aemp_after_cancel(node, (aemp_timer_id){id}); break;
     default: return;
     }
     char key[32];

@@ -28,7 +28,8 @@ aemp_compat_guard aemp_compat_db_set(const char *family, const char *key,
         aemp_unref(value);
         return 0;
     }
-    return aempi_compat_guard(GUARD_DB, aemp_db_set(node, family, key, value));
+    return aempi_compat_guard(GUARD_DB,
+                              aemp_db_set(node, family, key, value).id);
 }
 
 int aemp_compat_db_del(const char *family, size_t n, const char *const *keys)
@@ -52,8 +53,8 @@ aemp_compat_guard aemp_compat_db_reg(const char *family, const char *port,
         aemp_unref(value);
         return 0;
     }
-    return aempi_compat_guard(GUARD_DB, aemp_db_reg(node, family, port,
-                                                    value));
+    return aempi_compat_guard(GUARD_DB,
+                              aemp_db_reg(node, family, port, value).id);
 }
 
 /* ---- db_mon ---------------------------------------------------------------- */

@@ -116,10 +116,11 @@ aemp_compat_guard aemp_compat_after(double seconds, aemp_compat_sub cb,
         return 0;
     }
     compat_rec *rec = node ? aempi_compat_rec_new(cb, ud) : NULL;
-    aemp_timer_id id = rec ? aemp_after(node, seconds, after_trampoline, rec)
-                           : 0;
-    if (!id || aempi_compat_rec_file_guard(rec, GUARD_TIMER, id)) {
-        if (id)
+    aemp_timer_id id = {0};
+    if (rec)
+        id = aemp_after(node, seconds, after_trampoline, rec);
+    if (!id.id || aempi_compat_rec_file_guard(rec, GUARD_TIMER, id.id)) {
+        if (id.id)
             aemp_after_cancel(node, id);
         aempi_compat_rec_free(rec);
         return 0;
@@ -136,6 +137,6 @@ aemp_compat_guard aemp_compat_after_snd(double seconds, const char *port,
         aemp_unref(msg);
         return 0;
     }
-    return aempi_compat_guard(GUARD_TIMER, aemp_after_snd(node, seconds, port,
-                                                          msg));
+    return aempi_compat_guard(GUARD_TIMER,
+                              aemp_after_snd(node, seconds, port, msg).id);
 }

@@ -167,7 +167,7 @@ typedef struct named {
     struct named *next;
     char *name;
     int is_mon;
-    uint64_t id; /* an aemp_db_handle, or an aemp_db_mon_id's id */
+    uint64_t id; /* an aemp_db_handle's or an aemp_db_mon_id's id */
 } named;
 
 static named *names;
@@ -177,7 +177,7 @@ static void named_drop(named *n)
     if (n->is_mon)
         aemp_db_mon_cancel(node, (aemp_db_mon_id){n->id});
     else
-        aemp_db_release(node, n->id);
+        aemp_db_release(node, (aemp_db_handle){n->id});
     free(n->name);
     free(n);
 }
@@ -285,11 +285,11 @@ static int db_command(const char *op, const aemp_val *cmd)
                          NULL));
     } else if (!strcmp(op, "db_set") && a1 && a2 && a3) {
         named_put(a1, 0,
-                  aemp_db_set(node, a2, a3, a4 ? aemp_copy(a4) : NULL));
+                  aemp_db_set(node, a2, a3, a4 ? aemp_copy(a4) : NULL).id);
     } else if (!strcmp(op, "db_reg") && a1 && a2 && a3) {
         char *port = full_port(a3);
         named_put(a1, 0,
-                  aemp_db_reg(node, a2, port, a4 ? aemp_copy(a4) : NULL));
+                  aemp_db_reg(node, a2, port, a4 ? aemp_copy(a4) : NULL).id);
         free(port);
     } else if (!strcmp(op, "db_release") && a1) {
         named *n = named_take(a1, 0);

@@ -161,10 +161,10 @@ START_TEST(test_null_node)
     ck_assert_uint_eq(aemp_mon_nodes(NULL, ignore_node, NULL).id, 0);
     aemp_mon_nodes_cancel(NULL, (aemp_node_mon_id){1});
 
-    ck_assert_uint_eq(aemp_db_set(NULL, "f", "k", aemp_int(1)), 0);
-    aemp_db_release(NULL, 1);
+    ck_assert_uint_eq(aemp_db_set(NULL, "f", "k", aemp_int(1)).id, 0);
+    aemp_db_release(NULL, (aemp_db_handle){1});
     ck_assert_int_eq(aemp_db_del(NULL, "f", "k"), AEMP_EINVAL);
-    ck_assert_uint_eq(aemp_db_reg(NULL, "f", "a#b", aemp_int(1)), 0);
+    ck_assert_uint_eq(aemp_db_reg(NULL, "f", "a#b", aemp_int(1)).id, 0);
     ck_assert_int_eq(aemp_db_family(NULL, "f", ignore_db, NULL), AEMP_EINVAL);
     ck_assert_int_eq(aemp_db_keys(NULL, "f", ignore_db, NULL), AEMP_EINVAL);
     ck_assert_int_eq(aemp_db_values(NULL, "f", ignore_db, NULL), AEMP_EINVAL);
@@ -177,9 +177,9 @@ START_TEST(test_null_node)
     ck_assert_int_eq(aemp_snd_to_func(NULL, "a", "A::b", msg1()), AEMP_EINVAL);
     ck_assert_ptr_null(aemp_spawn(NULL, "a", "A::b", msg1()));
     ck_assert_ptr_null(aemp_cal(NULL, "a#b", msg1(), 1, ignore_reply, NULL));
-    ck_assert_uint_eq(aemp_after(NULL, 1, ignore_after, NULL), 0);
-    ck_assert_uint_eq(aemp_after_snd(NULL, 1, "a#b", msg1()), 0);
-    aemp_after_cancel(NULL, 1);
+    ck_assert_uint_eq(aemp_after(NULL, 1, ignore_after, NULL).id, 0);
+    ck_assert_uint_eq(aemp_after_snd(NULL, 1, "a#b", msg1()).id, 0);
+    aemp_after_cancel(NULL, (aemp_timer_id){1});
     ck_assert_uint_eq(aemp_mon_guard(NULL, "a#b", ignore_release, NULL).id, 0);
     ck_assert_int_eq(aemp_peval(NULL, "a#b", count_peval, NULL), AEMP_EINVAL);
     ck_assert_int_eq(peval_calls, 0);
@@ -289,11 +289,11 @@ START_TEST(test_bad_ids)
         ck_assert_uint_eq(aemp_mon_guard(n, bad, ignore_release, NULL).id, 0);
         ck_assert_ptr_null(aemp_cal(n, bad, msg1(), 1, ignore_reply, NULL));
         ck_assert_ptr_null(aemp_cal(n, bad, msg1(), -1, ignore_reply, NULL));
-        ck_assert_uint_eq(aemp_after_snd(n, 0, bad, msg1()), 0);
+        ck_assert_uint_eq(aemp_after_snd(n, 0, bad, msg1()).id, 0);
         ck_assert_int_eq(aemp_snd_to_func(n, bad, "A::b", msg1()), AEMP_EINVAL);
         ck_assert_ptr_null(aemp_spawn(n, bad, "A::b", msg1()));
         ck_assert_int_eq(aemp_peval(n, bad, count_peval, NULL), AEMP_EINVAL);
-        ck_assert_uint_eq(aemp_db_reg(n, "fam", bad, aemp_int(1)), 0);
+        ck_assert_uint_eq(aemp_db_reg(n, "fam", bad, aemp_int(1)).id, 0);
         ck_assert_ptr_null(aemp_node_of(bad));
         ck_assert_int_eq(aemp_port_is_local(n, bad), 0);
     }
@@ -327,7 +327,7 @@ START_TEST(test_bad_ids)
         ck_assert_uint_eq(aemp_mon_snd(n, port, port, aemp_ref(g)).id, 0);
         ck_assert_ptr_null(aemp_cal(n, port, aemp_ref(g), 1, ignore_reply,
                                     NULL));
-        ck_assert_uint_eq(aemp_after_snd(n, 1, port, aemp_ref(g)), 0);
+        ck_assert_uint_eq(aemp_after_snd(n, 1, port, aemp_ref(g)).id, 0);
         if (g) { /* NULL: no arguments */
             ck_assert_int_eq(aemp_snd_to_func(n, "args", "A::b", aemp_ref(g)),
                              AEMP_EINVAL);
@@ -341,7 +341,7 @@ START_TEST(test_bad_ids)
     ck_assert_uint_eq(aemp_mon_nodes(n, NULL, NULL).id, 0);
     ck_assert_uint_eq(aemp_mon_guard(n, port, NULL, NULL).id, 0);
     ck_assert_ptr_null(aemp_cal(n, port, msg1(), 1, NULL, NULL));
-    ck_assert_uint_eq(aemp_after(n, 1, NULL, NULL), 0);
+    ck_assert_uint_eq(aemp_after(n, 1, NULL, NULL).id, 0);
     ck_assert_int_eq(aemp_peval(n, port, NULL, NULL), AEMP_EINVAL);
     ck_assert_int_eq(aemp_func_register(n, NULL, ignore_func, NULL),
                      AEMP_EINVAL);
@@ -359,12 +359,12 @@ START_TEST(test_bad_ids)
 
     /* timers: not-a-number and infinite times do not upset the timer */
     aemp_timer_id t = aemp_after(n, NAN, ignore_after, NULL);
-    ck_assert_uint_ne(t, 0);
+    ck_assert_uint_ne(t.id, 0);
     aemp_timer_id t2 = aemp_after(n, INFINITY, ignore_after, NULL);
-    ck_assert_uint_ne(t2, 0);
+    ck_assert_uint_ne(t2.id, 0);
     aemp_after_cancel(n, t2);
     aemp_timer_id t3 = aemp_after_snd(n, 1e300, port, msg1());
-    ck_assert_uint_ne(t3, 0);
+    ck_assert_uint_ne(t3.id, 0);
     aemp_after_cancel(n, t3);
     char *cp = aemp_cal(n, port, msg1(), INFINITY, ignore_reply, NULL);
     ck_assert_ptr_nonnull(cp);
@@ -385,8 +385,8 @@ START_TEST(test_families)
     const char *bad[] = {NULL, ""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *f = bad[i];
-        ck_assert_uint_eq(aemp_db_set(n, f, "k", aemp_int(1)), 0);
-        ck_assert_uint_eq(aemp_db_reg(n, f, "fams#p", aemp_int(1)), 0);
+        ck_assert_uint_eq(aemp_db_set(n, f, "k", aemp_int(1)).id, 0);
+        ck_assert_uint_eq(aemp_db_reg(n, f, "fams#p", aemp_int(1)).id, 0);
         ck_assert_int_eq(aemp_db_del(n, f, "k"), AEMP_EINVAL);
         ck_assert_int_eq(aemp_db_family(n, f, ignore_db, NULL), AEMP_EINVAL);
         ck_assert_int_eq(aemp_db_keys(n, f, ignore_db, NULL), AEMP_EINVAL);
@@ -398,7 +398,7 @@ START_TEST(test_families)
     const char *odd[] = {"never-set", "1abc", "x y", "'l", "'g"};
     for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
         aemp_db_handle h = aemp_db_set(n, odd[i], "k", aemp_int(1));
-        ck_assert_uint_ne(h, 0);
+        ck_assert_uint_ne(h.id, 0);
         aemp_db_release(n, h);
         ck_assert_int_eq(aemp_db_keys(n, odd[i], ignore_db, NULL), AEMP_OK);
         aemp_db_mon_id m = aemp_db_mon(n, odd[i], ignore_db_mon, NULL);
@@ -406,21 +406,22 @@ START_TEST(test_families)
         aemp_db_mon_cancel(n, m);
     }
     /* a subkey is a string, the empty one too */
-    ck_assert_uint_eq(aemp_db_set(n, "fam", NULL, aemp_int(1)), 0);
-    ck_assert_uint_eq(aemp_db_reg(n, "fam", NULL, aemp_int(1)), 0); /* no $SELF */
+    ck_assert_uint_eq(aemp_db_set(n, "fam", NULL, aemp_int(1)).id, 0);
+    /* no $SELF outside a port */
+    ck_assert_uint_eq(aemp_db_reg(n, "fam", NULL, aemp_int(1)).id, 0);
     ck_assert_int_eq(aemp_db_del(n, "fam", NULL), AEMP_EINVAL);
     aemp_db_handle e = aemp_db_set(n, "fam", "", aemp_int(1));
-    ck_assert_uint_ne(e, 0);
+    ck_assert_uint_ne(e.id, 0);
     aemp_db_release(n, e);
     /* callbacks */
     ck_assert_int_eq(aemp_db_family(n, "fam", NULL, NULL), AEMP_EINVAL);
     ck_assert_uint_eq(aemp_db_mon(n, "fam", NULL, NULL).id, 0);
     /* good names pass */
     aemp_db_handle h = aemp_db_set(n, "My::Family_2", "k", aemp_str("v"));
-    ck_assert_uint_ne(h, 0);
+    ck_assert_uint_ne(h.id, 0);
     ck_assert_int_eq(aemp_db_del(n, "My::Family_2", "k"), AEMP_OK);
     aemp_db_release(n, h);
-    aemp_db_release(n, 12345);
+    aemp_db_release(n, (aemp_db_handle){12345});
     aemp_db_mon_cancel(n, (aemp_db_mon_id){12345});
     aemp_node_free(n);
 }
@@ -697,13 +698,13 @@ START_TEST(test_self_defaults)
     aemp_node *n = make_node("self");
     death d = {0};
     char *watched = aemp_port(n, ignore_msg, NULL);
-    selfuse s = {{0}, 0, watched};
+    selfuse s = {{0}, {0}, watched};
     char *p = aemp_port(n, use_self, &s);
     aemp_mon(n, p, on_death, &d);
     aemp_snd(n, p, msg1());
     settle();
     ck_assert_uint_ne(s.mon.id, 0);
-    ck_assert_uint_ne(s.reg, 0);
+    ck_assert_uint_ne(s.reg.id, 0);
     ck_assert_int_eq(d.calls, 0);
     /* the watched port dies abnormally: p dies with its reason */
     aemp_kil(n, watched, aemp_arrayv(aemp_str("die"), aemp_str("why"), NULL));

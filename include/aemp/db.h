@@ -34,12 +34,17 @@ extern "C" {
 #endif
 
 /* A handle for an entry set with aemp_db_set or aemp_db_reg: releasing it
- * deletes the entry (Perl's guard). 0 is never a valid handle. */
-typedef uint64_t aemp_db_handle;
+ * deletes the entry (Perl's guard). A struct of its own, as the monitor
+ * handles (aemp_port_mon_id in node.h), so that handing it to another
+ * kind's function, or a bare number to aemp_db_release, does not compile.
+ * A handle whose id is 0 is none (the call failed). */
+typedef struct aemp_db_handle {
+    uint64_t id;
+} aemp_db_handle;
 
 /* Sets family/key to value (taken; NULL means undef/null) in this node's
  * local database; sent to the master only when the value changed (compared
- * as Perl compares). Returns a handle, or 0 on error. */
+ * as Perl compares). Returns a handle, whose id is 0 on error. */
 AEMP_API aemp_db_handle aemp_db_set(aemp_node *node, const char *family,
                                     const char *key, aemp_val *value);
 

@@ -64,9 +64,15 @@ AEMP_API char *aemp_cal(aemp_node *node, const char *port, aemp_val *msg,
 
 /* after: calls cb (aemp_after) or sends msg to port (aemp_after_snd, msg
  * taken) once, seconds from now (negative or NaN: at once; at most 10^9).
- * Returns a handle for aemp_after_cancel, 0 on error. */
+ * Returns a handle for aemp_after_cancel; a handle whose id is 0 is none
+ * (the call failed). Its own struct type, as the monitor handles
+ * (aemp_port_mon_id in node.h), so that a db handle or a bare number
+ * handed to aemp_after_cancel does not compile. Cancelling a timer that
+ * has run is harmless. */
 typedef void (*aemp_after_cb)(aemp_node *node, void *ud);
-typedef uint64_t aemp_timer_id;
+typedef struct aemp_timer_id {
+    uint64_t id;
+} aemp_timer_id;
 AEMP_API aemp_timer_id aemp_after(aemp_node *node, double seconds,
                                   aemp_after_cb cb,
                                   void *ud);

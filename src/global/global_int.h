@@ -43,7 +43,7 @@ struct aemp_global {
     aemp_val *mon_db;    /* family -> key -> value, as monitored */
     db_monitor *mons;
     aemp_dict handles;   /* decimal id -> db_handle */
-    aemp_db_handle next_handle;
+    uint64_t next_handle;
 
     /* global nodes only (Global.pm) */
     int on;              /* this node is a global node */

@@ -241,20 +241,21 @@ void aempi_global_req_g_found(aemp_node *n, const char *src, aemp_val *msg)
 static aemp_db_handle handle_new(aemp_node *n, const char *family,
                                  const char *key)
 {
+    const aemp_db_handle none = {0};
     aemp_global *g = global_of(n);
     db_handle *h = calloc(1, sizeof *h);
     if (!h || !(h->family = strdup(family)) || !(h->key = strdup(key))) {
         if (h)
             handle_free(h);
-        return 0;
+        return none;
     }
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)++g->next_handle);
     if (aempi_dict_set(&g->handles, id, h)) {
         handle_free(h);
-        return 0;
+        return none;
     }
-    return g->next_handle;
+    return (aemp_db_handle){g->next_handle};
 }
 
 static int valid_name(const char *s)
@@ -292,13 +293,14 @@ int aempi_gslave_set(aemp_node *n, const char *family, const char *key,
 aemp_db_handle aemp_db_set(aemp_node *n, const char *family, const char *key,
                            aemp_val *value)
 {
+    const aemp_db_handle none = {0};
     if (!n || aempi_kernel_check_family(n, family) ||
         aempi_kernel_check_key(n, key)) {
         aemp_unref(value);
-        return 0;
+        return none;
     }
     if (aempi_gslave_set(n, family, key, value))
-        return 0;
+        return none;
     return handle_new(n, family, key);
 }
 
@@ -316,7 +318,7 @@ int aemp_db_del(aemp_node *n, const char *family, const char *key)
     return AEMP_OK;
 }
 
-static db_handle *handle_get(aemp_node *n, aemp_db_handle id, int take)
+static db_handle *handle_get(aemp_node *n, uint64_t id, int take)
 {
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)id);
@@ -328,7 +330,7 @@ void aemp_db_release(aemp_node *n, aemp_db_handle id)
 {
     if (!n)
         return;
-    db_handle *h = handle_get(n, id, 1);
+    db_handle *h = handle_get(n, id.id, 1);
     if (!h)
         return;
     if (h->mon.id)
@@ -342,8 +344,7 @@ static void reg_port_died(aemp_node *n, const char *port,
                           const aemp_val *reason, void *ud)
 {
     (void)reason;
-    aemp_db_handle id = (aemp_db_handle)(uintptr_t)ud;
-    db_handle *h = handle_get(n, id, 0);
+    db_handle *h = handle_get(n, (uint64_t)(uintptr_t)ud, 0);
     if (!h)
         return;
     h->mon = (aemp_port_mon_id){0};
@@ -357,12 +358,12 @@ aemp_db_handle aemp_db_reg(aemp_node *n, const char *family, const char *port,
         port = n->self; /* as Perl's db_reg without a port */
     if (!n || aempi_kernel_check_port(n, port)) {
         aemp_unref(value);
-        return 0;
+        return (aemp_db_handle){0};
     }
     aemp_db_handle id = aemp_db_set(n, family, port, value);
-    db_handle *h = id ? handle_get(n, id, 0) : NULL;
+    db_handle *h = id.id ? handle_get(n, id.id, 0) : NULL;
     if (h)
-        h->mon = aemp_mon(n, port, reg_port_died, (void *)(uintptr_t)id);
+        h->mon = aemp_mon(n, port, reg_port_died, (void *)(uintptr_t)id.id);
     return id;
 }
 

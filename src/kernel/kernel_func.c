@@ -303,49 +303,56 @@ static aemp_timer *timer_new(aemp_node *n, double seconds,
     return t;
 }
 
-aemp_timer_id aemp_after(aemp_node *n, double seconds, aemp_after_cb cb,
-                         void *ud)
+/* Cancels timer id (after, after_snd or cal); an unknown id is harmless. */
+static void timer_cancel(aemp_node *n, uint64_t id)
 {
-    if (!n || aempi_kernel_check_cb(n, "aemp_after", cb != NULL))
-        return 0;
-    /* not a number of seconds (NaN): at once, as a negative time */
-    aemp_timer *t = timer_new(n, seconds > 0 ? seconds : 0, on_after);
-    if (!t)
-        return 0;
-    t->cb = cb;
-    t->ud = ud;
-    return t->id;
-}
-
-aemp_timer_id aemp_after_snd(aemp_node *n, double seconds, const char *port,
-                             aemp_val *msg)
-{
-    if (!n || aempi_kernel_check_port(n, port) ||
-        aempi_kernel_check_array(n, "aemp_after_snd: the message", msg)) {
-        aemp_unref(msg);
-        return 0;
-    }
-    aemp_timer *t = timer_new(n, seconds > 0 ? seconds : 0, on_after);
-    if (!t || !(t->port = strdup(port))) {
-        if (t)
-            aemp_after_cancel(n, t->id);
-        aemp_unref(msg);
-        return 0;
-    }
-    t->msg = msg;
-    return t->id;
-}
-
-void aemp_after_cancel(aemp_node *n, aemp_timer_id id)
-{
-    if (!n)
-        return;
     aemp_timer *t = timer_take(n, id);
     if (!t)
         return;
     if (t->mon.id)
         aemp_mon_cancel(n, t->mon);
     timer_free(t);
+}
+
+aemp_timer_id aemp_after(aemp_node *n, double seconds, aemp_after_cb cb,
+                         void *ud)
+{
+    const aemp_timer_id none = {0};
+    if (!n || aempi_kernel_check_cb(n, "aemp_after", cb != NULL))
+        return none;
+    /* not a number of seconds (NaN): at once, as a negative time */
+    aemp_timer *t = timer_new(n, seconds > 0 ? seconds : 0, on_after);
+    if (!t)
+        return none;
+    t->cb = cb;
+    t->ud = ud;
+    return (aemp_timer_id){t->id};
+}
+
+aemp_timer_id aemp_after_snd(aemp_node *n, double seconds, const char *port,
+                             aemp_val *msg)
+{
+    const aemp_timer_id none = {0};
+    if (!n || aempi_kernel_check_port(n, port) ||
+        aempi_kernel_check_array(n, "aemp_after_snd: the message", msg)) {
+        aemp_unref(msg);
+        return none;
+    }
+    aemp_timer *t = timer_new(n, seconds > 0 ? seconds : 0, on_after);
+    if (!t || !(t->port = strdup(port))) {
+        if (t)
+            timer_cancel(n, t->id);
+        aemp_unref(msg);
+        return none;
+    }
+    t->msg = msg;
+    return (aemp_timer_id){t->id};
+}
+
+void aemp_after_cancel(aemp_node *n, aemp_timer_id id)
+{
+    if (n)
+        timer_cancel(n, id.id);
 }
 
 /* A cal ends: once, by a reply, a timeout, or the target's death. */
@@ -407,7 +414,7 @@ char *aemp_cal(aemp_node *n, const char *port, aemp_val *msg, double timeout,
     void *key = t ? (void *)(uintptr_t)t->id : NULL;
     if (!t || !(t->port = aemp_port(n, cal_reply, key))) {
         if (t)
-            aemp_after_cancel(n, t->id);
+            timer_cancel(n, t->id);
         aemp_unref(msg);
         return NULL;
     }

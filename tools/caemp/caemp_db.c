@@ -247,10 +247,10 @@ static void set_stop(evutil_socket_t sig, short what, void *ud)
     (void)sig;
     (void)what;
     db_run *r = ud;
-    if (!r->handle)
+    if (!r->handle.id)
         return;
     aemp_db_release(r->st.node, r->handle);
-    r->handle = 0;
+    r->handle = (aemp_db_handle){0};
     const char *master = aemp_node_master(r->st.node);
     if (!master || !(r->reply_port = aemp_port(r->st.node, goodbye_reply,
                                                &r->st))) {
@@ -295,7 +295,7 @@ static int cmd_set(int argc, char **argv)
         r.handle = aemp_db_set(r.st.node, aemp_str_ptr(family, NULL),
                                aemp_str_ptr(key, NULL), value);
         value = NULL; /* taken */
-        if (!r.handle) {
+        if (!r.handle.id) {
             fprintf(stderr, "caemp: db_set: cannot set %s/%s\n",
                     aemp_str_ptr(family, NULL), aemp_str_ptr(key, NULL));
             rc = 1;
