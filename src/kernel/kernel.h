@@ -396,6 +396,11 @@ void aempi_kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
  * AEMP_EINVAL if the tag is taken, AEMP_ENOMEM. */
 int aempi_kernel_node_request_add(aemp_node *n, const char *tag,
                                   kernel_req_fn fn);
+/* Puts fn under tag even when the tag is taken, a built-in request
+ * included: for the fault-injection tests (tests/conform_node.c), which
+ * make a node answer wrong on purpose. AEMP_EINVAL, AEMP_ENOMEM. */
+int aempi_kernel_node_request_replace(aemp_node *n, const char *tag,
+                                      kernel_req_fn fn);
 void aempi_kernel_node_requests_free(aemp_node *n);
 
 /* ---- kernel_hooks.c: a higher layer's hooks ---- */

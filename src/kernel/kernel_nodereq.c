@@ -144,14 +144,17 @@ static const struct {
     {"", req_nothing},
 };
 
-/* The request under tag: built in, or a higher layer's; NULL if none. */
+/* The request under tag: a higher layer's (or a test's replacement of a
+ * built-in one), else built in; NULL if none. */
 static kernel_req_fn request_find(const aemp_node *n, const char *tag)
 {
+    const kernel_req *r = aempi_dict_get(&n->node_reqs, tag);
+    if (r)
+        return r->fn;
     for (size_t i = 0; i < sizeof requests / sizeof *requests; i++)
         if (!strcmp(requests[i].tag, tag))
             return requests[i].fn;
-    const kernel_req *r = aempi_dict_get(&n->node_reqs, tag);
-    return r ? r->fn : NULL;
+    return NULL;
 }
 
 static int request_known(const aemp_node *n, const char *tag)
@@ -164,6 +167,19 @@ int aempi_kernel_node_request_add(aemp_node *n, const char *tag,
 {
     if (!tag || !fn || request_known(n, tag))
         return AEMP_EINVAL;
+    return aempi_kernel_node_request_replace(n, tag, fn);
+}
+
+int aempi_kernel_node_request_replace(aemp_node *n, const char *tag,
+                                      kernel_req_fn fn)
+{
+    if (!tag || !fn)
+        return AEMP_EINVAL;
+    kernel_req *old = aempi_dict_get(&n->node_reqs, tag);
+    if (old) {
+        old->fn = fn;
+        return AEMP_OK;
+    }
     kernel_req *r = malloc(sizeof *r);
     if (!r || aempi_dict_set(&n->node_reqs, tag, r)) {
         free(r);

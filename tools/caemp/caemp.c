@@ -22,6 +22,7 @@ static const char usage_text[] =
     "   caemp cal <port> <arg...>      # send message, append reply\n"
     "   caemp eval <node> <expr...>    # evaluate expression (Perl nodes)\n"
     "   caemp trace <node>             # trace the network topology\n"
+    "   caemp conform [options] <host:port> # test a node's protocol (TAP)\n"
     "\n"
     "   # the shared database and the network (JSON on stdout)\n"
     "   caemp db_keys <family>         # print the keys of a family\n"

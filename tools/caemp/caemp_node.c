@@ -9,6 +9,7 @@
 
 #include "aemp/aemp.h"
 #include "caemp.h"
+#include "conform/conform.h"
 
 /* aemp's rule: arguments starting with [ { or " are JSON, others strings. */
 aemp_val *caemp_arg_value(const char *s, char **err)
@@ -333,6 +334,8 @@ int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv)
         return cmd_cal(argc, argv);
     if (!strcmp(cmd, "mon"))
         return cmd_mon(argc, argv);
+    if (!strcmp(cmd, "conform"))
+        return caemp_conform(argc, argv); /* conform/conform.c */
     if (!strcmp(cmd, "eval") || !strcmp(cmd, "trace"))
         return caemp_eval_command(cmd, argc, argv); /* caemp_eval.c */
     return caemp_db_command(cmd, argc, argv); /* caemp_db.c, or -1 */

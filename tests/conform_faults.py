@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""caemp conform against a C node, with and without a deliberate fault.
+
+    conform_faults.py CAEMP CONFORM_NODE FAULT EXPECTED_FAILURES
+
+Starts CONFORM_NODE (tests/conform_node.c) with FAULT on a free loopback
+port, runs `caemp conform` against it, parses the TAP and checks that the
+checks that failed are exactly EXPECTED_FAILURES (comma list, "none" for
+none), so every fault is caught by the check meant for it and by no
+other. Exits 0 when so, 1 with the TAP otherwise.
+"""
+import os
+import re
+import socket
+import subprocess
+import sys
+
+SECRET = 'conform-test-secret'
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def main(argv):
+    caemp, node_exe, fault, expected = argv[1:5]
+    want = set() if expected == 'none' else set(expected.split(','))
+    port = free_port()
+    node = subprocess.Popen([node_exe, str(port), SECRET, fault],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        if node.stdout.readline().strip() != 'ready':
+            print('conform_node did not start')
+            return 1
+        env = dict(os.environ, PERL_ANYEVENT_MP_RC=os.devnull)
+        run = subprocess.run([caemp, 'conform', '--secret', SECRET,
+                              '--timeout', '1', '127.0.0.1:%d' % port],
+                             capture_output=True, text=True, timeout=60,
+                             env=env)
+    finally:
+        node.kill()
+        node.wait()
+    tap = run.stdout
+    plan = re.search(r'^1\.\.(\d+)$', tap, re.M)
+    results = re.findall(r'^(ok|not ok) \d+ - (\S+)', tap, re.M)
+    failed = {cid for status, cid in results if status == 'not ok'}
+    problems = []
+    if not plan or int(plan.group(1)) != len(results):
+        problems.append('the plan does not match the results')
+    if failed != want:
+        problems.append('failed %s, expected %s' % (sorted(failed),
+                                                    sorted(want)))
+    if run.returncode != (1 if want else 0):
+        problems.append('exit status %d' % run.returncode)
+    skipped = re.findall(r'^ok \d+ - (\S+).*# SKIP', tap, re.M)
+    if skipped:
+        problems.append('skipped: %s' % skipped)
+    if problems:
+        print(tap + run.stderr)
+        print('\n'.join(problems))
+        return 1
+    print('%s: %d checks, failed as expected: %s'
+          % (fault, len(results), sorted(failed) or 'none'))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

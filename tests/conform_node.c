@@ -1,0 +1,119 @@
+/* A C node for testing caemp conform (tests/conform_faults.py), with one
+ * deliberate fault switched on by its argument, so the kit is shown to
+ * tell right from wrong: each fault must make exactly the check meant
+ * for it fail. The faults live here, not in the library: they replace a
+ * built-in node-port request (aempi_kernel_node_request_replace).
+ *
+ *    conform_node PORT SECRET FAULT
+ *
+ * FAULT: none, time-string (time answered with a string), kil0-no-reason
+ * (kil1 kills without the reason), mon0-ignored (mon0 does nothing).
+ * Prints "ready" when it listens, then runs until killed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "aemp/aemp.h"
+#include "kernel.h"
+
+static const char *str_at(const aemp_val *msg, size_t i)
+{
+    const char *s = aemp_str_ptr(aemp_array_at(msg, i), NULL);
+    return s ? s : "";
+}
+
+/* ["", "time", PORT, @tag]: replies @tag and a string */
+static void time_string(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    aemp_val *out = aemp_array();
+    for (size_t i = 3; out && i < aemp_array_len(msg); i++)
+        aemp_array_push(out, aemp_ref(aemp_array_at(msg, i)));
+    aemp_array_push(out, aemp_str("half past noon"));
+    aemp_snd(n, str_at(msg, 2), out);
+}
+
+/* ["", "kil1", ID, @reason]: kills ID, forgetting the reason */
+static void kil1_no_reason(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    char port[300];
+    snprintf(port, sizeof port, "%s#%s", aemp_node_id(n), str_at(msg, 2));
+    aemp_kil(n, port, NULL);
+}
+
+static void ignore(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)n;
+    (void)src;
+    (void)msg;
+}
+
+static int ignore_msg(aemp_node *n, const char *port, const aemp_val *msg,
+                      void *ud)
+{
+    (void)n;
+    (void)port;
+    (void)msg;
+    (void)ud;
+    return 0;
+}
+
+/* The init function the kit spawns ports with (MP.pm's rcv, as
+ * AnyEvent::MP::_spawn ID AnyEvent::MP::rcv NODE#ID TAG undef uses it on
+ * a Perl node): the spawned port exists and ignores what it gets. */
+static int rcv_init(aemp_node *n, const aemp_val *args, void *ud)
+{
+    (void)args;
+    (void)ud;
+    return aemp_rcv(n, aemp_self(n), NULL, ignore_msg, NULL) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: conform_node PORT SECRET FAULT\n");
+        return 2;
+    }
+    struct event_base *base = event_base_new();
+    aemp_node *n = aemp_node_new(base);
+    aemp_val *args = aemp_map();
+    aemp_map_set(args, "norc", aemp_int(1));
+    aemp_map_set(args, "nodeid", aemp_str("conform-test-node"));
+    aemp_map_set(args, "secret", aemp_str(argv[2]));
+    /* cleartext listed, so the kit's cleartext check runs too */
+    aemp_map_set(args, "auth_accept", aemp_arrayv(aemp_str("hmac_sha3_512"),
+                                                  aemp_str("cleartext"),
+                                                  NULL));
+    aemp_map_set(args, "binds",
+                 aemp_arrayv(aemp_strf("127.0.0.1:%s", argv[1]), NULL));
+    if (!n || aemp_node_configure(n, args, NULL)) {
+        fprintf(stderr, "conform_node: %s\n", aemp_node_errmsg(n));
+        return 1;
+    }
+    aemp_unref(args);
+    aemp_func_register(n, "AnyEvent::MP::rcv", rcv_init, NULL);
+
+    const char *fault = argv[3];
+    int r = 0;
+    if (!strcmp(fault, "time-string"))
+        r = aempi_kernel_node_request_replace(n, "time", time_string);
+    else if (!strcmp(fault, "kil0-no-reason"))
+        r = aempi_kernel_node_request_replace(n, "kil1", kil1_no_reason);
+    else if (!strcmp(fault, "mon0-ignored"))
+        r = aempi_kernel_node_request_replace(n, "mon0", ignore);
+    else if (strcmp(fault, "none"))
+        r = -1;
+    if (r) {
+        fprintf(stderr, "conform_node: bad fault %s\n", fault);
+        return 2;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    event_base_dispatch(base);
+    aemp_node_free(n);
+    event_base_free(base);
+    return 0;
+}
