@@ -253,7 +253,8 @@ int caemp_conform(int argc, char **argv)
         return 0;
     }
     if (!addr)
-        return usage_error("missing HOST:PORT", NULL);
+        return usage_error(master ? "missing --listen HOST:PORT"
+                                  : "missing HOST:PORT", NULL);
 
     /* HOST:PORT, IPv6 in brackets */
     char host[256], *port;
