@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """caemp conform against a C node, with and without a deliberate fault.
 
-    conform_faults.py CAEMP CONFORM_NODE FAULT EXPECTED_FAILURES
+    conform_faults.py CAEMP CONFORM_NODE FAULT EXPECTED_FAILURES [--master]
 
 Starts CONFORM_NODE (tests/conform_node.c) with FAULT on a free loopback
 port, runs `caemp conform` against it, parses the TAP and checks that the
 checks that failed are exactly EXPECTED_FAILURES (comma list, "none" for
 none), so every fault is caught by the check meant for it and by no
-other. Exits 0 when so, 1 with the TAP otherwise.
+other. Exits 0 when so, 1 with the TAP otherwise. With --master the kit
+plays the seed (`caemp conform --master --listen`) and the node is
+started with its seed pointing there.
 """
 import os
 import re
@@ -28,22 +30,43 @@ def free_port():
 
 def main(argv):
     caemp, node_exe, fault, expected = argv[1:5]
+    master = argv[5:] == ['--master']
     want = set() if expected == 'none' else set(expected.split(','))
     port = free_port()
-    node = subprocess.Popen([node_exe, str(port), SECRET, fault],
-                            stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, PERL_ANYEVENT_MP_RC=os.devnull)
+    cmd = [caemp, 'conform', '--secret', SECRET, '--timeout', '1']
+    node_cmd = [node_exe, str(port), SECRET, fault]
+    kit, plan = None, ''
+    if master:
+        # the kit listens first, the node finds it as its seed
+        seed = '127.0.0.1:%d' % free_port()
+        kit = subprocess.Popen(cmd + ['--master', '--listen', seed],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+        plan = kit.stdout.readline()
+        if not plan.startswith('1..'):
+            print('caemp conform --master did not start')
+            kit.kill()
+            return 1
+        node_cmd.append(seed)
+    node = subprocess.Popen(node_cmd, stdout=subprocess.PIPE, text=True)
     try:
         if node.stdout.readline().strip() != 'ready':
             print('conform_node did not start')
             return 1
-        env = dict(os.environ, PERL_ANYEVENT_MP_RC=os.devnull)
-        run = subprocess.run([caemp, 'conform', '--secret', SECRET,
-                              '--timeout', '1', '127.0.0.1:%d' % port],
-                             capture_output=True, text=True, timeout=60,
-                             env=env)
+        if kit:
+            out, err = kit.communicate(timeout=60)
+            run = subprocess.CompletedProcess(cmd, kit.returncode,
+                                              plan + out, err)
+        else:
+            run = subprocess.run(cmd + ['127.0.0.1:%d' % port],
+                                 capture_output=True, text=True, timeout=60,
+                                 env=env)
     finally:
         node.kill()
         node.wait()
+        if kit and kit.poll() is None:
+            kit.kill()
     tap = run.stdout
     plan = re.search(r'^1\.\.(\d+)$', tap, re.M)
     results = re.findall(r'^(ok|not ok) \d+ - (\S+)', tap, re.M)

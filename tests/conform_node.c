@@ -4,10 +4,17 @@
  * for it fail. The faults live here, not in the library: they replace a
  * built-in node-port request (aempi_kernel_node_request_replace).
  *
- *    conform_node PORT SECRET FAULT
+ *    conform_node PORT SECRET FAULT [SEED]
  *
  * FAULT: none, time-string (time answered with a string), kil0-no-reason
- * (kil1 kills without the reason), mon0-ignored (mon0 does nothing).
+ * (kil1 kills without the reason), mon0-ignored (mon0 does nothing);
+ * against `caemp conform --master` (SEED its listen address):
+ * slave-no-l (the node's own 'l entry deleted, so g_slave lacks it),
+ * chg2-ignored (g_chg2 does nothing).
+ *
+ * The node provides the master group's scenario functions
+ * (docs/conformance.md §3): conform::db_set F K V, conform::db_del F K,
+ * conform::db_mon F PORT.
  * Prints "ready" when it listens, then runs until killed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,10 +78,67 @@ static int rcv_init(aemp_node *n, const aemp_val *args, void *ud)
     return aemp_rcv(n, aemp_self(n), NULL, ignore_msg, NULL) ? 1 : 0;
 }
 
+/* ---- the master group's scenario ---- */
+
+static int sc_db_set(aemp_node *n, const aemp_val *args, void *ud)
+{
+    (void)ud;
+    aemp_db_set(n, str_at(args, 0), str_at(args, 1),
+                aemp_ref(aemp_array_at(args, 2)));
+    return 0;
+}
+
+static int sc_db_del(aemp_node *n, const aemp_val *args, void *ud)
+{
+    (void)ud;
+    aemp_db_del(n, str_at(args, 0), str_at(args, 1));
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static aemp_val *sorted(const aemp_val *keys)
+{
+    size_t n = aemp_array_len(keys);
+    const char **k = calloc(n + 1, sizeof *k);
+    aemp_val *a = aemp_array();
+    for (size_t i = 0; k && i < n; i++)
+        k[i] = str_at(keys, i);
+    if (k)
+        qsort(k, n, sizeof *k, cmp_str);
+    for (size_t i = 0; k && a && i < n; i++)
+        aemp_array_push(a, aemp_str(k[i]));
+    free(k);
+    return a;
+}
+
+/* reports each change to the port given: ["conform_chg", F, DB, ADDED,
+ * CHANGED, DELETED], key lists sorted */
+static void sc_report(aemp_node *n, const char *family, const aemp_val *db,
+                      const aemp_val *added, const aemp_val *changed,
+                      const aemp_val *deleted, void *ud)
+{
+    aemp_snd(n, ud, aemp_arrayv(aemp_str("conform_chg"), aemp_str(family),
+                                aemp_ref((aemp_val *)db), sorted(added),
+                                sorted(changed), sorted(deleted), NULL));
+}
+
+static int sc_db_mon(aemp_node *n, const aemp_val *args, void *ud)
+{
+    (void)ud;
+    /* the port outlives the node's run: kept until exit */
+    char *port = strdup(str_at(args, 1));
+    aemp_db_mon(n, str_at(args, 0), sc_report, port);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: conform_node PORT SECRET FAULT\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: conform_node PORT SECRET FAULT [SEED]\n");
         return 2;
     }
     struct event_base *base = event_base_new();
@@ -89,12 +153,17 @@ int main(int argc, char **argv)
                                                   NULL));
     aemp_map_set(args, "binds",
                  aemp_arrayv(aemp_strf("127.0.0.1:%s", argv[1]), NULL));
+    if (argc == 5)
+        aemp_map_set(args, "seeds", aemp_arrayv(aemp_str(argv[4]), NULL));
     if (!n || aemp_node_configure(n, args, NULL)) {
         fprintf(stderr, "conform_node: %s\n", aemp_node_errmsg(n));
         return 1;
     }
     aemp_unref(args);
     aemp_func_register(n, "AnyEvent::MP::rcv", rcv_init, NULL);
+    aemp_func_register(n, "conform::db_set", sc_db_set, NULL);
+    aemp_func_register(n, "conform::db_del", sc_db_del, NULL);
+    aemp_func_register(n, "conform::db_mon", sc_db_mon, NULL);
 
     const char *fault = argv[3];
     int r = 0;
@@ -104,6 +173,10 @@ int main(int argc, char **argv)
         r = aempi_kernel_node_request_replace(n, "kil1", kil1_no_reason);
     else if (!strcmp(fault, "mon0-ignored"))
         r = aempi_kernel_node_request_replace(n, "mon0", ignore);
+    else if (!strcmp(fault, "slave-no-l"))
+        r = aemp_db_del(n, "'l", aemp_node_id(n));
+    else if (!strcmp(fault, "chg2-ignored"))
+        r = aempi_kernel_node_request_replace(n, "g_chg2", ignore);
     else if (strcmp(fault, "none"))
         r = -1;
     if (r) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aemp/rc.h"
 #include "aemp/value.h"
@@ -18,7 +19,10 @@
 
 static const char usage[] =
     "Usage: caemp conform [options] HOST:PORT\n"
-    "Tests the AnyEvent::MP node listening at HOST:PORT, printing TAP.\n"
+    "       caemp conform --master [options] --listen HOST:PORT\n"
+    "Tests the AnyEvent::MP node listening at HOST:PORT, printing TAP;\n"
+    "with --master, plays the seed at HOST:PORT that a normal node connects\n"
+    "to and tests that node's side of the global protocol.\n"
     "  --list              print the catalogue (id, group, rule, reference)\n"
     "  --only ID|GROUP,... run only these checks or groups\n"
     "  --skip ID|GROUP,... leave these out\n"
@@ -26,7 +30,10 @@ static const char usage[] =
     "  --secret S          the shared secret (default: the rc file's)\n"
     "  --profile P         the rc profile to take the secret from\n"
     "  --timeout SECONDS   how long to wait for each expectation (3)\n"
-    "  --seed, --master    the global groups (not yet implemented)\n"
+    "  --master            play the node's seed (the master group)\n"
+    "  --listen HOST:PORT  with --master: where the kit listens\n"
+    "  --wait SECONDS      with --master: how long to wait for the node (30)\n"
+    "  --seed              the seed group (not yet implemented)\n"
     "Exit status: 0 all selected checks passed (skips allowed), 1 some\n"
     "failed, 2 a usage error or the node cannot be tested.\n";
 
@@ -190,17 +197,20 @@ int caemp_conform(int argc, char **argv)
 {
     const char *only = NULL, *skip = NULL, *json = NULL, *secret = NULL,
                *profile = NULL, *addr = NULL;
-    int list = 0;
-    double timeout = 3;
-    const cf_check *const groups[] = {cf_transport_checks, cf_kernel_checks,
-                                      NULL};
+    int list = 0, master = 0;
+    double timeout = 3, wait = 30;
+    const cf_check *const node_groups[] = {cf_transport_checks,
+                                           cf_kernel_checks, NULL};
+    const cf_check *const *groups = node_groups;
 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
         if (!strcmp(a, "--list"))
             list = 1;
-        else if (!strcmp(a, "--seed") || !strcmp(a, "--master"))
+        else if (!strcmp(a, "--master"))
+            master = 1;
+        else if (!strcmp(a, "--seed"))
             return usage_error("not yet implemented: ", a);
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
@@ -217,7 +227,14 @@ int caemp_conform(int argc, char **argv)
             secret = argv[++i];
         else if (!strcmp(a, "--profile"))
             profile = argv[++i];
-        else if (!strcmp(a, "--timeout")) {
+        else if (!strcmp(a, "--listen"))
+            addr = argv[++i];
+        else if (!strcmp(a, "--wait")) {
+            char *end;
+            wait = strtod(argv[++i], &end);
+            if (*end || !(wait > 0))
+                return usage_error("--wait wants seconds, got ", argv[i]);
+        } else if (!strcmp(a, "--timeout")) {
             char *end;
             timeout = strtod(argv[++i], &end);
             if (*end || !(timeout > 0))
@@ -229,12 +246,15 @@ int caemp_conform(int argc, char **argv)
         else
             addr = a;
     }
+    const cf_check *const master_groups[] = {cf_master_checks, NULL};
     if (list) {
         print_catalogue(groups);
+        print_catalogue(master_groups);
         return 0;
     }
     if (!addr)
-        return usage_error("missing HOST:PORT", NULL);
+        return usage_error(master ? "missing --listen HOST:PORT"
+                                  : "missing HOST:PORT", NULL);
 
     /* HOST:PORT, IPv6 in brackets */
     char host[256], *port;
@@ -261,16 +281,31 @@ int caemp_conform(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    /* can it be tested at all: a node that greets */
+    ctx.lfd = -1;
+    ctx.wait = wait;
     cf_conn c;
-    if (cf_connect(&c, host, port, timeout) || cf_read_greeting(&c) != CF_GOT) {
+    if (master) {
+        /* the node connects to us: listen before it is looked for */
+        if ((ctx.lfd = cf_listen(host, port, c.err, sizeof c.err)) < 0) {
+            fprintf(stderr, "caemp conform: cannot listen at %s: %s\n", addr,
+                    c.err);
+            free(rc_secret);
+            return EXIT_USAGE;
+        }
+        groups = master_groups;
+        snprintf(ctx.node, sizeof ctx.node, "(the node connecting)");
+    } else if (cf_connect(&c, host, port, timeout) ||
+               cf_read_greeting(&c) != CF_GOT) {
+        /* can it be tested at all: a node that greets */
         fprintf(stderr, "caemp conform: cannot test %s: %s\n", addr, c.err);
         cf_close(&c);
         free(rc_secret);
         return EXIT_USAGE;
     }
-    snprintf(ctx.node, sizeof ctx.node, "%s", c.rg.nodeid);
-    cf_close(&c);
+    if (!master) {
+        snprintf(ctx.node, sizeof ctx.node, "%s", c.rg.nodeid);
+        cf_close(&c);
+    }
 
     int n = 0;
     for (int g = 0; groups[g]; g++)
@@ -288,7 +323,11 @@ int caemp_conform(int argc, char **argv)
                 !listed(skip, k->id, k->group))
                 runs[sel++].check = k;
 
-    printf("1..%d\n# node %s at %s\n", sel, ctx.node, addr);
+    if (master)
+        printf("1..%d\n# playing a seed at %s\n", sel, addr);
+    else
+        printf("1..%d\n# node %s at %s\n", sel, ctx.node, addr);
+    fflush(stdout);
     int failed = 0;
     for (int i = 0; i < sel; i++) {
         double t0 = now_wall();
@@ -305,5 +344,7 @@ int caemp_conform(int argc, char **argv)
     }
     free(runs);
     free(rc_secret);
+    if (ctx.lfd >= 0)
+        close(ctx.lfd);
     return status;
 }

@@ -13,6 +13,8 @@ typedef struct cf_ctx {
     const char *host, *port, *secret;
     double timeout;   /* seconds per expectation */
     char node[256];   /* the node's id, from a first greeting */
+    int lfd;          /* --master: the kit's listening socket */
+    double wait;      /* --master: how long to wait for the node to connect */
 } cf_ctx;
 
 typedef struct cf_result {
@@ -33,6 +35,7 @@ typedef struct cf_check {
 /* The groups' catalogues, ended by an entry with a NULL id. */
 extern const cf_check cf_transport_checks[];
 extern const cf_check cf_kernel_checks[];
+extern const cf_check cf_master_checks[];
 
 /* Sets res to status (CF_FAIL: "expected X, got Y"; CF_SKIP: the
  * reason; CF_PASS: a note), printf-style. */

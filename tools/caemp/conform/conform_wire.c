@@ -113,6 +113,70 @@ int cf_connect(cf_conn *c, const char *host, const char *port, double timeout)
     return c->frames ? 0 : -1;
 }
 
+int cf_listen(const char *host, const char *port, char *err, size_t n)
+{
+    struct addrinfo hints, *res = NULL;
+    int r, fd = -1;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+        snprintf(err, n, "%s", gai_strerror(r));
+        return -1;
+    }
+    snprintf(err, n, "no address");
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 8)) {
+            snprintf(err, n, "%s", strerror(errno));
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int cf_accept(cf_conn *c, int lfd, double wait, double timeout)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    c->timeout = timeout;
+    struct pollfd p = {lfd, POLLIN, 0};
+    int r = poll(&p, 1, (int)(wait * 1000));
+    if (r == 0)
+        return fail(c, CF_TIMEOUT, "%s", "no connection");
+    int fd = r > 0 ? accept(lfd, (struct sockaddr *)&sa, &len) : -1;
+    if (fd < 0)
+        return fail(c, CF_ERROR, "accept: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->fd = fd;
+    char h[64] = "?";
+    unsigned port = 0;
+    if (sa.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+        inet_ntop(AF_INET, &in->sin_addr, h, sizeof h);
+        port = ntohs(in->sin_port);
+    } else if (sa.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in = (struct sockaddr_in6 *)&sa;
+        inet_ntop(AF_INET6, &in->sin6_addr, h, sizeof h);
+        port = ntohs(in->sin6_port);
+    }
+    snprintf(c->peeraddr, sizeof c->peeraddr,
+             sa.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, port);
+    c->frames = aemp_array();
+    return c->frames ? CF_GOT : fail(c, CF_ERROR, "%s", "out of memory");
+}
+
 static void free_reader(cf_conn *c)
 {
     if (!c->reader)
@@ -327,12 +391,17 @@ static int start_data(cf_conn *c, const char *fram)
 
 int cf_handshake(cf_conn *c, const cf_peer *p)
 {
+    if (cf_connect(c, p->host, p->port, p->timeout))
+        return -1;
+    return cf_handshake_on(c, p);
+}
+
+int cf_handshake_on(cf_conn *c, const cf_peer *p)
+{
     char method[32], value[200], fram[32];
     const char *m = p->method ? p->method : "hmac_sha3_512";
     char auth[1024];
 
-    if (cf_connect(c, p->host, p->port, p->timeout))
-        return -1;
     if (p->nodeid)
         snprintf(c->nodeid, sizeof c->nodeid, "%s", p->nodeid);
     if (cf_send_greeting(c, NULL, NULL, p->offer))
@@ -413,7 +482,8 @@ int cf_recv_match(cf_conn *c, const char *first, const char *second,
     for (;;) {
         while (aemp_array_len(c->frames)) {
             aemp_val *f = aemp_array_take(c->frames, 0);
-            if (str_at(f, 0, first) && (!second || str_at(f, 1, second))) {
+            if ((!first || str_at(f, 0, first)) &&
+                (!second || str_at(f, 1, second))) {
                 *msg = f;
                 return CF_GOT;
             }

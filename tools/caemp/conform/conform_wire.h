@@ -47,6 +47,13 @@ typedef struct cf_conn {
 int cf_connect(cf_conn *c, const char *host, const char *port, double timeout);
 void cf_close(cf_conn *c);
 
+/* The accepting side, for the kit playing a seed: a listening socket on
+ * host:port (the fd, or -1 with err set), and one connection accepted
+ * within wait seconds (CF_GOT, CF_TIMEOUT, CF_ERROR with c->err set);
+ * c->timeout is then timeout. */
+int cf_listen(const char *host, const char *port, char *err, size_t n);
+int cf_accept(cf_conn *c, int lfd, double wait, double timeout);
+
 /* Writes all bytes (fails only on a local error or a closed socket:
  * -1). A node that closes early can make writes fail: callers treat
  * that as part of what they check. */
@@ -85,6 +92,9 @@ typedef struct cf_peer {
     double timeout;
 } cf_peer;
 int cf_handshake(cf_conn *c, const cf_peer *p);
+/* The same handshake on a connection already made (cf_accept): both
+ * sides greet at once, so the accepting side's steps are the same. */
+int cf_handshake_on(cf_conn *c, const cf_peer *p);
 
 /* The node's auth line split: method, value, framing (into out buffers). */
 int cf_split_auth(const char *line, char *method, size_t mn, char *value,
@@ -96,7 +106,8 @@ int cf_send_msg(cf_conn *c, aemp_val *msg);
  * malloc'd buffer. */
 char *cf_encode(const char *fram, aemp_val *msg, size_t *len);
 
-/* Receives the next message whose first element is the string first and,
+/* Receives the next message whose first element is the string first (any
+ * message when first is NULL) and,
  * if second is not NULL, whose second is that string; messages that do
  * not match are dropped, but when skipped is not NULL the first of them
  * that is a kil0 or addressed to one of our ports is kept there (a copy in JSON, malloc'd) for the report. */
