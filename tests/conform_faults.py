@@ -7,7 +7,9 @@ Starts CONFORM_NODE (tests/conform_node.c) with FAULT on a free loopback
 port, runs `caemp conform` against it, parses the TAP and checks that the
 checks that failed are exactly EXPECTED_FAILURES (comma list, "none" for
 none), so every fault is caught by the check meant for it and by no
-other. Exits 0 when so, 1 with the TAP otherwise.
+other. A FAULT beginning with "seed" makes CONFORM_NODE a seed, and the
+kit runs with --seed (the seed group too). Exits 0 when so, 1 with the
+TAP otherwise.
 """
 import os
 import re
@@ -37,8 +39,10 @@ def main(argv):
             print('conform_node did not start')
             return 1
         env = dict(os.environ, PERL_ANYEVENT_MP_RC=os.devnull)
+        role = ['--seed'] if fault.startswith('seed') else []
         run = subprocess.run([caemp, 'conform', '--secret', SECRET,
-                              '--timeout', '1', '127.0.0.1:%d' % port],
+                              '--timeout', '1'] + role +
+                             ['127.0.0.1:%d' % port],
                              capture_output=True, text=True, timeout=60,
                              env=env)
     finally:

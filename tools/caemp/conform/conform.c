@@ -26,7 +26,8 @@ static const char usage[] =
     "  --secret S          the shared secret (default: the rc file's)\n"
     "  --profile P         the rc profile to take the secret from\n"
     "  --timeout SECONDS   how long to wait for each expectation (3)\n"
-    "  --seed, --master    the global groups (not yet implemented)\n"
+    "  --seed              the node is a seed: run the seed group too\n"
+    "  --master            the global group as master (not yet implemented)\n"
     "Exit status: 0 all selected checks passed (skips allowed), 1 some\n"
     "failed, 2 a usage error or the node cannot be tested.\n";
 
@@ -78,6 +79,19 @@ int cf_sync(cf_conn *c, cf_result *res, const char *what, char **early)
 static int listed(const char *list, const char *id, const char *group)
 {
     return list && (aempi_list_has(list, id) || aempi_list_has(list, group));
+}
+
+/* The seed and master groups need the node in that role: they run only
+ * when asked for, by --seed/--master (roles) or by name in --only. */
+static int selected(const cf_check *k, const char *only, const char *skip,
+                    const char *roles)
+{
+    int role = !strcmp(k->group, "seed") || !strcmp(k->group, "master");
+    if (listed(skip, k->id, k->group))
+        return 0;
+    if (only)
+        return listed(only, k->id, k->group);
+    return !role || aempi_list_has(roles, k->group);
 }
 
 typedef struct run {
@@ -192,15 +206,18 @@ int caemp_conform(int argc, char **argv)
                *profile = NULL, *addr = NULL;
     int list = 0;
     double timeout = 3;
+    char roles[32] = "";
     const cf_check *const groups[] = {cf_transport_checks, cf_kernel_checks,
-                                      NULL};
+                                      cf_seed_checks, NULL};
 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
         if (!strcmp(a, "--list"))
             list = 1;
-        else if (!strcmp(a, "--seed") || !strcmp(a, "--master"))
+        else if (!strcmp(a, "--seed"))
+            strcat(roles, "seed,");
+        else if (!strcmp(a, "--master"))
             return usage_error("not yet implemented: ", a);
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
@@ -284,8 +301,7 @@ int caemp_conform(int argc, char **argv)
     int sel = 0;
     for (int g = 0; groups[g]; g++)
         for (const cf_check *k = groups[g]; k->id; k++)
-            if ((!only || listed(only, k->id, k->group)) &&
-                !listed(skip, k->id, k->group))
+            if (selected(k, only, skip, roles))
                 runs[sel++].check = k;
 
     printf("1..%d\n# node %s at %s\n", sel, ctx.node, addr);
