@@ -9,7 +9,8 @@ checks that failed are exactly EXPECTED_FAILURES (comma list, "none" for
 none), so every fault is caught by the check meant for it and by no
 other. Exits 0 when so, 1 with the TAP otherwise. With --master the kit
 plays the seed (`caemp conform --master --listen`) and the node is
-started with its seed pointing there.
+started with its seed pointing there. A FAULT beginning with "seed" makes
+CONFORM_NODE a seed, and the kit runs with --seed (the seed group too).
 """
 import os
 import re
@@ -59,7 +60,8 @@ def main(argv):
             run = subprocess.CompletedProcess(cmd, kit.returncode,
                                               plan + out, err)
         else:
-            run = subprocess.run(cmd + ['127.0.0.1:%d' % port],
+            role = ['--seed'] if fault.startswith('seed') else []
+            run = subprocess.run(cmd + role + ['127.0.0.1:%d' % port],
                                  capture_output=True, text=True, timeout=60,
                                  env=env)
     finally:

@@ -13,8 +13,14 @@
  * chg2-ignored (g_chg2 does nothing).
  *
  * The node provides the master group's scenario functions
- * (docs/conformance.md §3): conform::db_set F K V, conform::db_del F K,
+ * (docs/conformance.md): conform::db_set F K V, conform::db_del F K,
  * conform::db_mon F PORT.
+ *
+ * A FAULT beginning with "seed" makes the node a seed (its own address
+ * its seed), for caemp conform --seed: seed (no fault), seed-chg2-del
+ * (a delete by g_upd is not told to monitors), seed-keys-map (g_db_keys
+ * replies a map, not a list), seed-chg1-empty (g_mon1 of a family that
+ * does not exist answers {}, not undef).
  * Prints "ready" when it listens, then runs until killed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,7 @@
 #include <event2/event.h>
 
 #include "aemp/aemp.h"
+#include "global_int.h"
 #include "kernel.h"
 
 static const char *str_at(const aemp_val *msg, size_t i)
@@ -135,6 +142,43 @@ static int sc_db_mon(aemp_node *n, const aemp_val *args, void *ud)
     return 0;
 }
 
+/* ---- the seed group's faults ---- */
+
+/* g_upd FAMILY SET DEL, with the family's monitors (Global.pm's
+ * $GLOBAL_MON{FAMILY}) set aside while a delete is applied: they are not
+ * told of it */
+static void upd_quiet_delete(aemp_node *n, const char *src, aemp_val *msg)
+{
+    aemp_global *g = global_of(n);
+    const char *family = str_at(msg, 2);
+    aemp_val *mons = NULL;
+    if (aemp_array_len(aemp_array_at(msg, 4))) {
+        mons = aemp_ref(aemp_map_get(g->gmon, family));
+        aemp_map_del(g->gmon, family, strlen(family));
+    }
+    aempi_gseed_req_g_upd(n, src, msg);
+    if (mons)
+        aemp_map_set(g->gmon, family, mons);
+}
+
+/* g_db_keys FAMILY ID: replies the family itself, a map */
+static void keys_as_map(aemp_node *n, const char *src, aemp_val *msg)
+{
+    const aemp_val *fam = aemp_map_get(global_of(n)->global_db, str_at(msg, 2));
+    aemp_snd(n, src, aemp_arrayv(aemp_str("g_reply"),
+                                 aemp_copy(aemp_array_at(msg, 3)),
+                                 fam ? aemp_copy(fam) : aemp_map(), NULL));
+}
+
+/* g_mon1 FAMILY: a family that does not exist is made, empty, first */
+static void mon1_empty(aemp_node *n, const char *src, aemp_val *msg)
+{
+    aemp_global *g = global_of(n);
+    if (!aemp_map_get(g->global_db, str_at(msg, 2)))
+        aemp_map_set(g->global_db, str_at(msg, 2), aemp_map());
+    aempi_gseed_req_g_mon1(n, src, msg);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4 && argc != 5) {
@@ -155,6 +199,9 @@ int main(int argc, char **argv)
                  aemp_arrayv(aemp_strf("127.0.0.1:%s", argv[1]), NULL));
     if (argc == 5)
         aemp_map_set(args, "seeds", aemp_arrayv(aemp_str(argv[4]), NULL));
+    else if (!strncmp(argv[3], "seed", 4))
+        aemp_map_set(args, "seeds",
+                     aemp_arrayv(aemp_strf("127.0.0.1:%s", argv[1]), NULL));
     if (!n || aemp_node_configure(n, args, NULL)) {
         fprintf(stderr, "conform_node: %s\n", aemp_node_errmsg(n));
         return 1;
@@ -177,7 +224,13 @@ int main(int argc, char **argv)
         r = aemp_db_del(n, "'l", aemp_node_id(n));
     else if (!strcmp(fault, "chg2-ignored"))
         r = aempi_kernel_node_request_replace(n, "g_chg2", ignore);
-    else if (strcmp(fault, "none"))
+    else if (!strcmp(fault, "seed-chg2-del"))
+        r = aempi_kernel_node_request_replace(n, "g_upd", upd_quiet_delete);
+    else if (!strcmp(fault, "seed-keys-map"))
+        r = aempi_kernel_node_request_replace(n, "g_db_keys", keys_as_map);
+    else if (!strcmp(fault, "seed-chg1-empty"))
+        r = aempi_kernel_node_request_replace(n, "g_mon1", mon1_empty);
+    else if (strcmp(fault, "none") && strcmp(fault, "seed"))
         r = -1;
     if (r) {
         fprintf(stderr, "conform_node: bad fault %s\n", fault);

@@ -1,7 +1,7 @@
 # caemp conform --master: the kit plays the seed a normal node connects
 # to, against a Perl 2.02 normal node and a C node (tests/conform_node).
 # Each node under test runs the master group's scenario
-# (docs/conformance.md §3): the Perl node defines conform::db_set,
+# (docs/conformance.md §4): the Perl node defines conform::db_set,
 # db_del and db_mon through configure's eval parameter, the C node
 # registers them. Every check passes, within 30 seconds each, and the
 # JSON report says the same as the TAP.

@@ -30,10 +30,10 @@ static const char usage[] =
     "  --secret S          the shared secret (default: the rc file's)\n"
     "  --profile P         the rc profile to take the secret from\n"
     "  --timeout SECONDS   how long to wait for each expectation (3)\n"
-    "  --master            play the node's seed (the master group)\n"
+    "  --seed              the node is a seed: run the seed group too\n"
+    "  --master            play the node's seed instead (the master group)\n"
     "  --listen HOST:PORT  with --master: where the kit listens\n"
     "  --wait SECONDS      with --master: how long to wait for the node (30)\n"
-    "  --seed              the seed group (not yet implemented)\n"
     "Exit status: 0 all selected checks passed (skips allowed), 1 some\n"
     "failed, 2 a usage error or the node cannot be tested.\n";
 
@@ -85,6 +85,19 @@ int cf_sync(cf_conn *c, cf_result *res, const char *what, char **early)
 static int listed(const char *list, const char *id, const char *group)
 {
     return list && (aempi_list_has(list, id) || aempi_list_has(list, group));
+}
+
+/* The seed and master groups need the node in that role: they run only
+ * when asked for, by --seed/--master (roles) or by name in --only. */
+static int selected(const cf_check *k, const char *only, const char *skip,
+                    const char *roles)
+{
+    int role = !strcmp(k->group, "seed") || !strcmp(k->group, "master");
+    if (listed(skip, k->id, k->group))
+        return 0;
+    if (only)
+        return listed(only, k->id, k->group);
+    return !role || aempi_list_has(roles, k->group);
 }
 
 typedef struct run {
@@ -199,8 +212,10 @@ int caemp_conform(int argc, char **argv)
                *profile = NULL, *addr = NULL;
     int list = 0, master = 0;
     double timeout = 3, wait = 30;
+    char roles[32] = "";
     const cf_check *const node_groups[] = {cf_transport_checks,
-                                           cf_kernel_checks, NULL};
+                                           cf_kernel_checks, cf_seed_checks,
+                                           NULL};
     const cf_check *const *groups = node_groups;
 
     for (int i = 0; i < argc; i++) {
@@ -208,10 +223,10 @@ int caemp_conform(int argc, char **argv)
         int more = i + 1 < argc;
         if (!strcmp(a, "--list"))
             list = 1;
+        else if (!strcmp(a, "--seed"))
+            strcat(roles, "seed,");
         else if (!strcmp(a, "--master"))
             master = 1;
-        else if (!strcmp(a, "--seed"))
-            return usage_error("not yet implemented: ", a);
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             return 0;
@@ -293,6 +308,7 @@ int caemp_conform(int argc, char **argv)
             return EXIT_USAGE;
         }
         groups = master_groups;
+        strcat(roles, "master,");
         snprintf(ctx.node, sizeof ctx.node, "(the node connecting)");
     } else if (cf_connect(&c, host, port, timeout) ||
                cf_read_greeting(&c) != CF_GOT) {
@@ -319,8 +335,7 @@ int caemp_conform(int argc, char **argv)
     int sel = 0;
     for (int g = 0; groups[g]; g++)
         for (const cf_check *k = groups[g]; k->id; k++)
-            if ((!only || listed(only, k->id, k->group)) &&
-                !listed(skip, k->id, k->group))
+            if (selected(k, only, skip, roles))
                 runs[sel++].check = k;
 
     if (master)

@@ -36,6 +36,7 @@ typedef struct cf_check {
 extern const cf_check cf_transport_checks[];
 extern const cf_check cf_kernel_checks[];
 extern const cf_check cf_master_checks[];
+extern const cf_check cf_seed_checks[];
 
 /* Sets res to status (CF_FAIL: "expected X, got Y"; CF_SKIP: the
  * reason; CF_PASS: a note), printf-style. */

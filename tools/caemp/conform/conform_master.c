@@ -6,7 +6,7 @@
  * leaves the link and the node's state where the next one expects them.
  * What the node's program does (db_set, db_del, db_mon) the kit asks
  * through three named functions the node under test provides: the
- * scenario of docs/conformance.md §3. */
+ * scenario of docs/conformance.md §4. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
