@@ -30,6 +30,11 @@ static const char usage[] =
     "  --secret S          the shared secret (default: the rc file's)\n"
     "  --profile P         the rc profile to take the secret from\n"
     "  --timeout SECONDS   how long to wait for each expectation (3)\n"
+    "  --cert FILE         the network's key and certificate, PEM (default:\n"
+    "                      the rc file's cert), for the TLS checks\n"
+    "  --secure            the node runs secure: check that it refuses\n"
+    "  --monitor-timeout S the node's monitor_timeout: check the handshake\n"
+    "                      timeout (--slow: 30, Perl's default)\n"
     "  --seed              the node is a seed: run the seed group too\n"
     "  --master            play the node's seed instead (the master group)\n"
     "  --listen HOST:PORT  with --master: where the kit listens\n"
@@ -50,7 +55,7 @@ int cf_set(cf_result *res, int status, const char *fmt, ...)
 int cf_link(cf_ctx *ctx, cf_conn *c, cf_result *res, const char *offer)
 {
     cf_peer p = {ctx->host, ctx->port, ctx->secret, NULL, NULL, offer, NULL,
-                 ctx->timeout};
+                 ctx->timeout, NULL, 0};
     if (cf_handshake(c, &p) == 0)
         return 0;
     cf_fail(res, "expected an authenticated link, got: %s", c->err);
@@ -182,22 +187,49 @@ static int write_json(const char *file, const char *node, const run *runs,
     return fclose(f) ? -1 : 0;
 }
 
-/* The secret: --secret, else the rc file's for the profile (the top
- * level's when none is given), as configure would find it. */
-static char *find_secret(const char *profile)
+/* The rc file's key (secret, cert) for the profile (the top level's
+ * when none is given), as configure would find it. */
+static char *rc_value(const char *profile, const char *key)
 {
     aemp_rc *rc = aemp_rc_new(NULL);
     aemp_val *cfg = NULL;
     char *s = NULL;
     if (rc && aemp_rc_load(rc) == 0 &&
         aemp_rc_find_profile(rc, profile, NULL, &cfg) == 0) {
-        const char *p = aemp_str_ptr(aemp_map_get(cfg, "secret"), NULL);
+        const char *p = aemp_str_ptr(aemp_map_get(cfg, key), NULL);
         if (p)
             s = strdup(p);
     }
     aemp_unref(cfg);
     aemp_rc_free(rc);
     return s;
+}
+
+/* --cert FILE: the PEM text, NUL-terminated (malloc'd), or NULL. */
+static char *read_pem(const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    while (f) {
+        if (cap - len < 4096) {
+            char *t = realloc(text, cap = cap * 2 + 4096);
+            if (!t)
+                break;
+            text = t;
+        }
+        n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0) {
+            text[len] = 0;
+            fclose(f);
+            return text;
+        }
+    }
+    if (f)
+        fclose(f);
+    free(text);
+    return NULL;
 }
 
 static int usage_error(const char *msg, const char *arg)
@@ -209,13 +241,13 @@ static int usage_error(const char *msg, const char *arg)
 int caemp_conform(int argc, char **argv)
 {
     const char *only = NULL, *skip = NULL, *json = NULL, *secret = NULL,
-               *profile = NULL, *addr = NULL;
-    int list = 0, master = 0;
-    double timeout = 3, wait = 30;
+               *profile = NULL, *addr = NULL, *cert = NULL;
+    int list = 0, master = 0, secure = 0;
+    double timeout = 3, wait = 30, monitor_timeout = 0;
     char roles[32] = "";
-    const cf_check *const node_groups[] = {cf_transport_checks,
-                                           cf_kernel_checks, cf_seed_checks,
-                                           NULL};
+    const cf_check *const node_groups[] = {cf_transport_checks, cf_tls_checks,
+                                           cf_kernel_checks, cf_secure_checks,
+                                           cf_seed_checks, NULL};
     const cf_check *const *groups = node_groups;
 
     for (int i = 0; i < argc; i++) {
@@ -227,6 +259,10 @@ int caemp_conform(int argc, char **argv)
             strcat(roles, "seed,");
         else if (!strcmp(a, "--master"))
             master = 1;
+        else if (!strcmp(a, "--secure"))
+            secure = 1;
+        else if (!strcmp(a, "--slow"))
+            monitor_timeout = monitor_timeout > 0 ? monitor_timeout : 30;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             return 0;
@@ -249,6 +285,14 @@ int caemp_conform(int argc, char **argv)
             wait = strtod(argv[++i], &end);
             if (*end || !(wait > 0))
                 return usage_error("--wait wants seconds, got ", argv[i]);
+        } else if (!strcmp(a, "--cert"))
+            cert = argv[++i];
+        else if (!strcmp(a, "--monitor-timeout")) {
+            char *end;
+            monitor_timeout = strtod(argv[++i], &end);
+            if (*end || !(monitor_timeout > 0))
+                return usage_error("--monitor-timeout wants seconds, got ",
+                                   argv[i]);
         } else if (!strcmp(a, "--timeout")) {
             char *end;
             timeout = strtod(argv[++i], &end);
@@ -283,14 +327,29 @@ int caemp_conform(int argc, char **argv)
         host[strlen(host) - 1] = 0;
     }
 
-    char *rc_secret = secret ? NULL : find_secret(profile);
+    char *rc_secret = secret ? NULL : rc_value(profile, "secret");
+    /* the cert as caemp setcert stores it: the PEM text itself */
+    char *pem = NULL;
+    if (cert) {
+        if (!(pem = read_pem(cert))) {
+            free(rc_secret);
+            fprintf(stderr, "caemp conform: cannot read %s\n", cert);
+            return EXIT_USAGE;
+        }
+    } else {
+        pem = rc_value(profile, "cert");
+    }
     cf_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.host = host;
     ctx.port = port;
     ctx.secret = secret ? secret : rc_secret;
     ctx.timeout = timeout;
+    ctx.cert = pem;
+    ctx.secure = secure;
+    ctx.monitor_timeout = monitor_timeout;
     if (!ctx.secret) {
+        free(pem);
         fprintf(stderr, "caemp conform: no secret: give --secret, or set one "
                         "in the rc file (caemp setsecret)\n");
         return EXIT_USAGE;
@@ -305,6 +364,7 @@ int caemp_conform(int argc, char **argv)
             fprintf(stderr, "caemp conform: cannot listen at %s: %s\n", addr,
                     c.err);
             free(rc_secret);
+            free(pem);
             return EXIT_USAGE;
         }
         groups = master_groups;
@@ -316,6 +376,7 @@ int caemp_conform(int argc, char **argv)
         fprintf(stderr, "caemp conform: cannot test %s: %s\n", addr, c.err);
         cf_close(&c);
         free(rc_secret);
+        free(pem);
         return EXIT_USAGE;
     }
     if (!master) {
@@ -330,6 +391,7 @@ int caemp_conform(int argc, char **argv)
     run *runs = calloc((size_t)n + 1, sizeof *runs);
     if (!runs) {
         free(rc_secret);
+        free(pem);
         return EXIT_USAGE;
     }
     int sel = 0;
@@ -361,5 +423,6 @@ int caemp_conform(int argc, char **argv)
     free(rc_secret);
     if (ctx.lfd >= 0)
         close(ctx.lfd);
+    free(pem);
     return status;
 }

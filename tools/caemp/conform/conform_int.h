@@ -15,6 +15,12 @@ typedef struct cf_ctx {
     char node[256];   /* the node's id, from a first greeting */
     int lfd;          /* --master: the kit's listening socket */
     double wait;      /* --master: how long to wait for the node to connect */
+    const char *cert; /* PEM, key and certificate (--cert, or the rc
+                       * file's cert); NULL: the TLS checks skip */
+    int secure;       /* --secure: the operator says the node is secure */
+    double monitor_timeout; /* the node's, for the handshake timeout
+                             * check (--monitor-timeout, --slow: 30);
+                             * 0: that check skips */
 } cf_ctx;
 
 typedef struct cf_result {
@@ -37,6 +43,8 @@ extern const cf_check cf_transport_checks[];
 extern const cf_check cf_kernel_checks[];
 extern const cf_check cf_master_checks[];
 extern const cf_check cf_seed_checks[];
+extern const cf_check cf_tls_checks[];    /* transport: TLS, timeout */
+extern const cf_check cf_secure_checks[]; /* kernel: secure mode */
 
 /* Sets res to status (CF_FAIL: "expected X, got Y"; CF_SKIP: the
  * reason; CF_PASS: a note), printf-style. */
@@ -55,5 +63,12 @@ int cf_link(cf_ctx *ctx, cf_conn *c, cf_result *res, const char *offer);
  * failure res is set (with what) and -1 returned; whatever the node sent
  * to us before the reply is kept in *early (JSON, malloc'd, or NULL). */
 int cf_sync(cf_conn *c, cf_result *res, const char *what, char **early);
+
+/* After the greetings on c: sends line (an auth line the node must
+ * refuse) with a time request in json behind it (frame_first: in front of
+ * it) and expects a close with nothing but the node's own auth line
+ * before it: the request is never answered. */
+void cf_expect_refused(cf_conn *c, cf_result *res, const char *line,
+                       int frame_first);
 
 #endif

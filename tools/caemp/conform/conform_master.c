@@ -138,8 +138,8 @@ static int send_msg(cf_result *res, aemp_val *m)
 
 static void accept_node(cf_ctx *ctx, cf_result *res, double wait)
 {
-    cf_peer p = {NULL, NULL, ctx->secret, S.kit, NULL, NULL, NULL,
-                 ctx->timeout};
+    cf_peer p = {.secret = ctx->secret, .nodeid = S.kit,
+                 .timeout = ctx->timeout};
     if (!S.kit[0]) {
         char hex[9];
         cf_random_hex(hex, 8);

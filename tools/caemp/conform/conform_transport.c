@@ -138,8 +138,7 @@ static void refused_auth(cf_ctx *ctx, cf_result *res, const char *line,
                          int frame_first)
 {
     cf_conn c;
-    char wrong[300], port[128];
-    aemp_buf b = AEMP_BUF_INIT;
+    char wrong[300];
     if (greeted(ctx, &c, res) || cf_send_greeting(&c, NULL, NULL, "json"))
         goto out;
     if (!line) {
@@ -149,7 +148,17 @@ static void refused_auth(cf_ctx *ctx, cf_result *res, const char *line,
         snprintf(wrong, sizeof wrong, "hmac_sha3_512;%s;json\n", auth);
         line = wrong;
     }
-    snprintf(port, sizeof port, "%s#early", c.nodeid);
+    cf_expect_refused(&c, res, line, frame_first);
+out:
+    cf_close(&c);
+}
+
+void cf_expect_refused(cf_conn *c, cf_result *res, const char *line,
+                       int frame_first)
+{
+    char port[128];
+    aemp_buf b = AEMP_BUF_INIT;
+    snprintf(port, sizeof port, "%s#early", c->nodeid);
     size_t flen = 0;
     char *frame = cf_encode("json", aemp_arrayv(aemp_str(""), aemp_str("time"),
                                                 aemp_str(port), aemp_str("e"),
@@ -159,28 +168,27 @@ static void refused_auth(cf_ctx *ctx, cf_result *res, const char *line,
         aempi_buf_puts(&b, line) ||
         (!frame_first && aempi_buf_append(&b, frame, flen))) {
         free(frame);
+        aempi_buf_free(&b);
         cf_fail(res, "out of memory");
-        goto out;
+        return;
     }
     free(frame);
-    cf_send(&c, b.p, b.len); /* a node that closed early makes this fail */
+    cf_send(c, b.p, b.len); /* a node that closed early makes this fail */
+    aempi_buf_free(&b);
     char *rest = NULL;
-    int r = cf_wait_close(&c, c.timeout, &rest);
+    int r = cf_wait_close(c, c->timeout, &rest);
     /* the node's auth line may come before its close: it sends it as soon
      * as it has our greeting. Anything after it would be data. */
     const char *lf = rest ? strchr(rest, '\n') : NULL;
     if (r != CF_CLOSED)
         cf_fail(res, "expected a close, got the link open for %.1f s",
-                c.timeout);
+                c->timeout);
     else if (lf && lf[1])
         cf_fail(res, "expected nothing after the node's auth line, got "
                      "'%.80s'", lf + 1);
     else
         cf_note(res, "closed; its last line: %s", last_line(rest));
     free(rest);
-out:
-    aempi_buf_free(&b);
-    cf_close(&c);
 }
 
 static void auth_wrong_secret(cf_ctx *ctx, cf_result *res)
@@ -212,7 +220,7 @@ static void auth_cleartext(cf_ctx *ctx, cf_result *res)
     }
     cf_close(&c);
     cf_peer p = {ctx->host, ctx->port, ctx->secret, NULL, "cleartext", NULL,
-                 NULL, ctx->timeout};
+                 NULL, ctx->timeout, NULL, 0};
     if (cf_handshake(&c, &p))
         cf_fail(res, "expected the cleartext secret accepted, got: %s", c.err);
     else
@@ -353,7 +361,7 @@ static void data_phase(cf_ctx *ctx, cf_result *res, const char *rcv,
     }
     cf_close(&c);
     cf_peer p = {ctx->host, ctx->port, ctx->secret, NULL, NULL, rcv, snd,
-                 ctx->timeout};
+                 ctx->timeout, NULL, 0};
     if (cf_handshake(&c, &p)) {
         cf_fail(res, "expected an authenticated link, got: %s", c.err);
     } else if (strcmp(c.rfram, rcv)) {

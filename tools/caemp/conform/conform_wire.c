@@ -21,9 +21,13 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "aemp/error.h"
 #include "buf.h"
 #include "random.h"
+#include "transport_tls.h"
 #include "value_cbor.h"
 #include "value_json.h"
 
@@ -190,6 +194,8 @@ static void free_reader(cf_conn *c)
 
 void cf_close(cf_conn *c)
 {
+    SSL_free(c->tls);
+    c->tls = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -207,9 +213,57 @@ void cf_close(cf_conn *c)
     c->frames = NULL;
 }
 
+/* Waits until fd is ready for the TLS layer's wish (SSL_ERROR_WANT_*).
+ * 1 ready, 0 timeout, -1 error. */
+static int tls_wait(cf_conn *c, int want, double deadline)
+{
+    double left = deadline - now_mono();
+    struct pollfd p = {c->fd, want == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN,
+                       0};
+    int r = poll(&p, 1, left > 0 ? (int)(left * 1000 + 0.5) : 0);
+    return r < 0 ? (errno == EINTR ? 0 : -1) : r;
+}
+
+/* OpenSSL's reason for a failed TLS call into c->err. */
+static void tls_error(cf_conn *c, const char *what, int e)
+{
+    char buf[200] = "";
+    unsigned long q = ERR_get_error();
+    if (q)
+        ERR_error_string_n(q, buf, sizeof buf);
+    else if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL)
+        snprintf(buf, sizeof buf, "the node closed");
+    else
+        snprintf(buf, sizeof buf, "SSL error %d", e);
+    ERR_clear_error();
+    snprintf(c->err, sizeof c->err, "%s: %s", what, buf);
+}
+
+static int tls_send(cf_conn *c, const char *p, size_t len)
+{
+    double deadline = now_mono() + c->timeout;
+    while (len) {
+        int n = SSL_write(c->tls, p, len > 65536 ? 65536 : (int)len);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        int e = SSL_get_error(c->tls, n);
+        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
+            tls_wait(c, e, deadline) > 0)
+            continue;
+        tls_error(c, "TLS send", e);
+        return -1;
+    }
+    return 0;
+}
+
 int cf_send(cf_conn *c, const void *data, size_t len)
 {
     const char *p = data;
+    if (c->tls)
+        return tls_send(c, p, len);
     while (len) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
@@ -233,6 +287,32 @@ static int fill(cf_conn *c, double deadline)
 {
     if (c->eof)
         return CF_CLOSED;
+    if (c->incap - c->inlen < 65536) {
+        size_t cap = c->incap * 2 + 65536;
+        char *n = realloc(c->in, cap);
+        if (!n)
+            return CF_ERROR;
+        c->in = n;
+        c->incap = cap;
+    }
+    while (c->tls) {
+        int n = SSL_read(c->tls, c->in + c->inlen,
+                         (int)(c->incap - c->inlen));
+        if (n > 0) {
+            c->inlen += (size_t)n;
+            return CF_GOT;
+        }
+        int e = SSL_get_error(c->tls, n);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            /* an alert, a close_notify or a reset: the node's close */
+            tls_error(c, "TLS", e);
+            c->eof = 1;
+            return CF_CLOSED;
+        }
+        int r = tls_wait(c, e, deadline);
+        if (r <= 0)
+            return r == 0 ? CF_TIMEOUT : CF_ERROR;
+    }
     double left = deadline - now_mono();
     if (left < 0)
         left = 0;
@@ -242,14 +322,6 @@ static int fill(cf_conn *c, double deadline)
         return CF_TIMEOUT;
     if (r < 0)
         return errno == EINTR ? CF_TIMEOUT : CF_ERROR;
-    if (c->incap - c->inlen < 65536) {
-        size_t cap = c->incap * 2 + 65536;
-        char *n = realloc(c->in, cap);
-        if (!n)
-            return CF_ERROR;
-        c->in = n;
-        c->incap = cap;
-    }
     ssize_t n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
     if (n <= 0) { /* EOF or a reset: both are the node's close */
         c->eof = 1;
@@ -314,8 +386,11 @@ int cf_read_greeting(cf_conn *c)
     return CF_GOT;
 }
 
-int cf_send_greeting(cf_conn *c, const char *nodeid, const char *auths,
-                     const char *framings)
+/* Sends greeting lines 1 and 2 (stored as l1, l2); tls adds tls=1.0
+ * and then role picks the nonce: 1 lower than the node's (we are the TLS
+ * client), 0 higher, -1 any. */
+static int send_greeting(cf_conn *c, const char *nodeid, const char *auths,
+                         const char *framings, const char *tls, int role)
 {
     char nonce[89];
     if (!c->nodeid[0]) {
@@ -328,8 +403,13 @@ int cf_send_greeting(cf_conn *c, const char *nodeid, const char *auths,
     c->l1 = aempi_greeting_format(nodeid ? nodeid : c->nodeid,
                                   auths ? auths : "hmac_sha3_512",
                                   framings ? framings : "cbor,json",
-                                  c->peeraddr, NULL);
-    c->l2 = aempi_nonce_line(nonce) ? NULL : strdup(nonce);
+                                  c->peeraddr, tls);
+    int bad = aempi_nonce_line(nonce);
+    /* each draw is lower with a chance of about one half */
+    for (int i = 0; !bad && role >= 0 && c->r2 && i < 200 &&
+                    aempi_tls_is_client(nonce, c->r2) != role; i++)
+        bad = aempi_nonce_line(nonce);
+    c->l2 = bad ? NULL : strdup(nonce);
     if (!c->l1 || !c->l2)
         return fail(c, -1, "%s", "out of memory");
     aemp_buf b = AEMP_BUF_INIT;
@@ -340,6 +420,55 @@ int cf_send_greeting(cf_conn *c, const char *nodeid, const char *auths,
     int r = cf_send(c, b.p, b.len);
     aempi_buf_free(&b);
     return r;
+}
+
+int cf_send_greeting(cf_conn *c, const char *nodeid, const char *auths,
+                     const char *framings)
+{
+    return send_greeting(c, nodeid, auths, framings, NULL, -1);
+}
+
+int cf_send_tls_greeting(cf_conn *c, const char *auths, const char *framings,
+                         int client)
+{
+    return send_greeting(c, NULL, auths ? auths : "tls_sha3_512", framings,
+                         "1.0", client ? 1 : 0);
+}
+
+int cf_starttls(cf_conn *c, void *ctx, int client)
+{
+    if (c->inlen)
+        return fail(c, CF_ERROR, "%s", "bytes before TLS started");
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl || !SSL_set_fd(ssl, c->fd)) {
+        SSL_free(ssl);
+        return fail(c, CF_ERROR, "%s", "cannot make a TLS session");
+    }
+    if (client)
+        SSL_set_connect_state(ssl);
+    else
+        SSL_set_accept_state(ssl);
+    /* non-blocking from here: every TLS wait is a poll() with a deadline */
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+    c->tls = ssl;
+    double deadline = now_mono() + c->timeout;
+    for (;;) {
+        int r = SSL_do_handshake(ssl);
+        if (r == 1)
+            return CF_GOT;
+        int e = SSL_get_error(ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            int w = tls_wait(c, e, deadline);
+            if (w > 0)
+                continue;
+            return fail(c, w ? CF_ERROR : CF_TIMEOUT, "%s",
+                        "the TLS handshake timed out");
+        }
+        tls_error(c, client ? "TLS handshake as client"
+                            : "TLS handshake as server", e);
+        c->eof = 1;
+        return CF_CLOSED;
+    }
 }
 
 int cf_split_auth(const char *line, char *method, size_t mn, char *value,
@@ -399,15 +528,25 @@ int cf_handshake(cf_conn *c, const cf_peer *p)
 int cf_handshake_on(cf_conn *c, const cf_peer *p)
 {
     char method[32], value[200], fram[32];
-    const char *m = p->method ? p->method : "hmac_sha3_512";
+    const char *m = p->method ? p->method
+                    : p->tls_ctx ? "tls_sha3_512" : "hmac_sha3_512";
     char auth[1024];
 
     if (p->nodeid)
         snprintf(c->nodeid, sizeof c->nodeid, "%s", p->nodeid);
-    if (cf_send_greeting(c, NULL, NULL, p->offer))
+    if (p->tls_ctx) {
+        /* the node's nonce first: ours is picked against it */
+        if (cf_read_greeting(c) != CF_GOT ||
+            cf_send_tls_greeting(c, NULL, p->offer, p->tls_client))
+            return -1;
+        if (!aempi_tls_wanted(c->rg.tls))
+            return fail(c, -1, "%s", "the node's greeting has no tls=1.0");
+        if (cf_starttls(c, p->tls_ctx, p->tls_client) != CF_GOT)
+            return -1;
+    } else if (cf_send_greeting(c, NULL, NULL, p->offer) ||
+               cf_read_greeting(c) != CF_GOT) {
         return -1;
-    if (cf_read_greeting(c) != CF_GOT)
-        return -1;
+    }
     const char *sf = p->send_framing;
     if (!sf) {
         if (aempi_pick_common(c->rg.framings, "cbor,json", 0, c->sfram,
@@ -417,7 +556,8 @@ int cf_handshake_on(cf_conn *c, const cf_peer *p)
     } else {
         snprintf(c->sfram, sizeof c->sfram, "%s", sf);
     }
-    if (aempi_auth_value(m, p->secret, strlen(p->secret), c->l1, c->l2,
+    size_t slen = p->secret ? strlen(p->secret) : 0;
+    if (aempi_auth_value(m, p->secret, slen, c->l1, c->l2,
                          c->r1, c->r2, auth, sizeof auth))
         return fail(c, -1, "cannot compute auth method %s", m);
     aemp_buf b = AEMP_BUF_INIT;
@@ -435,8 +575,11 @@ int cf_handshake_on(cf_conn *c, const cf_peer *p)
     if (cf_split_auth(c->rauth, method, sizeof method, value, sizeof value,
                       fram, sizeof fram))
         return fail(c, -1, "unparsable auth line '%s'", c->rauth);
+    /* Transport.pm: tls_* never matches on a link without TLS */
+    if (!p->tls_ctx && !strncmp(method, "tls_", 4))
+        return fail(c, -1, "the node sent '%s' on a link without TLS", method);
     char want[1024];
-    if (aempi_auth_value(method, p->secret, strlen(p->secret), c->r1, c->r2,
+    if (aempi_auth_value(method, p->secret, slen, c->r1, c->r2,
                          c->l1, c->l2, want, sizeof want))
         return fail(c, -1, "the node sent auth method '%s'", method);
     if (!aempi_auth_equal(want, value))

@@ -41,6 +41,7 @@ typedef struct cf_conn {
     int reader_json;
     aemp_val *frames; /* array */
     char err[256];    /* why a step failed */
+    void *tls;        /* the SSL once TLS has started (cf_starttls) */
 } cf_conn;
 
 /* Connects to host:port within timeout. 0, or -1 with c->err set. */
@@ -90,11 +91,30 @@ typedef struct cf_peer {
     const char *offer;    /* framings we receive, NULL: cbor,json */
     const char *send_framing; /* NULL: the first of the node's list */
     double timeout;
+    /* TLS (an SSL_CTX): our greeting says tls=1.0 and offers tls_sha3_512,
+     * our nonce is picked so that we are the TLS client (tls_client) or
+     * server, and TLS starts after the greetings; method NULL then means
+     * tls_sha3_512 */
+    void *tls_ctx;
+    int tls_client;
 } cf_peer;
 int cf_handshake(cf_conn *c, const cf_peer *p);
 /* The same handshake on a connection already made (cf_accept): both
  * sides greet at once, so the accepting side's steps are the same. */
 int cf_handshake_on(cf_conn *c, const cf_peer *p);
+
+/* After the node's greeting (r2 read): sends our greeting saying tls=1.0
+ * with auths (NULL: tls_sha3_512) and framings (NULL: cbor,json), its
+ * nonce picked so that we are the TLS client (client) or server, as
+ * Transport.pm decides by the nonces. */
+int cf_send_tls_greeting(cf_conn *c, const char *auths, const char *framings,
+                         int client);
+
+/* Starts TLS on c with ctx (an SSL_CTX) as client or server, the
+ * handshake bounded by c->timeout; every read and write after goes
+ * through it. CF_GOT, CF_CLOSED (the node closed or refused: err says
+ * what OpenSSL saw) or CF_ERROR. Fails if bytes are already buffered. */
+int cf_starttls(cf_conn *c, void *ctx, int client);
 
 /* The node's auth line split: method, value, framing (into out buffers). */
 int cf_split_auth(const char *line, char *method, size_t mn, char *value,
