@@ -484,10 +484,35 @@ int cf_split_auth(const char *line, char *method, size_t mn, char *value,
     return 0;
 }
 
+/* What the kit holds of a node's output, whatever the node sends: no
+ * check needs a frame past 16 MiB or more than 10,000 frames unread, so a
+ * node that floods fails its check instead of filling the kit's memory. */
+#define CF_MAX_FRAME ((size_t)16 << 20)
+#define CF_MAX_PENDING 10000
+
 static int on_frame(aemp_val *frame, void *ud)
 {
     cf_conn *c = ud;
+    if (aemp_array_len(c->frames) >= CF_MAX_PENDING) {
+        aemp_unref(frame);
+        return AEMP_ELIMIT;
+    }
     return aemp_array_push(c->frames, frame) ? AEMP_ENOMEM : 0;
+}
+
+/* Hands the bytes read to the frame reader. 0, or -1 with err set. */
+static int feed_reader(cf_conn *c)
+{
+    int r = c->reader_json
+                ? aempi_json_reader_feed(c->reader, c->in, c->inlen)
+                : aempi_cbor_reader_feed(c->reader, c->in, c->inlen);
+    c->inlen = 0;
+    if (r == AEMP_ELIMIT)
+        return fail(c, -1, "%s", "the node sent more than the kit holds (a "
+                                 "frame past 16 MiB, or 10000 frames unread)");
+    if (r)
+        return fail(c, -1, "%s", "undecodable data from the node");
+    return 0;
 }
 
 /* The data phase: frames the node sends are read in fram. */
@@ -507,13 +532,14 @@ static int start_data(cf_conn *c, const char *fram)
     }
     if (!c->reader)
         return -1;
+    if (c->reader_json)
+        aempi_json_reader_set_limit(c->reader, CF_MAX_FRAME);
+    else
+        aempi_cbor_reader_set_limit(c->reader, CF_MAX_FRAME);
     /* bytes already read behind the auth line are frames */
     if (c->inlen) {
-        int r = c->reader_json ? aempi_json_reader_feed(c->reader, c->in, c->inlen)
-                               : aempi_cbor_reader_feed(c->reader, c->in, c->inlen);
-        c->inlen = 0;
-        if (r)
-            return fail(c, -1, "%s", "undecodable data from the node");
+        if (feed_reader(c))
+            return -1;
     }
     return 0;
 }
@@ -643,10 +669,7 @@ int cf_recv_match(cf_conn *c, const char *first, const char *second,
         int r = fill(c, deadline);
         if (r != CF_GOT)
             return r;
-        r = c->reader_json ? aempi_json_reader_feed(c->reader, c->in, c->inlen)
-                           : aempi_cbor_reader_feed(c->reader, c->in, c->inlen);
-        c->inlen = 0;
-        if (r)
-            return fail(c, CF_ERROR, "%s", "undecodable data from the node");
+        if (feed_reader(c))
+            return CF_ERROR;
     }
 }
