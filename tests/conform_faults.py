@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """caemp conform against a C node, with and without a deliberate fault.
 
-    conform_faults.py CAEMP CONFORM_NODE FAULT EXPECTED_FAILURES [--master]
+    conform_faults.py CAEMP CONFORM_NODE FAULT EXPECTED_FAILURES
+                      [--master [--wait SECONDS]]
 
 Starts CONFORM_NODE (tests/conform_node.c) with FAULT on a free loopback
 port, runs `caemp conform` against it, parses the TAP and checks that the
@@ -9,7 +10,8 @@ checks that failed are exactly EXPECTED_FAILURES (comma list, "none" for
 none), so every fault is caught by the check meant for it and by no
 other. Exits 0 when so, 1 with the TAP otherwise. With --master the kit
 plays the seed (`caemp conform --master --listen`) and the node is
-started with its seed pointing there. A FAULT beginning with "seed" makes
+started with its seed pointing there (--wait: the kit's, for a node that
+never connects). A FAULT beginning with "seed" makes
 CONFORM_NODE a seed, and the kit runs with --seed (the seed group too).
 """
 import os
@@ -32,7 +34,8 @@ def free_port():
 
 def main(argv):
     caemp, node_exe, fault, expected = argv[1:5]
-    master = argv[5:] == ['--master']
+    master = argv[5:6] == ['--master']
+    wait = argv[6:8] if argv[6:7] == ['--wait'] else []
     want = set() if expected == 'none' else set(expected.split(','))
     port = free_port()
     env = dict(os.environ, PERL_ANYEVENT_MP_RC=os.devnull)
@@ -42,7 +45,7 @@ def main(argv):
     if master:
         # the kit listens first, the node finds it as its seed
         seed = '127.0.0.1:%d' % free_port()
-        kit = subprocess.Popen(cmd + ['--master', '--listen', seed],
+        kit = subprocess.Popen(cmd + ['--master', '--listen', seed] + wait,
                                stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
         plan = kit.stdout.readline()

@@ -84,9 +84,12 @@ static aemp_val *take(const want *w, const char **why)
 }
 
 /* Takes the next message w wants and compares it with expect (taken):
- * res passes when equal. */
-static void expect(cf_result *res, const want *w, aemp_val *expect,
-                   const char *what)
+ * res passes when equal. With upto (expect a marker sent behind what
+ * must send nothing), a message that differs is followed by dropping
+ * those w wants up to the marker, so a node that sent one too many
+ * leaves the next check the link as it expects it. */
+static void expect_upto(cf_result *res, const want *w, aemp_val *expect,
+                        const char *what, int upto)
 {
     const char *why;
     aemp_val *m = take(w, &why);
@@ -97,10 +100,20 @@ static void expect(cf_result *res, const want *w, aemp_val *expect,
         char *g = json(m);
         cf_fail(res, "expected %.250s (%s), got %.250s", e, what, g);
         free(g);
+        aemp_val *n = NULL;
+        while (upto && (n = take(w, &why)) && !aemp_equal(n, expect))
+            aemp_unref(n);
+        aemp_unref(n);
     }
     free(e);
     aemp_unref(m);
     aemp_unref(expect);
+}
+
+static void expect(cf_result *res, const want *w, aemp_val *expect,
+                   const char *what)
+{
+    expect_upto(res, w, expect, what, 0);
 }
 
 /* Asks the node under test to run a scenario function:
@@ -283,8 +296,8 @@ static void m_upd_same(cf_ctx *ctx, cf_result *res)
     /* an unchanged value sends nothing: the next g_upd is the marker's */
     if (call(res, "db_set", set_args("k1", value())) == 0 &&
         call(res, "db_set", set_args("k2", aemp_str("marker"))) == 0)
-        expect(res, &any_upd, upd_set("k2", aemp_str("marker")),
-               "nothing for the unchanged k1, then the marker k2");
+        expect_upto(res, &any_upd, upd_set("k2", aemp_str("marker")),
+                    "nothing for the unchanged k1, then the marker k2", 1);
 }
 
 static void m_upd_del(cf_ctx *ctx, cf_result *res)
@@ -301,8 +314,8 @@ static void m_upd_del_unset(cf_ctx *ctx, cf_result *res)
     if (call(res, "db_del", aemp_arrayv(aemp_str(FAM), aemp_str("nokey"),
                                         NULL)) == 0 &&
         call(res, "db_set", set_args("k3", aemp_str("kept"))) == 0)
-        expect(res, &any_upd, upd_set("k3", aemp_str("kept")),
-               "nothing for the unset key, then the marker k3");
+        expect_upto(res, &any_upd, upd_set("k3", aemp_str("kept")),
+                    "nothing for the unset key, then the marker k3", 1);
 }
 
 /* ---- monitors ---- */
