@@ -11,8 +11,11 @@ none), so every fault is caught by the check meant for it and by no
 other. Exits 0 when so, 1 with the TAP otherwise. With --master the kit
 plays the seed (`caemp conform --master --listen`) and the node is
 started with its seed pointing there (--wait: the kit's, for a node that
-never connects). A FAULT beginning with "seed" makes
-CONFORM_NODE a seed, and the kit runs with --seed (the seed group too).
+never connects). A FAULT beginning with "seed" makes CONFORM_NODE a
+seed, and the kit runs with --seed (the seed group too); one beginning
+with "secure" makes it secure, and the kit runs with --secure: the
+secure-mode checks may not skip then, while the checks that need the
+spawn a secure node refuses may.
 """
 import os
 import re
@@ -22,6 +25,9 @@ import sys
 
 SECRET = 'conform-test-secret'
 OPT_IN = ('T-TLS-', 'T-HANDSHAKE-TIMEOUT', 'K-SECURE-')
+# what a secure node's refused spawn makes skip (conform_kernel.c
+# spawn_port)
+NEED_SPAWN = ('K-KIL1-REASON', 'K-KIL1-NORMAL', 'K-MON0')
 
 
 def free_port():
@@ -64,7 +70,8 @@ def main(argv):
             run = subprocess.CompletedProcess(cmd, kit.returncode,
                                               plan + out, err)
         else:
-            role = ['--seed'] if fault.startswith('seed') else []
+            role = (['--seed'] if fault.startswith('seed') else
+                    ['--secure'] if fault.startswith('secure') else [])
             run = subprocess.run(cmd + role + ['127.0.0.1:%d' % port],
                                  capture_output=True, text=True, timeout=60,
                                  env=env)
@@ -87,9 +94,12 @@ def main(argv):
         problems.append('exit status %d' % run.returncode)
     # the checks that need a setting this node lacks (a certificate,
     # --secure, --monitor-timeout) may skip; nothing else may
+    may_skip = OPT_IN
+    if fault.startswith('secure'):
+        may_skip = tuple(p for p in OPT_IN if p != 'K-SECURE-') + NEED_SPAWN
     skipped = [cid for cid in
                re.findall(r'^ok \d+ - (\S+).*# SKIP', tap, re.M)
-               if not cid.startswith(OPT_IN)]
+               if not cid.startswith(may_skip)]
     if skipped:
         problems.append('skipped: %s' % skipped)
     if problems:

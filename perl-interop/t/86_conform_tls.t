@@ -1,7 +1,8 @@
 # caemp conform's TLS, handshake-timeout and secure-mode checks against a
 # Perl 2.02 node and a C node, each with the network's certificate (from
 # the rc file, made by caemp gencert), a short monitor_timeout and
-# secure => 1: none of those checks skips, none fails.
+# secure => 1: none of those checks skips, none fails. A seed with the
+# certificate passes the seed group and the TLS checks.
 use strict;
 use warnings;
 use FindBin;
@@ -49,6 +50,27 @@ for my $kind (qw(perl c)) {
    is scalar(() = $out =~ /# SKIP/g), 3, "$kind node: without a cert, --secure "
       . "and a monitor_timeout those checks skip" or diag $out;
    AempInterop::write_rc({ cert => $cert });
+   $node->cmd("quit") if $kind eq "c";
+}
+
+# a seed with the certificate (its own address its seed): the seed group
+# passes too, none of it skipped, with the TLS checks against the seed
+my @tls = grep /^T-/, @mine;
+for my $kind (qw(perl c)) {
+   my $port = AempInterop::free_port();
+   my $addr = "127.0.0.1:$port";
+   my $node = AempInterop::start_node($kind => nodeid => "${kind}conformtlsseed",
+      binds => [$addr], seeds => [$addr], secret => $secret,
+      monitor_timeout => 2);
+   ($rc, $out, $err) = AempInterop::run_caemp(60, conform => "--secret", $secret,
+      "--seed", "--monitor-timeout", 2, $addr);
+   is $rc, 0, "$kind TLS seed: caemp conform --seed exits 0" or diag "$out$err";
+   my @seed = $out =~ /^ok \d+ - (S-\S+) (?!.*# SKIP)/mg;
+   cmp_ok scalar @seed, ">=", 18, "$kind TLS seed: the seed group passes, "
+      . "none skipped (" . @seed . " checks)" or diag $out;
+   for my $id (@tls) {
+      like $out, qr/^ok \d+ - \Q$id\E (?!.*# SKIP)/m, "$kind TLS seed: $id passes";
+   }
    $node->cmd("quit") if $kind eq "c";
 }
 
