@@ -129,7 +129,9 @@ sub finish_caemp {
    my $status;
    while (time < $deadline) {
       if (waitpid($run->{pid}, WNOHANG) == $run->{pid}) {
-         $status = $? >> 8;
+         # a death by a signal is not an exit status: "signal N", which
+         # no test takes for 0
+         $status = $? & 127 ? "signal " . ($? & 127) : $? >> 8;
          last;
       }
       sleep 0.05;
