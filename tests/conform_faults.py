@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """caemp conform against a C node, with and without a deliberate fault.
 
-    conform_faults.py CAEMP CONFORM_NODE FAULT EXPECTED_FAILURES [--master]
+    conform_faults.py CAEMP CONFORM_NODE FAULT EXPECTED_FAILURES
+                      [--master | --transport]
 
 Starts CONFORM_NODE (tests/conform_node.c) with FAULT on a free loopback
 port, runs `caemp conform` against it, parses the TAP and checks that the
@@ -11,6 +12,9 @@ other. Exits 0 when so, 1 with the TAP otherwise. With --master the kit
 plays the seed (`caemp conform --master --listen`) and the node is
 started with its seed pointing there. A FAULT beginning with "seed" makes
 CONFORM_NODE a seed, and the kit runs with --seed (the seed group too).
+With --transport CONFORM_NODE is tests/conform_fake_node.c, the kit runs
+the transport group only (--only transport), the handshake timeout check
+too (--monitor-timeout, the fake node's).
 """
 import os
 import re
@@ -33,10 +37,14 @@ def free_port():
 def main(argv):
     caemp, node_exe, fault, expected = argv[1:5]
     master = argv[5:] == ['--master']
+    transport = argv[5:] == ['--transport']
     want = set() if expected == 'none' else set(expected.split(','))
     port = free_port()
     env = dict(os.environ, PERL_ANYEVENT_MP_RC=os.devnull)
     cmd = [caemp, 'conform', '--secret', SECRET, '--timeout', '1']
+    if transport:
+        # conform_fake_node's MONITOR_TIMEOUT
+        cmd += ['--only', 'transport', '--monitor-timeout', '3']
     node_cmd = [node_exe, str(port), SECRET, fault]
     kit, plan = None, ''
     if master:
