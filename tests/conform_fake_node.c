@@ -6,7 +6,13 @@
  * functions, step by step as AnyEvent::MP::Transport's new() does it,
  * unless FAULT switches one behaviour wrong:
  *
- *    conform_fake_node PORT SECRET FAULT
+ *    conform_fake_node PORT SECRET FAULT [CERTFILE]
+ *
+ * With CERTFILE (the network's key and certificate, PEM) it does TLS as
+ * Transport.pm does: tls=1.0 in its greeting, TLS started after the
+ * greetings when the peer's says so too, the lower nonce's side the TLS
+ * client, tls_sha3_512 sent and tls_sha3_512 and tls_anon accepted over
+ * it.
  *
  * Faults (docs/testing.md lists the check each must fail):
  *   none                   behave as a Perl node does
@@ -23,7 +29,7 @@
  *   early-data             a message sent where the auth line belongs is
  *                          delivered (answered) before the close
  *   cleartext-refused      cleartext listed, but refused
- *   tls-auth-plain         tls_sha3_512 accepted on a link without TLS
+ *   plain-tls-auth         tls_sha3_512 accepted on a link without TLS
  *   version-any            any greeting version accepted
  *   protocol-any           any protocol name accepted
  *   self-unchecked         its own node id accepted
@@ -38,6 +44,13 @@
  *   writes-own-first       writes its first framing whatever it named
  *   writes-as-read         writes the framing the peer writes
  *   no-timeout             a silent peer is never closed in the handshake
+ *   tls                    no fault (a name beginning with tls tells
+ *                          conform_faults.py to give it a certificate)
+ *   tls-no-server          refuses to be the TLS server
+ *   tls-no-client          refuses to be the TLS client
+ *   tls-anon-refused       tls_anon refused over TLS
+ *   tls-any-cert           any peer certificate accepted (one required)
+ *   tls-cert-optional      a peer without a certificate accepted
  *
  * It listens on 127.0.0.1:PORT, prints "ready", and serves each
  * connection in a child of its own: the kit mostly opens one connection
@@ -49,12 +62,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
+
+#include <openssl/ssl.h>
 
 #include "aemp/value.h"
 #include "conform_wire.h"
 #include "transport_auth.h"
+#include "transport_tls.h"
 #include "value_cbor.h"
 #include "value_json.h"
 
@@ -79,11 +97,14 @@ static int is(const char *f)
 static const char *const faults[] = {
     "none", "no-provider", "nonce-fixed", "any-hmac", "hmac-refused",
     "node-hmac-wrong", "node-sends-cleartext", "unknown-method",
-    "early-data", "cleartext-refused", "tls-auth-plain", "version-any",
+    "early-data", "cleartext-refused", "plain-tls-auth", "version-any",
     "protocol-any", "self-unchecked", "self-echo-unchecked", "long-line",
     "no-auth-any", "no-framing-any", "framing-own-list",
     "json-first-reads-json", "writes-own-first", "writes-as-read",
-    "no-timeout", NULL};
+    "no-timeout", "tls", "tls-no-server", "tls-no-client",
+    "tls-anon-refused", "tls-any-cert", "tls-cert-optional", NULL};
+
+static SSL_CTX *tls_ctx; /* with CERTFILE */
 
 /* Perl's split /;/ into at most n fields, in place; the count. */
 static int split(char *s, char **f, int n)
@@ -96,6 +117,48 @@ static int split(char *s, char **f, int n)
             *s++ = 0;
     }
     return i;
+}
+
+/* A handshake line read a byte at a time: TLS may start right behind
+ * the greeting, and OpenSSL must find the peer's first TLS bytes still
+ * in the socket. Within timeout; max bytes at most (Perl's rbuf_max). */
+static int read_line(cf_conn *c, char **line, size_t max, double timeout)
+{
+    char *buf = malloc(max + 2);
+    size_t n = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    *line = NULL;
+    while (buf) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double left = timeout - (double)(t.tv_sec - t0.tv_sec) -
+                      (t.tv_nsec - t0.tv_nsec) / 1e9;
+        struct pollfd p = {c->fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+            break;
+        if (recv(c->fd, buf + n, 1, 0) != 1)
+            break;
+        if (buf[n] == '\n') {
+            buf[n] = 0;
+            *line = buf;
+            return CF_GOT;
+        }
+        if (++n > max)
+            break;
+    }
+    free(buf);
+    return CF_CLOSED;
+}
+
+/* The value of greeting line 1's KEY=VALUE field key, or NULL. */
+static const char *greeting_kv(const char *l1, const char *key)
+{
+    size_t k = strlen(key);
+    int field = 0;
+    for (const char *p = l1; p; p = strchr(p, ';'), p = p ? p + 1 : p)
+        if (field++ >= 5 && !strncmp(p, key, k) && p[k] == '=')
+            return p + k + 1;
+    return NULL;
 }
 
 static int on_frame(aemp_val *frame, void *ud)
@@ -169,10 +232,10 @@ static void serve(cf_conn *c)
     double hs = is("no-timeout") ? 86400 : MONITOR_TIMEOUT;
     size_t max = is("long-line") ? 65536 : AEMP_LINE_MAX;
 
-    snprintf(l1, sizeof l1, "aemp;1;%s;%s;%s;%speeraddr=%s", NODEID,
-             AUTH_ACCEPT, framings,
+    snprintf(l1, sizeof l1, "aemp;1;%s;%s%s;%s;%speeraddr=%s%s", NODEID,
+             tls_ctx ? "tls_sha3_512,tls_anon," : "", AUTH_ACCEPT, framings,
              is("no-provider") ? "" : "provider=AE-conform-fake;",
-             c->peeraddr);
+             c->peeraddr, tls_ctx ? ";tls=1.0" : "");
     if (is("nonce-fixed"))
         memcpy(l2, fixed_nonce, sizeof l2);
     else if (aempi_nonce_line(l2))
@@ -181,7 +244,7 @@ static void serve(cf_conn *c)
     if (cf_send_str(c, line))
         return;
 
-    if (cf_read_line(c, &r1, max, hs) != CF_GOT || !(copy = strdup(r1)) ||
+    if (read_line(c, &r1, max, hs) != CF_GOT || !(copy = strdup(r1)) ||
         split(copy, g, 5) < 5)
         goto out;
     char *end;
@@ -193,13 +256,16 @@ static void serve(cf_conn *c)
     if (!strcmp(g[2], NODEID) && !is("self-unchecked") &&
         !is("self-echo-unchecked"))
         goto out; /* I refuse to talk to myself */
-    if (cf_read_line(c, &r2, max, hs) != CF_GOT)
+    if (read_line(c, &r2, max, hs) != CF_GOT)
         goto out;
     if (!strcmp(r1, l1) && !strcmp(r2, l2) && !is("self-echo-unchecked"))
         goto out; /* echo attack? */
 
+    const char *tlsv = greeting_kv(r1, "tls");
+    int tls = tls_ctx && aempi_tls_wanted(tlsv);
     /* the first of the peer's lists that this node does */
-    if (aempi_pick_common(g[3], AUTH_OFFER, 0, s_auth, sizeof s_auth)) {
+    if (aempi_pick_common(g[3], "tls_sha3_512," AUTH_OFFER, tls, s_auth,
+                          sizeof s_auth)) {
         if (!is("no-auth-any"))
             goto out; /* no common auth type supported */
         snprintf(s_auth, sizeof s_auth, "hmac_sha3_512");
@@ -214,7 +280,16 @@ static void serve(cf_conn *c)
                  (int)strcspn(framings, ","), framings);
     }
 
-    if (is("node-sends-cleartext")) {
+    if (tls) {
+        int client = aempi_tls_is_client(l2, r2);
+        if ((client && is("tls-no-client")) ||
+            (!client && is("tls-no-server")) ||
+            cf_starttls(c, tls_ctx, client) != CF_GOT)
+            goto out;
+        if (aempi_auth_value(s_auth, NULL, 0, l1, l2, r1, r2, lauth,
+                             sizeof lauth))
+            goto out; /* selected unsupported snd auth method */
+    } else if (is("node-sends-cleartext")) {
         snprintf(s_auth, sizeof s_auth, "cleartext");
         aempi_auth_value("cleartext", secret, strlen(secret), l1, l2, r1, r2,
                          lauth, sizeof lauth);
@@ -257,11 +332,14 @@ static void serve(cf_conn *c)
         aempi_auth_value(a[0], secret, slen, r1, r2, l1, l2, want,
                          sizeof want);
     } else if (!strcmp(a[0], "tls_sha3_512")) {
-        /* right only over TLS, and this node has none */
-        if (is("tls-auth-plain"))
+        /* right only over TLS */
+        if (tls || is("plain-tls-auth"))
             aempi_auth_value(a[0], NULL, 0, r1, r2, l1, l2, want,
                              sizeof want);
-    } else if (strcmp(a[0], "tls_anon")) {
+    } else if (!strcmp(a[0], "tls_anon")) {
+        if (tls && !is("tls-anon-refused"))
+            want[0] = 0;
+    } else {
         if (!is("unknown-method") || n < 3)
             goto out; /* unsupported rcv auth method */
         snprintf(want, sizeof want, "%s", a[1]);
@@ -289,12 +367,45 @@ out:
     free(rline);
 }
 
+/* Accepts any certificate that is there (tls-any-cert). */
+static int verify_any(int ok, X509_STORE_CTX *x)
+{
+    (void)ok;
+    (void)x;
+    return 1;
+}
+
+/* The TLS context from the PEM file, with the fault's verification. */
+static SSL_CTX *load_cert(const char *file)
+{
+    char pem[65536], *err = NULL;
+    FILE *f = fopen(file, "r");
+    size_t n = f ? fread(pem, 1, sizeof pem - 1, f) : 0;
+    if (f)
+        fclose(f);
+    pem[n] = 0;
+    SSL_CTX *ctx = aempi_tls_ctx_new(pem, n, &err);
+    if (!ctx) {
+        fprintf(stderr, "conform_fake_node: %s: %s\n", file,
+                err ? err : "cannot read");
+        free(err);
+        return NULL;
+    }
+    if (is("tls-any-cert"))
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+                                SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_any);
+    else if (is("tls-cert-optional"))
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    return ctx;
+}
+
 int main(int argc, char **argv)
 {
     char err[256];
     int known = 0;
-    if (argc != 4) {
-        fprintf(stderr, "usage: conform_fake_node PORT SECRET FAULT\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr,
+                "usage: conform_fake_node PORT SECRET FAULT [CERTFILE]\n");
         return 2;
     }
     secret = argv[2];
@@ -308,6 +419,8 @@ int main(int argc, char **argv)
     if (is("json-first-reads-json"))
         framings = "json,cbor";
     if (aempi_nonce_line(fixed_nonce))
+        return 1;
+    if (argc == 5 && !(tls_ctx = load_cert(argv[4])))
         return 1;
     int lfd = cf_listen("127.0.0.1", argv[1], err, sizeof err);
     if (lfd < 0) {
