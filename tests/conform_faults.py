@@ -2,7 +2,7 @@
 """caemp conform against a C node, with and without a deliberate fault.
 
     conform_faults.py CAEMP CONFORM_NODE FAULT EXPECTED_FAILURES
-                      [--master [--wait SECONDS]]
+                      [--master [--wait SECONDS] | --transport]
 
 Starts CONFORM_NODE (tests/conform_node.c) with FAULT on a free loopback
 port, runs `caemp conform` against it, parses the TAP and checks that the
@@ -15,13 +15,19 @@ never connects). A FAULT beginning with "seed" makes CONFORM_NODE a
 seed, and the kit runs with --seed (the seed group too); one beginning
 with "secure" makes it secure, and the kit runs with --secure: the
 secure-mode checks may not skip then, while the checks that need the
-spawn a secure node refuses may.
+spawn a secure node refuses may. With --transport CONFORM_NODE is
+tests/conform_fake_node.c, the kit runs the transport group only (--only
+transport), the handshake timeout check too (--monitor-timeout, the fake
+node's); a FAULT beginning with "tls" gives it and the kit a certificate
+made by `caemp gencert`, and the TLS checks may not skip.
 """
 import os
 import re
 import socket
+import json
 import subprocess
 import sys
+import tempfile
 
 SECRET = 'conform-test-secret'
 OPT_IN = ('T-TLS-', 'T-HANDSHAKE-TIMEOUT', 'K-SECURE-')
@@ -42,11 +48,29 @@ def main(argv):
     caemp, node_exe, fault, expected = argv[1:5]
     master = argv[5:6] == ['--master']
     wait = argv[6:8] if argv[6:7] == ['--wait'] else []
+    transport = argv[5:] == ['--transport']
     want = set() if expected == 'none' else set(expected.split(','))
     port = free_port()
     env = dict(os.environ, PERL_ANYEVENT_MP_RC=os.devnull)
+    tmp = tempfile.TemporaryDirectory()
+    opt_in = OPT_IN
     cmd = [caemp, 'conform', '--secret', SECRET, '--timeout', '1']
-    node_cmd = [node_exe, str(port), SECRET, fault]
+    if transport:
+        # conform_fake_node's MONITOR_TIMEOUT
+        cmd += ['--only', 'transport', '--monitor-timeout', '3']
+    node_cert = []
+    if transport and fault.startswith('tls'):
+        # the network's certificate, as caemp gencert stores it
+        rc = os.path.join(tmp.name, 'rc')
+        subprocess.run([caemp, 'gencert'], check=True, timeout=60,
+                       env=dict(env, PERL_ANYEVENT_MP_RC=rc))
+        pem = os.path.join(tmp.name, 'cert.pem')
+        with open(rc) as f, open(pem, 'w') as out:
+            out.write(json.load(f)['cert'])
+        cmd += ['--cert', pem]
+        node_cert = [pem]
+        opt_in = tuple(o for o in OPT_IN if o != 'T-TLS-')
+    node_cmd = [node_exe, str(port), SECRET, fault] + node_cert
     kit, plan = None, ''
     if master:
         # the kit listens first, the node finds it as its seed
@@ -94,9 +118,9 @@ def main(argv):
         problems.append('exit status %d' % run.returncode)
     # the checks that need a setting this node lacks (a certificate,
     # --secure, --monitor-timeout) may skip; nothing else may
-    may_skip = OPT_IN
+    may_skip = opt_in
     if fault.startswith('secure'):
-        may_skip = tuple(p for p in OPT_IN if p != 'K-SECURE-') + NEED_SPAWN
+        may_skip = tuple(p for p in opt_in if p != 'K-SECURE-') + NEED_SPAWN
     skipped = [cid for cid in
                re.findall(r'^ok \d+ - (\S+).*# SKIP', tap, re.M)
                if not cid.startswith(may_skip)]
