@@ -33,7 +33,7 @@ SECRET = 'conform-test-secret'
 OPT_IN = ('T-TLS-', 'T-HANDSHAKE-TIMEOUT', 'K-SECURE-')
 # what a secure node's refused spawn makes skip (conform_kernel.c
 # spawn_port)
-NEED_SPAWN = ('K-KIL1-REASON', 'K-KIL1-NORMAL', 'K-MON0')
+NEED_SPAWN = ('K-KIL1-REASON', 'K-KIL1-NORMAL', 'K-MON0', 'K-KIL0-')
 
 
 def free_port():

@@ -16,7 +16,8 @@
  *
  * The node provides the master group's scenario functions
  * (docs/conformance.md): conform::db_set F K V, conform::db_del F K,
- * conform::db_mon F PORT.
+ * conform::db_mon F PORT; and MP.pm's AnyEvent::MP::rcv and
+ * AnyEvent::MP::mon as init functions, for the kernel checks that spawn.
  *
  * Prints "ready" when it listens, then runs until killed. */
 #include <stdio.h>
@@ -246,6 +247,77 @@ static int rcv_init(aemp_node *n, const aemp_val *args, void *ud)
     (void)args;
     (void)ud;
     return aemp_rcv(n, aemp_self(n), NULL, ignore_msg, NULL) ? 1 : 0;
+}
+
+/* How the node's AnyEvent::MP::mon misbehaves (a fault), or not. */
+static enum {
+    MON_RIGHT,
+    MON_SND_NO_REASON,   /* mon PORT, RCVPORT, @MSG: the reason left out */
+    MON_SND_MADE_REASON, /* and a normal kill given one */
+    MON_KIL_NEVER,       /* mon PORT, RCVPORT: RCVPORT never killed */
+    MON_KIL_ALWAYS,      /* and killed on a normal kill too */
+} mon_fault;
+
+/* the faulty monitor's action: ud the init's args [PORT, RCVPORT, @MSG] */
+static void mon_wrong(aemp_node *n, const char *port, const aemp_val *reason,
+                      void *ud)
+{
+    (void)port;
+    aemp_val *args = ud;
+    const char *rcvport = str_at(args, 1);
+    if (mon_fault == MON_KIL_ALWAYS)
+        aemp_kil(n, rcvport, aemp_copy(reason));
+    else if (mon_fault == MON_KIL_NEVER)
+        ;
+    else {
+        aemp_val *msg = slice(args, 2);
+        for (size_t i = 0; mon_fault == MON_SND_MADE_REASON &&
+                           i < aemp_array_len(reason); i++)
+            aemp_array_push(msg, aemp_ref(aemp_array_at(reason, i)));
+        if (mon_fault == MON_SND_MADE_REASON && !aemp_array_len(reason)) {
+            aemp_array_push(msg, aemp_str("die"));
+            aemp_array_push(msg, aemp_str("made up"));
+        }
+        aemp_snd(n, rcvport, msg);
+    }
+    aemp_unref(args);
+}
+
+/* MP.pm's mon as an init function (AnyEvent::MP::_spawn ID
+ * AnyEvent::MP::mon PORT RCVPORT @MSG on a Perl node): with @MSG it
+ * sends RCVPORT @MSG @reason when PORT dies, without it kills RCVPORT
+ * when PORT dies abnormally. */
+static int mon_init(aemp_node *n, const aemp_val *args, void *ud)
+{
+    (void)ud;
+    const char *port = str_at(args, 0), *rcvport = str_at(args, 1);
+    aemp_port_mon_id id;
+    if (aemp_array_len(args) < 2)
+        return 1;
+    int link = aemp_array_len(args) == 2;
+    if (mon_fault != MON_RIGHT &&
+        link == (mon_fault == MON_KIL_NEVER || mon_fault == MON_KIL_ALWAYS))
+        id = aemp_mon(n, port, mon_wrong, aemp_copy(args));
+    else if (!link)
+        id = aemp_mon_snd(n, port, rcvport, slice(args, 2));
+    else
+        id = aemp_mon_kil(n, port, rcvport);
+    return id.id ? 0 : 1;
+}
+
+static const char *fault_name;
+
+/* the mon faults, named in mon_fault's order */
+static int mon_wrong_on(aemp_node *n)
+{
+    static const char *const names[] = {
+        "", "mon-snd-no-reason", "mon-snd-made-reason", "mon-kil-never",
+        "mon-kil-always"};
+    (void)n;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(names[i], fault_name))
+            mon_fault = i;
+    return 0;
 }
 
 /* ---- the master group's scenario ---- */
@@ -573,6 +645,12 @@ static const struct {
     {"kil1-made-reason", "kil1", kil1_made_reason, NULL}, /* K-KIL1-NORMAL */
     {"mon0-ignored", "mon0", ignore, NULL},               /* K-MON0 */
     {"eval-number", "eval", eval_number, NULL},           /* K-EVAL */
+    {"kil0-ignored", "kil0", ignore, NULL},               /* K-KIL0-* */
+    {"mon-snd-no-reason", NULL, NULL, mon_wrong_on},      /* K-KIL0-REASON */
+    {"mon-snd-made-reason", NULL, NULL, mon_wrong_on},    /* K-KIL0-NORMAL */
+    {"mon-kil-never", NULL, NULL, mon_wrong_on},          /* K-KIL0-LINK */
+    {"mon-kil-always", NULL, NULL, mon_wrong_on}, /* K-KIL0-LINK-NORMAL */
+
     /* secure => 1 */
     {"secure-eval", "eval", eval_insecure, NULL},         /* K-SECURE-EVAL */
     {"secure-spawn", "AnyEvent::MP::_spawn", spawn_insecure,
@@ -622,7 +700,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: conform_node PORT SECRET FAULT [SEED]\n");
         return 2;
     }
-    const char *fault = argv[3];
+    const char *fault = fault_name = argv[3];
     struct event_base *base = event_base_new();
     aemp_node *n = aemp_node_new(base);
     aemp_val *args = aemp_map();
@@ -648,6 +726,7 @@ int main(int argc, char **argv)
     }
     aemp_unref(args);
     aemp_func_register(n, "AnyEvent::MP::rcv", rcv_init, NULL);
+    aemp_func_register(n, "AnyEvent::MP::mon", mon_init, NULL);
     aemp_func_register(n, "conform::db_set", sc_db_set, NULL);
     aemp_func_register(n, "conform::db_del", sc_db_del, NULL);
     aemp_func_register(n, "conform::db_mon", sc_db_mon, NULL);

@@ -356,6 +356,137 @@ out:
     cf_close(&c);
 }
 
+/* nothing_back, where a kil1 counts too (cf_sync passes over the node's
+ * node-port traffic, a kil1 with it). */
+static void nothing_but_sync(cf_conn *c, cf_result *res, const char *what)
+{
+    char port[200];
+    aemp_val *m = NULL;
+    if (send_req(c, res, aemp_arrayv(aemp_str(""), aemp_str("time"),
+                                     aemp_str(ours(c, "sync", port,
+                                                   sizeof port)),
+                                     aemp_str("sync"), NULL)))
+        return;
+    for (;;) {
+        int r = cf_recv_match(c, NULL, NULL, c->timeout, &m, NULL);
+        if (r != CF_GOT) {
+            cf_fail(res, "expected the link up after %s (a time request "
+                         "answered), got %s", what, status_text(c, r));
+            return;
+        }
+        int sync = aemp_str_eq(aemp_array_at(m, 0), "sync");
+        int own = aemp_str_eq(aemp_array_at(m, 0), "") &&
+                  !aemp_str_eq(aemp_array_at(m, 1), "kil0") &&
+                  !aemp_str_eq(aemp_array_at(m, 1), "kil1");
+        if (!sync && !own) {
+            char *s = json(m);
+            cf_fail(res, "expected no answer to %s, got %.200s", what, s);
+            free(s);
+        }
+        aemp_unref(m);
+        if (sync || !own)
+            return;
+    }
+}
+
+/* The kit's port watched, monitored by the node: spawned with MP.pm's
+ * mon as the init function (AnyEvent::MP::_spawn ID AnyEvent::MP::mon
+ * KIT#watched KIT#report [died]), which sends mon1 watched to the kit.
+ * Then the kit kills watched with reason (an array, taken): kil0. With
+ * died (mon PORT, RCVPORT, @MSG) the node sends ["report", "died",
+ * @reason] for every kill; without (mon PORT, RCVPORT) it kills report
+ * (kil1 report @reason) on an abnormal kill, and does nothing on a normal
+ * one. A node without AnyEvent::MP::rcv (spawn_port) makes the check
+ * skip: one that has MP.pm's functions has mon as well. */
+static void kil0(cf_ctx *ctx, cf_result *res, int with_msg, aemp_val *reason)
+{
+    cf_conn c;
+    char id[32], watched[160], report[160];
+    aemp_val *m = NULL, *want = NULL, *msg = NULL;
+    if (cf_link(ctx, &c, res, NULL) || spawn_port(ctx, &c, res, id, sizeof id))
+        goto out;
+    msg = aemp_arrayv(aemp_str(""), aemp_str("AnyEvent::MP::_spawn"),
+                      aemp_strf("%sm", id), aemp_str("AnyEvent::MP::mon"),
+                      aemp_str(ours(&c, "watched", watched, sizeof watched)),
+                      aemp_str(ours(&c, "report", report, sizeof report)),
+                      NULL);
+    if (with_msg)
+        aemp_array_push(msg, aemp_str("died"));
+    if (send_req(&c, res, msg))
+        goto out;
+    /* the node's mon1 is its own node-port traffic: found, not skipped */
+    int r = cf_recv_match(&c, "", "mon1", c.timeout, &m, NULL);
+    char *s = m ? json(m) : NULL;
+    if (r != CF_GOT || aemp_array_len(m) != 3 ||
+        !aemp_str_eq(aemp_array_at(m, 2), "watched"))
+        cf_fail(res, "expected [\"\",\"mon1\",\"watched\"] (spawn of "
+                     "AnyEvent::MP::mon), got %.200s",
+                s ? s : status_text(&c, r));
+    free(s);
+    aemp_unref(m);
+    m = NULL;
+    if (res->status != CF_PASS)
+        goto out;
+    msg = aemp_arrayv(aemp_str(""), aemp_str("kil0"), aemp_str("watched"),
+                      NULL);
+    want = with_msg ? aemp_arrayv(aemp_str("report"), aemp_str("died"), NULL)
+           : aemp_array_len(reason)
+               ? aemp_arrayv(aemp_str(""), aemp_str("kil1"),
+                             aemp_str("report"), NULL)
+               : NULL;
+    for (size_t i = 0; i < aemp_array_len(reason); i++) {
+        aemp_array_push(msg, aemp_ref(aemp_array_at(reason, i)));
+        if (want)
+            aemp_array_push(want, aemp_ref(aemp_array_at(reason, i)));
+    }
+    if (send_req(&c, res, msg))
+        goto out;
+    if (!want) {
+        /* a kill may be delayed past the sync: give it one more round */
+        for (int i = 0; i < 2 && res->status == CF_PASS; i++)
+            nothing_but_sync(&c, res, "a normal kil0");
+        goto out;
+    }
+    char *e = json(want);
+    r = cf_recv_match(&c, with_msg ? "report" : "",
+                      with_msg ? NULL : "kil1", c.timeout, &m, NULL);
+    s = m ? json(m) : NULL;
+    if (r != CF_GOT || !aemp_equal(m, want))
+        cf_fail(res, "expected %.200s, got %.200s", e,
+                s ? s : status_text(&c, r));
+    else
+        nothing_back(&c, res, "the kil0");
+    free(e);
+    free(s);
+    aemp_unref(m);
+out:
+    aemp_unref(want);
+    aemp_unref(reason);
+    cf_close(&c);
+}
+
+static void k_kil0_reason(cf_ctx *ctx, cf_result *res)
+{
+    kil0(ctx, res, 1, aemp_arrayv(aemp_str("conform_reason"),
+                                  aemp_str("a detail"), aemp_int(7), NULL));
+}
+
+static void k_kil0_normal(cf_ctx *ctx, cf_result *res)
+{
+    kil0(ctx, res, 1, aemp_array());
+}
+
+static void k_kil0_link(cf_ctx *ctx, cf_result *res)
+{
+    kil0(ctx, res, 0, aemp_arrayv(aemp_str("conform_reason"),
+                                  aemp_str("a detail"), aemp_int(7), NULL));
+}
+
+static void k_kil0_link_normal(cf_ctx *ctx, cf_result *res)
+{
+    kil0(ctx, res, 0, aemp_array());
+}
+
 static void k_eval(cf_ctx *ctx, cf_result *res)
 {
     cf_conn c;
@@ -414,6 +545,17 @@ const cf_check cf_kernel_checks[] = {
      "without a reason", KR "kil1, mon1", k_kil1_normal},
     {"K-MON0", "kernel", "mon0 stops a monitor: the kill is not reported",
      KR "mon0", k_mon0},
+    {"K-KIL0-REASON", "kernel", "kil0 of a port the node monitors (mon "
+     "PORT, RCVPORT, @MSG) sends RCVPORT @MSG and the reason, exactly",
+     KR "kil0; MP.pm mon", k_kil0_reason},
+    {"K-KIL0-NORMAL", "kernel", "kil0 without a reason, a normal kill, sends "
+     "RCVPORT @MSG alone", KR "kil0; MP.pm mon", k_kil0_normal},
+    {"K-KIL0-LINK", "kernel", "kil0 with a reason of a port the node "
+     "monitors with mon PORT, RCVPORT kills RCVPORT with that reason (kil1)",
+     KR "kil0; MP.pm mon", k_kil0_link},
+    {"K-KIL0-LINK-NORMAL", "kernel", "kil0 without a reason leaves RCVPORT "
+     "of mon PORT, RCVPORT alive: nothing is sent",
+     KR "kil0; MP.pm mon", k_kil0_link_normal},
     {"K-EVAL", "kernel", "eval CODE PORT @TAG is answered with @TAG, the "
      "error text and the results, or refused without an answer",
      KR "eval", k_eval},
