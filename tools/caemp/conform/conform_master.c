@@ -138,12 +138,17 @@ static int call(cf_result *res, const char *name, aemp_val *args)
     return -1;
 }
 
+/* Sends m (taken, also without a link). */
 static int send_msg(cf_result *res, aemp_val *m)
 {
-    if (S.up && cf_send_msg(&S.c, m) == 0)
+    if (!S.up) {
+        aemp_unref(m);
+        cf_fail(res, "expected to send to the node, got: no link");
+        return -1;
+    }
+    if (cf_send_msg(&S.c, m) == 0)
         return 0;
-    cf_fail(res, "expected to send to the node, got: %s",
-            S.up ? S.c.err : "no link");
+    cf_fail(res, "expected to send to the node, got: %s", S.c.err);
     return -1;
 }
 
