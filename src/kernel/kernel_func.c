@@ -123,7 +123,11 @@ void aempi_kernel_func_request(aemp_node *n, const char *src, const char *tag,
     if (!f && n->secure) {
         /* Perl refuses code it has not run before, spawn included */
         log_failure(n, src, "remote execution not allowed");
-    } else if (!f && !spawn) {
+        aemp_unref(msg);
+        return;
+    }
+    aempi_kernel_node_request_called(n, tag, f || spawn);
+    if (!f && !spawn) {
         aemp_buf why = AEMP_BUF_INIT;
         aempi_buf_printf(&why, "unable to resolve function '%s'", tag);
         log_failure(n, src, why.p);
