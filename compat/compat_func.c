@@ -59,6 +59,20 @@ char *aemp_compat_spawn(const char *target, const char *init, size_t n,
     return aemp_spawn(node, target, init, args);
 }
 
+/* ---- snd_to_func ----------------------------------------------------------- */
+
+int aemp_compat_snd_to_func(const char *target, const char *func, size_t n,
+                            aemp_val *const *items)
+{
+    aemp_val *args = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
+    if (!args || !node) {
+        aemp_unref(args);
+        return AEMP_ENOMEM;
+    }
+    return aemp_snd_to_func(node, target, func, args);
+}
+
 /* ---- cal ------------------------------------------------------------------------ */
 
 /* The reply, or NULL after a timeout or the target's death: @_ is then
