@@ -464,6 +464,27 @@ START_TEST(test_seed_hooks)
 }
 END_TEST
 
+/* nodelay (Transport.pm: exists $config->{nodelay} ? $config->{nodelay}
+ * : 1) reaches the links' settings: missing is on, false or null off */
+START_TEST(test_nodelay_setting)
+{
+    static const char *const values[] = {NULL, "1", "0", "null", "\"\""};
+    static const int delay[] = {0, 0, 1, 1, 1};
+    for (size_t i = 0; i < sizeof delay / sizeof *delay; i++) {
+        if (values[i]) {
+            extra_config = aemp_map();
+            aemp_map_set(extra_config, "nodelay",
+                         aemp_from_json(values[i], strlen(values[i]), NULL));
+        }
+        aemp_node *n = make_node("nd", "s", NULL, NULL);
+        aemp_unref(extra_config);
+        extra_config = NULL;
+        ck_assert_int_eq(n->transport.set.tcp_delay, delay[i]);
+        aemp_node_free(n);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kernel_hooks");
@@ -473,6 +494,7 @@ int main(void)
     tcase_add_test(tc, test_kernel_alone);
     tcase_add_test(tc, test_node_new_plugs_global);
     tcase_add_test(tc, test_can_function_names);
+    tcase_add_test(tc, test_nodelay_setting);
     tcase_add_test(tc, test_hooks_set_refuses);
     tcase_add_test(tc, test_hooks_left_null);
     tcase_add_test(tc, test_connect_asks_the_layer);
