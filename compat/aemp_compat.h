@@ -147,6 +147,10 @@ AEMP_API int aemp_compat_sub_define(const char *name, aemp_compat_sub cb,
 /* spawn $node, "Init::func", @args: the new port id, malloc'd. */
 AEMP_API char *aemp_compat_spawn(const char *node, const char *init, size_t n,
                                  aemp_val *const *args);
+/* snd_to_func $node, "Some::func", @args (AnyEvent::MP::Kernel): calls
+ * the function by name on that node. */
+AEMP_API int aemp_compat_snd_to_func(const char *node, const char *func,
+                                     size_t n, aemp_val *const *args);
 /* cal $port, @msg, sub { my @reply = @_ } [, $timeout]: timeout < 0 is
  * Perl's undef (the target is monitored instead). cb gets an empty @_ on
  * timeout or when the target dies. */
@@ -271,6 +275,9 @@ AEMP_API char *aemp_compat_join(const char *sep, const aemp_val *list);
 #define spawn(node, ...)                                          \
     aemp_compat_spawn(node, AEMP_COMPAT_FIRST(__VA_ARGS__, ), \
                       AEMP_COMPAT_REST(__VA_ARGS__, ))
+#define snd_to_func(node, ...)                                          \
+    aemp_compat_snd_to_func(node, AEMP_COMPAT_FIRST(__VA_ARGS__, ), \
+                            AEMP_COMPAT_REST(__VA_ARGS__, ))
 #define cal(port, cb, ...)                                            \
     aemp_compat_cal(port, -1, cb, AEMP_COMPAT_FIRST(__VA_ARGS__, ), \
                     AEMP_COMPAT_REST(__VA_ARGS__, ))

@@ -45,18 +45,38 @@ int aemp_compat_sub_define(const char *name, aemp_compat_sub cb, void *ud)
     return rc;
 }
 
+/* The node and *list, a new array of the items; NULL (and no list) when
+ * out of memory. */
+static aemp_node *node_and_list(size_t n, aemp_val *const *items,
+                                aemp_val **list)
+{
+    *list = aempi_compat_list(n, items);
+    aemp_node *node = aempi_compat_node();
+    if (*list && node)
+        return node;
+    aemp_unref(*list);
+    *list = NULL;
+    return NULL;
+}
+
 /* ---- spawn ------------------------------------------------------------------ */
 
 char *aemp_compat_spawn(const char *target, const char *init, size_t n,
                         aemp_val *const *items)
 {
-    aemp_val *args = aempi_compat_list(n, items);
-    aemp_node *node = aempi_compat_node();
-    if (!args || !node) {
-        aemp_unref(args);
-        return NULL;
-    }
-    return aemp_spawn(node, target, init, args);
+    aemp_val *args;
+    aemp_node *node = node_and_list(n, items, &args);
+    return node ? aemp_spawn(node, target, init, args) : NULL;
+}
+
+/* ---- snd_to_func ----------------------------------------------------------- */
+
+int aemp_compat_snd_to_func(const char *target, const char *func, size_t n,
+                            aemp_val *const *items)
+{
+    aemp_val *args;
+    aemp_node *node = node_and_list(n, items, &args);
+    return node ? aemp_snd_to_func(node, target, func, args) : AEMP_ENOMEM;
 }
 
 /* ---- cal ------------------------------------------------------------------------ */

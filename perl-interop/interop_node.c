@@ -14,6 +14,8 @@
  *                             tag "echo" as above; reports
  *                             ["strict", NAME, PORTID]
  *   ["snd", PORT, @msg]       send
+ *   ["snd_on", NODE, PORT, @msg]    NODE sends @msg to PORT (snd_on)
+ *   ["eval_on", NODE, CODE, @reply] NODE evaluates CODE (eval_on)
  *   ["mon", PORT, TAG]        monitor; reports ["mon", TAG, @reason]
  *   ["kil", PORT, @reason]    kill
  *   ["nodes"]                 reports ["nodes", @up_nodes]
@@ -352,6 +354,12 @@ static void run_command(const aemp_val *cmd)
         free(port);
     } else if (!strcmp(op, "snd") && a1) {
         aemp_snd(node, a1, rest(cmd, 2));
+    } else if (!strcmp(op, "snd_on") && a1) {
+        aemp_snd_on(node, a1, aemp_str_ptr(aemp_array_at(cmd, 2), NULL),
+                    rest(cmd, 3));
+    } else if (!strcmp(op, "eval_on") && a1) {
+        aemp_eval_on(node, a1, aemp_str_ptr(aemp_array_at(cmd, 2), NULL),
+                     rest(cmd, 3));
     } else if (!strcmp(op, "mon") && a1) {
         const char *tag = aemp_str_ptr(aemp_array_at(cmd, 2), NULL);
         aemp_mon(node, a1, on_mon, keep(tag ? tag : a1));

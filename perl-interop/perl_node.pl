@@ -145,6 +145,8 @@ my %cmd = (
       emit strict => $name, $port;
    },
    snd => sub { snd @_ },
+   snd_on => sub { &AnyEvent::MP::Kernel::snd_on },
+   eval_on => sub { &AnyEvent::MP::Kernel::eval_on },
    mon => sub {
       my ($port, $tag) = @_;
       $tag //= $port;

@@ -352,6 +352,62 @@ START_TEST(test_secure)
 }
 END_TEST
 
+/* snd_on and eval_on: requests to another node's node port, ["", "snd",
+ * PORT, @msg] and ["", "eval", CODE, @reply] */
+START_TEST(test_snd_on_eval_on)
+{
+    aemp_node *b = make_node("ob", 0, NULL, NULL);
+    const char *addr = aemp_str_ptr(aemp_array_at(aemp_node_binds(b), 0), NULL);
+    aemp_node *a = make_node("oa", 0, NULL, addr);
+    seen got = {0};
+    char *inbox = aemp_port(a, record, &got);
+
+    /* b relays to a's port, which b reaches over its own link */
+    ck_assert_int_eq(aemp_snd_on(a, "ob", inbox,
+                                 aemp_arrayv(aemp_str("relayed"),
+                                             aemp_int(7), NULL)),
+                     AEMP_OK);
+    run_until(&got.calls, 5);
+    ck_assert(json_is(got.last, "[\"relayed\",7]"));
+    /* no message: an empty one */
+    got.calls = 0;
+    ck_assert_int_eq(aemp_snd_on(a, "oa", inbox, NULL), AEMP_OK);
+    run_until(&got.calls, 5);
+    ck_assert(json_is(got.last, "[]"));
+
+    /* a C node cannot evaluate Perl: "$@" is an error text, no results;
+     * the reply's leading values come first */
+    got.calls = 0;
+    ck_assert_int_eq(aemp_eval_on(a, "ob", "1+1",
+                                  aemp_arrayv(aemp_str(inbox),
+                                              aemp_str("ev"), NULL)),
+                     AEMP_OK);
+    run_until(&got.calls, 5);
+    ck_assert_int_eq(aemp_array_len(got.last), 2);
+    ck_assert_str_eq(aemp_str_ptr(aemp_array_at(got.last, 0), NULL), "ev");
+    ck_assert_ptr_nonnull(strstr(aemp_str_ptr(aemp_array_at(got.last, 1),
+                                              NULL),
+                                 "cannot evaluate Perl"));
+
+    /* bad arguments are refused, message and reply released */
+    ck_assert_int_eq(aemp_snd_on(NULL, "ob", inbox, NULL), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_snd_on(a, "ob#p", inbox, aemp_array()),
+                     AEMP_EINVAL);
+    ck_assert_int_eq(aemp_snd_on(a, "ob", NULL, aemp_array()), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_snd_on(a, "ob", "", NULL), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_snd_on(a, "ob", inbox, aemp_int(1)), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_eval_on(NULL, "ob", "1", NULL), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_eval_on(a, "", "1", aemp_array()), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_eval_on(a, "ob", NULL, aemp_array()), AEMP_EINVAL);
+    ck_assert_int_eq(aemp_eval_on(a, "ob", "1", aemp_str("x")), AEMP_EINVAL);
+
+    aemp_unref(got.last);
+    free(inbox);
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("func");
@@ -362,6 +418,7 @@ int main(void)
     tcase_add_test(tc, test_cal);
     tcase_add_test(tc, test_after_guard_peval);
     tcase_add_test(tc, test_secure);
+    tcase_add_test(tc, test_snd_on_eval_on);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

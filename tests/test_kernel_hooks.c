@@ -244,8 +244,16 @@ END_TEST
 START_TEST(test_node_new_plugs_global)
 {
     aemp_node *n = make_node("full", "s", NULL, NULL);
-    ck_assert_str_eq(can(n, "g_find"), "1");
-    ck_assert_str_eq(can(n, "g_slave"), "1");
+    /* a normal node has Kernel.pm's g_* requests, not Global.pm's */
+    static const char *const normal[] = {"g_global", "g_reply", "g_found",
+                                         "g_chg1", "g_chg2", "g_slave"};
+    static const char *const global[] = {
+        "g_set",       "g_upd",       "g_find", "g_db_family",
+        "g_db_keys",   "g_db_values", "g_mon1", "g_mon0"};
+    for (size_t i = 0; i < sizeof normal / sizeof *normal; i++)
+        ck_assert_str_eq(can(n, normal[i]), "1");
+    for (size_t i = 0; i < sizeof global / sizeof *global; i++)
+        ck_assert_str_eq(can(n, global[i]), "");
     ck_assert_int_eq(aempi_kernel_node_request_add(n, "g_find", on_x_req),
                      AEMP_EINVAL);
     /* the global protocol is the node's one layer */
@@ -260,7 +268,66 @@ START_TEST(test_node_new_plugs_global)
     for (int i = 0; i < 300 && !aemp_node_master(me); i++)
         spin(0.01);
     ck_assert_str_eq(aemp_node_master(me), "me");
+    /* a global node has them all */
+    for (size_t i = 0; i < sizeof normal / sizeof *normal; i++)
+        ck_assert_str_eq(can(me, normal[i]), "1");
+    for (size_t i = 0; i < sizeof global / sizeof *global; i++)
+        ck_assert_str_eq(can(me, global[i]), "1");
     aemp_node_free(me);
+}
+END_TEST
+
+static int noop_func(aemp_node *n, const aemp_val *args, void *ud)
+{
+    (void)n;
+    (void)args;
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* Perl's `$NODE_REQ{TAG} ||= load_func TAG` keeps every function name
+ * called on the node port, even one that did not resolve: `can` answers
+ * "1" for it from then on, "" before. */
+START_TEST(test_can_function_names)
+{
+    aemp_node *n = make_node("fn", "s", NULL, NULL);
+    aemp_node_set_log(n, 0, NULL, NULL);
+    int calls = 0;
+    ck_assert_int_eq(aemp_func_register(n, "My::func", noop_func, &calls),
+                     AEMP_OK);
+    ck_assert_str_eq(can(n, "My::func"), "");
+    ck_assert_str_eq(can(n, "No::such"), "");
+    aemp_snd_to_func(n, "fn", "My::func", NULL);
+    aemp_snd_to_func(n, "fn", "No::such", NULL);
+    run_until(&calls, 2);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_str_eq(can(n, "My::func"), "1");
+    ck_assert_str_eq(can(n, "No::such"), "1");
+    /* made-up names are kept up to a bound; registered ones always */
+    char name[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "Made::up%d", i);
+        aemp_snd_to_func(n, "fn", name, NULL);
+    }
+    ck_assert_str_eq(can(n, "Made::up0"), "1");
+    ck_assert_str_eq(can(n, "Made::up299"), "");
+    ck_assert_int_eq(aemp_func_register(n, "My::later", noop_func, &calls),
+                     AEMP_OK);
+    aemp_snd_to_func(n, "fn", "My::later", NULL);
+    run_until(&calls, 2);
+    ck_assert_str_eq(can(n, "My::later"), "1");
+    aemp_node_free(n);
+
+    /* secure mode refuses unknown names before Perl keeps them */
+    extra_config = aemp_map();
+    aemp_map_set(extra_config, "secure", aemp_int(1));
+    aemp_node *sec = make_node("sec", "s", NULL, NULL);
+    aemp_unref(extra_config);
+    extra_config = NULL;
+    aemp_node_set_log(sec, 0, NULL, NULL);
+    aemp_snd_to_func(sec, "sec", "No::such", NULL);
+    ck_assert_str_eq(can(sec, "No::such"), "");
+    aemp_node_free(sec);
 }
 END_TEST
 
@@ -397,6 +464,27 @@ START_TEST(test_seed_hooks)
 }
 END_TEST
 
+/* nodelay (Transport.pm: exists $config->{nodelay} ? $config->{nodelay}
+ * : 1) reaches the links' settings: missing is on, false or null off */
+START_TEST(test_nodelay_setting)
+{
+    static const char *const values[] = {NULL, "1", "0", "null", "\"\""};
+    static const int delay[] = {0, 0, 1, 1, 1};
+    for (size_t i = 0; i < sizeof delay / sizeof *delay; i++) {
+        if (values[i]) {
+            extra_config = aemp_map();
+            aemp_map_set(extra_config, "nodelay",
+                         aemp_from_json(values[i], strlen(values[i]), NULL));
+        }
+        aemp_node *n = make_node("nd", "s", NULL, NULL);
+        aemp_unref(extra_config);
+        extra_config = NULL;
+        ck_assert_int_eq(n->transport.set.tcp_delay, delay[i]);
+        aemp_node_free(n);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kernel_hooks");
@@ -405,6 +493,8 @@ int main(void)
     tcase_add_test(tc, test_request_by_tag);
     tcase_add_test(tc, test_kernel_alone);
     tcase_add_test(tc, test_node_new_plugs_global);
+    tcase_add_test(tc, test_can_function_names);
+    tcase_add_test(tc, test_nodelay_setting);
     tcase_add_test(tc, test_hooks_set_refuses);
     tcase_add_test(tc, test_hooks_left_null);
     tcase_add_test(tc, test_connect_asks_the_layer);

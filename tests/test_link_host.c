@@ -19,6 +19,9 @@
 #include "aemp/aemp.h"
 #include "testutil.h"
 #include "transport.h"
+#include "transport_int.h"
+#include <netinet/tcp.h>
+#include <event2/bufferevent.h>
 
 enum { OWNER_SIZE = 24 };
 
@@ -303,6 +306,37 @@ START_TEST(test_io_depth)
 }
 END_TEST
 
+/* TCP_NODELAY on a link's socket, as getsockopt reads it */
+static int nodelay_of(aemp_link *link)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    ck_assert_int_eq(getsockopt(bufferevent_getfd(link->bev), IPPROTO_TCP,
+                                TCP_NODELAY, &v, &len),
+                     0);
+    return v != 0;
+}
+
+/* Transport.pm's no_delay: TCP_NODELAY on both ends of a link (the
+ * connecting one and the accepted one) unless the settings say
+ * tcp_delay (nodelay => 0) */
+START_TEST(test_nodelay)
+{
+    int delay = _i;
+    side a, b;
+    side_init(&a, "nodea", "cbor");
+    side_init(&b, "nodeb", "cbor");
+    a.host.set.tcp_delay = b.host.set.tcp_delay = delay;
+    ck_assert_ptr_nonnull(aempi_link_connect(&a.host, "127.0.0.1",
+                                             port_of(&b)));
+    run_until_up(&a, &b, 1);
+    ck_assert_int_eq(nodelay_of(a.link), !delay);
+    ck_assert_int_eq(nodelay_of(b.link), !delay);
+    side_clear(&a);
+    side_clear(&b);
+}
+END_TEST
+
 static Suite *link_host_suite(void)
 {
     Suite *s = suite_create("link_host");
@@ -312,6 +346,7 @@ static Suite *link_host_suite(void)
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_close_and_clear);
     tcase_add_test(tc, test_io_depth);
+    tcase_add_loop_test(tc, test_nodelay, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -82,6 +82,13 @@ static int peer_init(aemp_node *n, const aemp_val *args, void *ud)
     return aemp_rcv(n, aemp_self(n), NULL, NULL, ud) ? 1 : 0;
 }
 
+static int peer_func(aemp_node *n, const aemp_val *args, void *ud)
+{
+    (void)n;
+    note(ud, args);
+    return 0;
+}
+
 static int answer(aemp_node *n, const char *port, const aemp_val *msg,
                   void *ud)
 {
@@ -110,6 +117,17 @@ START_TEST(test_functions)
     aemp_sndv(peer, spawned, S("hi"), I(5), NULL);
     wait_for(&init.calls, 2);
     ck_assert(json_is(init.last, "[5]"));
+    /* snd_to_func: by name on the peer, and on our own node */
+    seen peer_fn = {0};
+    aemp_func_register(peer, "Peer::func", peer_func, &peer_fn);
+    ck_assert_int_eq(snd_to_func("peer", "Peer::func", I(7), S("y")), 0);
+    wait_for(&peer_fn.calls, 1);
+    ck_assert(json_is(peer_fn.last, "[7,\"y\"]"));
+    ck_assert_int_eq(snd_to_func("compat", "My::func"), 0);
+    wait_for(&fn.calls, 2);
+    ck_assert(json_is(fn.last, "[]"));
+    ck_assert_int_ne(snd_to_func("peer#port", "Peer::func"), 0);
+    aemp_unref(peer_fn.last);
     sub("My::func", NULL, NULL); /* gone: now unresolved */
 
     /* spawn on the peer: the port id at once, on the peer's node */

@@ -44,6 +44,20 @@ AEMP_API int aemp_snd_to_func(aemp_node *node, const char *nodeid,
                               const char *func,
                               aemp_val *args);
 
+/* snd_on (Kernel.pm): has the node nodeid send msg (array, taken; NULL:
+ * empty) to port, which may be on any node: ["", "snd", port, msg...] to
+ * nodeid's node port. */
+AEMP_API int aemp_snd_on(aemp_node *node, const char *nodeid,
+                         const char *port, aemp_val *msg);
+
+/* eval_on (Kernel.pm): ["", "eval", code, reply...] to nodeid's node
+ * port. A Perl node evaluates the Perl code and, when reply (array,
+ * taken) is given, sends reply[0] the rest of reply, then "$@" and the
+ * results. A C node cannot run Perl code: it answers with an error text
+ * as "$@"; a node in secure mode answers nothing. */
+AEMP_API int aemp_eval_on(aemp_node *node, const char *nodeid,
+                          const char *code, aemp_val *reply);
+
 /* spawn: creates a port on the node of nodeid_or_port by calling the
  * function init (a fully qualified name, with "::") there with args
  * (array, taken; NULL: none). Returns the new port id at once (malloc'd),

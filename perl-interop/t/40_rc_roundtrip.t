@@ -169,6 +169,20 @@ sub canonical_output {
    }
 }
 
+# autocork: stored for Perl nodes; a false one is not what a C node does
+# (it writes once per loop turn), and caemp says so
+{
+   my $rc = "$tmp/autocork";
+   my ($st, undef, $err) = run_tool($caemp, $rc, qw(setautocork 0));
+   is $st, 0, "caemp setautocork 0 stores it";
+   like $err, qr/^caemp: autocork: stored for Perl nodes; C nodes ignore it/,
+      "and says that C nodes do not honour it";
+   my ($cfg) = perl_view($rc, "x");
+   ok defined $cfg->{autocork} && !$cfg->{autocork}, "Perl reads a false autocork";
+   ($st, undef, $err) = run_tool($caemp, $rc, qw(setautocork 1));
+   is "$st $err", "0 ", "caemp setautocork 1: what C nodes do, no note";
+}
+
 # ---- the same commands through aemp and caemp ----
 
 my $seed = <<'EOF';

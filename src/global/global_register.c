@@ -6,23 +6,31 @@
 
 #include "global_int.h"
 
+/* seed: 1 for the tags only Global.pm defines, which a Perl node has in
+ * %NODE_REQ once it is global (a seed of itself, or made master by a
+ * g_slave); the others Kernel.pm defines on every node (g_slave there
+ * loads Global.pm and makes the node global). */
 static const struct {
     const char *tag;
     kernel_req_fn fn;
+    int seed;
 } requests[] = {
     /* a normal node's side */
-    {"g_global", aempi_gseed_req_g_global}, {"g_reply",
-                                             aempi_global_req_g_reply},
-    {"g_found", aempi_global_req_g_found},  {"g_chg1",
-                                             aempi_global_req_g_chg1},
-    {"g_chg2", aempi_global_req_g_chg2},
+    {"g_global", aempi_gseed_req_g_global, 0},
+    {"g_reply", aempi_global_req_g_reply, 0},
+    {"g_found", aempi_global_req_g_found, 0},
+    {"g_chg1", aempi_global_req_g_chg1, 0},
+    {"g_chg2", aempi_global_req_g_chg2, 0},
+    {"g_slave", aempi_gseed_req_g_slave, 0},
     /* a global node's side */
-    {"g_slave", aempi_gseed_req_g_slave},   {"g_set", aempi_gseed_req_g_set},
-    {"g_upd", aempi_gseed_req_g_upd},       {"g_find", aempi_gseed_req_g_find},
-    {"g_db_family", aempi_gseed_req_g_db},  {"g_db_keys",
-                                             aempi_gseed_req_g_db},
-    {"g_db_values", aempi_gseed_req_g_db},  {"g_mon1", aempi_gseed_req_g_mon1},
-    {"g_mon0", aempi_gseed_req_g_mon0},
+    {"g_set", aempi_gseed_req_g_set, 1},
+    {"g_upd", aempi_gseed_req_g_upd, 1},
+    {"g_find", aempi_gseed_req_g_find, 1},
+    {"g_db_family", aempi_gseed_req_g_db, 1},
+    {"g_db_keys", aempi_gseed_req_g_db, 1},
+    {"g_db_values", aempi_gseed_req_g_db, 1},
+    {"g_mon1", aempi_gseed_req_g_mon1, 1},
+    {"g_mon0", aempi_gseed_req_g_mon0, 1},
 };
 
 /* Where a node lives: a normal node asks its master (g_find; without a
@@ -66,6 +74,8 @@ int aempi_global_register(aemp_node *n)
         return rc;
     }
     for (size_t i = 0; !rc && i < sizeof requests / sizeof *requests; i++)
-        rc = aempi_kernel_node_request_add(n, requests[i].tag, requests[i].fn);
+        rc = aempi_kernel_node_request_add_when(
+            n, requests[i].tag, requests[i].fn,
+            requests[i].seed ? aempi_global_is_on : NULL);
     return rc;
 }

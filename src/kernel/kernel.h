@@ -204,6 +204,8 @@ struct aemp_node {
     void *upper;              /* that layer's state, owned by it */
     aemp_dict node_reqs;      /* tag -> a higher layer's request
                                  (kernel_nodereq.c) */
+    aemp_dict called;         /* function names called on the node port,
+                                 which Perl keeps in %NODE_REQ (can) */
     aemp_dict funcs;          /* name -> aemp_func_entry* */
     aemp_dict timers;         /* decimal id -> aemp_timer* (after, cal) */
     uint64_t next_timer_id;
@@ -396,6 +398,17 @@ void aempi_kernel_node_request(aemp_node *n, const char *src, aemp_val *msg);
  * AEMP_EINVAL if the tag is taken, AEMP_ENOMEM. */
 int aempi_kernel_node_request_add(aemp_node *n, const char *tag,
                                   kernel_req_fn fn);
+/* The same for a request the layer serves only while served(n) is true
+ * (Global.pm's, which a node has only once it is global): until then
+ * `can` answers "" for it and a request under tag is a function name, as
+ * on a Perl node without Global.pm. */
+int aempi_kernel_node_request_add_when(aemp_node *n, const char *tag,
+                                       kernel_req_fn fn,
+                                       int (*served)(const aemp_node *n));
+/* Notes that a request named function tag ran or failed to resolve:
+ * Perl keeps it in %NODE_REQ, so `can` answers "1" for it from now on. */
+void aempi_kernel_node_request_called(aemp_node *n, const char *tag,
+                                      int registered);
 /* Puts fn under tag even when the tag is taken, a built-in request
  * included: for the fault-injection tests (tests/conform_node.c), which
  * make a node answer wrong on purpose. AEMP_EINVAL, AEMP_ENOMEM. */

@@ -123,7 +123,11 @@ void aempi_kernel_func_request(aemp_node *n, const char *src, const char *tag,
     if (!f && n->secure) {
         /* Perl refuses code it has not run before, spawn included */
         log_failure(n, src, "remote execution not allowed");
-    } else if (!f && !spawn) {
+        aemp_unref(msg);
+        return;
+    }
+    aempi_kernel_node_request_called(n, tag, f || spawn);
+    if (!f && !spawn) {
         aemp_buf why = AEMP_BUF_INIT;
         aempi_buf_printf(&why, "unable to resolve function '%s'", tag);
         log_failure(n, src, why.p);
@@ -156,32 +160,70 @@ static int check_args(aemp_node *n, const char *func, const aemp_val *args)
     return aempi_kernel_check_array(n, what, args);
 }
 
-static int check_snd_to_func(aemp_node *n, const char *nodeid,
-                             const char *func, const aemp_val *args)
+/* A request to the node port of nodeid (Kernel.pm: snd $node, TAG, ...):
+ * head (taken) then args' elements (args an array or NULL, taken). api
+ * names the caller in refusals. */
+static int node_port_request(aemp_node *n, const char *api,
+                             const char *nodeid, aemp_val *head,
+                             aemp_val *args)
 {
-    if (aempi_kernel_check_port(n, nodeid))
-        return AEMP_EINVAL;
-    if (strchr(nodeid, '#'))
-        return aempi_kernel_refuse(n, "%s: not a node ID", nodeid);
-    if (!func)
-        return aempi_kernel_refuse(n, "aemp_snd_to_func: no function name");
-    return check_args(n, "aemp_snd_to_func", args);
+    int rc = AEMP_EINVAL;
+    if (!n || aempi_kernel_check_port(n, nodeid))
+        goto out;
+    if (strchr(nodeid, '#')) {
+        rc = aempi_kernel_refuse(n, "%s: not a node ID", nodeid);
+        goto out;
+    }
+    if (check_args(n, api, args))
+        goto out;
+    for (size_t i = 0; head && i < aemp_array_len(args); i++)
+        aemp_array_push(head, aemp_ref(aemp_array_at(args, i)));
+    aemp_unref(args);
+    return head ? aemp_snd(n, nodeid, head) : AEMP_ENOMEM;
+out:
+    aemp_unref(head);
+    aemp_unref(args);
+    return rc;
 }
 
 int aemp_snd_to_func(aemp_node *n, const char *nodeid, const char *func,
                      aemp_val *args)
 {
-    if (!n || check_snd_to_func(n, nodeid, func, args)) {
+    if (n && !func) {
         aemp_unref(args);
+        return aempi_kernel_refuse(n, "aemp_snd_to_func: no function name");
+    }
+    return node_port_request(n, "aemp_snd_to_func", nodeid,
+                             func ? aemp_arrayv(aemp_str(func), NULL) : NULL,
+                             args);
+}
+
+int aemp_snd_on(aemp_node *n, const char *nodeid, const char *port,
+                aemp_val *msg)
+{
+    if (n && aempi_kernel_check_port(n, port)) {
+        aemp_unref(msg);
         return AEMP_EINVAL;
     }
-    aemp_val *msg = aemp_arrayv(aemp_str(func), NULL);
-    for (size_t i = 0; msg && i < aemp_array_len(args); i++)
-        aemp_array_push(msg, aemp_ref(aemp_array_at(args, i)));
-    aemp_unref(args);
-    if (!msg)
-        return AEMP_ENOMEM;
-    return aemp_snd(n, nodeid, msg);
+    return node_port_request(n, "aemp_snd_on", nodeid,
+                             port ? aemp_arrayv(aemp_str("snd"),
+                                                aemp_str(port), NULL)
+                                  : NULL,
+                             msg);
+}
+
+int aemp_eval_on(aemp_node *n, const char *nodeid, const char *code,
+                 aemp_val *reply)
+{
+    if (n && !code) {
+        aemp_unref(reply);
+        return aempi_kernel_refuse(n, "aemp_eval_on: no code");
+    }
+    return node_port_request(n, "aemp_eval_on", nodeid,
+                             code ? aemp_arrayv(aemp_str("eval"),
+                                                aemp_str(code), NULL)
+                                  : NULL,
+                             reply);
 }
 
 /* MP.pm's spawn checks the init function's name first */

@@ -14,7 +14,15 @@
  * void *) */
 typedef struct kernel_req {
     kernel_req_fn fn;
+    int (*served)(const aemp_node *n); /* NULL: always */
 } kernel_req;
+
+/* Function names Perl would keep in %NODE_REQ: every name called, even
+ * one that did not resolve (load_func's dying stand-in is cached too).
+ * A name no function is registered under is kept only while fewer than
+ * this many are, so a peer sending made-up names cannot grow the table
+ * without bound. */
+#define CALLED_UNKNOWN_MAX 256
 
 static const char *arg_str(const aemp_val *msg, size_t i)
 {
@@ -145,29 +153,51 @@ static const struct {
 };
 
 /* The request under tag: a higher layer's (or a test's replacement of a
- * built-in one), else built in; NULL if none. */
+ * built-in one) while it serves it, else built in; NULL if none. */
 static kernel_req_fn request_find(const aemp_node *n, const char *tag)
 {
     const kernel_req *r = aempi_dict_get(&n->node_reqs, tag);
     if (r)
-        return r->fn;
+        return !r->served || r->served(n) ? r->fn : NULL;
     for (size_t i = 0; i < sizeof requests / sizeof *requests; i++)
         if (!strcmp(requests[i].tag, tag))
             return requests[i].fn;
     return NULL;
 }
 
+/* exists $NODE_REQ{TAG}: a request served now, or a function name
+ * called before */
 static int request_known(const aemp_node *n, const char *tag)
 {
-    return request_find(n, tag) != NULL;
+    return request_find(n, tag) != NULL ||
+           aempi_dict_get(&n->called, tag) != NULL;
+}
+
+void aempi_kernel_node_request_called(aemp_node *n, const char *tag,
+                                      int registered)
+{
+    static char mark;
+    if (registered || n->called.count < CALLED_UNKNOWN_MAX)
+        aempi_dict_set(&n->called, tag, &mark); /* out of memory: "" */
 }
 
 int aempi_kernel_node_request_add(aemp_node *n, const char *tag,
                                   kernel_req_fn fn)
 {
-    if (!tag || !fn || request_known(n, tag))
+    return aempi_kernel_node_request_add_when(n, tag, fn, NULL);
+}
+
+int aempi_kernel_node_request_add_when(aemp_node *n, const char *tag,
+                                       kernel_req_fn fn,
+                                       int (*served)(const aemp_node *n))
+{
+    if (!tag || !fn || request_find(n, tag) ||
+        aempi_dict_get(&n->node_reqs, tag))
         return AEMP_EINVAL;
-    return aempi_kernel_node_request_replace(n, tag, fn);
+    int rc = aempi_kernel_node_request_replace(n, tag, fn);
+    if (!rc)
+        ((kernel_req *)aempi_dict_get(&n->node_reqs, tag))->served = served;
+    return rc;
 }
 
 int aempi_kernel_node_request_replace(aemp_node *n, const char *tag,
@@ -180,7 +210,7 @@ int aempi_kernel_node_request_replace(aemp_node *n, const char *tag,
         old->fn = fn;
         return AEMP_OK;
     }
-    kernel_req *r = malloc(sizeof *r);
+    kernel_req *r = calloc(1, sizeof *r);
     if (!r || aempi_dict_set(&n->node_reqs, tag, r)) {
         free(r);
         return AEMP_ENOMEM;
@@ -195,6 +225,7 @@ void aempi_kernel_node_requests_free(aemp_node *n)
          e = aempi_dict_next(&n->node_reqs, e))
         free(e->value);
     aempi_dict_clear(&n->node_reqs);
+    aempi_dict_clear(&n->called);
 }
 
 void aempi_kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)

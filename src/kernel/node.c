@@ -246,6 +246,9 @@ static int take_transport_settings(aemp_node *n)
     if (take_max_frame(n))
         return AEMP_ECONFIG;
     n->secure = aemp_is_true(aemp_map_get(c, "secure"));
+    /* Transport.pm: exists $config->{nodelay} ? $config->{nodelay} : 1 */
+    v = aemp_map_get(c, "nodelay");
+    set->tcp_delay = v && !aemp_is_true(v);
     const aemp_val *cert = aemp_map_get(c, "cert");
     size_t certlen;
     const char *pem = aemp_str_ptr(cert, &certlen);

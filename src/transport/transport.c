@@ -509,13 +509,19 @@ static void on_read(struct bufferevent *bev, void *ud)
     aempi_link_host_leave(h);
 }
 
+/* A link's socket, connected or accepted: TCP_NODELAY unless nodelay is
+ * false (Transport.pm's no_delay, on by default), and keepalives. */
+static void socket_options(const aemp_link_host *h, evutil_socket_t fd)
+{
+    int one = 1, nodelay = !h->set.tcp_delay;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+}
+
 static void link_event(aemp_link *l, short what)
 {
     if (what & BEV_EVENT_CONNECTED) {
-        evutil_socket_t fd = bufferevent_getfd(l->bev);
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        socket_options(l->host, bufferevent_getfd(l->bev));
         return;
     }
     unsigned long tls_err = l->tls ? bufferevent_get_openssl_error(l->io) : 0;
@@ -647,9 +653,7 @@ aemp_link *aempi_link_accept(aemp_link_host *h, evutil_socket_t fd,
                              const struct sockaddr *sa, int salen)
 {
     (void)salen;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    socket_options(h, fd);
     aemp_link *l = link_new(h, fd);
     if (!l) {
         evutil_closesocket(fd);

@@ -57,6 +57,8 @@ typedef struct aemp_link_settings {
     size_t max_send_queue;    /* bytes a link may hold unsent */
     size_t max_frame;         /* the most one incoming frame may decode
                                  to, 0: no limit (docs/config.md) */
+    int tcp_delay;            /* 1: leave TCP_NODELAY off (nodelay => 0);
+                                 0, Perl's default: set it */
 } aemp_link_settings;
 
 /* What links tell their user; ud is the host's. A hook may close links,

@@ -80,6 +80,23 @@ static int set_value(caemp_ctx *ctx, const char *key, const char *missing)
     return r ? r : caemp_rc_mark_dirty(ctx);
 }
 
+/* autocork: kept for the Perl nodes reading the rc file. A C node
+ * always writes what a loop turn sent in one go, as AnyEvent::Handle does
+ * with autocork => 1; a false autocork (write each message at once) is
+ * not done there, and the user hears so. */
+static int set_autocork(caemp_ctx *ctx, const char *key, const char *missing)
+{
+    const aemp_val *v = caemp_need_arg(ctx, missing);
+    if (!v)
+        return CAEMP_EXIT_DIE;
+    if (!aemp_is_true(v))
+        fprintf(stderr, "caemp: autocork: stored for Perl nodes; C nodes "
+                        "ignore it and always write once per event-loop "
+                        "turn, as with autocork 1 (see docs/config.md)\n");
+    int r = caemp_target_set(ctx, key, aemp_copy(v));
+    return r ? r : caemp_rc_mark_dirty(ctx);
+}
+
 static int del_value(caemp_ctx *ctx, const char *key, const char *missing)
 {
     (void)missing;
@@ -240,7 +257,7 @@ static const rc_key keys[] = {
     {"framing_format", set_value, "framing_format value is missing", 1, NULL, NULL, NULL},
     {"auth_offer", set_value, "auth_offer value is missing", 1, NULL, NULL, NULL},
     {"auth_accept", set_value, "auth_accept value is missing", 1, NULL, NULL, NULL},
-    {"autocork", set_value, "autocork value is missing", 1, NULL, NULL, NULL},
+    {"autocork", set_autocork, "autocork value is missing", 1, NULL, NULL, NULL},
     {"nodelay", set_value, "nodelay value is missing", 1, NULL, NULL, NULL},
     {"secure", set_value, "secure value is missing", 1, NULL, NULL, NULL},
 };
