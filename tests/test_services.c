@@ -163,6 +163,7 @@ START_TEST(test_failures)
     /* load_func passes on a failure other than "not found" */
     check_fails("[\"Broken::Mod::f\"]", 1,
                 "syntax error at Broken/Mod line 1");
+    check_fails("[\"::f\"]", 1, "unable to resolve function '::f'");
     check_fails("{\"a\":1}", 0, "services: not a list");
     check_fails("[42]", 0, "services: each service must be \"Func::name\", "
                 "[\"Func::name\", args...] or \"Module::\"");

@@ -69,7 +69,7 @@ static int load_func(aemp_node *n, const char *name, aemp_func_cb *cb,
         char *sep = NULL;
         for (char *p = strstr(pkg, "::"); p; p = strstr(p + 2, "::"))
             sep = p;
-        if (!sep) {
+        if (!sep || sep == pkg) { /* no package left to load */
             aemp_die(n, "unable to resolve function '%s'", name);
             rc = AEMP_ENOTFOUND;
             break;
