@@ -174,6 +174,8 @@ START_TEST(test_null_node)
 
     ck_assert_int_eq(aemp_func_register(NULL, "A::b", ignore_func, NULL),
                      AEMP_EINVAL);
+    ck_assert_int_eq(aemp_node_set_service_loader(NULL, NULL, NULL),
+                     AEMP_EINVAL);
     ck_assert_int_eq(aemp_snd_to_func(NULL, "a", "A::b", msg1()), AEMP_EINVAL);
     ck_assert_ptr_null(aemp_spawn(NULL, "a", "A::b", msg1()));
     ck_assert_ptr_null(aemp_cal(NULL, "a#b", msg1(), 1, ignore_reply, NULL));

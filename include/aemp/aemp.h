@@ -7,6 +7,7 @@
 #include "aemp/func.h"
 #include "aemp/node.h"
 #include "aemp/rc.h"
+#include "aemp/service.h"
 #include "aemp/value.h"
 #include "aemp/version.h"
 

@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include "aemp/error.h"
+#include "aemp/func.h"
 #include "aemp/node.h"
+#include "aemp/service.h"
 #include "buf.h"
 #include "dict.h"
 #include "log.h"
@@ -207,6 +209,9 @@ struct aemp_node {
     aemp_dict called;         /* function names called on the node port,
                                  which Perl keeps in %NODE_REQ (can) */
     aemp_dict funcs;          /* name -> aemp_func_entry* */
+    aemp_service_loader service_loader; /* "Module::" services */
+    void *service_ud;
+    aemp_dict modules;        /* the modules loaded (Perl's %INC) */
     aemp_dict timers;         /* decimal id -> aemp_timer* (after, cal) */
     uint64_t next_timer_id;
 
@@ -437,6 +442,15 @@ aemp_node *aempi_kernel_node_new(struct event_base *base);
 void aempi_kernel_func_request(aemp_node *n, const char *src, const char *tag,
                                aemp_val *msg);
 void aempi_kernel_funcs_free(aemp_node *n);
+/* the function registered under name: 1 with *cb and *ud set, else 0 */
+int aempi_kernel_func_get(aemp_node *n, const char *name, aemp_func_cb *cb,
+                          void **ud);
+
+/* ---- kernel_service.c ---- */
+/* runs the configuration's services; on failure the message is in
+ * n->die_msg */
+int aempi_kernel_services_run(aemp_node *n);
+void aempi_kernel_services_free(aemp_node *n);
 
 /* ---- node_listen.c: listeners ---- */
 struct sockaddr;

@@ -46,6 +46,17 @@ int aemp_func_register(aemp_node *n, const char *name, aemp_func_cb cb,
     return AEMP_OK;
 }
 
+int aempi_kernel_func_get(aemp_node *n, const char *name, aemp_func_cb *cb,
+                          void **ud)
+{
+    aemp_func_entry *f = aempi_dict_get(&n->funcs, name);
+    if (!f)
+        return 0;
+    *cb = f->cb;
+    *ud = f->ud;
+    return 1;
+}
+
 static aemp_val *slice(const aemp_val *msg, size_t from)
 {
     aemp_val *a = aemp_array();

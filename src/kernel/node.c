@@ -84,6 +84,7 @@ void aemp_node_free(aemp_node *n)
     aempi_kernel_hooks_free(n);
     aempi_kernel_node_requests_free(n);
     aempi_kernel_funcs_free(n);
+    aempi_kernel_services_free(n);
     aempi_kernel_ports_free(n);
     aempi_kernel_jobs_free(n);
     aempi_dict_clear(&n->monitors); /* all freed with their lists above */
@@ -342,6 +343,19 @@ static int set_seeds(aemp_node *n)
     return AEMP_OK;
 }
 
+/* A configure that failed after the listeners started leaves none open:
+ * the node must not be found half-configured. why: a message to set
+ * (a service's), NULL when fail() set it already. */
+static int unstart(aemp_node *n, int rc, const char *why)
+{
+    if (why)
+        fail(n, rc, "%s", why);
+    aempi_kernel_listeners_free(n);
+    aemp_unref(n->binds);
+    n->binds = aemp_array();
+    return rc;
+}
+
 int aemp_node_configure(aemp_node *n, const aemp_val *args,
                         const char *rcpath)
 {
@@ -380,7 +394,12 @@ int aemp_node_configure(aemp_node *n, const aemp_val *args,
     aemp_log_ctx(n, 8, LOG_KERNEL, "node %s starting up.", n->id);
     if ((rc = take_transport_settings(n)) || (rc = start_listeners(n)) ||
         (rc = set_seeds(n)))
-        return rc;
+        return unstart(n, rc, NULL);
+    /* Perl starts the services after publishing 'l and the seeds; they
+     * run here before both, which no service can tell (neither is sent
+     * before the loop runs), so that a failing one leaves nothing behind */
+    if ((rc = aempi_kernel_services_run(n)))
+        return unstart(n, rc, n->die_msg.p);
     n->hooks.configured(n);
     aempi_kernel_seeds_start(n);
     return AEMP_OK;

@@ -57,6 +57,10 @@ typedef struct caemp_ctx {
  * printed to stderr). */
 int caemp_rc_command(caemp_ctx *ctx, const char *cmd);
 
+/* caemp_service.c: caemp run's loader of "Module::" services, plugins on
+ * the rc key service_path and the installed directory */
+int caemp_service_loader(aemp_node *node, const char *module, void *ud);
+
 /* 1 if the rc has been loaded and changed (its "dirty" key is true). */
 int caemp_rc_dirty(const caemp_ctx *ctx);
 

@@ -301,6 +301,8 @@ static int cmd_run(int argc, char **argv)
     cmd_state st = {0};
     st.base = event_base_new();
     st.node = st.base ? aemp_node_new(st.base) : NULL;
+    if (st.node)
+        aemp_node_set_service_loader(st.node, caemp_service_loader, NULL);
     if (!st.node || aemp_node_configure(st.node, args, NULL)) {
         fprintf(stderr, "caemp: run: %s\n",
                 st.node ? aemp_node_errmsg(st.node) : "out of memory");

@@ -249,6 +249,9 @@ static const rc_key keys[] = {
     {"seeds", set_list, "seed addresses missing", 1, NULL, "seed", "seed address missing"},
     {"services", set_list, "service specifications missing", 1, NULL,
      "service", "service specification missing"},
+    /* caemp run's plugin directories (docs/services.md); Perl ignores it */
+    {"service_path", set_list, "service directories missing", 1, NULL,
+     "service_dir", "service directory missing"},
     /* no "eval" alias: that is the node command */
     {"eval", set_value, "eval string missing", 0, NULL, NULL, NULL},
     {"parent", set_value, "profile name is missing", 1, NULL, NULL, NULL},
