@@ -22,6 +22,8 @@ static const char usage_text[] =
     "   caemp cal <port> <arg...>      # send message, append reply\n"
     "   caemp eval <node> <expr...>    # evaluate expression (Perl nodes)\n"
     "   caemp trace <node>             # trace the network topology\n"
+    "   caemp shell [<node>]           # run an interactive shell\n"
+    "   caemp restart <node>           # restart a node (Perl: watchdog; C: caemp run)\n"
     "   caemp conform [options] <host:port> # test a node's protocol (TAP)\n"
     "\n"
     "   # the shared database and the network (JSON on stdout)\n"
@@ -289,6 +291,7 @@ int main(int argc, char **argv)
     int status = 0;
 
     memset(&ctx, 0, sizeof ctx);
+    ctx.argv = argv;
     if (argc < 2) {
         caemp_usage(stderr);
         return CAEMP_EXIT_DIE;

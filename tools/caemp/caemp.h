@@ -47,6 +47,9 @@ typedef struct caemp_ctx {
      * to (and are lost with), else NULL. */
     char *profile_name;
     aemp_val *detached;
+
+    /* main's argv, for run's re-execution (caemp restart) */
+    char **argv;
 } caemp_ctx;
 
 /* ---- caemp_rc.c ---- */
@@ -199,5 +202,14 @@ int caemp_db_command(const char *cmd, int argc, char **argv);
  *
  * eval NODE EXPR... and trace NODE, as aemp's; -1 if cmd is neither. */
 int caemp_eval_command(const char *cmd, int argc, char **argv);
+
+/* ---- caemp_shell.c ----
+ *
+ * shell [NODE] and restart NODE, as aemp's; -1 if cmd is neither. */
+int caemp_shell_command(const char *cmd, int argc, char **argv);
+
+/* The function a node started by `caemp run` answers a restart with (it
+ * re-executes itself): the one aemp's restart evaluates. */
+#define CAEMP_RESTART_FUNC "AnyEvent::Watchdog::Util::restart"
 
 #endif

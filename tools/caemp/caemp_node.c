@@ -273,7 +273,43 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     caemp_finish(ud, 0);
 }
 
-static int cmd_run(int argc, char **argv)
+/* caemp restart (CAEMP_RESTART_FUNC): a moment for what is queued on
+ * the links to go out, then the loop ends and cmd_run re-executes. */
+typedef struct run_state {
+    cmd_state st;
+    int restart;
+} run_state;
+
+static void restart_now(aemp_node *node, void *ud)
+{
+    (void)node;
+    caemp_finish(ud, 0);
+}
+
+static int restart_called(aemp_node *node, const aemp_val *args, void *ud)
+{
+    (void)args; /* Watchdog's restart takes a timeout: nothing to wait for */
+    run_state *rs = ud;
+    if (!rs->restart) {
+        rs->restart = 1;
+        aemp_log(node, AEMP_LOG_NOTE, "restart requested by %s: re-executing",
+                 aemp_srcnode(node) ? aemp_srcnode(node) : "?");
+        aemp_after(node, 0.1, restart_now, &rs->st);
+    }
+    return 0;
+}
+
+/* Runs the same caemp again, with the same arguments (the same pid). */
+static int reexec(char **argv)
+{
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    execvp(argv[0], argv); /* no /proc */
+    perror("caemp: run: restart: exec");
+    return 1;
+}
+
+static int cmd_run(char **main_argv, int argc, char **argv)
 {
     aemp_val *list = args_array(argc, argv);
     if (!list)
@@ -298,28 +334,33 @@ static int cmd_run(int argc, char **argv)
         aemp_map_set(args, k, aemp_ref(aemp_array_at(list, i + 1)));
     }
     aemp_unref(list);
-    cmd_state st = {0};
-    st.base = event_base_new();
-    st.node = st.base ? aemp_node_new(st.base) : NULL;
-    if (st.node)
-        aemp_node_set_service_loader(st.node, caemp_service_loader, NULL);
-    if (!st.node || aemp_node_configure(st.node, args, NULL)) {
+    run_state rs = {0};
+    cmd_state *st = &rs.st;
+    st->base = event_base_new();
+    st->node = st->base ? aemp_node_new(st->base) : NULL;
+    if (st->node)
+        aemp_node_set_service_loader(st->node, caemp_service_loader, NULL);
+    if (!st->node || aemp_node_configure(st->node, args, NULL)) {
         fprintf(stderr, "caemp: run: %s\n",
-                st.node ? aemp_node_errmsg(st.node) : "out of memory");
+                st->node ? aemp_node_errmsg(st->node) : "out of memory");
         aemp_unref(args);
-        caemp_stop_node(&st);
+        caemp_stop_node(st);
         return 1;
     }
     aemp_unref(args);
-    struct event *sigint = evsignal_new(st.base, SIGINT, on_signal, &st);
-    struct event *sigterm = evsignal_new(st.base, SIGTERM, on_signal, &st);
+    if (main_argv)
+        aemp_func_register(st->node, CAEMP_RESTART_FUNC, restart_called, &rs);
+    struct event *sigint = evsignal_new(st->base, SIGINT, on_signal, st);
+    struct event *sigterm = evsignal_new(st->base, SIGTERM, on_signal, st);
     event_add(sigint, NULL);
     event_add(sigterm, NULL);
-    event_base_dispatch(st.base);
+    event_base_dispatch(st->base);
     event_free(sigint);
     event_free(sigterm);
-    caemp_stop_node(&st);
-    return 0;
+    /* freeing the node closes its links and its listener before the new
+     * image binds again */
+    caemp_stop_node(st);
+    return rs.restart ? reexec(main_argv) : 0;
 }
 
 int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv)
@@ -329,7 +370,7 @@ int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv)
     if (caemp_rc_dirty(ctx) && caemp_rc_save(ctx))
         return CAEMP_EXIT_DIE;
     if (!strcmp(cmd, "run"))
-        return cmd_run(argc, argv);
+        return cmd_run(ctx->argv, argc, argv);
     if (!strcmp(cmd, "snd"))
         return cmd_snd(argc, argv);
     if (!strcmp(cmd, "cal"))
@@ -338,6 +379,8 @@ int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv)
         return cmd_mon(argc, argv);
     if (!strcmp(cmd, "conform"))
         return caemp_conform(argc, argv); /* conform/conform.c */
+    if (!strcmp(cmd, "shell") || !strcmp(cmd, "restart"))
+        return caemp_shell_command(cmd, argc, argv); /* caemp_shell.c */
     if (!strcmp(cmd, "eval") || !strcmp(cmd, "trace"))
         return caemp_eval_command(cmd, argc, argv); /* caemp_eval.c */
     return caemp_db_command(cmd, argc, argv); /* caemp_db.c, or -1 */
