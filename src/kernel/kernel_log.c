@@ -15,11 +15,16 @@ void aempi_log_init(aemp_node *n)
     n->trace = v && *v && strcmp(v, "0");
 }
 
+void aempi_log_free(aemp_node *n)
+{
+    aempi_logger_free(&n->log);
+}
+
 void aemp_node_set_log(aemp_node *n, int level, aemp_log_cb cb, void *ud)
 {
     if (!n)
         return;
-    n->log.level = level;
+    aempi_logger_set_level(&n->log, level);
     n->log.cb = cb;
     n->log.ud = ud;
 }
