@@ -365,6 +365,8 @@ static void run_command(const aemp_val *cmd)
         aemp_mon(node, a1, on_mon, keep(tag ? tag : a1));
     } else if (!strcmp(op, "kil") && a1) {
         aemp_kil(node, a1, rest(cmd, 2));
+    } else if (!strcmp(op, "log") && a1) { /* ["log", TEXT, LEVEL] */
+        aemp_log(node, (int)aemp_as_int(aemp_array_at(cmd, 2)), "%s", a1);
     } else if (!strcmp(op, "ping")) {
         emit(aemp_arrayv(aemp_str("pong"), aemp_copy(aemp_array_at(cmd, 1)),
                          NULL));

@@ -155,6 +155,7 @@ my %cmd = (
    kil => sub { kil @_ },
    nodes => sub { emit nodes => up_nodes },
    ping => sub { emit pong => $_[0] },
+   log => sub { AE::log $_[1] => $_[0] }, # ["log", TEXT, LEVEL], context main
 
    db_set => sub {
       my ($name, $family, $key, $value) = @_;

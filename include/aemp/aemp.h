@@ -5,6 +5,7 @@
 #include "aemp/db.h"
 #include "aemp/error.h"
 #include "aemp/func.h"
+#include "aemp/logcatcher.h"
 #include "aemp/node.h"
 #include "aemp/rc.h"
 #include "aemp/service.h"

@@ -255,6 +255,7 @@ struct aemp_node {
 void aempi_trace_msg(aemp_node *n, const char *dir, const char *nodeid,
                      const char *portid, const aemp_val *msg);
 void aempi_log_init(aemp_node *n);
+void aempi_log_free(aemp_node *n);
 
 #define LOG_KERNEL "AnyEvent::MP::Kernel"
 

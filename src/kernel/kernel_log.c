@@ -3,23 +3,128 @@
  * logs of C and Perl nodes read alike. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "aemp/func.h"
+#include "aemp/logcatcher.h"
 #include "kernel.h"
 #include "value_json.h"
+
+#define LOGCATCHER_CTX "AnyEvent::MP::LogCatcher"
+
+/* ---- LogCatcher.pm's connect: this node's lines to a catcher's port ---- */
+
+/* One catcher's connection: a tap of the node's logger, removed when the
+ * catcher's port dies (the tap owns it). */
+typedef struct catcher_conn {
+    aemp_node *n;
+    char *port;
+    aempi_log_tap *tap;
+} catcher_conn;
+
+static void conn_free(void *ud)
+{
+    catcher_conn *c = ud;
+    free(c->port);
+    free(c);
+}
+
+/* fmt_cb's [$time, $ctx->title, $level, $msg], sent as log_cb does */
+static void conn_line(double t, int level, const char *ctx, const char *msg,
+                      void *ud)
+{
+    catcher_conn *c = ud;
+    aemp_snd(c->n, c->port,
+             aemp_arrayv(aemp_double(t), aemp_str(ctx), aemp_int(level),
+                         aemp_str(msg), NULL));
+}
+
+static void conn_port_gone(aemp_node *n, const char *port,
+                           const aemp_val *reason, void *ud)
+{
+    (void)port;
+    (void)reason;
+    aempi_logger_tap_remove(&n->log, ((catcher_conn *)ud)->tap);
+}
+
+/* AnyEvent::Log's level of a context: a number, a name, "all", "off" */
+static int catcher_level(const aemp_val *v)
+{
+    const char *s = aemp_str_ptr(v, NULL);
+    if (!s) {
+        aemp_type t = aemp_type_of(v);
+        double l = aemp_as_double(v);
+        if ((t != AEMP_INT && t != AEMP_UINT && t != AEMP_DOUBLE) || !(l >= 0))
+            return -1;
+        return l > 9 ? 9 : (int)l;
+    }
+    if (!strcmp(s, "0") || !strcmp(s, "off") || !strcmp(s, "none"))
+        return 0;
+    if (!strcmp(s, "all"))
+        return 9;
+    return aempi_log_level_parse(s);
+}
+
+/* connect ($version, $rport, $loglevel) */
+static int catcher_connect(aemp_node *n, const aemp_val *args, void *ud)
+{
+    (void)ud;
+    const char *port = aemp_str_ptr(aemp_array_at(args, 1), NULL);
+    int level = catcher_level(aemp_array_at(args, 2));
+    if (!port || !strchr(port, '#')) {
+        aemp_die(n, "%s::connect: no port to send the log to", LOGCATCHER_CTX);
+        return 1;
+    }
+    if (level < 0) {
+        aemp_die(n, "%s::connect: not a valid logging level", LOGCATCHER_CTX);
+        return 1;
+    }
+    catcher_conn *c = calloc(1, sizeof *c);
+    if (c && (c->port = strdup(port))) {
+        c->n = n;
+        c->tap = aempi_logger_tap_add(&n->log, level, conn_line, c, conn_free);
+    }
+    if (!c || !c->tap) {
+        if (c)
+            conn_free(c);
+        aemp_die(n, "out of memory");
+        return 1;
+    }
+    /* monitor them, silently stop if they die */
+    if (!aemp_mon(n, port, conn_port_gone, c).id) {
+        aempi_logger_tap_remove(&n->log, c->tap);
+        aemp_die(n, "%s::connect: cannot monitor %s", LOGCATCHER_CTX, port);
+        return 1;
+    }
+    aemp_log_ctx(n, 8, LOGCATCHER_CTX,
+                 "starting to propagate log messages to %s", port);
+    return 0;
+}
+
+int aemp_log_level(const char *name)
+{
+    return aempi_log_level_parse(name);
+}
 
 void aempi_log_init(aemp_node *n)
 {
     aempi_logger_init(&n->log);
     const char *v = aempi_ae_getenv("MP_TRACE");
     n->trace = v && *v && strcmp(v, "0");
+    aemp_func_register(n, LOGCATCHER_CTX "::connect", catcher_connect, NULL);
+}
+
+void aempi_log_free(aemp_node *n)
+{
+    aempi_logger_free(&n->log);
 }
 
 void aemp_node_set_log(aemp_node *n, int level, aemp_log_cb cb, void *ud)
 {
     if (!n)
         return;
-    n->log.level = level;
+    aempi_logger_set_level(&n->log, level);
     n->log.cb = cb;
     n->log.ud = ud;
 }

@@ -104,6 +104,7 @@ void aemp_node_free(aemp_node *n)
     aempi_buf_free(&n->scratch);
     free(n->errmsg);
     free(n->last_link_error);
+    aempi_log_free(n);
     free(n);
 }
 

@@ -33,6 +33,7 @@ static const char usage_text[] =
     "   caemp db_set <family> <key> [<value>] # hold key=value until ^C\n"
     "   caemp db_mon <family>          # print each change, until ^C\n"
     "   caemp nodes                    # print the nodes linked to\n"
+    "   caemp logcatcher [<level>]     # print every node's log, until ^C\n"
     "\n"
     "   # run a node\n"
     "   caemp run configure_args...    # run a node (first command only)\n"

@@ -4,6 +4,7 @@
  *   caemp db_set F K [V]    hold F/K (= V, default null) until SIGINT/TERM
  *   caemp db_mon F          print every change of F as a JSON line
  *   caemp nodes             print the nodes linked once there is a master
+ *   caemp logcatcher [L]    every other node's log lines, until SIGINT/TERM
  *
  * Each runs a node configured as aemp's (caemp_start_node). Output is
  * canonical JSON (keys sorted), one line, so it can be compared and
@@ -430,8 +431,46 @@ static int cmd_nodes(int argc, char **argv)
     return rc ? 1 : r.st.status;
 }
 
+/* ---- logcatcher ---- */
+
+/* LogCatcher.pm's catch: every other node's lines at LEVEL or below, on
+ * stderr in AnyEvent::Log's format with the [NODE+DIFF] prefix, this
+ * node's filter opened to LEVEL so that they pass it, as with
+ * AE_VERBOSE=LEVEL aemp run ... services '[["...::catch",LEVEL]]'. */
+static int cmd_logcatcher(int argc, char **argv)
+{
+    int level = argc ? aemp_log_level(argv[0]) : 9;
+    if (argc > 1 || level < 0) {
+        fprintf(stderr, "caemp: logcatcher: usage: caemp logcatcher "
+                "[LEVEL] (1..9 or a name: fatal alert crit error warn note "
+                "info debug trace)\n");
+        return 1;
+    }
+    db_run r = {0};
+    aemp_logcatcher *lc = NULL;
+    int rc = start(&r, "logcatcher", mon_no_master, 0);
+    if (!rc) {
+        aemp_node_set_log(r.st.node, level, NULL, NULL);
+        lc = aemp_logcatcher_start(r.st.node, level, NULL, NULL);
+        if (!lc) {
+            fprintf(stderr, "caemp: logcatcher: %s\n",
+                    aemp_node_errmsg(r.st.node));
+            rc = 1;
+        }
+    }
+    if (!rc) {
+        on_signals(&r, mon_stop);
+        event_base_dispatch(r.st.base);
+    }
+    aemp_logcatcher_stop(lc);
+    stop(&r);
+    return rc ? 1 : r.st.status;
+}
+
 int caemp_db_command(const char *cmd, int argc, char **argv)
 {
+    if (!strcmp(cmd, "logcatcher"))
+        return cmd_logcatcher(argc, argv);
     if (!strcmp(cmd, "db_keys") || !strcmp(cmd, "db_values")
         || !strcmp(cmd, "db_family"))
         return cmd_query(cmd, argc, argv);
