@@ -37,7 +37,10 @@ static const char usage_text[] =
     "\n"
     "   # run a node\n"
     "   caemp run configure_args...    # run a node (first command only)\n"
-    "\n"
+    "\n";
+
+/* in two pieces: C11 compilers need not take a literal past 4095 bytes */
+static const char usage_config[] =
     "   # node configuration: node ID\n"
     "   caemp setnodeid <nodeid>       # configure the real node id\n"
     "   caemp delnodeid                # reset node id to default (= inherit)\n"
@@ -99,6 +102,7 @@ static const char usage_text[] =
 void caemp_usage(FILE *out)
 {
     fputs(usage_text, out);
+    fputs(usage_config, out);
 }
 
 /* ---- Perl strings in and out ---- */
