@@ -20,6 +20,15 @@
  *                                   cal; TIMEOUT null: none. Reports
  *                                   ["cal", TAG, @reply] (no reply: empty)
  *   ["func", NODE, NAME, @args]     snd_to_func
+ *   ["dataconn", TAG, NODE, TIMEOUT, INIT, @data]
+ *                                   AnyEvent::MP::DataConn::connect_to;
+ *                                   reports ["dc_connected", TAG] and
+ *                                   writes "hello from connect TAG\n",
+ *                                   then ["dc_line", TAG, LINE] for the
+ *                                   line the other end writes; on failure
+ *                                   ["dc_error", TAG, TEXT]
+ *   ["global_addr"]                 (Perl only) ["global_addr", [the keys
+ *                                   of %AnyEvent::MP::Global::addr]]
  *   ["quit"]
  *
  * Functions other nodes may call (spawn_node.pl defines the same subs):
@@ -32,6 +41,11 @@
  *   Interop::Func::add N..., REPLY  sends the sum to REPLY; reports
  *                                   ["func", "add", N...]
  *   Interop::Func::note @x          reports ["func", "note", @x]
+ *   Interop::DataConn::init @data, END
+ *                                   a data connection's init function:
+ *                                   reports ["dc_init", @data], writes
+ *                                   "hello from init\n", then ["dc_line",
+ *                                   "init", LINE] for the line it reads
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +191,82 @@ static int func_note(aemp_node *n, const aemp_val *args, void *ud)
 
 /* ---- commands --------------------------------------------------------------------- */
 
+/* ---- data connections ------------------------------------------------------ */
+
+/* One end: reports the first line it reads under its tag, and stays open
+ * until the other closes it, so that its own line is surely written. */
+static void dc_read(struct bufferevent *bev, void *ud)
+{
+    size_t len;
+    char *line = evbuffer_readln(bufferevent_get_input(bev), &len,
+                                 EVBUFFER_EOL_LF);
+    if (!line)
+        return;
+    emit(aemp_arrayv(aemp_str("dc_line"), aemp_str(ud), aemp_str(line),
+                     NULL));
+    free(line);
+}
+
+static void dc_event(struct bufferevent *bev, short what, void *ud)
+{
+    (void)what;
+    free(ud);
+    bufferevent_free(bev);
+}
+
+static void dc_start(struct bufferevent *bev, const char *tag,
+                     const char *hello)
+{
+    bufferevent_setcb(bev, dc_read, NULL, dc_event, strdup(tag));
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    bufferevent_write(bev, hello, strlen(hello));
+}
+
+static void dc_init(aemp_node *n, const char *peer, const aemp_val *data,
+                    struct bufferevent *bev, void *ud)
+{
+    (void)n;
+    (void)peer;
+    (void)ud;
+    aemp_val *ev = aemp_arrayv(aemp_str("dc_init"), NULL);
+    for (size_t i = 0; i < aemp_array_len(data); i++)
+        aemp_array_push(ev, aemp_copy(aemp_array_at(data, i)));
+    emit(ev);
+    dc_start(bev, "init", "hello from init\n");
+}
+
+static void dc_connected(aemp_node *n, struct bufferevent *bev,
+                         const char *error, void *ud)
+{
+    (void)n;
+    char *tag = ud;
+    if (bev) {
+        emit(aemp_arrayv(aemp_str("dc_connected"), aemp_str(tag), NULL));
+        char hello[128];
+        snprintf(hello, sizeof hello, "hello from connect %s\n", tag);
+        dc_start(bev, tag, hello);
+    } else {
+        emit(aemp_arrayv(aemp_str("dc_error"), aemp_str(tag),
+                         aemp_str(error), NULL));
+    }
+    free(tag);
+}
+
+/* dataconn: TAG, NODE, TIMEOUT, INIT, @data */
+static void cmd_dataconn(const aemp_val *cmd)
+{
+    char *tag = strdup(str_at(cmd, 1));
+    int rc = aemp_dataconn_connect(node, str_at(cmd, 2),
+                                   aemp_as_double(aemp_array_at(cmd, 3)),
+                                   str_at(cmd, 4), rest(cmd, 5), dc_connected,
+                                   tag);
+    if (rc) {
+        emit(aemp_arrayv(aemp_str("dc_error"), aemp_str(tag),
+                         aemp_str(aemp_strerror(rc)), NULL));
+        free(tag);
+    }
+}
+
 static char *full_port(const char *name)
 {
     size_t len = strlen(aemp_node_id(node)) + strlen(name) + 2;
@@ -229,6 +319,8 @@ static void run_command(const aemp_val *cmd)
         cmd_cal(cmd);
     } else if (!strcmp(op, "func")) {
         aemp_snd_to_func(node, str_at(cmd, 1), str_at(cmd, 2), rest(cmd, 3));
+    } else if (!strcmp(op, "dataconn")) {
+        cmd_dataconn(cmd);
     } else if (!strcmp(op, "quit")) {
         event_base_loopexit(base, NULL);
     } else {
@@ -279,6 +371,7 @@ int main(int argc, char **argv)
     aemp_func_register(node, "Interop::Spawn::init", spawn_init, NULL);
     aemp_func_register(node, "Interop::Func::add", func_add, NULL);
     aemp_func_register(node, "Interop::Func::note", func_note, NULL);
+    aemp_dataconn_register(node, "Interop::DataConn::init", dc_init, NULL);
     struct bufferevent *in = bufferevent_socket_new(base, 0, 0);
     bufferevent_setcb(in, on_stdin, NULL, on_stdin_event, NULL);
     bufferevent_enable(in, EV_READ);

@@ -10,6 +10,7 @@ use AnyEvent;
 use AnyEvent::Handle;
 use AnyEvent::MP;
 use AnyEvent::MP::Kernel;
+use AnyEvent::MP::DataConn;
 use JSON::XS;
 
 $| = 1;
@@ -48,6 +49,22 @@ sub Interop::Func::note {
    emit func => note => @_;
 }
 
+my %dc_ends; # keeps each data connection end until the other closes it
+
+sub dc_start {
+   my ($hdl, $tag, $hello) = @_;
+   $dc_ends{$hdl} = $hdl;
+   $hdl->on_error(sub { delete $dc_ends{$hdl} });
+   $hdl->push_write($hello);
+   $hdl->push_read(line => sub { emit dc_line => $tag, $_[1] });
+}
+
+sub Interop::DataConn::init {
+   my $hdl = pop;
+   emit dc_init => @_;
+   dc_start($hdl, "init", "hello from init\n");
+}
+
 # ---- commands -------------------------------------------------------------------
 
 my %cmd = (
@@ -79,6 +96,23 @@ my %cmd = (
    func => sub {
       my ($node, $name, @args) = @_;
       AnyEvent::MP::Kernel::snd_to_func $node, $name, @args;
+   },
+   dataconn => sub {
+      my ($tag, $node, $timeout, $init, @data) = @_;
+      # connect_to wants a port context: its errors kill that port
+      my $port = port;
+      mon $port, sub { emit dc_error => $tag, join " ", map $_ // "undef", @_ };
+      peval $port, sub {
+         AnyEvent::MP::DataConn::connect_to $node, $timeout, $init, @data, sub {
+            emit dc_connected => $tag;
+            dc_start($_[0], $tag, "hello from connect $tag\n");
+         };
+      };
+   },
+   # where 2.02's connect_to looks for listeners (1.x's Global filled it)
+   global_addr => sub {
+      no warnings "once";
+      emit global_addr => [sort keys %AnyEvent::MP::Global::addr];
    },
    quit => sub { exit 0 },
 );

@@ -142,6 +142,44 @@ START_TEST(test_greeting_perl)
 }
 END_TEST
 
+START_TEST(test_greeting_dataconn)
+{
+    /* Perl 2.02's connect_to side (AnyEvent::MP::DataConn::_connect) */
+    const char *perl = "aemp-dataconn;1;p;tls_sha3_512,hmac_sha3_512,tls_anon,"
+                       "cleartext;cbor,json,storable;provider=AE-2.02;"
+                       "peeraddr=127.0.0.1:45851;dataconn_id=b@p";
+    aemp_greeting g;
+    const char *err;
+    ck_assert_int_eq(aempi_greeting_parse(perl, &g, &err), 0);
+    ck_assert_str_eq(g.protocol, "aemp-dataconn");
+    ck_assert_str_eq(g.nodeid, "p");
+    ck_assert_str_eq(g.dataconn_id, "b@p");
+    ck_assert_ptr_null(g.mproto);
+    aempi_greeting_clear(&g);
+    /* ours: no node protocol keys, the id, tls when asked */
+    char *line = aempi_greeting_format_dataconn("c", "hmac_sha3_512", "json",
+                                                "127.0.0.1:1", "1.0", "c@x");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_int_eq(strncmp(line, "aemp-dataconn;1;c;hmac_sha3_512;json;",
+                             37), 0);
+    ck_assert_int_eq(aempi_greeting_parse(line, &g, &err), 0);
+    ck_assert_str_eq(g.dataconn_id, "c@x");
+    ck_assert_str_eq(g.tls, "1.0");
+    ck_assert_ptr_null(g.mproto);
+    ck_assert_ptr_null(g.gproto);
+    aempi_greeting_clear(&g);
+    free(line);
+    /* a node greeting has no id; another aemp-WORD is no protocol of ours */
+    ck_assert_int_eq(aempi_greeting_parse("aemp;1;x;a;b", &g, &err), 0);
+    ck_assert_ptr_null(g.dataconn_id);
+    aempi_greeting_clear(&g);
+    ck_assert_int_eq(aempi_greeting_parse("aemp-other;1;x;a;b;dataconn_id=1",
+                                          &g, &err), -1);
+    ck_assert_int_eq(aempi_greeting_parse("aemp-dataconnx;1;x;a;b", &g, &err),
+                     -1);
+}
+END_TEST
+
 START_TEST(test_greeting_bad)
 {
     aemp_greeting g;
@@ -217,6 +255,7 @@ int main(void)
     tcase_add_test(tc, test_vectors);
     tcase_add_test(tc, test_greeting_roundtrip);
     tcase_add_test(tc, test_greeting_perl);
+    tcase_add_test(tc, test_greeting_dataconn);
     tcase_add_test(tc, test_greeting_bad);
     tcase_add_test(tc, test_pick);
     tcase_add_test(tc, test_nonce);

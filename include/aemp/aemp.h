@@ -2,6 +2,7 @@
 #ifndef AEMP_AEMP_H
 #define AEMP_AEMP_H
 
+#include "aemp/dataconn.h"
 #include "aemp/db.h"
 #include "aemp/error.h"
 #include "aemp/func.h"

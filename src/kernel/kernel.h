@@ -98,6 +98,8 @@ typedef struct aemp_link_owner {
     aemp_remote *trial;    /* a connect attempt for this node: listed in
                               its trials */
     aemp_remote *remote;   /* set when the link carries a node */
+    struct kernel_dc *dataconn; /* a data connection we are making
+                                   (kernel_dataconn.c) */
 } aemp_link_owner;
 
 static inline aemp_link_owner *aemp_link_owner_of(aemp_link *link)
@@ -244,6 +246,8 @@ struct aemp_node {
     int die_set;
 
     char *last_link_error;    /* why the last link we started failed */
+
+    struct kernel_dataconns *dataconns; /* kernel_dataconn.c */
 
     aemp_logger log;          /* lent to the transport */
     int trace;
@@ -452,6 +456,21 @@ int aempi_kernel_func_get(aemp_node *n, const char *name, aemp_func_cb *cb,
  * n->die_msg */
 int aempi_kernel_services_run(aemp_node *n);
 void aempi_kernel_services_free(aemp_node *n);
+
+/* ---- kernel_dataconn.c: data connections (AnyEvent::MP::DataConn) ---- */
+/* Its state and node-port requests (_expect, _connect); 0 or -1. */
+int aempi_kernel_dataconn_init(aemp_node *n);
+/* After the links are gone: the pending connections, without callbacks. */
+void aempi_kernel_dataconn_free(aemp_node *n);
+/* Where node id listens, as the addresses hook's lookup found it. */
+void aempi_kernel_dataconn_addresses(aemp_node *n, const char *id,
+                                     const aemp_val *addrs);
+/* The transport's dataconn hook, and the error hook of a data
+ * connection's link. */
+void aempi_kernel_dataconn_link(aemp_node *n, aemp_link *link,
+                                const char *id);
+void aempi_kernel_dataconn_link_error(aemp_node *n, aemp_link *link,
+                                      const char *msg);
 
 /* ---- node_listen.c: listeners ---- */
 struct sockaddr;

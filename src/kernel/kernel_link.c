@@ -16,7 +16,15 @@ static void hook_up(void *ud, aemp_link *link)
 
 static void hook_error(void *ud, aemp_link *link, const char *msg)
 {
-    aempi_kernel_link_error(ud, link, msg);
+    if (aempi_link_dataconn_id(link)) /* never a node's link */
+        aempi_kernel_dataconn_link_error(ud, link, msg);
+    else
+        aempi_kernel_link_error(ud, link, msg);
+}
+
+static void hook_dataconn(void *ud, aemp_link *link, const char *id)
+{
+    aempi_kernel_dataconn_link(ud, link, id);
 }
 
 static void hook_frame(void *ud, aemp_link *link, aemp_val *frame)
@@ -41,6 +49,7 @@ static const aemp_link_hooks link_hooks = {
     .frame = hook_frame,
     .io_done = hook_io_done,
     .io_deliver = hook_io_deliver,
+    .dataconn = hook_dataconn,
 };
 
 int aempi_kernel_link_host_init(aemp_node *n)

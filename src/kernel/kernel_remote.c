@@ -243,6 +243,8 @@ static void try_next_address(evutil_socket_t fd, short what, void *ud)
 void aempi_kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses)
 {
     aemp_node *n = r->node;
+    /* a data connection may be waiting for the same answer */
+    aempi_kernel_dataconn_addresses(n, r->id, addresses);
     if (r->link || r->connect_w || r->firing)
         return;
     size_t count = aemp_array_len(addresses);

@@ -53,7 +53,8 @@ aemp_node *aempi_kernel_node_new(struct event_base *base)
     n->uniq = malloc(10);
     n->runiq = malloc(11);
     n->jobs_ev = event_new(base, -1, 0, on_jobs, n);
-    int no_host = aempi_kernel_link_host_init(n);
+    int no_host = aempi_kernel_link_host_init(n) ||
+                  aempi_kernel_dataconn_init(n);
     n->monitor_timeout = 30;
     n->connect_interval = 2;
     n->max_send_queue = 64 * 1024 * 1024;
@@ -80,6 +81,7 @@ void aemp_node_free(aemp_node *n)
     aempi_kernel_seeds_free(n);
     aempi_kernel_listeners_free(n);
     aempi_link_host_clear(&n->transport); /* the links, without hooks */
+    aempi_kernel_dataconn_free(n);
     aempi_kernel_remotes_free(n);
     aempi_kernel_hooks_free(n);
     aempi_kernel_node_requests_free(n);

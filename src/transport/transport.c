@@ -89,9 +89,15 @@ static aemp_link *link_new(aemp_link_host *h, evutil_socket_t fd)
 static int send_greeting(aemp_link *l)
 {
     const aemp_link_settings *set = &l->host->set;
-    l->lg1 = aempi_greeting_format(set->nodeid, set->auth_accept,
-                                   set->framings, l->peer,
-                                   set->tls_ctx ? "1.0" : NULL);
+    const char *tls = set->tls_ctx ? "1.0" : NULL;
+    /* an accepted link greets before it knows what the peer wants */
+    l->lg1 = l->dataconn_id && !l->accepted
+                 ? aempi_greeting_format_dataconn(set->nodeid,
+                                                  set->auth_accept,
+                                                  set->framings, l->peer, tls,
+                                                  l->dataconn_id)
+                 : aempi_greeting_format(set->nodeid, set->auth_accept,
+                                         set->framings, l->peer, tls);
     if (!l->lg1 || aempi_nonce_line(l->lg2))
         return -1;
     struct evbuffer *out = bufferevent_get_output(l->bev);
@@ -154,7 +160,8 @@ void aempi_link_free(aemp_link *l)
     if (l->next)
         l->next->prev = l->prev;
     aempi_link_io_free(l);
-    bufferevent_free(l->io); /* a TLS filter frees the socket with it */
+    if (l->io) /* NULL: aempi_link_take gave it away */
+        bufferevent_free(l->io); /* a TLS filter frees the socket with it */
     if (l->fail_ev)
         event_free(l->fail_ev);
     free(l->fail_msg);
@@ -166,6 +173,7 @@ void aempi_link_free(aemp_link *l)
     free(l->rg1);
     free(l->rg2);
     free(l->remote_id);
+    free(l->dataconn_id);
     free(l->reason);
     free(l);
 }
@@ -183,16 +191,38 @@ static int on_greeting(aemp_link *l, char *line)
                          line);
         return -1;
     }
+    /* Perl's accepting side switches to the protocol the peer asks for;
+     * one we connected ourselves keeps its own */
+    int dataconn = !strcmp(g.protocol, AEMP_DATACONN_PROTOCOL);
+    if (dataconn && !l->accepted && !l->dataconn_id) {
+        aempi_greeting_clear(&g);
+        aempi_link_error(l, "unparsable greeting, expected 'aemp', got '%s'",
+                         AEMP_DATACONN_PROTOCOL);
+        return -1;
+    }
+    if (dataconn && !l->dataconn_id) {
+        if (!g.dataconn_id || !*g.dataconn_id) {
+            aempi_greeting_clear(&g);
+            aempi_link_error(l, "%s greeting without dataconn_id",
+                             AEMP_DATACONN_PROTOCOL);
+            return -1;
+        }
+        l->dataconn_id = strdup(g.dataconn_id);
+    }
     l->remote_id = strdup(g.nodeid);
     long version = g.version;
     aempi_greeting_clear(&g);
-    if (!l->remote_id) {
+    if (!l->remote_id || (dataconn && !l->dataconn_id)) {
         aempi_link_error(l, "out of memory");
         return -1;
     }
     const char *why = NULL;
     aemp_link_host *h = l->host;
-    int refuse = h->hooks->greeted(h->ud, l, l->remote_id, &why);
+    /* a data connection is no node link: Perl skips the checks of
+     * talking to ourselves and of a node already connected */
+    int refuse = l->dataconn_id
+                     ? 0
+                     : h->hooks->greeted(h->ud, l, l->remote_id, &why);
     if (l->state == LINK_DEAD)
         return -1;
     if (version != AEMP_PROTOCOL_VERSION) {
@@ -331,6 +361,8 @@ static int on_frame(aemp_val *frame, void *ud)
     return l->state == LINK_DEAD ? 1 : 0;
 }
 
+static int dataconn_up(aemp_link *l);
+
 static int on_auth(aemp_link *l, char *line)
 {
     aemp_link_host *h = l->host;
@@ -382,6 +414,8 @@ static int on_auth(aemp_link *l, char *line)
     }
     int cbor_in = !strcmp(framing, "cbor");
     free(line);
+    if (l->dataconn_id)
+        return dataconn_up(l);
     /* each side sends in the framing it chose from the other's list */
     l->cbor_out = !strcmp(l->s_framing, "cbor");
     if (cbor_in)
@@ -409,6 +443,47 @@ static int on_auth(aemp_link *l, char *line)
                      l->untrusted ? " (untrusted, tls_anon)" : "");
     h->hooks->up(h->ud, l);
     return l->state == LINK_DEAD ? -1 : 0;
+}
+
+/* A data connection is authenticated: its user takes the socket
+ * (aempi_link_take) or the link closes. Either way no more lines. */
+static int dataconn_up(aemp_link *l)
+{
+    aemp_link_host *h = l->host;
+    if (l->fail_ev)
+        event_del(l->fail_ev); /* the handshake deadline */
+    l->state = LINK_DATA;
+    aempi_logger_log(h->log, 9, LOG_TRANSPORT,
+                     "%s: data connection %s with %s%s.", l->peer,
+                     l->dataconn_id, l->remote_id, l->tls ? " over TLS" : "");
+    if (h->hooks->dataconn)
+        h->hooks->dataconn(h->ud, l, l->dataconn_id);
+    if (l->state != LINK_DEAD)
+        aempi_link_close(l, "data connection not taken");
+    return -1;
+}
+
+struct bufferevent *aempi_link_take(aemp_link *l)
+{
+    if (!l->dataconn_id || l->state != LINK_DATA || !l->io)
+        return NULL;
+    struct bufferevent *b = l->io;
+    /* the socket's bufferevent under a TLS filter keeps the filter's
+     * callbacks; the one the user gets has none of ours */
+    bufferevent_setcb(b, NULL, NULL, NULL, NULL);
+    bufferevent_set_timeouts(l->bev, NULL, NULL);
+    bufferevent_set_timeouts(b, NULL, NULL);
+    l->io = l->bev = NULL;
+    l->state = LINK_DEAD;
+    free(l->reason);
+    l->reason = strdup("taken");
+    event_active(l->host->reap_ev, 0, 0);
+    return b;
+}
+
+const char *aempi_link_dataconn_id(const aemp_link *l)
+{
+    return l->dataconn_id;
 }
 
 /* Reads handshake lines (each handler takes its line); returns -1 when the link died, 0 when more input
@@ -610,8 +685,8 @@ static void link_start(aemp_link *l)
     link_fail_at(l, strerror(ETIMEDOUT), &tv);
 }
 
-aemp_link *aempi_link_connect(aemp_link_host *h, const char *host,
-                              const char *port)
+static aemp_link *link_connect(aemp_link_host *h, const char *host,
+                               const char *port, const char *dataconn_id)
 {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
@@ -619,6 +694,10 @@ aemp_link *aempi_link_connect(aemp_link_host *h, const char *host,
     aemp_link *l = link_new(h, -1);
     if (!l)
         return NULL;
+    if (dataconn_id && !(l->dataconn_id = strdup(dataconn_id))) {
+        aempi_link_free(l);
+        return NULL;
+    }
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai) {
         l->peer = malloc(strlen(host) + strlen(port) + 4);
@@ -649,6 +728,18 @@ aemp_link *aempi_link_connect(aemp_link_host *h, const char *host,
     return l;
 }
 
+aemp_link *aempi_link_connect(aemp_link_host *h, const char *host,
+                              const char *port)
+{
+    return link_connect(h, host, port, NULL);
+}
+
+aemp_link *aempi_link_connect_dataconn(aemp_link_host *h, const char *host,
+                                       const char *port, const char *id)
+{
+    return id && *id ? link_connect(h, host, port, id) : NULL;
+}
+
 aemp_link *aempi_link_accept(aemp_link_host *h, evutil_socket_t fd,
                              const struct sockaddr *sa, int salen)
 {
@@ -659,6 +750,7 @@ aemp_link *aempi_link_accept(aemp_link_host *h, evutil_socket_t fd,
         evutil_closesocket(fd);
         return NULL;
     }
+    l->accepted = 1;
     l->peer = format_hostport(sa);
     if (!l->peer || send_greeting(l)) {
         aempi_link_free(l);

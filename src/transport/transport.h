@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "log.h"
 
+struct bufferevent;
 struct event;
 struct event_base;
 struct sockaddr;
@@ -81,6 +82,12 @@ typedef struct aemp_link_hooks {
     /* Inside the outermost of them, after a read decoded frames: what
      * they queued may run now, before the other sockets are read. */
     void (*io_deliver)(void *ud);
+    /* A data connection (aemp-dataconn, docs/dataconn.md) finished the
+     * handshake: an accepted one whose greeting named dataconn_id id, or
+     * one of aempi_link_connect_dataconn. The hook takes the socket with
+     * aempi_link_take, or leaves the link to be closed. Such links never
+     * see greeted, up or frame. NULL: every data connection is closed. */
+    void (*dataconn)(void *ud, aemp_link *link, const char *id);
 } aemp_link_hooks;
 
 typedef struct aemp_link_host {
@@ -133,6 +140,22 @@ void aempi_link_host_busy_poll(aemp_link_host *h, unsigned usec);
 /* Starts connecting to host:port; the greeting goes out at once. */
 aemp_link *aempi_link_connect(aemp_link_host *h, const char *host,
                               const char *port);
+
+/* Starts a data connection (aemp-dataconn) to host:port for dataconn
+ * id: the handshake of a link, then hooks->dataconn. */
+aemp_link *aempi_link_connect_dataconn(aemp_link_host *h, const char *host,
+                                       const char *port, const char *id);
+
+/* Inside hooks->dataconn: the connection's bufferevent (a TLS filter when
+ * TLS was negotiated) with no callbacks or timeouts, what the peer sent
+ * after its auth line still in its input. The caller owns it from now
+ * on; the link is gone (no error hook) when the current callback
+ * returns. NULL for any other link. */
+struct bufferevent *aempi_link_take(aemp_link *link);
+
+/* The data connection's id, or NULL for a node link (so far: an accepted
+ * link learns it from the greeting). */
+const char *aempi_link_dataconn_id(const aemp_link *link);
 
 /* Takes an accepted socket. */
 aemp_link *aempi_link_accept(aemp_link_host *h, evutil_socket_t fd,

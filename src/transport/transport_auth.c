@@ -33,6 +33,27 @@ char *aempi_greeting_format(const char *nodeid, const char *auth_accept,
     return line;
 }
 
+char *aempi_greeting_format_dataconn(const char *nodeid,
+                                     const char *auth_accept,
+                                     const char *framings,
+                                     const char *peeraddr, const char *tls,
+                                     const char *dataconn_id)
+{
+    const char *fmt = AEMP_DATACONN_PROTOCOL
+        ";%d;%s;%s;%s;provider=%s;peeraddr=%s;dataconn_id=%s%s%s";
+    const char *provider = "AE-libaemp-" AEMP_VERSION;
+    const char *tlsk = tls ? ";tls=" : "";
+    int n = snprintf(NULL, 0, fmt, AEMP_PROTOCOL_VERSION, nodeid, auth_accept,
+                     framings, provider, peeraddr, dataconn_id, tlsk,
+                     tls ? tls : "");
+    char *line = malloc((size_t)n + 1);
+    if (line)
+        snprintf(line, (size_t)n + 1, fmt, AEMP_PROTOCOL_VERSION, nodeid,
+                 auth_accept, framings, provider, peeraddr, dataconn_id, tlsk,
+                 tls ? tls : "");
+    return line;
+}
+
 static void greeting_kv(aemp_greeting *g, char *kv)
 {
     char *eq = strchr(kv, '=');
@@ -50,6 +71,8 @@ static void greeting_kv(aemp_greeting *g, char *kv)
         g->gproto = v;
     else if (!strcmp(kv, "tls"))
         g->tls = v;
+    else if (!strcmp(kv, "dataconn_id"))
+        g->dataconn_id = v;
 }
 
 int aempi_greeting_parse(const char *line, aemp_greeting *g, const char **err)
@@ -91,7 +114,10 @@ int aempi_greeting_parse(const char *line, aemp_greeting *g, const char **err)
     g->nodeid = fields[2];
     g->auths = fields[3];
     g->framings = fields[4];
-    if (strcmp(g->protocol, "aemp")) {
+    /* Perl takes any aemp-WORD and fails later when it has no handler
+     * for it; dataconn is the only one there is */
+    if (strcmp(g->protocol, "aemp") &&
+        strcmp(g->protocol, AEMP_DATACONN_PROTOCOL)) {
         *err = "protocol mismatch";
         aempi_greeting_clear(g);
         return -1;

@@ -9,11 +9,15 @@
 #define AEMP_PROTOCOL_VERSION 1
 #define AEMP_NONCE_BYTES 66  /* base64: 88 characters */
 #define AEMP_LINE_MAX 4096   /* Perl's rbuf_max during the handshake */
+/* The protocol of a data connection (AnyEvent::MP::DataConn): the same
+ * handshake, then the socket is handed to its user instead of carrying
+ * frames (docs/dataconn.md). */
+#define AEMP_DATACONN_PROTOCOL "aemp-dataconn"
 
 /* Greeting line 1 as parsed. Pointers point into the parsed copy. */
 typedef struct aemp_greeting {
     char *copy;         /* owns all strings below */
-    char *protocol;     /* "aemp" */
+    char *protocol;     /* "aemp" or AEMP_DATACONN_PROTOCOL */
     long version;       /* must be 1 */
     char *nodeid;
     char *auths;        /* comma list: methods the sender accepts */
@@ -23,6 +27,7 @@ typedef struct aemp_greeting {
     char *mproto;
     char *gproto;
     char *tls;
+    char *dataconn_id;  /* which data connection (aemp-dataconn) */
 } aemp_greeting;
 
 /* Builds greeting line 1 (no LF). tls may be NULL (no cert). malloc'd. */
@@ -30,7 +35,18 @@ char *aempi_greeting_format(const char *nodeid, const char *auth_accept,
                             const char *framings, const char *peeraddr,
                             const char *tls);
 
-/* Parses greeting line 1. Returns 0, or -1 with *err a static text. */
+/* Greeting line 1 of a data connection (aemp-dataconn): as Perl's, no
+ * mproto or gproto (those are the node protocol's), and dataconn_id.
+ * malloc'd. */
+char *aempi_greeting_format_dataconn(const char *nodeid,
+                                     const char *auth_accept,
+                                     const char *framings,
+                                     const char *peeraddr, const char *tls,
+                                     const char *dataconn_id);
+
+/* Parses greeting line 1 of protocol "aemp" or "aemp-dataconn" (the
+ * caller checks which it may take). Returns 0, or -1 with *err a static
+ * text. */
 int aempi_greeting_parse(const char *line, aemp_greeting *g, const char **err);
 void aempi_greeting_clear(aemp_greeting *g);
 

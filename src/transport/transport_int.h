@@ -26,6 +26,8 @@ struct aemp_link {
     char *lg1, *rg1;   /* greeting lines */
     char lg2[89], *rg2;
     char *remote_id;
+    int accepted;      /* from our listener */
+    char *dataconn_id; /* a data connection (aemp-dataconn): its id */
     char s_auth[64];   /* what we send */
     char s_framing[32];
     char *reason;      /* why it closed */

@@ -2,7 +2,8 @@
  * a line up to LF, drops a CR, refuses 4 KiB or more, and parses it with
  * aempi_greeting_parse), then what the handshake does with a parsed line:
  * the auth and framing choice from its lists and the tls key. A parsed
- * line formatted again from its fields must parse to the same fields. */
+ * line formatted again from its fields must parse to the same fields,
+ * a data connection's (aemp-dataconn) with its protocol and id. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,8 +55,14 @@ static void check_choices(const aemp_greeting *g)
 static void check_reformat(const aemp_greeting *g)
 {
     const char *peer = g->peeraddr ? g->peeraddr : "127.0.0.1:4040";
-    char *again = aempi_greeting_format(g->nodeid, g->auths, g->framings, peer,
-                                        g->tls);
+    /* a data connection's greeting keeps its protocol and id */
+    int dataconn = !strcmp(g->protocol, AEMP_DATACONN_PROTOCOL);
+    const char *id = g->dataconn_id ? g->dataconn_id : "a@x";
+    char *again = dataconn ? aempi_greeting_format_dataconn(
+                                 g->nodeid, g->auths, g->framings, peer,
+                                 g->tls, id)
+                           : aempi_greeting_format(g->nodeid, g->auths,
+                                                   g->framings, peer, g->tls);
     if (!again)
         abort();
     aemp_greeting h;
@@ -66,7 +73,9 @@ static void check_reformat(const aemp_greeting *g)
     }
     if (!same(g->nodeid, h.nodeid) || !same(g->auths, h.auths) ||
         !same(g->framings, h.framings) || !same(peer, h.peeraddr) ||
-        !same(g->tls, h.tls) || h.version != AEMP_PROTOCOL_VERSION) {
+        !same(g->tls, h.tls) || h.version != AEMP_PROTOCOL_VERSION ||
+        !same(g->protocol, h.protocol) ||
+        !same(dataconn ? id : NULL, h.dataconn_id)) {
         fprintf(stderr, "formatted greeting parses differently: %s\n", again);
         abort();
     }

@@ -383,6 +383,10 @@ int cf_read_greeting(cf_conn *c)
                                 : "no greeting line 2 (nonce)");
     if (aempi_greeting_parse(c->r1, &c->rg, &err))
         return fail(c, CF_ERROR, "greeting line 1 unparsable: %s", err);
+    /* the parser also takes a data connection's; a node link is "aemp" */
+    if (strcmp(c->rg.protocol, "aemp"))
+        return fail(c, CF_ERROR, "greeting line 1 unparsable: %s",
+                    "protocol mismatch");
     return CF_GOT;
 }
 
