@@ -110,6 +110,24 @@ unlike AempInterop::slurp($cc->{err}), qr/perl debug line/, "a debug line of the
 unlike AempInterop::slurp($pcatch->{log}), qr/\[aemp\/[^\]]*\] \[pnode/,
    "a caught line is not caught again";
 
+# ---- a caught node goes down and comes back under the same id -----------------
+
+# KILL: no goodbye, the catchers see the link go down; the new instance
+# registers in 'l again and the catchers connect to it
+for my $kind (qw(c perl)) {
+   my $old = $kind eq "c" ? $cn : $pn;
+   my $id = $old->id;
+   $old->kill_node("KILL");
+   my $new = AempInterop::start_node($kind => nodeid => $id, %member);
+   $kind eq "c" ? ($cn = $new) : ($pn = $new);
+   $line = log_until_seen($new, $cc->{err}, 5, "warn", "$kind $id is back");
+   ok $line, "caemp logcatcher: the lines of a restarted $kind node arrive"
+      or diag AempInterop::slurp($cc->{err});
+   $line = log_until_seen($new, $pcatch->{log}, 5, "warn", "$kind $id is back for Perl");
+   ok $line, "the Perl catcher: the lines of a restarted $kind node arrive"
+      or diag $pcatch->log_text;
+}
+
 kill INT => $cc->{pid};
 my ($rc, $out, $err) = AempInterop::finish_caemp($cc, 10);
 is $rc, 0, "caemp logcatcher exits 0 on SIGINT";

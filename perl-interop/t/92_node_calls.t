@@ -55,10 +55,17 @@ for my $seed (qw(pseed cseed)) {
    sleep 0.1 while (can_on($seed, "g_set") // "") ne "1" && time < $deadline;
 }
 
+# function names a C node serves: "" until called, as on a Perl node
+# (DataConn.pm and LogCatcher.pm put nothing into %NODE_REQ)
+my @by_name = qw(AnyEvent::MP::DataConn::_expect
+   AnyEvent::MP::DataConn::_connect AnyEvent::MP::LogCatcher::connect
+   AnyEvent::Watchdog::Util::restart);
+
 my @tags = ("", qw(mon0 mon1 kil0 kil1 snd can eval time devnull
    g_global g_reply g_found g_chg1 g_chg2 g_slave
    g_set g_upd g_find g_db_family g_db_keys g_db_values g_mon1 g_mon0
-   g_disconnect no_such_tag AnyEvent::MP::_spawn Interop::Called::func));
+   g_disconnect no_such_tag AnyEvent::MP::_spawn Interop::Called::func),
+   @by_name);
 
 sub answers {
    my ($node) = @_;
@@ -86,6 +93,24 @@ for my $node (qw(pnorm cnorm pseed cseed)) {
       "$node: a function name called once answers 1";
    is can_on($node, "Interop::Other::func"), "",
       "$node: one never called answers ''";
+}
+
+# ... and so is each of those once called (with arguments that do no
+# harm: an _expect that waits an hour, an _connect of an unknown id, a
+# catcher port that is gone; restart resolves on neither kind of node)
+my $gone = $drv->id . "#gone";
+my %harmless = (
+   "AnyEvent::MP::DataConn::_expect" =>
+      ["interop-can", $gone, 3600, "Interop::No::init"],
+   "AnyEvent::MP::DataConn::_connect" => ["no-such-id", "drv"],
+   "AnyEvent::MP::LogCatcher::connect" => [1, $gone, 1],
+   "AnyEvent::Watchdog::Util::restart" => [],
+);
+for my $node (qw(pnorm cnorm pseed cseed)) {
+   $drv->cmd(snd => $node, $_, @{ $harmless{$_} }) for @by_name;
+   is_deeply { map { ($_ => can_on($node, $_)) } @by_name },
+      { map { ($_ => "1") } @by_name },
+      "$node: the served function names answer 1 once called";
 }
 
 # ---- snd_on, eval_on ---------------------------------------------------------

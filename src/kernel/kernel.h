@@ -415,6 +415,11 @@ int aempi_kernel_node_request_add(aemp_node *n, const char *tag,
 int aempi_kernel_node_request_add_when(aemp_node *n, const char *tag,
                                        kernel_req_fn fn,
                                        int (*served)(const aemp_node *n));
+/* The same for a request served under a function name (DataConn's
+ * _expect/_connect): Perl has such a name in %NODE_REQ only once
+ * load_func has cached it, so `can` answers "" until its first call. */
+int aempi_kernel_node_request_add_by_name(aemp_node *n, const char *tag,
+                                          kernel_req_fn fn);
 /* Notes that a request named function tag ran or failed to resolve:
  * Perl keeps it in %NODE_REQ, so `can` answers "1" for it from now on. */
 void aempi_kernel_node_request_called(aemp_node *n, const char *tag,

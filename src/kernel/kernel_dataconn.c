@@ -753,8 +753,9 @@ int aempi_kernel_dataconn_init(aemp_node *n)
     strcpy(s->counter, "a");
     s->done_tail = &s->done;
     n->dataconns = s;
-    return aempi_kernel_node_request_add(n, DC_EXPECT, req_expect) ||
-                   aempi_kernel_node_request_add(n, DC_CONNECT, req_connect)
+    return aempi_kernel_node_request_add_by_name(n, DC_EXPECT, req_expect) ||
+                   aempi_kernel_node_request_add_by_name(n, DC_CONNECT,
+                                                         req_connect)
                ? -1
                : 0;
 }

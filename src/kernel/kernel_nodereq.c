@@ -15,6 +15,10 @@
 typedef struct kernel_req {
     kernel_req_fn fn;
     int (*served)(const aemp_node *n); /* NULL: always */
+    /* served under a function name (DataConn's): Perl has it in
+     * %NODE_REQ only once load_func has cached it, so `can` says "1"
+     * only after the first call */
+    int by_name;
 } kernel_req;
 
 /* Function names Perl would keep in %NODE_REQ: every name called, even
@@ -169,8 +173,10 @@ static kernel_req_fn request_find(const aemp_node *n, const char *tag)
  * called before */
 static int request_known(const aemp_node *n, const char *tag)
 {
-    return request_find(n, tag) != NULL ||
-           aempi_dict_get(&n->called, tag) != NULL;
+    const kernel_req *r = aempi_dict_get(&n->node_reqs, tag);
+    if (aempi_dict_get(&n->called, tag))
+        return 1;
+    return request_find(n, tag) != NULL && !(r && r->by_name);
 }
 
 void aempi_kernel_node_request_called(aemp_node *n, const char *tag,
@@ -197,6 +203,15 @@ int aempi_kernel_node_request_add_when(aemp_node *n, const char *tag,
     int rc = aempi_kernel_node_request_replace(n, tag, fn);
     if (!rc)
         ((kernel_req *)aempi_dict_get(&n->node_reqs, tag))->served = served;
+    return rc;
+}
+
+int aempi_kernel_node_request_add_by_name(aemp_node *n, const char *tag,
+                                          kernel_req_fn fn)
+{
+    int rc = aempi_kernel_node_request_add(n, tag, fn);
+    if (!rc)
+        ((kernel_req *)aempi_dict_get(&n->node_reqs, tag))->by_name = 1;
     return rc;
 }
 
@@ -237,6 +252,9 @@ void aempi_kernel_node_request(aemp_node *n, const char *src, aemp_val *msg)
     }
     kernel_req_fn fn = request_find(n, tag);
     if (fn) {
+        const kernel_req *r = aempi_dict_get(&n->node_reqs, tag);
+        if (r && r->by_name)
+            aempi_kernel_node_request_called(n, tag, 1);
         fn(n, src, msg);
         aemp_unref(msg);
         return;
