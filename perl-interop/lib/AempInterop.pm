@@ -103,18 +103,25 @@ sub start_node {
 }
 
 # Starts caemp in the background; finish_caemp waits for it.
-my $caemp_runs = 0;
 sub start_caemp {
    my (@args) = @_;
-   my $n = ++$caemp_runs;
-   my %run = (out => "$TMP/caemp$n.out", err => "$TMP/caemp$n.err");
+   start_program(caemp(), @args)
+}
+
+# Starts any program in the background, in a process group of its own,
+# its stdout and stderr to files; finish_caemp waits for it too.
+my $bg_runs = 0;
+sub start_program {
+   my (@cmd) = @_;
+   my $n = ++$bg_runs;
+   my %run = (out => "$TMP/bg$n.out", err => "$TMP/bg$n.err");
    my $pid = fork // die "fork: $!";
    if (!$pid) {
       setsid();
       open STDIN, "<", "/dev/null";
       open STDOUT, ">", $run{out};
       open STDERR, ">", $run{err};
-      exec caemp(), @args or POSIX::_exit(127);
+      exec @cmd or POSIX::_exit(127);
    }
    push @CHILDREN, $pid;
    $run{pid} = $pid;

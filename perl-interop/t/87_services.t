@@ -10,7 +10,6 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Time::HiRes qw(time sleep);
-use POSIX qw(setsid);
 use IO::Socket::INET;
 use AempInterop;
 
@@ -48,24 +47,7 @@ sub write_profiles {
    } });
 }
 
-# A program in the background, its stdout and stderr to files.
-my $bgs = 0;
-sub bg {
-   my (@cmd) = @_;
-   my $n = ++$bgs;
-   my %run = (out => "$TMP/bg$n.out", err => "$TMP/bg$n.err");
-   my $pid = fork // die "fork: $!";
-   if (!$pid) {
-      setsid();
-      open STDIN, "<", "/dev/null";
-      open STDOUT, ">", $run{out};
-      open STDERR, ">", $run{err};
-      exec @cmd or POSIX::_exit(127);
-   }
-   push @AempInterop::CHILDREN, $pid;
-   $run{pid} = $pid;
-   \%run
-}
+sub bg { AempInterop::start_program(@_) }
 
 # Runs the client; its output, stderr appended on failure.
 sub kv {
