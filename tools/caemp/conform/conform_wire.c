@@ -390,6 +390,27 @@ int cf_read_greeting(cf_conn *c)
     return CF_GOT;
 }
 
+/* Makes nonce (random, base64) lower than the node's (lower 1) or higher
+ * (0), changing as little as it can: where the node's first has a
+ * character other than the lowest ('+') or highest ('z') base64
+ * character, ours takes the node's before it and that extreme there; the
+ * rest stays random. Drawing until one falls right is not enough: a
+ * node's nonce that starts "+A" is beaten by one draw in 300. -1 when no
+ * nonce can be (the node's is all '+' or all 'z'). */
+static int order_nonce(char *nonce, const char *theirs, int lower)
+{
+    char extreme = lower ? '+' : 'z';
+    size_t n = strlen(nonce);
+    for (size_t i = 0; i < n && theirs[i]; i++) {
+        if (theirs[i] != extreme) {
+            memcpy(nonce, theirs, i);
+            nonce[i] = extreme;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* Sends greeting lines 1 and 2 (stored as l1, l2); tls adds tls=1.0
  * and then role picks the nonce: 1 lower than the node's (we are the TLS
  * client), 0 higher, -1 any. */
@@ -409,10 +430,9 @@ static int send_greeting(cf_conn *c, const char *nodeid, const char *auths,
                                   framings ? framings : "cbor,json",
                                   c->peeraddr, tls);
     int bad = aempi_nonce_line(nonce);
-    /* each draw is lower with a chance of about one half */
-    for (int i = 0; !bad && role >= 0 && c->r2 && i < 200 &&
-                    aempi_tls_is_client(nonce, c->r2) != role; i++)
-        bad = aempi_nonce_line(nonce);
+    if (!bad && role >= 0 && c->r2 &&
+        aempi_tls_is_client(nonce, c->r2) != role)
+        bad = order_nonce(nonce, c->r2, role);
     c->l2 = bad ? NULL : strdup(nonce);
     if (!c->l1 || !c->l2)
         return fail(c, -1, "%s", "out of memory");
