@@ -102,6 +102,23 @@ sub start_node {
    $node
 }
 
+# A small network: a Perl seed, a Perl node "pnode" and a C node "cnode"
+# sharing secret, and the rc file's profile "aemp" (what caemp commands
+# use) joining it. Returns (seed, pnode, cnode, the seed's port).
+sub seed_network {
+   my ($secret) = @_;
+   my $sport = free_port();
+   my %net = (secret => $secret);
+   my $seed = start_node(perl => nodeid => "seed", %net,
+      binds => ["127.0.0.1:$sport"], seeds => ["127.0.0.1:$sport"]);
+   my %member = (%net, binds => ["127.0.0.1:*"], seeds => ["127.0.0.1:$sport"]);
+   my $pn = start_node(perl => nodeid => "pnode", %member);
+   my $cn = start_node(c => nodeid => "cnode", %member);
+   write_rc({ profile => { aemp => {
+      seeds => ["127.0.0.1:$sport"], secret => $secret, binds => ["127.0.0.1:*"] } } });
+   ($seed, $pn, $cn, $sport)
+}
+
 # Starts caemp in the background; finish_caemp waits for it.
 sub start_caemp {
    my (@args) = @_;

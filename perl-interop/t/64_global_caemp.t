@@ -13,16 +13,8 @@ use AempInterop;
 AempInterop::plan_or_skip();
 
 my $JSON = $AempInterop::JSON;
-my $sport = AempInterop::free_port();
+my ($seed, $pn, $cn, $sport) = AempInterop::seed_network("caemp-db-secret");
 my %net = (secret => "caemp-db-secret");
-my $seed = AempInterop::start_node(perl => nodeid => "seed", %net,
-   binds => ["127.0.0.1:$sport"], seeds => ["127.0.0.1:$sport"]);
-my %member = (%net, binds => ["127.0.0.1:*"], seeds => ["127.0.0.1:$sport"]);
-my $pn = AempInterop::start_node(perl => nodeid => "pnode", %member);
-my $cn = AempInterop::start_node(c => nodeid => "cnode", %member);
-
-AempInterop::write_rc({ profile => { aemp => {
-   seeds => ["127.0.0.1:$sport"], secret => $net{secret}, binds => ["127.0.0.1:*"] } } });
 
 my %values = (str => "11", num => 11, float => 0.25, undef => undef,
    unicode => "\x{e9}t\x{e9} \x{2603}", nested => { b => [1, { c => "d" }], a => [] });

@@ -14,16 +14,9 @@ use AempInterop;
 
 AempInterop::plan_or_skip();
 
-my $sport = AempInterop::free_port();
-my %net = (secret => "logcatcher-secret");
-my $seed = AempInterop::start_node(perl => nodeid => "seed", %net,
-   binds => ["127.0.0.1:$sport"], seeds => ["127.0.0.1:$sport"]);
-my %member = (%net, binds => ["127.0.0.1:*"], seeds => ["127.0.0.1:$sport"]);
-my $pn = AempInterop::start_node(perl => nodeid => "pnode", %member);
-my $cn = AempInterop::start_node(c => nodeid => "cnode", %member);
-
-AempInterop::write_rc({ profile => { aemp => {
-   seeds => ["127.0.0.1:$sport"], secret => $net{secret}, binds => ["127.0.0.1:*"] } } });
+my ($seed, $pn, $cn, $sport) = AempInterop::seed_network("logcatcher-secret");
+my %member = (secret => "logcatcher-secret", binds => ["127.0.0.1:*"],
+   seeds => ["127.0.0.1:$sport"]);
 
 # One line of AnyEvent::Log's default format, as Perl's catch logs it.
 my $STAMP = qr/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} [+-]\d{4}/;
