@@ -92,6 +92,13 @@ void aempi_link_host_leave(aemp_link_host *h)
 
 void aempi_link_host_deliver(aemp_link_host *h)
 {
-    if (h->io_depth == 1)
-        h->hooks->io_deliver(h->ud);
+    if (h->io_depth != 1)
+        return;
+    h->hooks->io_deliver(h->ud);
+    /* What those jobs sent (acks, replies) leaves now, not after the rest
+     * of this turn's reads. A read turn can take in a whole credit window;
+     * if the acks it produced waited for the turn's end, the sender would
+     * sit idle until then and the receiver idle after: stop-and-go at
+     * half speed, for any traffic that answers in batches. */
+    aempi_link_io_flush_all(h);
 }
