@@ -9,8 +9,9 @@
  * a seed above all, makes several such writes per operation.
  *
  * So frames are encoded into the link's pend buffer, and the link joins
- * the host's dirty list; the host's flush event, which runs after the
- * jobs of this loop turn, writes each dirty link's pend with one send().
+ * the host's dirty list. Right after the jobs a read delivered, or else
+ * in the host's flush event after this loop turn's jobs, each dirty
+ * link's pend is written with one send().
  * Only what the socket does not take goes to the bufferevent's output,
  * with EV_WRITE enabled until libevent has drained it (then it is
  * disabled again, in on_drained). Reads go straight from the socket into
