@@ -18,38 +18,18 @@
  * It uses the library's internal encoder, hence a program of its own:
  * aemp-bench keeps to the public API.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "aemp/value.h"
+#include "bench_sys.h"
 #include "buf.h"
 #include "value_cbor.h"
 #include "value_json.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru))
-        return 0;
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
 
 static double arg_num(const aemp_val *args, const char *key, double def)
 {
@@ -162,18 +142,13 @@ static size_t cbor_item(const unsigned char *p, size_t n, int depth)
 static int scanread(const aemp_val *args)
 {
     int json = !strcmp(arg_str(args, "framing", "cbor"), "json");
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t salen = sizeof sa;
-    if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) ||
-        listen(ls, 1) || getsockname(ls, (struct sockaddr *)&sa, &salen)) {
+    int port;
+    int ls = bench_listen_loopback(&port);
+    if (ls < 0) {
         perror("scanread");
         return 1;
     }
-    printf("[\"ready\",%d]\n", ntohs(sa.sin_port));
+    printf("[\"ready\",%d]\n", port);
     fflush(stdout);
     int fd = accept(ls, NULL, NULL);
     if (fd < 0) {
@@ -196,8 +171,8 @@ static int scanread(const aemp_val *args)
         if (got == 0)
             break;
         if (!t0) {
-            t0 = now();
-            c0 = cpu_now();
+            t0 = bench_now();
+            c0 = bench_cpu();
         }
         if (json) {
             frames += scan_json(&js, buf, (size_t)got);
@@ -224,7 +199,7 @@ static int scanread(const aemp_val *args)
             return 1;
         }
     }
-    double secs = now() - t0, cpu = cpu_now() - c0;
+    double secs = bench_now() - t0, cpu = bench_cpu() - c0;
     printf("[\"result\",{\"count\":%llu,\"seconds\":%.6f,\"rate\":%.1f,"
            "\"cpu_ns_per_msg\":%.2f}]\n",
            (unsigned long long)frames, secs,
@@ -267,23 +242,16 @@ static int scanwrite(const aemp_val *args)
     }
     aemp_unref(msg);
 
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons((uint16_t)port);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+    int fd = bench_connect_loopback(port);
+    if (fd < 0) {
         perror("scanwrite");
         return 1;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     printf("[\"ready\"]\n");
     fflush(stdout);
-    double start = now();
+    double start = bench_now();
     uint64_t batches = 0;
-    while (now() - start < duration) {
+    while (bench_now() - start < duration) {
         size_t done = 0;
         while (done < b.len) {
             ssize_t n = write(fd, b.p + done, b.len - done);

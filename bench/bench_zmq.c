@@ -24,26 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru))
-        return 0;
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
+#include "bench_sys.h"
 
 /* A number from the flat JSON object of the arguments: "key": N. */
 static double arg(const char *json, const char *key, double def)
@@ -109,11 +93,11 @@ static int pull(void *ctx, const char *args)
         if (n == 1)
             break;
         if (!count++) {
-            t0 = now();
-            c0 = cpu_now();
+            t0 = bench_now();
+            c0 = bench_cpu();
         }
     }
-    double secs = now() - t0, cpu = cpu_now() - c0;
+    double secs = bench_now() - t0, cpu = bench_cpu() - c0;
     /* as aemp-bench's sink: messages after the first over the time from
      * the first to the end; CPU counts the process's I/O thread too */
     printf("[\"result\",{\"count\":%lld,\"seconds\":%.6f,\"rate\":%.1f,"
@@ -141,17 +125,17 @@ static int push(void *ctx, const char *args)
     memcpy(msg + size - 2, "\"]", 2);
     printf("[\"ready\"]\n");
     fflush(stdout);
-    double start = now();
+    double start = bench_now();
     long long sent = 0;
     for (;;) {
         if (zmq_send(s, msg, size, 0) < 0)
             die("zmq_send");
-        if (++sent % 1024 == 0 && now() - start >= duration)
+        if (++sent % 1024 == 0 && bench_now() - start >= duration)
             break;
     }
     if (zmq_send(s, "e", 1, 0) < 0)
         die("zmq_send");
-    printf("[\"sent\",{\"sent\":%lld,\"seconds\":%.6f}]\n", sent, now() - start);
+    printf("[\"sent\",{\"sent\":%lld,\"seconds\":%.6f}]\n", sent, bench_now() - start);
     fflush(stdout);
     int linger = 5000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
@@ -174,46 +158,27 @@ static int rep(void *ctx, const char *args)
     return 1;
 }
 
-static int cmp_double(const void *a, const void *b)
+static int req_round(void *s)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    char buf[32];
+    memset(buf, 'p', sizeof buf);
+    return zmq_send(s, buf, sizeof buf, 0) < 0 ||
+                   zmq_recv(s, buf, sizeof buf, 0) < 0
+               ? -1
+               : 0;
 }
 
 static int req(void *ctx, const char *args)
 {
     double warmup = arg(args, "warmup", 0.3), duration = arg(args, "duration", 1);
     void *s = connect_local(ctx, ZMQ_REQ, 0, 0, (int)arg(args, "port", 0));
-    size_t n = 0, cap = 1 << 16;
-    double *rtt = malloc(cap * sizeof *rtt);
-    char buf[32];
-    memset(buf, 'p', sizeof buf);
-    double start = now();
-    for (;;) {
-        double t = now();
-        if (t - start >= warmup + duration)
-            break;
-        if (zmq_send(s, buf, sizeof buf, 0) < 0 ||
-            zmq_recv(s, buf, sizeof buf, 0) < 0)
-            die("req");
-        double t1 = now();
-        if (t1 - start < warmup)
-            continue;
-        if (n == cap) {
-            double *r = realloc(rtt, 2 * cap * sizeof *r);
-            if (!r)
-                break;
-            rtt = r;
-            cap *= 2;
-        }
-        rtt[n++] = (t1 - t) * 1e6;
-    }
-    qsort(rtt, n, sizeof *rtt, cmp_double);
-    printf("[\"result\",{\"count\":%zu,\"p50\":%.3f,\"p99\":%.3f}]\n", n,
-           n ? rtt[(size_t)(0.50 * (double)(n - 1))] : 0.0,
-           n ? rtt[(size_t)(0.99 * (double)(n - 1))] : 0.0);
+    bench_samples rtt = {NULL, 0, 0};
+    if (bench_round_trips(req_round, s, warmup, duration, &rtt))
+        die("req");
+    printf("[\"result\",{\"count\":%zu,\"p50\":%.3f,\"p99\":%.3f}]\n", rtt.n,
+           bench_samples_pct(&rtt, 0.50), bench_samples_pct(&rtt, 0.99));
     fflush(stdout);
-    free(rtt);
+    bench_samples_free(&rtt);
     int linger = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(s);
