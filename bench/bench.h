@@ -23,8 +23,7 @@
 #include <aemp/aemp.h>
 #include <event2/event.h>
 
-/* Monotonic time in seconds. */
-double bench_now(void);
+#include "bench_sys.h"
 
 /* Writes event (taken) as one JSON line on stdout and flushes. */
 void bench_emit(aemp_val *event);

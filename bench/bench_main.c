@@ -9,13 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 void bench_emit(aemp_val *event)
 {
     char *json = aemp_to_json(event, NULL);

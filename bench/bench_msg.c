@@ -23,7 +23,7 @@ typedef struct sink {
     const char *ack;
     int64_t ack_every;
     int64_t count;
-    double first;
+    double first, first_cpu;
 } sink;
 
 static int sink_data(aemp_node *node, const char *port, const aemp_val *msg,
@@ -32,8 +32,10 @@ static int sink_data(aemp_node *node, const char *port, const aemp_val *msg,
     (void)port;
     (void)msg;
     sink *s = ud;
-    if (!s->count++)
+    if (!s->count++) {
         s->first = bench_now();
+        s->first_cpu = bench_cpu();
+    }
     if (s->count % s->ack_every == 0)
         aemp_sndv(node, s->ack, aemp_str("a"), aemp_int(s->count), NULL);
     return 0;
@@ -47,12 +49,19 @@ static int sink_end(aemp_node *node, const char *port, const aemp_val *msg,
     (void)msg;
     sink *s = ud;
     double secs = bench_now() - s->first;
+    double cpu = bench_cpu() - s->first_cpu;
     aemp_val *r = aemp_map();
     aemp_map_set(r, "count", aemp_int(s->count));
     aemp_map_set(r, "seconds", aemp_double(secs));
     aemp_map_set(r, "rate", aemp_double(s->count > 1 && secs > 0
                                             ? (double)(s->count - 1) / secs
                                             : 0));
+    /* the sink's own cost per message, whatever kept it waiting: user
+     * and system time (reads, decoding, the callbacks, the acks) */
+    aemp_map_set(r, "cpu_s", aemp_double(cpu));
+    aemp_map_set(r, "cpu_ns_per_msg",
+                 aemp_double(s->count > 1 ? cpu * 1e9 / (double)(s->count - 1)
+                                          : 0));
     bench_emit(aemp_arrayv(aemp_str("result"), r, NULL));
     s->count = 0;
     return 0;
@@ -205,8 +214,7 @@ typedef struct pinger {
     char reply[256];
     double start, sent_at, warmup, duration;
     int64_t seq;
-    double *rtt;
-    size_t n, cap;
+    bench_samples rtt;
     int started, done;
     struct event *poll;
 } pinger;
@@ -218,31 +226,21 @@ static void ping_send(pinger *p)
               aemp_int(++p->seq), NULL);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *sorted, size_t n, double q)
-{
-    return n ? sorted[(size_t)(q * (double)(n - 1))] : 0;
-}
-
 static void ping_report(pinger *p)
 {
     p->done = 1;
-    qsort(p->rtt, p->n, sizeof *p->rtt, cmp_double);
+    bench_samples *s = &p->rtt;
+    bench_samples_sort(s);
     double sum = 0;
-    for (size_t i = 0; i < p->n; i++)
-        sum += p->rtt[i];
+    for (size_t i = 0; i < s->n; i++)
+        sum += s->v[i];
     aemp_val *r = aemp_map();
-    aemp_map_set(r, "count", aemp_int((int64_t)p->n));
-    aemp_map_set(r, "p50", aemp_double(pct(p->rtt, p->n, 0.50)));
-    aemp_map_set(r, "p90", aemp_double(pct(p->rtt, p->n, 0.90)));
-    aemp_map_set(r, "p99", aemp_double(pct(p->rtt, p->n, 0.99)));
-    aemp_map_set(r, "max", aemp_double(p->n ? p->rtt[p->n - 1] : 0));
-    aemp_map_set(r, "mean", aemp_double(p->n ? sum / (double)p->n : 0));
+    aemp_map_set(r, "count", aemp_int((int64_t)s->n));
+    aemp_map_set(r, "p50", aemp_double(bench_samples_pct(s, 0.50)));
+    aemp_map_set(r, "p90", aemp_double(bench_samples_pct(s, 0.90)));
+    aemp_map_set(r, "p99", aemp_double(bench_samples_pct(s, 0.99)));
+    aemp_map_set(r, "max", aemp_double(bench_samples_pct(s, 1)));
+    aemp_map_set(r, "mean", aemp_double(s->n ? sum / (double)s->n : 0));
     bench_emit(aemp_arrayv(aemp_str("result"), r, NULL));
 }
 
@@ -255,18 +253,10 @@ static int ping_pong(aemp_node *node, const char *port, const aemp_val *msg,
     double now = bench_now();
     if (p->done || aemp_as_int(aemp_array_at(msg, 1)) != p->seq)
         return 0;
-    if (now - p->start >= p->warmup) {
-        if (p->n == p->cap) {
-            size_t cap = p->cap ? 2 * p->cap : 65536;
-            double *r = realloc(p->rtt, cap * sizeof *r);
-            if (!r) {
-                ping_report(p);
-                return 0;
-            }
-            p->rtt = r;
-            p->cap = cap;
-        }
-        p->rtt[p->n++] = (now - p->sent_at) * 1e6;
+    if (now - p->start >= p->warmup &&
+        bench_samples_add(&p->rtt, (now - p->sent_at) * 1e6)) {
+        ping_report(p);
+        return 0;
     }
     if (now - p->start >= p->warmup + p->duration)
         ping_report(p);

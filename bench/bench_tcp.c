@@ -10,7 +10,6 @@
  */
 #include "bench.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -34,45 +33,38 @@ static int full_io(int fd, char *buf, size_t len, int writing)
     return 0;
 }
 
-static void nodelay(int fd)
-{
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
 int bench_tcpecho(struct event_base *base, const aemp_val *args)
 {
     (void)base;
     (void)args;
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t salen = sizeof sa;
-    if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) ||
-        listen(ls, 1) || getsockname(ls, (struct sockaddr *)&sa, &salen)) {
+    int port;
+    int ls = bench_listen_loopback(&port);
+    if (ls < 0) {
         perror("tcpecho");
         return 1;
     }
-    bench_emit(aemp_arrayv(aemp_str("ready"), aemp_int(ntohs(sa.sin_port)),
-                           NULL));
+    bench_emit(aemp_arrayv(aemp_str("ready"), aemp_int(port), NULL));
     int fd = accept(ls, NULL, NULL);
     if (fd < 0) {
         perror("tcpecho: accept");
         return 1;
     }
-    nodelay(fd);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char buf[PING_SIZE];
     while (!full_io(fd, buf, sizeof buf, 0) && !full_io(fd, buf, sizeof buf, 1))
         ;
     exit(0);
 }
 
-static int cmp_double(const void *a, const void *b)
+static int tcp_round(void *ud)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    int fd = *(int *)ud;
+    char buf[PING_SIZE];
+    memset(buf, 'p', sizeof buf);
+    return full_io(fd, buf, sizeof buf, 1) || full_io(fd, buf, sizeof buf, 0)
+               ? -1
+               : 0;
 }
 
 int bench_tcpping(struct event_base *base, const aemp_val *args)
@@ -81,49 +73,22 @@ int bench_tcpping(struct event_base *base, const aemp_val *args)
     int port = (int)bench_arg_num(args, "port", 0);
     double warmup = bench_arg_num(args, "warmup", 0.3);
     double duration = bench_arg_num(args, "duration", 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons((uint16_t)port);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+    int fd = bench_connect_loopback(port);
+    if (fd < 0) {
         perror("tcpping");
         return 1;
     }
-    nodelay(fd);
-    size_t n = 0, cap = 1 << 16;
-    double *rtt = malloc(cap * sizeof *rtt);
-    char buf[PING_SIZE];
-    memset(buf, 'p', sizeof buf);
-    double start = bench_now();
-    for (;;) {
-        double t = bench_now();
-        if (t - start >= warmup + duration)
-            break;
-        if (full_io(fd, buf, sizeof buf, 1) || full_io(fd, buf, sizeof buf, 0)) {
-            perror("tcpping");
-            return 1;
-        }
-        double now = bench_now();
-        if (now - start < warmup)
-            continue;
-        if (n == cap) {
-            double *r = realloc(rtt, 2 * cap * sizeof *r);
-            if (!r)
-                break;
-            rtt = r;
-            cap *= 2;
-        }
-        rtt[n++] = (now - t) * 1e6;
+    bench_samples rtt = {NULL, 0, 0};
+    if (bench_round_trips(tcp_round, &fd, warmup, duration, &rtt)) {
+        perror("tcpping");
+        return 1;
     }
     close(fd);
-    qsort(rtt, n, sizeof *rtt, cmp_double);
     aemp_val *r = aemp_map();
-    aemp_map_set(r, "count", aemp_int((int64_t)n));
-    aemp_map_set(r, "p50", aemp_double(n ? rtt[(size_t)(0.50 * (double)(n - 1))] : 0));
-    aemp_map_set(r, "p99", aemp_double(n ? rtt[(size_t)(0.99 * (double)(n - 1))] : 0));
+    aemp_map_set(r, "count", aemp_int((int64_t)rtt.n));
+    aemp_map_set(r, "p50", aemp_double(bench_samples_pct(&rtt, 0.50)));
+    aemp_map_set(r, "p99", aemp_double(bench_samples_pct(&rtt, 0.99)));
     bench_emit(aemp_arrayv(aemp_str("result"), r, NULL));
-    free(rtt);
+    bench_samples_free(&rtt);
     exit(0);
 }
