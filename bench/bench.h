@@ -15,6 +15,8 @@
  *   swarm   many nodes on one event_base: database churn against a seed
  *           with db_mon observers, or one message each to a hub
  *   bare    no node: the program and its libraries idle (an RSS floor)
+ *   scale   thousands of protocol-speaking clients of one seed, phases
+ *           started by commands on stdin (bench_scale.c)
  *   tcpecho, tcpping  the same ping-pong over plain TCP (bench_tcp.c)
  */
 #ifndef AEMP_BENCH_H
@@ -55,5 +57,10 @@ int bench_swarm(struct event_base *base, const aemp_val *args);
 int bench_bare(struct event_base *base, const aemp_val *args);
 int bench_tcpecho(struct event_base *base, const aemp_val *args);
 int bench_tcpping(struct event_base *base, const aemp_val *args);
+int bench_scale(struct event_base *base, const aemp_val *args);
+
+/* A mode that takes commands sets this: each line from stdin (without its
+ * LF) is passed to it. Otherwise stdin is only watched for its end. */
+extern void (*bench_on_line)(const char *line);
 
 #endif

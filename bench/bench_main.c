@@ -70,15 +70,30 @@ struct event *bench_every(struct event_base *base, double interval,
     return ev;
 }
 
-/* The harness went away: so do we. */
+void (*bench_on_line)(const char *line);
+
+/* The harness went away: so do we. Lines it sends go to the mode. */
 static void on_stdin(evutil_socket_t fd, short what, void *ud)
 {
     (void)what;
     (void)ud;
+    static char line[256];
+    static size_t have;
     char buf[256];
     ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0)
         exit(0);
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] != '\n') {
+            if (have < sizeof line - 1)
+                line[have++] = buf[i];
+            continue;
+        }
+        line[have] = 0;
+        have = 0;
+        if (bench_on_line)
+            bench_on_line(line);
+    }
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *ud)
@@ -108,7 +123,7 @@ static const struct {
     {"sink", bench_sink},   {"source", bench_source}, {"echo", bench_echo},
     {"ping", bench_ping},   {"node", bench_plain},    {"swarm", bench_swarm},
     {"bare", bench_bare},   {"tcpecho", bench_tcpecho},
-    {"tcpping", bench_tcpping},
+    {"tcpping", bench_tcpping}, {"scale", bench_scale},
 };
 
 int main(int argc, char **argv)

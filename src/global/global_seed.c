@@ -44,9 +44,11 @@ static void snd_node(aemp_node *n, const char *node, aemp_val *msg)
 /* ---- which shards hold a key ----
  *
  * On a delete the merge falls back to another shard holding the key.
- * Looking in every node's shard costs a lookup per node (hundreds on a
+ * Looking in every node's shard costs a lookup per node (thousands on a
  * busy seed) for each delete; holders answers from the few that hold it.
- * A key's holders are kept in the order they first set it. */
+ * A key's holders are kept in the order they first set it: the node's id
+ * (a string) while there is one, the common case, so that a key set and
+ * deleted costs no map of its own; a map node -> null past that. */
 
 static void holders_add(aemp_global *g, const char *family, const char *key,
                         size_t klen, const char *node)
@@ -54,8 +56,17 @@ static void holders_add(aemp_global *g, const char *family, const char *key,
     aemp_val *keys = map_child(g->holders, family);
     aemp_val *nodes = aemp_map_getn(keys, key, klen);
     if (!nodes) {
-        nodes = aemp_map();
-        aemp_map_setn(keys, key, klen, nodes);
+        aemp_map_setn(keys, key, klen, aemp_str(node));
+        return;
+    }
+    if (aemp_type_of(nodes) == AEMP_STRING) {
+        const char *only = aemp_str_ptr(nodes, NULL);
+        if (!strcmp(only, node))
+            return;
+        aemp_val *m = aemp_map();
+        aemp_map_set(m, only, aemp_null());
+        aemp_map_setn(keys, key, klen, m); /* drops the string */
+        nodes = m;
     }
     if (!aemp_map_get(nodes, node))
         aemp_map_set(nodes, node, aemp_null());
@@ -66,9 +77,14 @@ static void holders_del(aemp_global *g, const char *family, const char *key,
 {
     aemp_val *keys = aemp_map_get(g->holders, family);
     aemp_val *nodes = aemp_map_getn(keys, key, klen);
-    aemp_map_del(nodes, node, strlen(node));
-    if (nodes && !aemp_map_len(nodes))
-        aemp_map_del(keys, key, klen);
+    if (aemp_type_of(nodes) == AEMP_STRING) {
+        if (!strcmp(aemp_str_ptr(nodes, NULL), node))
+            aemp_map_del(keys, key, klen);
+    } else {
+        aemp_map_del(nodes, node, strlen(node));
+        if (nodes && !aemp_map_len(nodes))
+            aemp_map_del(keys, key, klen);
+    }
     if (keys && !aemp_map_len(keys))
         aemp_map_del(g->holders, family, strlen(family));
 }
@@ -81,6 +97,11 @@ static const char *shard_with(aemp_global *g, const char *family,
 {
     const aemp_val *nodes =
         aemp_map_getn(aemp_map_get(g->holders, family), key, klen);
+    if (aemp_type_of(nodes) == AEMP_STRING) {
+        const char *node = aemp_str_ptr(nodes, NULL);
+        *any = 1;
+        return !!is_slave(g, node) == !!want_slave ? node : NULL;
+    }
     for (size_t i = 0; i < aemp_map_len(nodes); i++) {
         const char *node = aemp_map_key_at(nodes, i, NULL);
         *any = 1;

@@ -438,6 +438,12 @@ static int on_auth(aemp_link *l, char *line)
         event_del(l->fail_ev); /* the handshake deadline */
     bufferevent_set_timeouts(l->bev, NULL, &wt);
     l->state = LINK_DATA;
+    /* the greeting lines only served the handshake: a seed keeps
+     * thousands of idle links */
+    free(l->lg1);
+    free(l->rg1);
+    free(l->rg2);
+    l->lg1 = l->rg1 = l->rg2 = NULL;
     aempi_logger_log(h->log, 9, LOG_TRANSPORT, "%s connected as %s%s%s.",
                      l->peer, l->remote_id, l->tls ? " over TLS" : "",
                      l->untrusted ? " (untrusted, tls_anon)" : "");
@@ -524,6 +530,7 @@ static int read_lines(aemp_link *l, struct bufferevent *from)
 
 int aempi_link_feed(aemp_link *l, const char *data, size_t len)
 {
+    l->host->unflushed_in += len; /* aempi_link_host_deliver */
     int rc = l->creader ? aempi_cbor_reader_feed(l->creader, data, len)
                         : aempi_json_reader_feed(l->reader, data, len);
     if (l->state == LINK_DEAD)

@@ -108,6 +108,8 @@ typedef struct aemp_link_host {
     unsigned busy_poll_us;    /* aempi_link_host_busy_poll, 0: off */
     struct timespec busy_until; /* the loop polls until then */
     struct event *busy_ev;    /* a zero timeout while polling */
+    size_t unflushed_in;      /* bytes read since the last flush
+                                 (aempi_link_host_deliver) */
     int io_depth;             /* aempi_link_host_enter: inside the host's
                                  (or its user's) event callbacks, or a write
                                  that may run them */
@@ -129,7 +131,10 @@ void aempi_link_host_clear(aemp_link_host *h);
  * (TLS filters call back at once), leaves that to the outermost one. */
 void aempi_link_host_enter(aemp_link_host *h);
 void aempi_link_host_leave(aemp_link_host *h);
-/* Inside the outermost callback: hooks->io_deliver. */
+/* Inside the outermost callback: hooks->io_deliver; then, once
+ * AEMP_FLUSH_AFTER_IN bytes came in since the last flush, what it sent
+ * goes out at once. */
+#define AEMP_FLUSH_AFTER_IN ((size_t)16 * 1024)
 void aempi_link_host_deliver(aemp_link_host *h);
 
 /* For usec (0: off) after each read the event loop polls rather than

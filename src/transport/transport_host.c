@@ -99,6 +99,11 @@ void aempi_link_host_deliver(aemp_link_host *h)
      * of this turn's reads. A read turn can take in a whole credit window;
      * if the acks it produced waited for the turn's end, the sender would
      * sit idle until then and the receiver idle after: stop-and-go at
-     * half speed, for any traffic that answers in batches. */
-    aempi_link_io_flush_all(h);
+     * half speed, for any traffic that answers in batches. But only once
+     * a chunk's worth came in: a seed reads a few small frames from each
+     * of hundreds of links per turn, and each sends to the same monitors;
+     * flushing after every one would cost a send() per monitor per link
+     * instead of per chunk. */
+    if (h->unflushed_in >= AEMP_FLUSH_AFTER_IN)
+        aempi_link_io_flush_all(h);
 }

@@ -251,6 +251,7 @@ static void link_flush(aemp_link *l)
 
 void aempi_link_io_flush_all(aemp_link_host *h)
 {
+    h->unflushed_in = 0;
     while (h->dirty_links) {
         aemp_link *l = h->dirty_links;
         h->dirty_links = l->dirty_next;
