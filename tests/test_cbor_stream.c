@@ -445,7 +445,8 @@ END_TEST
 
 /* The reader keeps the short text strings it made and hands them out
  * again: many frames of repeated, colliding, similar and long strings
- * in one stream must still come out exactly. */
+ * in one stream must still come out exactly, also across the point where
+ * the cache grows from its first few slots to its full size. */
 START_TEST(test_repeated_strings)
 {
     enum { FRAMES = 60, ITEMS = 50 };

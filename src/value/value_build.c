@@ -171,7 +171,7 @@ int aempi_build_value(aemp_build *b, aemp_val *v)
 static int push_level(aemp_build *b, aemp_val *c, uint64_t n, int indef)
 {
     if (b->depth == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 8;
+        size_t cap = b->cap ? b->cap * 2 : 4;
         aemp_build_level *stack = realloc(b->stack, cap * sizeof(*stack));
         if (!stack) {
             aemp_unref(c);

@@ -71,6 +71,13 @@
  * string wins the slot. */
 #define STR_CACHE 128
 #define STR_CACHE_MAX 32 /* longer strings are rarely repeated */
+/* A seed holds thousands of links that are idle after a few frames: the
+ * cache starts with STR_CACHE_FIRST slots, allocated with the first
+ * string, and grows to STR_CACHE once STR_CACHE_GROW strings went
+ * through it (memory per idle link, not per message). */
+#define STR_CACHE_FIRST 16
+#define STR_CACHE_GROW 512
+#define MSG_SIZE 256
 
 struct aemp_cbor_reader {
     aemp_build b;          /* the values, and the reader's first error */
@@ -86,16 +93,18 @@ struct aemp_cbor_reader {
     aemp_buf sbuf;         /* a string's bytes collected so far */
     int in_feed;           /* inside feed: the frame callback may run */
     size_t work;           /* bytes parsed, for aempi_cbor_reader_work */
-    char msg[256];
-    aemp_val *recent[STR_CACHE]; /* short text strings seen lately */
+    char *msg;             /* the first error's message: made with it */
+    aemp_val **recent;     /* short text strings seen lately */
+    unsigned recent_n;     /* slots: 0, STR_CACHE_FIRST or STR_CACHE */
+    unsigned recent_seen;  /* strings looked up while it is small */
 };
 
 /* rc, a builder's verdict; on the first error also its message, at the
  * offset of the current head. Non-zero stops the parse. */
 static int said(aemp_cbor_reader *r, int rc)
 {
-    if (rc && !r->msg[0])
-        snprintf(r->msg, sizeof(r->msg), "CBOR at byte %zu: %s", r->at,
+    if (rc && !r->msg && (r->msg = malloc(MSG_SIZE)))
+        snprintf(r->msg, MSG_SIZE, "CBOR at byte %zu: %s", r->at,
                  r->b.why);
     return rc;
 }
@@ -135,12 +144,45 @@ static aemp_val *negative(uint64_t n)
 /* A short string as aemp_strn makes it, from the cache if it is there.
  * (Text strings, and byte strings of ASCII, which is how CBOR::XS and our
  * writer send most strings: both make the same value.) */
+static void cache_drop(aemp_cbor_reader *r)
+{
+    for (unsigned i = 0; i < r->recent_n; i++)
+        aemp_unref(r->recent[i]);
+    free(r->recent);
+    r->recent = NULL;
+    r->recent_n = 0;
+}
+
+/* The cache for the next string: allocated, or grown (a fresh one, the
+ * old strings dropped); NULL without memory (no caching then). */
+static aemp_val **cache(aemp_cbor_reader *r)
+{
+    unsigned want = r->recent_n;
+    if (!want)
+        want = STR_CACHE_FIRST;
+    else if (want < STR_CACHE && ++r->recent_seen >= STR_CACHE_GROW)
+        want = STR_CACHE;
+    if (want != r->recent_n) {
+        aemp_val **c = calloc(want, sizeof(*c));
+        if (!c)
+            return r->recent;
+        cache_drop(r);
+        r->recent = c;
+        r->recent_n = want;
+    }
+    return r->recent;
+}
+
 static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len)
 {
+    aemp_val **recent = cache(r);
+    if (!recent)
+        return aemp_strn(s, len);
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)s[i]) * 16777619u;
-    aemp_val **slot = &r->recent[(h ^ h >> 16) % STR_CACHE];
+    /* (both sizes are powers of two) */
+    aemp_val **slot = &recent[(h ^ h >> 16) & (r->recent_n - 1)];
     /* (s may be NULL when len is 0: an empty indefinite-length string) */
     if (*slot && (*slot)->u.len == len &&
         (!len || !memcmp((*slot)->str, s, len)))
@@ -364,8 +406,8 @@ static void reader_destroy(aemp_cbor_reader *r)
 {
     aempi_build_clear(&r->b);
     aempi_buf_free(&r->sbuf);
-    for (size_t i = 0; i < STR_CACHE; i++)
-        aemp_unref(r->recent[i]);
+    cache_drop(r);
+    free(r->msg);
     free(r);
 }
 
@@ -413,5 +455,7 @@ size_t aempi_cbor_reader_work(const aemp_cbor_reader *r)
 
 const char *aempi_cbor_reader_error(const aemp_cbor_reader *r)
 {
-    return r && r->b.err ? r->msg : NULL;
+    if (!r || !r->b.err)
+        return NULL;
+    return r->msg ? r->msg : "out of memory";
 }
