@@ -434,8 +434,13 @@ static int on_auth(aemp_link *l, char *line)
      * probes are answered by its kernel. The socket's bufferevent times
      * the writes, also under TLS, whose filter passes on all it has. */
     struct timeval wt = monitor_tv(h);
+    /* the handshake deadline: freed, not only stopped, as a seed keeps
+     * thousands of idle links (link_fail_at makes another if needed) */
     if (l->fail_ev)
-        event_del(l->fail_ev); /* the handshake deadline */
+        event_free(l->fail_ev);
+    l->fail_ev = NULL;
+    free(l->fail_msg);
+    l->fail_msg = NULL;
     bufferevent_set_timeouts(l->bev, NULL, &wt);
     l->state = LINK_DATA;
     /* the greeting lines only served the handshake: a seed keeps
