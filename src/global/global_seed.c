@@ -16,6 +16,7 @@
 
 #include "global.h"
 #include "global_int.h"
+#include "value_int.h"
 
 /* ---- small helpers over maps of maps ---- */
 
@@ -50,13 +51,16 @@ static void snd_node(aemp_node *n, const char *node, aemp_val *msg)
  * (a string) while there is one, the common case, so that a key set and
  * deleted costs no map of its own; a map node -> null past that. */
 
-static void holders_add(aemp_global *g, const char *family, const char *key,
-                        size_t klen, const char *node)
+static void holders_add(aemp_global *g, const char *family, aemp_val *key,
+                        aemp_val *node_val)
 {
+    const char *node = aemp_str_ptr(node_val, NULL);
+    size_t klen;
+    const char *kp = aemp_str_ptr(key, &klen);
     aemp_val *keys = map_child(g->holders, family);
-    aemp_val *nodes = aemp_map_getn(keys, key, klen);
+    aemp_val *nodes = aemp_map_getn(keys, kp, klen);
     if (!nodes) {
-        aemp_map_setn(keys, key, klen, aemp_str(node));
+        aempi_map_set_kv(keys, aemp_ref(key), aemp_ref(node_val));
         return;
     }
     if (aemp_type_of(nodes) == AEMP_STRING) {
@@ -65,7 +69,7 @@ static void holders_add(aemp_global *g, const char *family, const char *key,
             return;
         aemp_val *m = aemp_map();
         aemp_map_set(m, only, aemp_null());
-        aemp_map_setn(keys, key, klen, m); /* drops the string */
+        aemp_map_setn(keys, kp, klen, m); /* drops the string */
         nodes = m;
     }
     if (!aemp_map_get(nodes, node))
@@ -116,6 +120,9 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
 {
     aemp_global *g = global_of(n);
     aemp_val *ldb = map_child(map_child(g->local_dbs, node), family);
+    /* the keys and the node's id are shared among the maps that hold
+     * them, not copied into each: a seed holds a few of each per node */
+    aemp_val *node_val = aempi_map_key_val(g->local_dbs, node, strlen(node));
     aemp_val *gdb = map_child(g->global_db, family);
     aemp_val *set = set_in && aemp_type_of(set_in) == AEMP_MAP
                         ? aemp_copy(set_in)
@@ -124,12 +131,11 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
     aemp_val *del_local = aemp_array(), *del_global = aemp_array();
 
     for (size_t i = 0; i < aemp_map_len(set); i++) {
-        size_t klen;
-        const char *k = aemp_map_key_at(set, i, &klen);
+        aemp_val *k = aempi_map_key_val_at(set, i);
         aemp_val *v = aemp_map_value_at(set, i);
-        aemp_map_setn(ldb, k, klen, aemp_ref(v));
-        aemp_map_setn(gdb, k, klen, aemp_ref(v));
-        holders_add(g, family, k, klen, node);
+        aempi_map_set_kv(ldb, aemp_ref(k), aemp_ref(v));
+        aempi_map_set_kv(gdb, aemp_ref(k), aemp_ref(v));
+        holders_add(g, family, k, node_val);
     }
 
     for (size_t i = 0; i < aemp_array_len(del); i++) {
@@ -256,7 +262,11 @@ static void gseed_clr(aemp_node *n, const char *node)
 
 void aempi_gseed_slave(aemp_node *n, const char *node, const aemp_val *db)
 {
-    map_child(global_of(n)->slaves, node);
+    /* null until it monitors a family: most slaves never do, and a seed
+     * has thousands */
+    aemp_global *g = global_of(n);
+    if (!aemp_map_get(g->slaves, node))
+        aemp_map_set(g->slaves, node, aemp_null());
     gseed_set(n, node, db);
 }
 
@@ -349,7 +359,9 @@ void aempi_gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
     if (!g->on || !family)
         return;
     /* as in Perl, a monitoring node counts as a slave from now on */
-    aemp_map_set(map_child(g->slaves, src), family, aemp_null());
+    if (aemp_type_of(aemp_map_get(g->slaves, src)) != AEMP_MAP)
+        aemp_map_set(g->slaves, src, aemp_map());
+    aemp_map_set(aemp_map_get(g->slaves, src), family, aemp_null());
     aemp_map_set(map_child(g->gmon, family), src, aemp_null());
     const aemp_val *fam = aemp_map_get(g->global_db, family);
     snd_node(n, src, aemp_arrayv(aemp_str("g_chg1"), aemp_str(family),
@@ -367,7 +379,10 @@ void aempi_gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
     aemp_map_del(mons, src, strlen(src));
     if (mons && !aemp_map_len(mons))
         aemp_map_del(g->gmon, family, strlen(family));
-    aemp_map_del(map_child(g->slaves, src), family, strlen(family));
+    /* Perl's delete $SLAVES{$SRCNODE}{$family} makes it a slave too */
+    if (!aemp_map_get(g->slaves, src))
+        aemp_map_set(g->slaves, src, aemp_null());
+    aemp_map_del(aemp_map_get(g->slaves, src), family, strlen(family));
 }
 
 /* ---- global nodes among themselves ---- */

@@ -91,6 +91,9 @@ int aempi_bignum_magnitude(const aemp_val *v, aemp_buf *out);
 
 /* The key of entry i as a string value (borrowed). */
 aemp_val *aempi_map_key_val_at(const aemp_val *m, size_t i);
+/* The key equal to key as m holds it (borrowed), or NULL: another map
+ * can share it rather than allocate a copy. */
+aemp_val *aempi_map_key_val(const aemp_val *m, const char *key, size_t klen);
 /* Sets m[key] = v, taking both key (a string value) and v. */
 int aempi_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v);
 /* An empty array with room for n items: a decoder that knows the length

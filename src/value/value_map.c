@@ -121,7 +121,7 @@ static void index_rebuild(aemp_val *m)
 static int map_append(aemp_val *m, aemp_val *key, aemp_val *v, uint32_t h)
 {
     if (m->u.m.len == m->u.m.cap) {
-        uint32_t cap = m->u.m.cap ? m->u.m.cap * 2 : 4;
+        uint32_t cap = m->u.m.cap ? m->u.m.cap * 2 : 1;
         aemp_mapent *ents = NULL;
         if (cap <= UINT32_MAX / 4)
             ents = realloc(m->u.m.ents, cap * sizeof(*ents));
@@ -217,6 +217,12 @@ aemp_val *aemp_map_getn(const aemp_val *m, const char *key, size_t klen)
 {
     size_t i = map_lookup(m, key, klen);
     return i == NOT_FOUND ? NULL : m->u.m.ents[i].val;
+}
+
+aemp_val *aempi_map_key_val(const aemp_val *m, const char *key, size_t klen)
+{
+    size_t i = map_lookup(m, key, klen);
+    return i == NOT_FOUND ? NULL : m->u.m.ents[i].key;
 }
 
 aemp_val *aemp_map_get(const aemp_val *m, const char *key)
