@@ -8,8 +8,9 @@
 #   join_s          every node linked and its key registered (seen by the
 #                   observers), from the first connect; at most
 #                   scale_inflight handshakes at once
-#   kib_per_link    seed VmRSS growth per joined, idle node: its link, its
+#   kib_per_link    seed RssAnon growth per joined, idle node: its link, its
 #                   slave record, its 'l entry and its one key in "scale"
+#                   (kib_per_link_vmrss: VmRSS growth, with code pages)
 #   kib_per_key     seed VmRSS growth per key, each node setting
 #                   scale_keys more (one g_upd each)
 #   ops_per_s       db_set/db_del churn of scale_writers writers spread over
@@ -61,6 +62,14 @@ sub scale_log_tail {
    $log ne "" ? "; its log: $log" : ""
 }
 
+# private anonymous memory (RssAnon) of a process, in KiB
+sub scale_anon_kib {
+   my ($pid) = @_;
+   open my $fh, "<", "/proc/$pid/status" or return undef;
+   while (<$fh>) { return $1 + 0 if /^RssAnon:\s+(\d+)\s+kB/ }
+   undef
+}
+
 # one node count, one seed kind: the figures, and "stopped" if it did not
 # get through
 sub scale_run {
@@ -92,6 +101,7 @@ sub scale_run {
       or return $stop->("the seed did not start" . scale_log_tail($seed), $seed);
    sleep 0.3;
    my $rss0 = main::rss_kib($seed->{pid});
+   my $anon0 = scale_anon_kib($seed->{pid});
    my $cl = main::spawn("c-scale", "$ctx->{build}/bench/aemp-bench", "scale",
       $ctx->{json}->encode({
          conf => { secret => $ctx->{secret}, seeds => [$addr] },
@@ -118,7 +128,14 @@ sub scale_run {
       $r{join_s} = $phase->("join", "joined", $limit)->[1]{seconds};
       sleep $settle;
       my $rss1 = main::rss_kib($seed->{pid});
-      $r{kib_per_link} = ($rss1 - $rss0) / $n;
+      my $anon1 = scale_anon_kib($seed->{pid});
+      # the seed's own memory: VmRSS also grows by the pages of the
+      # program and its libraries that the join runs for the first time
+      # (file pages, shared with every process using them), a fixed cost
+      # that would show as up to 2 KiB per link at 1,000 nodes
+      $r{kib_per_link} = defined $anon1 && defined $anon0
+         ? ($anon1 - $anon0) / $n : undef;
+      $r{kib_per_link_vmrss} = ($rss1 - $rss0) / $n;
       syswrite $cl->{in}, "keys\n";
       $phase->("keys", "keyed", $limit);
       sleep $settle;
