@@ -69,7 +69,7 @@
  * reader hands out another reference to the one it made last time
  * instead of allocating a copy: a slot per hash of the bytes, the newest
  * string wins the slot. */
-#define STR_CACHE 128
+#define STR_CACHE 128 /* indexed by a hash's top 7 bits */
 #define STR_CACHE_MAX 32 /* longer strings are rarely repeated */
 
 struct aemp_cbor_reader {
@@ -132,22 +132,72 @@ static aemp_val *negative(uint64_t n)
     return aemp_strf("-%llu", (unsigned long long)n + 1);
 }
 
+/* Bytes at p as one word, in whatever byte order: only hashed and
+ * compared. */
+static uint64_t load64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static uint64_t load32(const unsigned char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* The words that cover the len (at most STR_CACHE_MAX) bytes of s, read
+ * a word at a time rather than a byte: from 8 bytes on, the words at 0,
+ * 8, ... and the one that ends at len (overlapping the one before); 4 to
+ * 7 bytes, the 4 at the start and the 4 at the end; 1 to 3 bytes, the
+ * first, middle and last. Every byte lies in one of them, and none
+ * beyond len is read. Returns how many (at most 4) are in w[]. */
+static size_t cover(const unsigned char *s, size_t len, uint64_t w[4])
+{
+    if (len >= 8) {
+        size_t n = 0;
+        for (size_t i = 0; i + 8 < len; i += 8)
+            w[n++] = load64(s + i);
+        w[n++] = load64(s + len - 8);
+        return n;
+    }
+    if (len >= 4)
+        w[0] = load32(s) | load32(s + len - 4) << 32;
+    else if (len)
+        w[0] = s[0] | (uint64_t)s[len / 2] << 8 | (uint64_t)s[len - 1] << 16;
+    else
+        w[0] = 0;
+    return 1;
+}
+
 /* A short string as aemp_strn makes it, from the cache if it is there.
  * (Text strings, and byte strings of ASCII, which is how CBOR::XS and our
- * writer send most strings: both make the same value.) */
-static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len)
+ * writer send most strings: both make the same value.) w, n: its words
+ * (cover). Every string is looked up, so hashing and comparing go a word
+ * at a time: a byte at a time they were a fifth of a receiver's time. */
+static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len,
+                              const uint64_t *w, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    aemp_val **slot = &r->recent[(h ^ h >> 16) % STR_CACHE];
-    /* (s may be NULL when len is 0: an empty indefinite-length string) */
-    if (*slot && (*slot)->u.len == len &&
-        (!len || !memcmp((*slot)->str, s, len)))
-        return aemp_ref(*slot);
+    uint64_t h = len;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ w[i]) * 0x9e3779b97f4a7c15u;
+    aemp_val **slot = &r->recent[h >> 57]; /* the best mixed bits */
+    aemp_val *c = *slot;
+    if (c && c->u.len == len) {
+        /* (s may be NULL when len is 0: an empty indefinite-length
+         * string; its one word is 0, and so is the cached "") */
+        uint64_t cw[4], diff = 0;
+        cover((const unsigned char *)c->str, len, cw);
+        for (size_t i = 0; i < n; i++)
+            diff |= cw[i] ^ w[i];
+        if (!diff)
+            return aemp_ref(c);
+    }
     aemp_val *v = aemp_strn(s, len);
     if (v) {
-        aemp_unref(*slot);
+        aemp_unref(c);
         *slot = aemp_ref(v);
     }
     return v;
@@ -158,17 +208,22 @@ static int finish_string(aemp_cbor_reader *r, const unsigned char *s,
                          size_t len)
 {
     r->str_indef = 0;
+    uint64_t w[4];
+    size_t n = 0;
+    if (len <= STR_CACHE_MAX)
+        n = cover(s, len, w);
     if (r->str_major == 3)
-        return add(r, len <= STR_CACHE_MAX
-                          ? short_string(r, (const char *)s, len)
-                          : aemp_strn((const char *)s, len));
+        return add(r, n ? short_string(r, (const char *)s, len, w, n)
+                        : aemp_strn((const char *)s, len));
     if (!r->str_big) {
-        int ascii = len <= STR_CACHE_MAX;
-        for (size_t i = 0; ascii && i < len; i++)
-            ascii = s[i] < 0x80;
-        /* a byte string: Perl's characters in UTF-8 (see the top) */
-        return add(r, ascii ? short_string(r, (const char *)s, len)
-                            : aempi_str_latin1((const char *)s, len));
+        /* a byte string: Perl's characters in UTF-8 (see the top); ASCII
+         * is the same either way, and the words say whether it is */
+        uint64_t high = 0;
+        for (size_t i = 0; i < n; i++)
+            high |= w[i];
+        return add(r, n && !(high & 0x8080808080808080u)
+                          ? short_string(r, (const char *)s, len, w, n)
+                          : aempi_str_latin1((const char *)s, len));
     }
     while (len && !*s)
         s++, len--;
