@@ -188,6 +188,43 @@ START_TEST(test_arrays)
 }
 END_TEST
 
+/* Arrays made with their length known keep the items in their own
+ * allocation; they must grow out of it, lose items and copy like any
+ * other (the sanitizer build watches the memory). */
+START_TEST(test_arrays_sized)
+{
+    for (int n = 1; n <= 10; n++) {
+        aemp_val *a = aemp_arrayv(aemp_int(0), n > 1 ? aemp_int(1) : NULL,
+                                  NULL);
+        for (int i = (int)aemp_array_len(a); i < n; i++)
+            ck_assert_int_eq(aemp_array_push(a, aemp_int(i)), AEMP_OK);
+        aemp_val *c = aemp_copy(a);
+        for (int i = n; i < 40; i++)
+            ck_assert_int_eq(aemp_array_push(a, aemp_int(i)), AEMP_OK);
+        aemp_val *t = aemp_array_take(a, 0);
+        ck_assert_int_eq(aemp_as_int(t), 0);
+        aemp_unref(t);
+        aemp_array_shift(a, 1);
+        ck_assert_uint_eq(aemp_array_len(a), 38);
+        for (int i = 0; i < 38; i++)
+            ck_assert_int_eq(aemp_as_int(aemp_array_at(a, (size_t)i)),
+                             i + 2);
+        ck_assert_uint_eq(aemp_array_len(c), (size_t)n);
+        for (int i = 0; i < n; i++)
+            ck_assert_int_eq(aemp_as_int(aemp_array_at(c, (size_t)i)), i);
+        aemp_unref(a);
+        aemp_unref(c);
+    }
+    aemp_val *items[8];
+    for (int i = 0; i < 8; i++)
+        items[i] = aemp_int(i);
+    aemp_val *a = aemp_arrayn(8, items);
+    ck_assert_int_eq(aemp_array_push(a, aemp_str("x")), AEMP_OK);
+    ck_json(a, "[0,1,2,3,4,5,6,7,\"x\"]");
+    aemp_unref(a);
+}
+END_TEST
+
 START_TEST(test_map_basic)
 {
     aemp_val *m = aemp_map();
@@ -896,6 +933,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_strings);
     tcase_add_test(tc, test_refcount);
     tcase_add_test(tc, test_arrays);
+    tcase_add_test(tc, test_arrays_sized);
     tcase_add_test(tc, test_map_basic);
     tcase_add_test(tc, test_map_byte_keys);
     tcase_add_test(tc, test_map_many);

@@ -359,9 +359,16 @@ int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
 
 int aemp_sndv(aemp_node *n, const char *port, ...)
 {
-    aemp_val *msg = aemp_array();
-    int failed = !msg;
+    /* counted first: the array is made with room for all of them, in
+     * one allocation (value.c) */
     va_list ap;
+    size_t count = 0;
+    va_start(ap, port);
+    while (va_arg(ap, aemp_val *))
+        count++;
+    va_end(ap);
+    aemp_val *msg = aempi_array_with_room(count);
+    int failed = !msg;
     va_start(ap, port);
     aemp_val *v;
     while ((v = va_arg(ap, aemp_val *)))
