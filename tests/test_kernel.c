@@ -219,6 +219,42 @@ static void run_until_n(int *count, int want, double seconds)
     }
 }
 
+/* Messages from a link to one port skip the port lookup after the
+ * first; a port killed and made again under the same id must get the
+ * next message, the old one never again. */
+START_TEST(test_port_again)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    seen first = {0}, second = {0}, gone = {0};
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#box", NULL, record, &first), 0);
+    aemp_sndv(a, "nodeb#box", aemp_str("one"), NULL);
+    aemp_sndv(a, "nodeb#box", aemp_str("two"), NULL);
+    run_until_n(&first.calls, 2, 5);
+    ck_assert_int_eq(first.calls, 2);
+
+    aemp_mon(b, "nodeb#box", mon_record, &gone);
+    aemp_kil(b, "nodeb#box", NULL);
+    run_until(&gone.calls, 5);
+    ck_assert_int_eq(gone.calls, 1);
+    aemp_sndv(a, "nodeb#box", aemp_str("lost"), NULL);
+    /* a message to another port between, then the id again */
+    aemp_sndv(a, "nodeb#nobody", aemp_str("x"), NULL);
+    run_until(&second.calls, 0.2);
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#box", NULL, record, &second), 0);
+    aemp_sndv(a, "nodeb#box", aemp_str("three"), NULL);
+    run_until(&second.calls, 5);
+    ck_assert_int_eq(second.calls, 1);
+    ck_assert(json_is(second.last, "[\"three\"]"));
+    ck_assert_int_eq(first.calls, 2);
+    aemp_unref(first.last);
+    aemp_unref(second.last);
+    aemp_unref(gone.last);
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
 /* Levels of arrays, following the first item. */
 static int levels(const aemp_val *v)
 {
@@ -575,6 +611,7 @@ int main(void)
     tcase_add_test(tc, test_unmatched_and_die);
     tcase_add_test(tc, test_local_monitors);
     tcase_add_test(tc, test_two_nodes);
+    tcase_add_test(tc, test_port_again);
     tcase_add_test(tc, test_too_deep);
     tcase_add_test(tc, test_wrong_secret);
     tcase_add_test(tc, test_bad_greetings);

@@ -197,6 +197,12 @@ struct aemp_node {
                                  without a link queued */
 
     aemp_dict ports;          /* local id -> aemp_lport* */
+    aemp_val *last_port_id;   /* the port id string of the last delivery
+                                 (a reference), and its port: a link's
+                                 reader hands out the same string value
+                                 for the same id, so a stream of messages
+                                 to one port skips the lookup */
+    aemp_lport *last_port;
     aemp_dict remotes;        /* node id -> aemp_remote* */
     aemp_remote *reap_remotes; /* entries that may have become idle */
     struct event *remote_reap_ev; /* frees the idle ones, from the loop */

@@ -27,9 +27,13 @@ void aempi_kernel_queue_job(aemp_node *n, aemp_job *job)
             event_active(n->jobs_ev, 0, 0);
         return;
     }
+    /* a queue that holds jobs has its event active already (or is
+     * being run, and run_jobs activates it for what is left) */
+    int was_empty = !n->jobs;
     *n->jobs_tail = job;
     n->jobs_tail = &job->next;
-    event_active(n->jobs_ev, 0, 0);
+    if (was_empty)
+        event_active(n->jobs_ev, 0, 0);
 }
 
 /* Jobs are the per-message allocation: reuse them. */

@@ -108,6 +108,27 @@ static void port_free(aemp_lport *p)
     free(p);
 }
 
+static void forget_last_port(aemp_node *n)
+{
+    aemp_unref(n->last_port_id);
+    n->last_port_id = NULL;
+    n->last_port = NULL;
+}
+
+/* The port a delivery names by port (a string value). */
+static aemp_lport *port_of(aemp_node *n, aemp_val *port)
+{
+    if (port == n->last_port_id)
+        return n->last_port;
+    aemp_lport *p = aempi_kernel_port_find(n, aemp_str_ptr(port, NULL));
+    if (p) {
+        forget_last_port(n);
+        n->last_port_id = aemp_ref(port);
+        n->last_port = p;
+    }
+    return p;
+}
+
 void aempi_kernel_ports_free(aemp_node *n)
 {
     while (n->self_mons) {
@@ -126,6 +147,7 @@ void aempi_kernel_ports_free(aemp_node *n)
         port_free(p);
     }
     aempi_dict_clear(&n->ports);
+    forget_last_port(n);
 }
 
 char *aemp_port(aemp_node *n, aemp_recv_cb cb, void *ud)
@@ -445,6 +467,8 @@ void aempi_kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason)
     aemp_lport *p = aempi_dict_del(&n->ports, localid);
     if (!p)
         return; /* killing nonexistent ports is O.K. */
+    if (p == n->last_port)
+        forget_last_port(n);
     if (!p->mons && aemp_array_len(reason)) {
         aemp_buf b = AEMP_BUF_INIT;
         for (size_t i = 0; i < aemp_array_len(reason); i++) {
@@ -503,7 +527,7 @@ static void kill_unmatched(aemp_node *n, aemp_lport *p, const char *tag)
 
 void aempi_kernel_run_deliver(aemp_node *n, aemp_job *job)
 {
-    aemp_lport *p = aempi_kernel_port_find(n, aemp_str_ptr(job->port, NULL));
+    aemp_lport *p = port_of(n, job->port);
     if (!p)
         return; /* messages to unknown ports are dropped */
     char buf[32];
@@ -511,7 +535,7 @@ void aempi_kernel_run_deliver(aemp_node *n, aemp_job *job)
     aemp_recv_cb cb = p->dflt;
     void *ud = p->dflt_ud;
     for (aemp_tag_cb *t = p->tags; tag && t; t = t->next)
-        if (!strcmp(t->tag, tag)) {
+        if (t->tag[0] == tag[0] && !strcmp(t->tag, tag)) {
             cb = t->cb;
             ud = t->ud;
             break;

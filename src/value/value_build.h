@@ -57,8 +57,12 @@ void aempi_build_clear(aemp_build *b);
 int aempi_build_fail(aemp_build *b, int err, const char *why);
 /* The frame passes the limit: AEMP_ELIMIT. */
 int aempi_build_over_limit(aemp_build *b);
-/* What the frame may still count before it passes the limit. */
-size_t aempi_build_room(const aemp_build *b);
+/* What the frame may still count before it passes the limit (asked for
+ * every value: inline). */
+static inline size_t aempi_build_room(const aemp_build *b)
+{
+    return b->max ? b->max - b->size : SIZE_MAX;
+}
 
 /* A scalar (taken; NULL: out of memory) joins the open container, or
  * is a frame. In a map that waits for a key it is the key: a string as

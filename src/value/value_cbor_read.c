@@ -154,7 +154,8 @@ static uint64_t load32(const unsigned char *p)
  * 7 bytes, the 4 at the start and the 4 at the end; 1 to 3 bytes, the
  * first, middle and last. Every byte lies in one of them, and none
  * beyond len is read. Returns how many (at most 4) are in w[]. */
-static size_t cover(const unsigned char *s, size_t len, uint64_t w[4])
+static inline size_t cover(const unsigned char *s, size_t len,
+                           uint64_t w[4])
 {
     if (len >= 8) {
         size_t n = 0;
@@ -192,8 +193,10 @@ static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len,
         cover((const unsigned char *)c->str, len, cw);
         for (size_t i = 0; i < n; i++)
             diff |= cw[i] ^ w[i];
-        if (!diff)
-            return aemp_ref(c);
+        if (!diff) {
+            c->refs++; /* aemp_ref, on the path of every string */
+            return c;
+        }
     }
     aemp_val *v = aemp_strn(s, len);
     if (v) {
@@ -289,8 +292,8 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
     case 3:
         r->str_major = major;
         r->str_big = major == 2 && tag > 1 ? tag : 0;
-        aempi_buf_reset(&r->sbuf);
         if (indef) {
+            aempi_buf_reset(&r->sbuf);
             r->str_indef = 1;
             return AEMP_OK;
         }
@@ -302,6 +305,7 @@ static int item(aemp_cbor_reader *r, unsigned ib, uint64_t arg,
             r->work += arg; /* read again to make the string */
             return finish_string(r, s, (size_t)arg);
         }
+        aempi_buf_reset(&r->sbuf); /* its bytes are collected there */
         if (arg > PTRDIFF_MAX)
             return fail(r, AEMP_EPARSE, "string longer than memory");
         r->str_left = arg;
