@@ -204,6 +204,9 @@ struct aemp_node {
                                  to one port skips the lookup */
     aemp_lport *last_port;
     aemp_dict remotes;        /* node id -> aemp_remote* */
+    aemp_remote *last_remote; /* the one aempi_kernel_remote_get found
+                                 last: a stream of sends to one node
+                                 skips the dictionary */
     aemp_remote *reap_remotes; /* entries that may have become idle */
     struct event *remote_reap_ev; /* frees the idle ones, from the loop */
     aemp_dict monitors;       /* id as decimal -> aemp_monitor* */

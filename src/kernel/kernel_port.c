@@ -41,17 +41,25 @@ char *aempi_kernel_next_id(aemp_node *n, const char *prefix)
 
 /* Splits "NODE#PORT" at the first '#'; a node id alone names the node
  * port "". Returns a malloc'd node id and points *portid into port. */
-char *aempi_kernel_split_port(const char *port, const char **portid)
+/* The same, into buf when the node id fits its cap bytes (else a
+ * malloc'd copy, as with a buf of 0 bytes). */
+static char *split_port_into(const char *port, char *buf, size_t cap,
+                             const char **portid)
 {
     const char *hash = strchr(port, '#');
     size_t nlen = hash ? (size_t)(hash - port) : strlen(port);
     *portid = hash ? hash + 1 : "";
-    char *node = malloc(nlen + 1);
+    char *node = nlen < cap ? buf : malloc(nlen + 1);
     if (node) {
         memcpy(node, port, nlen);
         node[nlen] = 0;
     }
     return node;
+}
+
+char *aempi_kernel_split_port(const char *port, const char **portid)
+{
+    return split_port_into(port, NULL, 0, portid);
 }
 
 char *aemp_node_of(const char *port)
@@ -316,8 +324,11 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
         aemp_unref(msg);
         return AEMP_EINVAL;
     }
+    /* every send looks at the node id, few keep it: on the stack when
+     * it is short */
     const char *portid;
-    char *nodeid = aempi_kernel_split_port(port, &portid);
+    char small[64];
+    char *nodeid = split_port_into(port, small, sizeof small, &portid);
     if (!nodeid) {
         aemp_unref(msg);
         return AEMP_ENOMEM;
@@ -329,7 +340,8 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
                         msg);
     int local = !strcmp(nodeid, n->id);
     aemp_remote *r = local ? NULL : aempi_kernel_remote_get(n, nodeid, 1);
-    free(nodeid);
+    if (nodeid != small)
+        free(nodeid);
     if (!local && !r) {
         aemp_unref(msg);
         return AEMP_ENOMEM;
@@ -381,26 +393,13 @@ int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
 
 int aemp_sndv(aemp_node *n, const char *port, ...)
 {
-    /* counted first: the array is made with room for all of them, in
-     * one allocation (value.c) */
     va_list ap;
-    size_t count = 0;
     va_start(ap, port);
-    while (va_arg(ap, aemp_val *))
-        count++;
+    aemp_val *first = va_arg(ap, aemp_val *);
+    aemp_val *msg = aempi_array_va(first, ap);
     va_end(ap);
-    aemp_val *msg = aempi_array_with_room(count);
-    int failed = !msg;
-    va_start(ap, port);
-    aemp_val *v;
-    while ((v = va_arg(ap, aemp_val *)))
-        if (failed || aemp_array_push(msg, v))
-            failed = 1;
-    va_end(ap);
-    if (failed) {
-        aemp_unref(msg);
+    if (!msg)
         return AEMP_ENOMEM;
-    }
     return aemp_snd(n, port, msg);
 }
 

@@ -274,28 +274,31 @@ aemp_val *aemp_arrayn(size_t n, aemp_val *const *items)
     return a;
 }
 
-aemp_val *aemp_arrayv(aemp_val *first, ...)
+aemp_val *aempi_array_va(aemp_val *first, va_list ap)
 {
-    va_list ap;
+    va_list count;
     size_t n = 0;
-    va_start(ap, first);
-    for (aemp_val *v = first; v; v = va_arg(ap, aemp_val *))
+    va_copy(count, ap);
+    for (aemp_val *v = first; v; v = va_arg(count, aemp_val *))
         n++;
-    va_end(ap);
+    va_end(count);
+    /* room for exactly the n items: they go in without a check */
     aemp_val *a = aempi_array_with_room(n);
-    int ok = a != NULL;
-    va_start(ap, first);
     for (aemp_val *v = first; v; v = va_arg(ap, aemp_val *)) {
-        if (ok)
-            ok = aemp_array_push(a, v) == AEMP_OK; /* takes v either way */
+        if (a)
+            a->u.a.items[a->u.a.len++] = v;
         else
             aemp_unref(v);
     }
+    return a;
+}
+
+aemp_val *aemp_arrayv(aemp_val *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    aemp_val *a = aempi_array_va(first, ap);
     va_end(ap);
-    if (!ok) {
-        aemp_unref(a);
-        return NULL;
-    }
     return a;
 }
 

@@ -4,6 +4,7 @@
 #ifndef AEMP_VALUE_INT_H
 #define AEMP_VALUE_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,9 @@ int aempi_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v);
 /* An empty array with room for n items: a decoder that knows the length
  * allocates the item vector once. */
 aemp_val *aempi_array_with_room(size_t n);
+/* aemp_arrayv's work: the array of first and the values ap holds up to a
+ * NULL (taken; all dropped, and NULL returned, when out of memory). */
+aemp_val *aempi_array_va(aemp_val *first, va_list ap);
 
 /* What a decoder counts against the size limit of one frame (max_frame):
  * every value its node (and a string its bytes), every array item its
