@@ -255,6 +255,47 @@ START_TEST(test_port_again)
 }
 END_TEST
 
+/* Frames from a link are handed out again once their delivery is done,
+ * unless the receiver kept a reference: what it kept stays intact while
+ * many more frames come. */
+typedef struct keeper {
+    int calls;
+    aemp_val *kept[50];
+} keeper;
+
+static int keep_some(aemp_node *n, const char *port, const aemp_val *msg,
+                     void *ud)
+{
+    (void)n;
+    (void)port;
+    keeper *k = ud;
+    if (k->calls < 50)
+        k->kept[k->calls] = aemp_ref((aemp_val *)msg);
+    k->calls++;
+    return 0;
+}
+
+START_TEST(test_kept_frames)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    keeper k = {0};
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#keep", NULL, keep_some, &k), 0);
+    for (int i = 0; i < 2000; i++)
+        aemp_sndv(a, "nodeb#keep", aemp_int(i), aemp_str("x"), NULL);
+    run_until_n(&k.calls, 2000, 10);
+    ck_assert_int_eq(k.calls, 2000);
+    for (int i = 0; i < 50; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "[%d,\"x\"]", i);
+        ck_assert_msg(json_is(k.kept[i], want), "message %d changed", i);
+        aemp_unref(k.kept[i]);
+    }
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
 /* Levels of arrays, following the first item. */
 static int levels(const aemp_val *v)
 {
@@ -612,6 +653,7 @@ int main(void)
     tcase_add_test(tc, test_local_monitors);
     tcase_add_test(tc, test_two_nodes);
     tcase_add_test(tc, test_port_again);
+    tcase_add_test(tc, test_kept_frames);
     tcase_add_test(tc, test_too_deep);
     tcase_add_test(tc, test_wrong_secret);
     tcase_add_test(tc, test_bad_greetings);

@@ -9,6 +9,7 @@
 
 #include "aemp/error.h"
 #include "aemp/value.h"
+#include "value_int.h"
 #include "value_json.h"
 
 /* Asserts that v encodes (compact, insertion order) to exactly expect. */
@@ -222,6 +223,54 @@ START_TEST(test_arrays_sized)
     ck_assert_int_eq(aemp_array_push(a, aemp_str("x")), AEMP_OK);
     ck_json(a, "[0,1,2,3,4,5,6,7,\"x\"]");
     aemp_unref(a);
+}
+END_TEST
+
+/* A node's pool of frame arrays: an array comes back empty and is handed
+ * out again; one still referenced, grown out of its room, or past the
+ * pool's cap is freed as usual (the sanitizer build checks the memory). */
+START_TEST(test_pool)
+{
+    aemp_val_pool pool = {0};
+    aemp_val *a = aempi_pool_array(&pool, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(aemp_array_push(a, aemp_str("x")), AEMP_OK);
+    aempi_pool_drop(&pool, a);
+    ck_assert_uint_eq(pool.n, 1);
+    aemp_val *b = aempi_pool_array(&pool, 2);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_uint_eq(pool.n, 0);
+    ck_assert_uint_eq(aemp_array_len(b), 0);
+    ck_json(b, "[]");
+
+    /* still referenced elsewhere: it stays as it is */
+    aemp_array_push(b, aemp_int(7));
+    aemp_ref(b);
+    aempi_pool_drop(&pool, b);
+    ck_assert_uint_eq(pool.n, 0);
+    ck_json(b, "[7]");
+    /* grown past its room: freed, not kept */
+    for (int i = 0; i < 10; i++)
+        aemp_array_push(b, aemp_int(i));
+    aempi_pool_drop(&pool, b);
+    ck_assert_uint_eq(pool.n, 0);
+    /* more than it holds, or too large, or not arrays */
+    aemp_val *many[AEMP_POOL_MAX + 2];
+    for (size_t i = 0; i < AEMP_POOL_MAX + 2; i++)
+        many[i] = aempi_pool_array(&pool, i % (AEMP_POOL_ITEMS + 1));
+    for (size_t i = 0; i < AEMP_POOL_MAX + 2; i++)
+        aempi_pool_drop(&pool, many[i]);
+    ck_assert_uint_eq(pool.n, AEMP_POOL_MAX);
+    aempi_pool_drop(&pool, aempi_pool_array(&pool, AEMP_POOL_ITEMS + 1));
+    aempi_pool_drop(&pool, aemp_str("not an array"));
+    aempi_pool_drop(&pool, NULL);
+    aempi_pool_clear(&pool);
+    ck_assert_uint_eq(pool.n, 0);
+    ck_assert_ptr_null(pool.free);
+    /* without a pool: plain arrays, plain unref */
+    a = aempi_pool_array(NULL, 2);
+    ck_assert_int_eq(aemp_array_push(a, aemp_int(1)), AEMP_OK);
+    aempi_pool_drop(NULL, a);
 }
 END_TEST
 
@@ -934,6 +983,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_refcount);
     tcase_add_test(tc, test_arrays);
     tcase_add_test(tc, test_arrays_sized);
+    tcase_add_test(tc, test_pool);
     tcase_add_test(tc, test_map_basic);
     tcase_add_test(tc, test_map_byte_keys);
     tcase_add_test(tc, test_map_many);

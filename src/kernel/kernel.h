@@ -16,6 +16,7 @@
 #include "dict.h"
 #include "log.h"
 #include "transport.h"
+#include "value_int.h"
 
 struct event;
 struct evconnlistener;
@@ -203,6 +204,7 @@ struct aemp_node {
                                  for the same id, so a stream of messages
                                  to one port skips the lookup */
     aemp_lport *last_port;
+    aemp_val_pool pool;       /* the frames' arrays, kept for reuse */
     aemp_dict remotes;        /* node id -> aemp_remote* */
     aemp_remote *last_remote; /* the one aempi_kernel_remote_get found
                                  last: a stream of sends to one node

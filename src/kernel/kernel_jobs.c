@@ -82,7 +82,8 @@ static void job_free(aemp_node *n, aemp_job *job)
     free(job->name);
     aemp_unref(job->src_ref);
     aemp_unref(job->port);
-    aemp_unref(job->val);
+    /* most often the last reference to a frame from a link */
+    aempi_pool_drop(n ? &n->pool : NULL, job->val);
     if (job->mon)
         aempi_kernel_monitor_free(job->mon);
     if (n && n->job_pool_len < JOB_POOL_MAX) {

@@ -111,6 +111,9 @@ typedef struct aemp_link_host {
     int io_depth;             /* aempi_link_host_enter: inside the host's
                                  (or its user's) event callbacks, or a write
                                  that may run them */
+    struct aemp_val_pool *pool; /* the user's, for the frame readers'
+                                   arrays (value_int.h), or NULL; it
+                                   outlives the host */
 } aemp_link_host;
 
 /* Sets up h on base with its defaults (monitor_timeout 30 s,

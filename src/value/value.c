@@ -274,6 +274,50 @@ aemp_val *aemp_arrayn(size_t n, aemp_val *const *items)
     return a;
 }
 
+static int pool_kind(aemp_val *a)
+{
+    return a->type == AEMP_ARRAY && a->u.a.items == inline_items(a) &&
+           a->u.a.cap == AEMP_POOL_ITEMS;
+}
+
+aemp_val *aempi_pool_array(aemp_val_pool *pool, size_t n)
+{
+    if (!pool || n > AEMP_POOL_ITEMS)
+        return aempi_array_with_room(n);
+    aemp_val *a = pool->free;
+    if (!a)
+        return aempi_array_with_room(AEMP_POOL_ITEMS);
+    pool->free = inline_items(a)[0];
+    pool->n--;
+    a->refs = 1;
+    return a;
+}
+
+void aempi_pool_drop(aemp_val_pool *pool, aemp_val *v)
+{
+    if (!pool || !v || v->refs > 1 || !pool_kind(v) ||
+        pool->n >= AEMP_POOL_MAX) {
+        aemp_unref(v);
+        return;
+    }
+    for (size_t i = 0; i < v->u.a.len; i++)
+        aemp_unref(v->u.a.items[i]);
+    v->u.a.len = 0;
+    inline_items(v)[0] = pool->free;
+    pool->free = v;
+    pool->n++;
+}
+
+void aempi_pool_clear(aemp_val_pool *pool)
+{
+    while (pool->free) {
+        aemp_val *next = inline_items(pool->free)[0];
+        free(pool->free);
+        pool->free = next;
+    }
+    pool->n = 0;
+}
+
 aemp_val *aempi_array_va(aemp_val *first, va_list ap)
 {
     va_list count;

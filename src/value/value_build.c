@@ -204,7 +204,8 @@ int aempi_build_open(aemp_build *b, aemp_type type, uint64_t n, int indef)
      * trusted only so far: the rest grows as items really come) */
     aemp_val *c = type != AEMP_ARRAY ? aemp_map()
                   : indef            ? aemp_array()
-                             : aempi_array_with_room(n < 64 ? (size_t)n : 64);
+                             : aempi_pool_array(b->pool,
+                                                n < 64 ? (size_t)n : 64);
     if (!c)
         return out_of_memory(b);
     if (!indef && n == 0)

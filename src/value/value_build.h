@@ -45,6 +45,8 @@ typedef struct aemp_build {
     const char *why;  /* its reason, for the reader's message */
     int cb_rc;        /* what the frame callback returned last */
     int free_pending; /* the reader was freed inside the frame callback */
+    struct aemp_val_pool *pool; /* where small arrays come from, or NULL
+                                   (the reader's owner sets it) */
     char limit_why[64];
 } aemp_build;
 

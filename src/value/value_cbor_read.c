@@ -465,6 +465,13 @@ void aempi_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max)
         r->b.max = max;
 }
 
+void aempi_cbor_reader_set_pool(aemp_cbor_reader *r,
+                                struct aemp_val_pool *pool)
+{
+    if (r)
+        r->b.pool = pool;
+}
+
 size_t aempi_cbor_reader_work(const aemp_cbor_reader *r)
 {
     return r ? r->work : 0;
