@@ -148,21 +148,23 @@ static uint64_t load32(const unsigned char *p)
     return w;
 }
 
-/* The words that cover the len (at most STR_CACHE_MAX) bytes of s, read
- * a word at a time rather than a byte: from 8 bytes on, the words at 0,
- * 8, ... and the one that ends at len (overlapping the one before); 4 to
- * 7 bytes, the 4 at the start and the 4 at the end; 1 to 3 bytes, the
- * first, middle and last. Every byte lies in one of them, and none
- * beyond len is read. Returns how many (at most 4) are in w[]. */
-static inline size_t cover(const unsigned char *s, size_t len,
-                           uint64_t w[4])
+/* Four words that cover the len (at most STR_CACHE_MAX) bytes of s, read
+ * a word at a time rather than a byte, always at the same places for the
+ * same len: from 8 bytes on, the words at 0, 8 (from 17 bytes) and 16
+ * (from 25), and the one that ends at len, overlapping them; 4 to 7
+ * bytes, the 4 at the start and the 4 at the end; 1 to 3 bytes, the
+ * first, middle and last. Every byte lies in one of them, none beyond
+ * len is read, and the words not needed are 0: two strings of one length
+ * are equal when their words are. Always four, so that hashing and
+ * comparing run without a loop. */
+static inline void cover(const unsigned char *s, size_t len, uint64_t w[4])
 {
     if (len >= 8) {
-        size_t n = 0;
-        for (size_t i = 0; i + 8 < len; i += 8)
-            w[n++] = load64(s + i);
-        w[n++] = load64(s + len - 8);
-        return n;
+        w[0] = load64(s);
+        w[1] = len > 16 ? load64(s + 8) : 0;
+        w[2] = len > 24 ? load64(s + 16) : 0;
+        w[3] = load64(s + len - 8);
+        return;
     }
     if (len >= 4)
         w[0] = load32(s) | load32(s + len - 4) << 32;
@@ -170,30 +172,28 @@ static inline size_t cover(const unsigned char *s, size_t len,
         w[0] = s[0] | (uint64_t)s[len / 2] << 8 | (uint64_t)s[len - 1] << 16;
     else
         w[0] = 0;
-    return 1;
+    w[1] = w[2] = w[3] = 0;
 }
 
 /* A short string as aemp_strn makes it, from the cache if it is there.
  * (Text strings, and byte strings of ASCII, which is how CBOR::XS and our
- * writer send most strings: both make the same value.) w, n: its words
+ * writer send most strings: both make the same value.) w: its words
  * (cover). Every string is looked up, so hashing and comparing go a word
  * at a time: a byte at a time they were a fifth of a receiver's time. */
 static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len,
-                              const uint64_t *w, size_t n)
+                              const uint64_t w[4])
 {
-    uint64_t h = len;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ w[i]) * 0x9e3779b97f4a7c15u;
+    const uint64_t k = 0x9e3779b97f4a7c15u;
+    uint64_t h = ((((len ^ w[0]) * k ^ w[1]) * k ^ w[2]) * k ^ w[3]) * k;
     aemp_val **slot = &r->recent[h >> 57]; /* the best mixed bits */
     aemp_val *c = *slot;
     if (c && c->u.len == len) {
         /* (s may be NULL when len is 0: an empty indefinite-length
-         * string; its one word is 0, and so is the cached "") */
-        uint64_t cw[4], diff = 0;
+         * string; its words are 0, and so are the cached "") */
+        uint64_t cw[4];
         cover((const unsigned char *)c->str, len, cw);
-        for (size_t i = 0; i < n; i++)
-            diff |= cw[i] ^ w[i];
-        if (!diff) {
+        if (!((cw[0] ^ w[0]) | (cw[1] ^ w[1]) | (cw[2] ^ w[2]) |
+              (cw[3] ^ w[3]))) {
             c->refs++; /* aemp_ref, on the path of every string */
             return c;
         }
@@ -212,20 +212,18 @@ static int finish_string(aemp_cbor_reader *r, const unsigned char *s,
 {
     r->str_indef = 0;
     uint64_t w[4];
-    size_t n = 0;
-    if (len <= STR_CACHE_MAX)
-        n = cover(s, len, w);
+    int cached = len <= STR_CACHE_MAX;
+    if (cached)
+        cover(s, len, w);
     if (r->str_major == 3)
-        return add(r, n ? short_string(r, (const char *)s, len, w, n)
-                        : aemp_strn((const char *)s, len));
+        return add(r, cached ? short_string(r, (const char *)s, len, w)
+                             : aemp_strn((const char *)s, len));
     if (!r->str_big) {
         /* a byte string: Perl's characters in UTF-8 (see the top); ASCII
          * is the same either way, and the words say whether it is */
-        uint64_t high = 0;
-        for (size_t i = 0; i < n; i++)
-            high |= w[i];
-        return add(r, n && !(high & 0x8080808080808080u)
-                          ? short_string(r, (const char *)s, len, w, n)
+        return add(r, cached && !((w[0] | w[1] | w[2] | w[3]) &
+                                  0x8080808080808080u)
+                          ? short_string(r, (const char *)s, len, w)
                           : aempi_str_latin1((const char *)s, len));
     }
     while (len && !*s)
