@@ -204,8 +204,13 @@ void aempi_kernel_io_leave(aemp_node *n)
 
 void aempi_kernel_io_deliver(aemp_node *n)
 {
-    if (!n->dispatching)
-        aempi_kernel_run_jobs(n);
+    if (n->dispatching)
+        return;
+    aempi_kernel_run_jobs(n);
+    /* all done: the job event, activated when they were queued, would
+     * only take an empty turn (a job queued later activates it again) */
+    if (!n->jobs && !n->urgent)
+        event_del(n->jobs_ev);
 }
 
 void aempi_kernel_io_done(aemp_node *n)

@@ -111,6 +111,8 @@ typedef struct aemp_link_host {
     int io_depth;             /* aempi_link_host_enter: inside the host's
                                  (or its user's) event callbacks, or a write
                                  that may run them */
+    int delivering;           /* in aempi_link_host_deliver's jobs, whose
+                                 output it writes right after them */
     struct aemp_val_pool *pool; /* the user's, for the frame readers'
                                    arrays (value_int.h), or NULL; it
                                    outlives the host */

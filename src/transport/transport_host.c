@@ -94,7 +94,9 @@ void aempi_link_host_deliver(aemp_link_host *h)
 {
     if (h->io_depth != 1)
         return;
+    h->delivering = 1;
     h->hooks->io_deliver(h->ud);
+    h->delivering = 0;
     /* What those jobs sent (acks, replies) leaves now, not after the rest
      * of this turn's reads. A read turn can take in a whole credit window;
      * if the acks it produced waited for the turn's end, the sender would
