@@ -60,6 +60,18 @@ START_TEST(test_port_dispatch)
     ck_assert_int_eq(dflt.calls, 1);
     ck_assert(json_is(dflt.last, "[\"other\",2]"));
 
+    /* tags match whole: "pin" takes neither "ping" nor "pi" */
+    seen pin = {0};
+    aemp_rcv(n, p, "pin", record, &pin);
+    aemp_sndv(n, p, aemp_str("pi"), NULL);
+    aemp_sndv(n, p, aemp_str("pin"), NULL);
+    dflt.calls = 0;
+    run_until(&pin.calls, 2);
+    ck_assert_int_eq(pin.calls, 1);
+    ck_assert_int_eq(dflt.calls, 1);
+    ck_assert_int_eq(tagged.calls, 1);
+    aemp_unref(pin.last);
+
     /* removing the tag callback sends ping to the default */
     aemp_rcv(n, p, "ping", NULL, NULL);
     aemp_sndv(n, p, aemp_str("ping"), NULL);

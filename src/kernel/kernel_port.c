@@ -524,6 +524,14 @@ static void kill_unmatched(aemp_node *n, aemp_lport *p, const char *tag)
                     NULL));
 }
 
+/* strcmp(a, b) == 0 for what tags are, a few bytes: without a call */
+static int same_tag(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 void aempi_kernel_run_deliver(aemp_node *n, aemp_job *job)
 {
     aemp_lport *p = port_of(n, job->port);
@@ -534,7 +542,7 @@ void aempi_kernel_run_deliver(aemp_node *n, aemp_job *job)
     aemp_recv_cb cb = p->dflt;
     void *ud = p->dflt_ud;
     for (aemp_tag_cb *t = p->tags; tag && t; t = t->next)
-        if (t->tag[0] == tag[0] && !strcmp(t->tag, tag)) {
+        if (same_tag(t->tag, tag)) {
             cb = t->cb;
             ud = t->ud;
             break;

@@ -300,8 +300,13 @@ void aempi_pool_drop(aemp_val_pool *pool, aemp_val *v)
         aemp_unref(v);
         return;
     }
-    for (size_t i = 0; i < v->u.a.len; i++)
-        aemp_unref(v->u.a.items[i]);
+    for (size_t i = 0; i < v->u.a.len; i++) {
+        aemp_val *item = v->u.a.items[i];
+        if (item && item->refs > 1) /* a cached string, most often */
+            item->refs--;
+        else
+            aemp_unref(item);
+    }
     v->u.a.len = 0;
     inline_items(v)[0] = pool->free;
     pool->free = v;
