@@ -497,6 +497,57 @@ START_TEST(test_repeated_strings)
 }
 END_TEST
 
+/* Strings of every length up to past the cache's, each differing from
+ * the one before in a single byte at every position, as text and as
+ * byte strings: the cache must never hand out a string that differs
+ * anywhere, however the lookup reads the bytes; and a byte string with
+ * one byte above 0x7f anywhere is Latin-1, not ASCII. */
+START_TEST(test_strings_every_byte)
+{
+    collector c = {0};
+    aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
+    char s[40], want[80];
+    for (size_t len = 0; len <= 33; len++) {
+        /* the base string, then one byte of it changed to one of 27
+         * values (the last above 0x7f), then the base again, ...: many
+         * changes share a position, so some meet in a cache slot */
+        for (size_t n = 0; n < 2 * 27 * len + 1; n++) {
+            memset(s, 'x', len);
+            if (n % 2) {
+                size_t k = n / 2 % 27;
+                s[n / 2 / 27] = k == 26 ? (char)0xe9 : (char)('a' + k);
+            }
+            for (int major = 2; major <= 3; major++) {
+                char item[48];
+                item[0] = (char)(major << 5 | 24);
+                item[1] = (char)len;
+                memcpy(item + 2, s, len);
+                ck_assert_int_eq(aempi_cbor_reader_feed(r, item, len + 2),
+                                 AEMP_OK);
+                ck_assert_uint_eq(c.n, 1);
+                size_t wlen = 0;
+                for (size_t i = 0; i < len; i++) {
+                    unsigned char b = (unsigned char)s[i];
+                    if (b >= 0x80 && major == 2) { /* Latin-1 */
+                        want[wlen++] = (char)(0xc0 | b >> 6);
+                        want[wlen++] = (char)(0x80 | (b & 0x3f));
+                    } else {
+                        want[wlen++] = (char)b;
+                    }
+                }
+                size_t glen;
+                const char *got = aemp_str_ptr(c.frames[0], &glen);
+                ck_assert_msg(got && glen == wlen && !memcmp(got, want, wlen),
+                              "length %zu, change %zu, major %d", len, n,
+                              major);
+                collector_clear(&c);
+            }
+        }
+    }
+    aempi_cbor_reader_free(r);
+}
+END_TEST
+
 /* ---- bad input --------------------------------------------------------- */
 
 /* Frames before the error arrive; after it the reader stays failed, with
@@ -683,6 +734,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_equivalent_keys);
     tcase_add_test(tc, test_bignums);
     tcase_add_test(tc, test_repeated_strings);
+    tcase_add_test(tc, test_strings_every_byte);
     suite_add_tcase(s, tc);
     tc = tcase_create("input");
     tcase_add_test(tc, test_garbage);

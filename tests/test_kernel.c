@@ -60,6 +60,18 @@ START_TEST(test_port_dispatch)
     ck_assert_int_eq(dflt.calls, 1);
     ck_assert(json_is(dflt.last, "[\"other\",2]"));
 
+    /* tags match whole: "pin" takes neither "ping" nor "pi" */
+    seen pin = {0};
+    aemp_rcv(n, p, "pin", record, &pin);
+    aemp_sndv(n, p, aemp_str("pi"), NULL);
+    aemp_sndv(n, p, aemp_str("pin"), NULL);
+    dflt.calls = 0;
+    run_until(&pin.calls, 2);
+    ck_assert_int_eq(pin.calls, 1);
+    ck_assert_int_eq(dflt.calls, 1);
+    ck_assert_int_eq(tagged.calls, 1);
+    aemp_unref(pin.last);
+
     /* removing the tag callback sends ping to the default */
     aemp_rcv(n, p, "ping", NULL, NULL);
     aemp_sndv(n, p, aemp_str("ping"), NULL);
@@ -218,6 +230,83 @@ static void run_until_n(int *count, int want, double seconds)
         reached = *count >= want;
     }
 }
+
+/* Messages from a link to one port skip the port lookup after the
+ * first; a port killed and made again under the same id must get the
+ * next message, the old one never again. */
+START_TEST(test_port_again)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    seen first = {0}, second = {0}, gone = {0};
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#box", NULL, record, &first), 0);
+    aemp_sndv(a, "nodeb#box", aemp_str("one"), NULL);
+    aemp_sndv(a, "nodeb#box", aemp_str("two"), NULL);
+    run_until_n(&first.calls, 2, 5);
+    ck_assert_int_eq(first.calls, 2);
+
+    aemp_mon(b, "nodeb#box", mon_record, &gone);
+    aemp_kil(b, "nodeb#box", NULL);
+    run_until(&gone.calls, 5);
+    ck_assert_int_eq(gone.calls, 1);
+    aemp_sndv(a, "nodeb#box", aemp_str("lost"), NULL);
+    /* a message to another port between, then the id again */
+    aemp_sndv(a, "nodeb#nobody", aemp_str("x"), NULL);
+    run_until(&second.calls, 0.2);
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#box", NULL, record, &second), 0);
+    aemp_sndv(a, "nodeb#box", aemp_str("three"), NULL);
+    run_until(&second.calls, 5);
+    ck_assert_int_eq(second.calls, 1);
+    ck_assert(json_is(second.last, "[\"three\"]"));
+    ck_assert_int_eq(first.calls, 2);
+    aemp_unref(first.last);
+    aemp_unref(second.last);
+    aemp_unref(gone.last);
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
+/* Frames from a link are handed out again once their delivery is done,
+ * unless the receiver kept a reference: what it kept stays intact while
+ * many more frames come. */
+typedef struct keeper {
+    int calls;
+    aemp_val *kept[50];
+} keeper;
+
+static int keep_some(aemp_node *n, const char *port, const aemp_val *msg,
+                     void *ud)
+{
+    (void)n;
+    (void)port;
+    keeper *k = ud;
+    if (k->calls < 50)
+        k->kept[k->calls] = aemp_ref((aemp_val *)msg);
+    k->calls++;
+    return 0;
+}
+
+START_TEST(test_kept_frames)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    keeper k = {0};
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#keep", NULL, keep_some, &k), 0);
+    for (int i = 0; i < 2000; i++)
+        aemp_sndv(a, "nodeb#keep", aemp_int(i), aemp_str("x"), NULL);
+    run_until_n(&k.calls, 2000, 10);
+    ck_assert_int_eq(k.calls, 2000);
+    for (int i = 0; i < 50; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "[%d,\"x\"]", i);
+        ck_assert_msg(json_is(k.kept[i], want), "message %d changed", i);
+        aemp_unref(k.kept[i]);
+    }
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
 
 /* Levels of arrays, following the first item. */
 static int levels(const aemp_val *v)
@@ -575,6 +664,8 @@ int main(void)
     tcase_add_test(tc, test_unmatched_and_die);
     tcase_add_test(tc, test_local_monitors);
     tcase_add_test(tc, test_two_nodes);
+    tcase_add_test(tc, test_port_again);
+    tcase_add_test(tc, test_kept_frames);
     tcase_add_test(tc, test_too_deep);
     tcase_add_test(tc, test_wrong_secret);
     tcase_add_test(tc, test_bad_greetings);

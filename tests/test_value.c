@@ -9,6 +9,7 @@
 
 #include "aemp/error.h"
 #include "aemp/value.h"
+#include "value_int.h"
 #include "value_json.h"
 
 /* Asserts that v encodes (compact, insertion order) to exactly expect. */
@@ -185,6 +186,91 @@ START_TEST(test_arrays)
     ck_assert_int_eq(aemp_array_push(a, NULL), AEMP_ENOMEM);
     aemp_unref(n);
     aemp_unref(a);
+}
+END_TEST
+
+/* Arrays made with their length known keep the items in their own
+ * allocation; they must grow out of it, lose items and copy like any
+ * other (the sanitizer build watches the memory). */
+START_TEST(test_arrays_sized)
+{
+    for (int n = 1; n <= 10; n++) {
+        aemp_val *a = aemp_arrayv(aemp_int(0), n > 1 ? aemp_int(1) : NULL,
+                                  NULL);
+        for (int i = (int)aemp_array_len(a); i < n; i++)
+            ck_assert_int_eq(aemp_array_push(a, aemp_int(i)), AEMP_OK);
+        aemp_val *c = aemp_copy(a);
+        for (int i = n; i < 40; i++)
+            ck_assert_int_eq(aemp_array_push(a, aemp_int(i)), AEMP_OK);
+        aemp_val *t = aemp_array_take(a, 0);
+        ck_assert_int_eq(aemp_as_int(t), 0);
+        aemp_unref(t);
+        aemp_array_shift(a, 1);
+        ck_assert_uint_eq(aemp_array_len(a), 38);
+        for (int i = 0; i < 38; i++)
+            ck_assert_int_eq(aemp_as_int(aemp_array_at(a, (size_t)i)),
+                             i + 2);
+        ck_assert_uint_eq(aemp_array_len(c), (size_t)n);
+        for (int i = 0; i < n; i++)
+            ck_assert_int_eq(aemp_as_int(aemp_array_at(c, (size_t)i)), i);
+        aemp_unref(a);
+        aemp_unref(c);
+    }
+    aemp_val *items[8];
+    for (int i = 0; i < 8; i++)
+        items[i] = aemp_int(i);
+    aemp_val *a = aemp_arrayn(8, items);
+    ck_assert_int_eq(aemp_array_push(a, aemp_str("x")), AEMP_OK);
+    ck_json(a, "[0,1,2,3,4,5,6,7,\"x\"]");
+    aemp_unref(a);
+}
+END_TEST
+
+/* A node's pool of frame arrays: an array comes back empty and is handed
+ * out again; one still referenced, grown out of its room, or past the
+ * pool's cap is freed as usual (the sanitizer build checks the memory). */
+START_TEST(test_pool)
+{
+    aemp_val_pool pool = {0};
+    aemp_val *a = aempi_pool_array(&pool, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(aemp_array_push(a, aemp_str("x")), AEMP_OK);
+    aempi_pool_drop(&pool, a);
+    ck_assert_uint_eq(pool.n, 1);
+    aemp_val *b = aempi_pool_array(&pool, 2);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_uint_eq(pool.n, 0);
+    ck_assert_uint_eq(aemp_array_len(b), 0);
+    ck_json(b, "[]");
+
+    /* still referenced elsewhere: it stays as it is */
+    aemp_array_push(b, aemp_int(7));
+    aemp_ref(b);
+    aempi_pool_drop(&pool, b);
+    ck_assert_uint_eq(pool.n, 0);
+    ck_json(b, "[7]");
+    /* grown past its room: freed, not kept */
+    for (int i = 0; i < 10; i++)
+        aemp_array_push(b, aemp_int(i));
+    aempi_pool_drop(&pool, b);
+    ck_assert_uint_eq(pool.n, 0);
+    /* more than it holds, or too large, or not arrays */
+    aemp_val *many[AEMP_POOL_MAX + 2];
+    for (size_t i = 0; i < AEMP_POOL_MAX + 2; i++)
+        many[i] = aempi_pool_array(&pool, i % (AEMP_POOL_ITEMS + 1));
+    for (size_t i = 0; i < AEMP_POOL_MAX + 2; i++)
+        aempi_pool_drop(&pool, many[i]);
+    ck_assert_uint_eq(pool.n, AEMP_POOL_MAX);
+    aempi_pool_drop(&pool, aempi_pool_array(&pool, AEMP_POOL_ITEMS + 1));
+    aempi_pool_drop(&pool, aemp_str("not an array"));
+    aempi_pool_drop(&pool, NULL);
+    aempi_pool_clear(&pool);
+    ck_assert_uint_eq(pool.n, 0);
+    ck_assert_ptr_null(pool.free);
+    /* without a pool: plain arrays, plain unref */
+    a = aempi_pool_array(NULL, 2);
+    ck_assert_int_eq(aemp_array_push(a, aemp_int(1)), AEMP_OK);
+    aempi_pool_drop(NULL, a);
 }
 END_TEST
 
@@ -896,6 +982,8 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_strings);
     tcase_add_test(tc, test_refcount);
     tcase_add_test(tc, test_arrays);
+    tcase_add_test(tc, test_arrays_sized);
+    tcase_add_test(tc, test_pool);
     tcase_add_test(tc, test_map_basic);
     tcase_add_test(tc, test_map_byte_keys);
     tcase_add_test(tc, test_map_many);

@@ -8,7 +8,7 @@
 
 #include "aemp/error.h"
 
-int aempi_buf_reserve(aemp_buf *b, size_t extra)
+int aempi_buf_grow(aemp_buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1; /* + the trailing NUL */
     if (need <= b->cap)
@@ -23,17 +23,6 @@ int aempi_buf_reserve(aemp_buf *b, size_t extra)
         p[0] = 0;
     b->p = p;
     b->cap = cap;
-    return AEMP_OK;
-}
-
-int aempi_buf_append(aemp_buf *b, const void *data, size_t len)
-{
-    if (aempi_buf_reserve(b, len))
-        return AEMP_ENOMEM;
-    if (len)
-        memcpy(b->p + b->len, data, len);
-    b->len += len;
-    b->p[b->len] = 0;
     return AEMP_OK;
 }
 

@@ -16,6 +16,7 @@
 #include "dict.h"
 #include "log.h"
 #include "transport.h"
+#include "value_int.h"
 
 struct event;
 struct evconnlistener;
@@ -197,7 +198,17 @@ struct aemp_node {
                                  without a link queued */
 
     aemp_dict ports;          /* local id -> aemp_lport* */
+    aemp_val *last_port_id;   /* the port id string of the last delivery
+                                 (a reference), and its port: a link's
+                                 reader hands out the same string value
+                                 for the same id, so a stream of messages
+                                 to one port skips the lookup */
+    aemp_lport *last_port;
+    aemp_val_pool pool;       /* the frames' arrays, kept for reuse */
     aemp_dict remotes;        /* node id -> aemp_remote* */
+    aemp_remote *last_remote; /* the one aempi_kernel_remote_get found
+                                 last: a stream of sends to one node
+                                 skips the dictionary */
     aemp_remote *reap_remotes; /* entries that may have become idle */
     struct event *remote_reap_ev; /* frees the idle ones, from the loop */
     aemp_dict monitors;       /* id as decimal -> aemp_monitor* */

@@ -27,9 +27,13 @@ void aempi_kernel_queue_job(aemp_node *n, aemp_job *job)
             event_active(n->jobs_ev, 0, 0);
         return;
     }
+    /* a queue that holds jobs has its event active already (or is
+     * being run, and run_jobs activates it for what is left) */
+    int was_empty = !n->jobs;
     *n->jobs_tail = job;
     n->jobs_tail = &job->next;
-    event_active(n->jobs_ev, 0, 0);
+    if (was_empty)
+        event_active(n->jobs_ev, 0, 0);
 }
 
 /* Jobs are the per-message allocation: reuse them. */
@@ -78,7 +82,8 @@ static void job_free(aemp_node *n, aemp_job *job)
     free(job->name);
     aemp_unref(job->src_ref);
     aemp_unref(job->port);
-    aemp_unref(job->val);
+    /* most often the last reference to a frame from a link */
+    aempi_pool_drop(n ? &n->pool : NULL, job->val);
     if (job->mon)
         aempi_kernel_monitor_free(job->mon);
     if (n && n->job_pool_len < JOB_POOL_MAX) {
@@ -199,8 +204,13 @@ void aempi_kernel_io_leave(aemp_node *n)
 
 void aempi_kernel_io_deliver(aemp_node *n)
 {
-    if (!n->dispatching)
-        aempi_kernel_run_jobs(n);
+    if (n->dispatching)
+        return;
+    aempi_kernel_run_jobs(n);
+    /* all done: the job event, activated when they were queued, would
+     * only take an empty turn (a job queued later activates it again) */
+    if (!n->jobs && !n->urgent)
+        event_del(n->jobs_ev);
 }
 
 void aempi_kernel_io_done(aemp_node *n)

@@ -54,8 +54,10 @@ static const aemp_link_hooks link_hooks = {
 
 int aempi_kernel_link_host_init(aemp_node *n)
 {
-    return aempi_link_host_init(&n->transport, n->base, &link_hooks, n,
-                                &n->log, sizeof(aemp_link_owner));
+    int rc = aempi_link_host_init(&n->transport, n->base, &link_hooks, n,
+                                  &n->log, sizeof(aemp_link_owner));
+    n->transport.pool = &n->pool; /* the jobs give the frames back */
+    return rc;
 }
 
 int aemp_node_set_busy_poll(aemp_node *n, unsigned usec)

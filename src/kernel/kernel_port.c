@@ -41,17 +41,25 @@ char *aempi_kernel_next_id(aemp_node *n, const char *prefix)
 
 /* Splits "NODE#PORT" at the first '#'; a node id alone names the node
  * port "". Returns a malloc'd node id and points *portid into port. */
-char *aempi_kernel_split_port(const char *port, const char **portid)
+/* The same, into buf when the node id fits its cap bytes (else a
+ * malloc'd copy, as with a buf of 0 bytes). */
+static char *split_port_into(const char *port, char *buf, size_t cap,
+                             const char **portid)
 {
     const char *hash = strchr(port, '#');
     size_t nlen = hash ? (size_t)(hash - port) : strlen(port);
     *portid = hash ? hash + 1 : "";
-    char *node = malloc(nlen + 1);
+    char *node = nlen < cap ? buf : malloc(nlen + 1);
     if (node) {
         memcpy(node, port, nlen);
         node[nlen] = 0;
     }
     return node;
+}
+
+char *aempi_kernel_split_port(const char *port, const char **portid)
+{
+    return split_port_into(port, NULL, 0, portid);
 }
 
 char *aemp_node_of(const char *port)
@@ -108,6 +116,27 @@ static void port_free(aemp_lport *p)
     free(p);
 }
 
+static void forget_last_port(aemp_node *n)
+{
+    aemp_unref(n->last_port_id);
+    n->last_port_id = NULL;
+    n->last_port = NULL;
+}
+
+/* The port a delivery names by port (a string value). */
+static aemp_lport *port_of(aemp_node *n, aemp_val *port)
+{
+    if (port == n->last_port_id)
+        return n->last_port;
+    aemp_lport *p = aempi_kernel_port_find(n, aemp_str_ptr(port, NULL));
+    if (p) {
+        forget_last_port(n);
+        n->last_port_id = aemp_ref(port);
+        n->last_port = p;
+    }
+    return p;
+}
+
 void aempi_kernel_ports_free(aemp_node *n)
 {
     while (n->self_mons) {
@@ -126,6 +155,7 @@ void aempi_kernel_ports_free(aemp_node *n)
         port_free(p);
     }
     aempi_dict_clear(&n->ports);
+    forget_last_port(n);
 }
 
 char *aemp_port(aemp_node *n, aemp_recv_cb cb, void *ud)
@@ -294,8 +324,11 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
         aemp_unref(msg);
         return AEMP_EINVAL;
     }
+    /* every send looks at the node id, few keep it: on the stack when
+     * it is short */
     const char *portid;
-    char *nodeid = aempi_kernel_split_port(port, &portid);
+    char small[64];
+    char *nodeid = split_port_into(port, small, sizeof small, &portid);
     if (!nodeid) {
         aemp_unref(msg);
         return AEMP_ENOMEM;
@@ -307,7 +340,8 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
                         msg);
     int local = !strcmp(nodeid, n->id);
     aemp_remote *r = local ? NULL : aempi_kernel_remote_get(n, nodeid, 1);
-    free(nodeid);
+    if (nodeid != small)
+        free(nodeid);
     if (!local && !r) {
         aemp_unref(msg);
         return AEMP_ENOMEM;
@@ -359,19 +393,13 @@ int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
 
 int aemp_sndv(aemp_node *n, const char *port, ...)
 {
-    aemp_val *msg = aemp_array();
-    int failed = !msg;
     va_list ap;
     va_start(ap, port);
-    aemp_val *v;
-    while ((v = va_arg(ap, aemp_val *)))
-        if (failed || aemp_array_push(msg, v))
-            failed = 1;
+    aemp_val *first = va_arg(ap, aemp_val *);
+    aemp_val *msg = aempi_array_va(first, ap);
     va_end(ap);
-    if (failed) {
-        aemp_unref(msg);
+    if (!msg)
         return AEMP_ENOMEM;
-    }
     return aemp_snd(n, port, msg);
 }
 
@@ -438,6 +466,8 @@ void aempi_kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason)
     aemp_lport *p = aempi_dict_del(&n->ports, localid);
     if (!p)
         return; /* killing nonexistent ports is O.K. */
+    if (p == n->last_port)
+        forget_last_port(n);
     if (!p->mons && aemp_array_len(reason)) {
         aemp_buf b = AEMP_BUF_INIT;
         for (size_t i = 0; i < aemp_array_len(reason); i++) {
@@ -494,9 +524,17 @@ static void kill_unmatched(aemp_node *n, aemp_lport *p, const char *tag)
                     NULL));
 }
 
+/* strcmp(a, b) == 0 for what tags are, a few bytes: without a call */
+static int same_tag(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 void aempi_kernel_run_deliver(aemp_node *n, aemp_job *job)
 {
-    aemp_lport *p = aempi_kernel_port_find(n, aemp_str_ptr(job->port, NULL));
+    aemp_lport *p = port_of(n, job->port);
     if (!p)
         return; /* messages to unknown ports are dropped */
     char buf[32];
@@ -504,7 +542,7 @@ void aempi_kernel_run_deliver(aemp_node *n, aemp_job *job)
     aemp_recv_cb cb = p->dflt;
     void *ud = p->dflt_ud;
     for (aemp_tag_cb *t = p->tags; tag && t; t = t->next)
-        if (!strcmp(t->tag, tag)) {
+        if (same_tag(t->tag, tag)) {
             cb = t->cb;
             ud = t->ud;
             break;

@@ -1,5 +1,6 @@
 /* libaemp: the table of remote nodes, and how long an entry lives. */
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -33,6 +34,8 @@ static void free_monitor_lists(aemp_dict *d)
 
 static void remote_free(aemp_remote *r)
 {
+    if (r->node->last_remote == r)
+        r->node->last_remote = NULL;
     aempi_kernel_remote_stop_connecting(r);
     aemp_unref(r->queue);
     aempi_dict_clear(&r->trials);
@@ -109,7 +112,12 @@ void aempi_kernel_remote_let_go(aemp_node *n, const char *id)
 
 aemp_remote *aempi_kernel_remote_get(aemp_node *n, const char *id, int create)
 {
-    aemp_remote *r = aempi_dict_get(&n->remotes, id);
+    aemp_remote *r = n->last_remote;
+    if (r && !strcmp(r->id, id))
+        return r;
+    r = aempi_dict_get(&n->remotes, id);
+    if (r)
+        n->last_remote = r;
     if (r || !create || !*id)
         return r;
     r = calloc(1, sizeof *r);

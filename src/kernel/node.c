@@ -89,6 +89,7 @@ void aemp_node_free(aemp_node *n)
     aempi_kernel_services_free(n);
     aempi_kernel_ports_free(n);
     aempi_kernel_jobs_free(n);
+    aempi_pool_clear(&n->pool); /* after the links and jobs using it */
     aempi_dict_clear(&n->monitors); /* all freed with their lists above */
     while (n->node_mons) {
         aemp_node_mon *next = n->node_mons->next;

@@ -427,6 +427,7 @@ static int on_auth(aemp_link *l, char *line)
         return -1;
     }
     aempi_cbor_reader_set_limit(l->creader, set->max_frame);
+    aempi_cbor_reader_set_pool(l->creader, l->host->pool);
     aempi_json_reader_set_limit(l->reader, set->max_frame);
     /* After auth there is no deadline and no read timeout: TCP keepalive
      * watches the link. But output that the peer has not taken for monitor_timeout

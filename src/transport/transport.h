@@ -113,6 +113,11 @@ typedef struct aemp_link_host {
     int io_depth;             /* aempi_link_host_enter: inside the host's
                                  (or its user's) event callbacks, or a write
                                  that may run them */
+    int delivering;           /* in aempi_link_host_deliver's jobs, whose
+                                 output it writes right after them */
+    struct aemp_val_pool *pool; /* the user's, for the frame readers'
+                                   arrays (value_int.h), or NULL; it
+                                   outlives the host */
 } aemp_link_host;
 
 /* Sets up h on base with its defaults (monitor_timeout 30 s,
@@ -131,9 +136,10 @@ void aempi_link_host_clear(aemp_link_host *h);
  * (TLS filters call back at once), leaves that to the outermost one. */
 void aempi_link_host_enter(aemp_link_host *h);
 void aempi_link_host_leave(aemp_link_host *h);
-/* Inside the outermost callback: hooks->io_deliver; then, once
- * AEMP_FLUSH_AFTER_IN bytes came in since the last flush, what it sent
- * goes out at once. */
+/* Inside the outermost callback: hooks->io_deliver; then what it sent
+ * goes out at once if it went to one link (a reply) or once
+ * AEMP_FLUSH_AFTER_IN bytes came in since the last flush, else at the end
+ * of the loop turn (a fan-out, batched over the turn's reads). */
 #define AEMP_FLUSH_AFTER_IN ((size_t)16 * 1024)
 void aempi_link_host_deliver(aemp_link_host *h);
 

@@ -94,16 +94,24 @@ void aempi_link_host_deliver(aemp_link_host *h)
 {
     if (h->io_depth != 1)
         return;
+    h->delivering = 1;
     h->hooks->io_deliver(h->ud);
-    /* What those jobs sent (acks, replies) leaves now, not after the rest
-     * of this turn's reads. A read turn can take in a whole credit window;
-     * if the acks it produced waited for the turn's end, the sender would
-     * sit idle until then and the receiver idle after: stop-and-go at
-     * half speed, for any traffic that answers in batches. But only once
-     * a chunk's worth came in: a seed reads a few small frames from each
-     * of hundreds of links per turn, and each sends to the same monitors;
-     * flushing after every one would cost a send() per monitor per link
-     * instead of per chunk. */
-    if (h->unflushed_in >= AEMP_FLUSH_AFTER_IN)
+    h->delivering = 0;
+    if (!h->dirty_links)
+        return;
+    /* What those jobs sent leaves now, not after the rest of this turn's
+     * reads, when it is a reply to one peer (an ack, an answer): a read
+     * turn can take in a whole credit window, and acks held until its end
+     * make the sender sit idle, then the receiver: stop-and-go at half
+     * speed. But a delivery that wrote to several links (a seed's
+     * fan-out to the monitors of a family) waits for the turn's end, or
+     * for a chunk's worth read since the last flush: the next links read
+     * this turn mostly write to the same monitors, and flushing after
+     * each would cost a send() per monitor per link instead of per turn.
+     * (aempi_link_io_dirty left the flush event to us.) */
+    if (!h->dirty_links->dirty_next ||
+        h->unflushed_in >= AEMP_FLUSH_AFTER_IN)
         aempi_link_io_flush_all(h);
+    else
+        event_active(h->flush_ev, 0, 0);
 }

@@ -175,7 +175,10 @@ void aempi_link_io_dirty(aemp_link *l)
     l->dirty = 1;
     l->dirty_next = h->dirty_links;
     h->dirty_links = l;
-    event_active(h->flush_ev, 0, 0);
+    /* a delivery after a read writes what its jobs sent itself: a round
+     * trip does not pay for activating the flush event and its turn */
+    if (!h->delivering)
+        event_active(h->flush_ev, 0, 0);
 }
 
 static void free_chunk(const void *data, size_t len, void *p)

@@ -203,6 +203,17 @@ aemp_val *aemp_array(void)
     return val_new(AEMP_ARRAY, 0);
 }
 
+/* An array made for a known small length (a frame, a message built in
+ * one call) keeps its items in its own allocation, after the header: one
+ * malloc and one free per array instead of two. It moves them out only
+ * if it grows past that. */
+#define ARRAY_INLINE_MAX 8
+
+static aemp_val **inline_items(aemp_val *a)
+{
+    return (aemp_val **)(void *)a->str;
+}
+
 static int array_reserve(aemp_val *a, size_t need)
 {
     if (need <= a->u.a.cap)
@@ -212,9 +223,14 @@ static int array_reserve(aemp_val *a, size_t need)
         cap *= 2;
     if (cap > SIZE_MAX / sizeof(aemp_val *))
         return AEMP_ENOMEM;
-    aemp_val **items = realloc(a->u.a.items, cap * sizeof(*items));
+    aemp_val **old = a->u.a.items;
+    int was_inline = old == inline_items(a);
+    aemp_val **items = realloc(was_inline ? NULL : old,
+                               cap * sizeof(*items));
     if (!items)
         return AEMP_ENOMEM;
+    if (was_inline)
+        memcpy(items, old, a->u.a.len * sizeof(*items));
     a->u.a.items = items;
     a->u.a.cap = cap;
     return AEMP_OK;
@@ -222,6 +238,14 @@ static int array_reserve(aemp_val *a, size_t need)
 
 aemp_val *aempi_array_with_room(size_t n)
 {
+    if (n && n <= ARRAY_INLINE_MAX) {
+        aemp_val *a = val_new(AEMP_ARRAY, n * sizeof(aemp_val *));
+        if (a) {
+            a->u.a.items = inline_items(a);
+            a->u.a.cap = n;
+        }
+        return a;
+    }
     aemp_val *a = aemp_array();
     if (a && n && array_reserve(a, n)) {
         aemp_unref(a);
@@ -234,8 +258,8 @@ aemp_val *aemp_arrayn(size_t n, aemp_val *const *items)
 {
     if (n && !items)
         return NULL;
-    aemp_val *a = aemp_array();
-    int ok = a && array_reserve(a, n) == AEMP_OK;
+    aemp_val *a = aempi_array_with_room(n);
+    int ok = a != NULL;
     for (size_t i = 0; i < n; i++)
         ok = ok && items[i];
     if (!ok) {
@@ -250,23 +274,80 @@ aemp_val *aemp_arrayn(size_t n, aemp_val *const *items)
     return a;
 }
 
-aemp_val *aemp_arrayv(aemp_val *first, ...)
+static int pool_kind(aemp_val *a)
 {
-    aemp_val *a = aemp_array();
-    int ok = a != NULL;
-    va_list ap;
-    va_start(ap, first);
+    return a->type == AEMP_ARRAY && a->u.a.items == inline_items(a) &&
+           a->u.a.cap == AEMP_POOL_ITEMS;
+}
+
+aemp_val *aempi_pool_array(aemp_val_pool *pool, size_t n)
+{
+    if (!pool || n > AEMP_POOL_ITEMS)
+        return aempi_array_with_room(n);
+    aemp_val *a = pool->free;
+    if (!a)
+        return aempi_array_with_room(AEMP_POOL_ITEMS);
+    pool->free = inline_items(a)[0];
+    pool->n--;
+    a->refs = 1;
+    return a;
+}
+
+void aempi_pool_drop(aemp_val_pool *pool, aemp_val *v)
+{
+    if (!pool || !v || v->refs > 1 || !pool_kind(v) ||
+        pool->n >= AEMP_POOL_MAX) {
+        aemp_unref(v);
+        return;
+    }
+    for (size_t i = 0; i < v->u.a.len; i++) {
+        aemp_val *item = v->u.a.items[i];
+        if (item && item->refs > 1) /* a cached string, most often */
+            item->refs--;
+        else
+            aemp_unref(item);
+    }
+    v->u.a.len = 0;
+    inline_items(v)[0] = pool->free;
+    pool->free = v;
+    pool->n++;
+}
+
+void aempi_pool_clear(aemp_val_pool *pool)
+{
+    while (pool->free) {
+        aemp_val *next = inline_items(pool->free)[0];
+        free(pool->free);
+        pool->free = next;
+    }
+    pool->n = 0;
+}
+
+aemp_val *aempi_array_va(aemp_val *first, va_list ap)
+{
+    va_list count;
+    size_t n = 0;
+    va_copy(count, ap);
+    for (aemp_val *v = first; v; v = va_arg(count, aemp_val *))
+        n++;
+    va_end(count);
+    /* room for exactly the n items: they go in without a check */
+    aemp_val *a = aempi_array_with_room(n);
     for (aemp_val *v = first; v; v = va_arg(ap, aemp_val *)) {
-        if (ok)
-            ok = aemp_array_push(a, v) == AEMP_OK; /* takes v either way */
+        if (a)
+            a->u.a.items[a->u.a.len++] = v;
         else
             aemp_unref(v);
     }
+    return a;
+}
+
+aemp_val *aemp_arrayv(aemp_val *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    aemp_val *a = aempi_array_va(first, ap);
     va_end(ap);
-    if (!ok) {
-        aemp_unref(a);
-        return NULL;
-    }
     return a;
 }
 
@@ -344,7 +425,8 @@ void aemp_unref(aemp_val *v)
     if (v->type == AEMP_ARRAY) {
         for (size_t i = 0; i < v->u.a.len; i++)
             aemp_unref(v->u.a.items[i]);
-        free(v->u.a.items);
+        if (v->u.a.items != inline_items(v))
+            free(v->u.a.items);
     } else if (v->type == AEMP_MAP) {
         aempi_map_free_entries(v);
     }
@@ -363,11 +445,7 @@ aemp_val *aemp_copy(const aemp_val *v)
             c->big = v->big;
         return c;
     case AEMP_ARRAY:
-        c = aemp_array();
-        if (c && array_reserve(c, v->u.a.len)) {
-            aemp_unref(c);
-            return NULL;
-        }
+        c = aempi_array_with_room(v->u.a.len);
         for (size_t i = 0; c && i < v->u.a.len; i++) {
             if (aemp_array_push(c, aemp_copy(v->u.a.items[i]))) {
                 aemp_unref(c);

@@ -54,11 +54,6 @@ int aempi_build_over_limit(aemp_build *b)
     return aempi_build_fail(b, AEMP_ELIMIT, b->limit_why);
 }
 
-size_t aempi_build_room(const aemp_build *b)
-{
-    return b->max ? b->max - b->size : SIZE_MAX;
-}
-
 /* Counts n more bytes of the frame against the limit. */
 static int charge(aemp_build *b, size_t n)
 {
@@ -118,7 +113,7 @@ static aemp_val *key_of(aemp_val *v)
  * value its entry; a key nothing more. */
 static size_t place_cost(const aemp_build_level *l)
 {
-    return aemp_type_of(l->c) == AEMP_ARRAY ? AEMP_COST_ITEM
+    return l->c->type == AEMP_ARRAY ? AEMP_COST_ITEM
            : l->key                         ? AEMP_COST_ENTRY
                                             : 0;
 }
@@ -136,8 +131,13 @@ static int join(aemp_build *b, aemp_val *v)
             aemp_unref(v);
             return b->err;
         }
-        if (aemp_type_of(l->c) == AEMP_ARRAY) {
-            if (aemp_array_push(l->c, v))
+        aemp_val *c = l->c;
+        if (c->type == AEMP_ARRAY) {
+            /* every value of every frame passes here: room made ahead
+             * (aempi_build_open) is filled without a call */
+            if (c->u.a.len < c->u.a.cap)
+                c->u.a.items[c->u.a.len++] = v;
+            else if (aemp_array_push(c, v))
                 return out_of_memory(b);
         } else if (!l->key) {
             l->key = key_of(v);
@@ -159,8 +159,8 @@ int aempi_build_value(aemp_build *b, aemp_val *v)
 {
     if (!v)
         return out_of_memory(b);
-    size_t len = 0;
-    aemp_str_ptr(v, &len); /* strings count their bytes too */
+    /* strings count their bytes too */
+    size_t len = v->type == AEMP_STRING ? v->u.len : 0;
     if (charge(b, AEMP_COST_VALUE + len)) {
         aemp_unref(v);
         return b->err;
@@ -204,7 +204,8 @@ int aempi_build_open(aemp_build *b, aemp_type type, uint64_t n, int indef)
      * trusted only so far: the rest grows as items really come) */
     aemp_val *c = type != AEMP_ARRAY ? aemp_map()
                   : indef            ? aemp_array()
-                             : aempi_array_with_room(n < 64 ? (size_t)n : 64);
+                             : aempi_pool_array(b->pool,
+                                                n < 64 ? (size_t)n : 64);
     if (!c)
         return out_of_memory(b);
     if (!indef && n == 0)

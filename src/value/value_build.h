@@ -45,6 +45,8 @@ typedef struct aemp_build {
     const char *why;  /* its reason, for the reader's message */
     int cb_rc;        /* what the frame callback returned last */
     int free_pending; /* the reader was freed inside the frame callback */
+    struct aemp_val_pool *pool; /* where small arrays come from, or NULL
+                                   (the reader's owner sets it) */
     char limit_why[64];
 } aemp_build;
 
@@ -57,8 +59,12 @@ void aempi_build_clear(aemp_build *b);
 int aempi_build_fail(aemp_build *b, int err, const char *why);
 /* The frame passes the limit: AEMP_ELIMIT. */
 int aempi_build_over_limit(aemp_build *b);
-/* What the frame may still count before it passes the limit. */
-size_t aempi_build_room(const aemp_build *b);
+/* What the frame may still count before it passes the limit (asked for
+ * every value: inline). */
+static inline size_t aempi_build_room(const aemp_build *b)
+{
+    return b->max ? b->max - b->size : SIZE_MAX;
+}
 
 /* A scalar (taken; NULL: out of memory) joins the open container, or
  * is a frame. In a map that waits for a key it is the key: a string as

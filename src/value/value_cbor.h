@@ -58,6 +58,12 @@ void aempi_cbor_reader_free(aemp_cbor_reader *r);
  * with AEMP_ELIMIT as soon as it shows. */
 void aempi_cbor_reader_set_limit(aemp_cbor_reader *r, size_t max);
 
+/* Makes the small arrays of the frames from pool (value_int.h), which
+ * must outlive the reader; NULL (the default): from malloc. */
+struct aemp_val_pool;
+void aempi_cbor_reader_set_pool(aemp_cbor_reader *r,
+                                struct aemp_val_pool *pool);
+
 /* Feeds bytes; chunks may end anywhere, and the time it takes is linear
  * in the bytes fed however they are cut. Returns AEMP_OK, AEMP_EPARSE
  * (malformed input, or nesting deeper than 512; the reader is then

@@ -44,16 +44,17 @@
 
 enum { MAJ_UINT = 0, MAJ_NINT, MAJ_BYTES, MAJ_TEXT, MAJ_ARRAY, MAJ_MAP };
 
-/* The head of an item: major type and argument, in the shortest form. */
+/* The head of an item: major type and argument, in the shortest form,
+ * written in place (every item has one). */
 static int put_head(aemp_buf *b, unsigned major, uint64_t arg)
 {
-    unsigned char h[9];
+    if (aempi_buf_reserve(b, 9))
+        return AEMP_ENOMEM;
+    unsigned char *h = (unsigned char *)b->p + b->len;
     size_t n; /* bytes of argument after the initial byte */
-    if (arg < 24) {
-        h[0] = (unsigned char)(major << 5 | arg);
-        return aempi_buf_append(b, h, 1);
-    }
-    if (arg <= 0xff)
+    if (arg < 24)
+        h[0] = (unsigned char)(major << 5 | arg), n = 0;
+    else if (arg <= 0xff)
         h[0] = (unsigned char)(major << 5 | 24), n = 1;
     else if (arg <= 0xffff)
         h[0] = (unsigned char)(major << 5 | 25), n = 2;
@@ -63,7 +64,9 @@ static int put_head(aemp_buf *b, unsigned major, uint64_t arg)
         h[0] = (unsigned char)(major << 5 | 27), n = 8;
     for (size_t i = n; i > 0; i--, arg >>= 8)
         h[i] = (unsigned char)(arg & 0xff);
-    return aempi_buf_append(b, h, n + 1);
+    b->len += n + 1;
+    b->p[b->len] = 0;
+    return AEMP_OK;
 }
 
 static int write_int(aemp_buf *b, int64_t i)
@@ -119,7 +122,10 @@ static int write_bytes(aemp_buf *b, const char *str, size_t len, int utf8)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = ascii_prefix(s, len), wide = 0;
-    if (i < len && utf8) {
+    if (i == len) /* ASCII, most strings: the bytes as they are */
+        return put_head(b, MAJ_BYTES, len) ? AEMP_ENOMEM
+                                           : aempi_buf_append(b, s, len);
+    if (utf8) {
         /* Well-formed, so every lead byte C2/C3 starts a character
          * U+0080..U+00FF and any lead byte from C4 up a higher one. */
         for (size_t j = i; j < len; j++) {
@@ -154,9 +160,7 @@ static int write_bytes(aemp_buf *b, const char *str, size_t len, int utf8)
 
 static int write_str(aemp_buf *b, const aemp_val *v)
 {
-    size_t len;
-    const char *s = aemp_str_ptr(v, &len);
-    return write_bytes(b, s, len, aempi_str_is_utf8(v));
+    return write_bytes(b, v->str, v->u.len, v->utf8);
 }
 
 /* A bignum as CBOR::XS writes a Math::BigInt (see value_bignum.c): a
@@ -220,7 +224,7 @@ static int write_val(aemp_buf *b, const aemp_val *v, int depth)
     case AEMP_UINT: return put_head(b, MAJ_UINT, aemp_as_uint(v));
     case AEMP_DOUBLE: return write_double(b, aemp_as_double(v));
     case AEMP_STRING:
-        return aemp_is_bignum(v) ? write_bignum(b, v) : write_str(b, v);
+        return v->big ? write_bignum(b, v) : write_str(b, v);
     case AEMP_ARRAY:
         if (depth >= AEMP_MAX_DEPTH)
             return AEMP_EINVAL;

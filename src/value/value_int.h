@@ -4,6 +4,7 @@
 #ifndef AEMP_VALUE_INT_H
 #define AEMP_VALUE_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,6 +100,33 @@ int aempi_map_set_kv(aemp_val *m, aemp_val *key, aemp_val *v);
 /* An empty array with room for n items: a decoder that knows the length
  * allocates the item vector once. */
 aemp_val *aempi_array_with_room(size_t n);
+/* Arrays a node takes in and lets go of in bulk (the frames of a read,
+ * freed as their jobs finish) are kept for reuse, per node: in bulk,
+ * malloc and free miss their fast caches and cost more than the rest of
+ * a small message's handling. A pool holds arrays with room for
+ * AEMP_POOL_ITEMS items in their own allocation (aempi_array_with_room
+ * makes those too), at most AEMP_POOL_MAX of them. No state is shared
+ * between pools: several nodes in one process each have their own. */
+#define AEMP_POOL_ITEMS 4
+#define AEMP_POOL_MAX 512
+
+typedef struct aemp_val_pool {
+    aemp_val *free; /* linked through their first item */
+    size_t n;
+} aemp_val_pool;
+
+/* An empty array with room for n items, from the pool when n is at most
+ * AEMP_POOL_ITEMS (pool may be NULL: aempi_array_with_room). */
+aemp_val *aempi_pool_array(aemp_val_pool *pool, size_t n);
+/* aemp_unref(v), but an array that goes and is of the pool's kind is
+ * kept in the pool (pool may be NULL). */
+void aempi_pool_drop(aemp_val_pool *pool, aemp_val *v);
+/* Frees what the pool holds. */
+void aempi_pool_clear(aemp_val_pool *pool);
+
+/* aemp_arrayv's work: the array of first and the values ap holds up to a
+ * NULL (taken; all dropped, and NULL returned, when out of memory). */
+aemp_val *aempi_array_va(aemp_val *first, va_list ap);
 
 /* What a decoder counts against the size limit of one frame (max_frame):
  * every value its node (and a string its bytes), every array item its
