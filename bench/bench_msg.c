@@ -97,7 +97,7 @@ typedef struct source {
     aemp_node *node;
     const char *to;
     char *to_node;
-    aemp_val *payload;
+    aemp_val *tag, *payload;
     int64_t window, sent, acked;
     double start, duration;
     int started, ended;
@@ -107,7 +107,8 @@ typedef struct source {
 static void source_fill(source *s)
 {
     while (s->sent - s->acked < s->window) {
-        aemp_sndv(s->node, s->to, aemp_str("d"), aemp_ref(s->payload), NULL);
+        aemp_sndv(s->node, s->to, aemp_ref(s->tag), aemp_ref(s->payload),
+                  NULL);
         s->sent++;
     }
 }
@@ -171,6 +172,7 @@ int bench_source(struct event_base *base, const aemp_val *args)
     memset(fill, 'x', size - 8);
     fill[size - 8] = 0;
     s.payload = aemp_str(fill);
+    s.tag = aemp_str("d");
     free(fill);
     s.to_node = aemp_node_of(s.to);
     char port[256];
