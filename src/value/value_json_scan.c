@@ -59,27 +59,10 @@ static int plain_in_string(unsigned c)
     return plain_table[c];
 }
 
-#define ONES 0x0101010101010101u
-#define HIGHS 0x8080808080808080u
-
-/* Eight bytes at p are all plain in a string. Each test marks the high
- * bit of a byte below 0x20, or of one that the XOR makes zero (a quote, a
- * backslash); a byte from 0x80 leaves it clear (the ~w). */
-static int plain_word(const char *p)
-{
-    uint64_t w, q, b;
-    memcpy(&w, p, 8);
-    q = w ^ ('"' * ONES);
-    b = w ^ ('\\' * ONES);
-    return !((((w - 0x20 * ONES) & ~w) | ((q - ONES) & ~q) |
-              ((b - ONES) & ~b)) &
-             HIGHS);
-}
-
 /* Past the plain bytes of a string in [p, end). */
 static const char *skip_plain(const char *p, const char *end)
 {
-    while (end - p >= 8 && plain_word(p))
+    while (end - p >= 8 && aemp_json_plain_word(p, 0))
         p += 8;
     while (p < end && plain_in_string((unsigned char)*p))
         p++;
