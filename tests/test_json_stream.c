@@ -8,6 +8,7 @@
 #include "aemp/error.h"
 #include "aemp/value.h"
 #include "stream_harness.h"
+#include "value_int.h"
 #include "value_json.h"
 
 /* ---- the reader behind the harness's face ------------------------------ */
@@ -245,6 +246,99 @@ START_TEST(test_depth)
 }
 END_TEST
 
+/* The reader keeps the short strings it made and hands them out again:
+ * strings of every length up to past the cache's, each differing from
+ * the one before in a single place at every position (many changes
+ * share a position, so some meet in a cache slot), as values and as map
+ * keys, over more strings than the cache needs to grow: each must come
+ * out exactly as it went in. A UTF-8 character (2 bytes) in the change
+ * too, and after each string one that is not UTF-8 and has a cached
+ * string's length: the cache must not let it through. */
+START_TEST(test_strings_every_byte)
+{
+    char s[40], text[128];
+    for (size_t len = 0; len <= 33; len++) {
+        collector c = {0};
+        aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+        for (size_t n = 0; n < 2 * 27 * len + 1; n++) {
+            memset(s, 'x', len);
+            size_t k = n / 2 % 27, at = n / 2 / 27;
+            if (n % 2 && k < 26)
+                s[at] = (char)('a' + k);
+            else if (n % 2 && at + 1 < len) /* e with an acute accent */
+                memcpy(s + at, "\xc3\xa9", 2);
+            for (int key = 0; key <= 1; key++) {
+                int tl = key ? snprintf(text, sizeof text, "{\"%.*s\":1}",
+                                        (int)len, s)
+                             : snprintf(text, sizeof text, "[\"%.*s\"]",
+                                        (int)len, s);
+                ck_assert_int_eq(aempi_json_reader_feed(r, text, (size_t)tl),
+                                 AEMP_OK);
+                ck_assert_uint_eq(c.n, 1);
+                size_t glen;
+                const char *got =
+                    key ? aemp_map_key_at(c.frames[0], 0, &glen)
+                        : aemp_str_ptr(aemp_array_at(c.frames[0], 0), &glen);
+                ck_assert_msg(got && glen == len && !memcmp(got, s, len),
+                              "length %zu, change %zu, key %d", len, n, key);
+                collector_clear(&c);
+            }
+        }
+        aempi_json_reader_free(r);
+        if (!len)
+            continue;
+        /* the string of x's is cached; one x turned into a byte that is
+         * not UTF-8 on its own */
+        r = aempi_json_reader_new(collect, &c);
+        memset(s, 'x', len);
+        int tl = snprintf(text, sizeof text, "[\"%.*s\"]", (int)len, s);
+        ck_assert_int_eq(aempi_json_reader_feed(r, text, (size_t)tl),
+                         AEMP_OK);
+        text[2 + len - 1] = (char)0xe9;
+        ck_assert_int_eq(aempi_json_reader_feed(r, text, (size_t)tl),
+                         AEMP_EPARSE);
+        ck_assert_uint_eq(c.n, 1);
+        ck_assert_ptr_nonnull(strstr(aempi_json_reader_error(r),
+                                     "malformed UTF-8 character"));
+        collector_clear(&c);
+        aempi_json_reader_free(r);
+    }
+}
+END_TEST
+
+/* With a pool, arrays of every length come from it and go back to it
+ * as frames are let go, and come out the same every time: those of the
+ * pool's size in its arrays, longer ones grown out of them. */
+START_TEST(test_pool_arrays)
+{
+    aemp_val_pool pool = {0};
+    collector c = {0};
+    aemp_json_reader *r = aempi_json_reader_new(collect, &c);
+    aempi_json_reader_set_pool(r, &pool);
+    char text[128];
+    for (int round = 0; round < 3; round++) {
+        for (int n = 0; n <= 10; n++) {
+            int tl = snprintf(text, sizeof text, "[[");
+            for (int i = 0; i < n; i++)
+                tl += snprintf(text + tl, sizeof text - (size_t)tl, "%s%d",
+                               i ? "," : "", i);
+            tl += snprintf(text + tl, sizeof text - (size_t)tl, "],\"x\"]");
+            ck_assert_int_eq(aempi_json_reader_feed(r, text, (size_t)tl),
+                             AEMP_OK);
+            ck_assert_uint_eq(c.n, 1);
+            char *back = aemp_to_json(c.frames[0], NULL);
+            ck_assert_mem_eq(back, text, (size_t)tl);
+            free(back);
+            aempi_pool_drop(&pool, c.frames[0]);
+            c.n = 0;
+        }
+    }
+    ck_assert_uint_gt(pool.n, 0);
+    aempi_json_reader_free(r);
+    aempi_pool_clear(&pool);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
     Suite *s = suite_create(json_codec.name);
@@ -258,6 +352,8 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_callback_stop);
     tcase_add_test(tc, test_free_in_callback);
     tcase_add_test(tc, test_depth);
+    tcase_add_test(tc, test_strings_every_byte);
+    tcase_add_test(tc, test_pool_arrays);
     suite_add_tcase(s, tc);
     return s;
 }

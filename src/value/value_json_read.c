@@ -59,6 +59,7 @@
 #include "value_build.h"
 #include "value_int.h"
 #include "value_json_scan.h"
+#include "value_strcache.h"
 
 struct aemp_json_reader {
     yajl_handle h;
@@ -69,6 +70,7 @@ struct aemp_json_reader {
     size_t work;       /* bytes looked at, for aempi_json_reader_work */
     size_t carry;      /* bytes yajl keeps of a token cut by a call */
     int in_feed;       /* inside yajl_parse: the frame callback may run */
+    aemp_str_cache recent; /* short strings seen lately, all UTF-8 */
     char msg[256];
 };
 
@@ -136,10 +138,25 @@ static int utf8_ok(aemp_json_reader *r, const unsigned char *s, size_t len)
 }
 
 /* A string, or a map key: yajl alternates keys and values, so the
- * builder takes a string where its map waits for a key as the key. */
+ * builder takes a string where its map waits for a key as the key. A
+ * short one comes from the cache when it is there: it passed the UTF-8
+ * check when it went in, and is not checked again. */
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
-    return utf8_ok(ctx, s, len) && add(ctx, aemp_strn((const char *)s, len));
+    aemp_json_reader *r = ctx;
+    if (len > AEMP_STR_CACHE_MAX)
+        return utf8_ok(r, s, len) && add(r, aemp_strn((const char *)s, len));
+    uint64_t w[4];
+    aempi_str_cover(s, len, w);
+    aemp_val **slot, *v = aempi_str_cache_find(&r->recent, len, w, &slot);
+    if (v)
+        return add(r, v);
+    if (!utf8_ok(r, s, len))
+        return 0;
+    v = aemp_strn((const char *)s, len);
+    if (v && slot)
+        aempi_str_cache_put(slot, v);
+    return add(r, v);
 }
 
 static int on_start_map(void *ctx)
@@ -196,6 +213,7 @@ static void reader_destroy(aemp_json_reader *r)
 {
     aempi_build_clear(&r->b);
     aempi_buf_free(&r->hold);
+    aempi_str_cache_drop(&r->recent);
     yajl_free(r->h);
     free(r);
 }
@@ -220,6 +238,13 @@ void aempi_json_reader_set_limit(aemp_json_reader *r, size_t max)
 {
     if (r)
         r->b.max = max;
+}
+
+void aempi_json_reader_set_pool(aemp_json_reader *r,
+                                struct aemp_val_pool *pool)
+{
+    if (r)
+        r->b.pool = pool;
 }
 
 size_t aempi_json_reader_work(const aemp_json_reader *r)
