@@ -251,15 +251,20 @@ static const char *in_string(aemp_json_scan *s, const char *p,
     if (r == GOES_ON)
         return p + 1;
     *lim = token_ended(s, *lim, end);
+    s->closed = r == CLOSED;
     return r == CLOSED ? p + 1 : p;
 }
 
-const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
-                                const char *end, size_t max)
+/* The scan; with one set it stops right after a byte that ends a
+ * top-level text (and sets s->ended). */
+static const char *scan(aemp_json_scan *s, const char *p, const char *end,
+                        size_t max, int one)
 {
     chunk c = {p, s->at};
     const char *lim = limit_of(s, &c, p, end, max);
+    s->ended = 0;
     for (;;) {
+        unsigned char was = s->in_text;
         if (s->state >= N_MINUS) {
             unsigned next;
             while (p < lim &&
@@ -273,6 +278,7 @@ const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
                 (p == end || number_after(s->state, (unsigned char)*p)))
                 break;
             lim = token_ended(s, lim, end);
+            s->closed = 0;
         } else if (s->state != OUT) {
             p = in_string(s, p, &lim, end);
             if (p == lim && s->state != OUT)
@@ -285,14 +291,34 @@ const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
             p++;
             if (!s->in_text)
                 lim = end;
+            s->closed = 1; /* (only read when the text ended here) */
         } else {
             if (p == lim)
                 break;
-            at_top(s, &c, p, byte_class[(unsigned char)*p]);
+            unsigned k = byte_class[(unsigned char)*p];
+            at_top(s, &c, p, k);
             lim = limit_of(s, &c, p, end, max);
             p++;
+            was |= k != SPACE; /* a text of one byte began and ended */
+            s->closed = 0;
+        }
+        if (one && was && !s->in_text) {
+            s->ended = s->closed ? 1 : 2;
+            break;
         }
     }
     s->at = offset_of(&c, p);
     return p;
+}
+
+const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
+                                const char *end, size_t max)
+{
+    return scan(s, p, end, max, 0);
+}
+
+const char *aempi_json_scan_text(aemp_json_scan *s, const char *p,
+                                 const char *end, size_t max)
+{
+    return scan(s, p, end, max, 1);
 }

@@ -34,9 +34,12 @@ typedef struct aemp_json_scan {
                             one (value_json_scan.c) */
     unsigned char need;  /* \u digits still to come */
     unsigned char in_text; /* inside a top-level text */
+    unsigned char ended;   /* aempi_json_scan_text stopped at a text's end:
+                              1 at its closing bracket or quote, 2 other */
+    unsigned char closed;  /* (the scan's: how the last token ended) */
 } aemp_json_scan;
 
-#define AEMP_JSON_SCAN_INIT {0, 0, 0, 0, 0, 0, 0}
+#define AEMP_JSON_SCAN_INIT {0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /* Scans the bytes [p, end), which follow the ones scanned before. With
  * max non-zero it stops at the first byte that would make a text longer
@@ -44,6 +47,18 @@ typedef struct aemp_json_scan {
  * returns it; otherwise it returns end. */
 const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
                                 const char *end, size_t max);
+
+/* The same, but it returns as soon as a top-level text ends (after its
+ * last byte; after a number at the top, at the byte that ends it) and
+ * sets s->ended then; a byte at the top that begins no text longer than
+ * itself (one that yajl refuses, a letter of a literal) counts as such a
+ * text. s->ended is 1 when the text ended with the bracket that closed
+ * it or the quote that closed a string at the top (if yajl took all of
+ * it without an error, it has then finished that text), 2 for any other
+ * end (a number, a string broken by a byte yajl refuses, a byte at the
+ * top that begins no text). */
+const char *aempi_json_scan_text(aemp_json_scan *s, const char *p,
+                                 const char *end, size_t max);
 
 /* A string or number is open: it began at s->tok_start and has not ended
  * (a number ends only at the byte after it). */
