@@ -605,6 +605,78 @@ START_TEST(test_escapes)
 }
 END_TEST
 
+/* JSON::XS's escaping, a byte at a time: what the writer's word-wise
+ * path must match. */
+static size_t ref_escape(const unsigned char *s, size_t len, int utf8,
+                         char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    *o++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned c = s[i];
+        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\"
+                        : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+                        : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                        : c == '\t' ? "\\t" : NULL;
+        if (e) {
+            memcpy(o, e, 2);
+            o += 2;
+        } else if (c < 0x20) {
+            o += sprintf(o, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+        } else if (c >= 0x80 && !utf8) {
+            *o++ = (char)(0xc0 | c >> 6);
+            *o++ = (char)(0x80 | (c & 0x3f));
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    return (size_t)(o - out);
+}
+
+/* Every byte value at every place in strings of 1 to 24 bytes (the
+ * writer looks at 8 bytes at a time, then at the rest one by one), in a
+ * UTF-8 string and in a byte string; and as a frame's port id. */
+START_TEST(test_escapes_every_byte)
+{
+    unsigned char s[24];
+    char expect[2 + 24 * 6 + 1];
+    for (size_t len = 1; len <= sizeof(s); len++) {
+        for (unsigned c = 0; c < 256; c++) {
+            for (size_t at = 0; at < len; at++) {
+                memset(s, 'a', len);
+                s[at] = (unsigned char)c;
+                if (c >= 0x80 && at + 1 < len) /* also a UTF-8 string */
+                    s[at + 1] = 0x80;
+                aemp_val *v = aemp_strn((const char *)s, len);
+                size_t n = ref_escape(s, len, aempi_str_is_utf8(v), expect);
+                size_t got_len;
+                char *got = aemp_to_json(v, &got_len);
+                ck_assert_msg(got && got_len == n && !memcmp(got, expect, n),
+                              "byte %02x at %zu of %zu", c, at, len);
+                free(got);
+                aemp_unref(v);
+                if (!c)
+                    continue; /* a port id is a C string */
+                char portid[sizeof(s) + 1];
+                memcpy(portid, s, len);
+                portid[len] = 0;
+                aemp_buf b = AEMP_BUF_INIT;
+                aemp_val *msg = aemp_arrayv(aemp_int(1), NULL);
+                ck_assert_int_eq(aempi_json_write_frame(&b, portid, msg), 0);
+                ck_assert_msg(b.len == n + 4 && b.p[0] == '[' &&
+                                  !memcmp(b.p + 1, expect, n) &&
+                                  !memcmp(b.p + 1 + n, ",1]", 3),
+                              "port id: byte %02x at %zu of %zu", c, at, len);
+                aempi_buf_free(&b);
+                aemp_unref(msg);
+            }
+        }
+    }
+}
+END_TEST
+
 /* A string that is not UTF-8 is a Perl byte string: each byte is written
  * as the character of that code point. */
 START_TEST(test_byte_strings)
@@ -994,6 +1066,7 @@ static Suite *value_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("json");
     tcase_add_test(tc, test_escapes);
+    tcase_add_test(tc, test_escapes_every_byte);
     tcase_add_test(tc, test_byte_strings);
     tcase_add_test(tc, test_beyond_unicode);
     tcase_add_test(tc, test_doubles);

@@ -429,6 +429,7 @@ static int on_auth(aemp_link *l, char *line)
     aempi_cbor_reader_set_limit(l->creader, set->max_frame);
     aempi_cbor_reader_set_pool(l->creader, l->host->pool);
     aempi_json_reader_set_limit(l->reader, set->max_frame);
+    aempi_json_reader_set_pool(l->reader, l->host->pool);
     /* After auth there is no deadline and no read timeout: TCP keepalive
      * watches the link. But output that the peer has not taken for monitor_timeout
      * closes it: a stopped peer keeps its connection open, and keepalive

@@ -201,11 +201,15 @@ int aempi_build_open(aemp_build *b, aemp_type type, uint64_t n, int indef)
     if (!indef && n > aempi_build_room(b) / least)
         return aempi_build_over_limit(b);
     /* a definite array gets its room at once (a length from the wire is
-     * trusted only so far: the rest grows as items really come) */
+     * trusted only so far: the rest grows as items really come); an
+     * indefinite one (every JSON array) comes from the pool if there is
+     * one, with the room of the pool's arrays (most frames fit) */
     aemp_val *c = type != AEMP_ARRAY ? aemp_map()
-                  : indef            ? aemp_array()
-                             : aempi_pool_array(b->pool,
-                                                n < 64 ? (size_t)n : 64);
+                  : indef ? (b->pool ? aempi_pool_array(b->pool,
+                                                        AEMP_POOL_ITEMS)
+                                     : aemp_array())
+                          : aempi_pool_array(b->pool,
+                                             n < 64 ? (size_t)n : 64);
     if (!c)
         return out_of_memory(b);
     if (!indef && n == 0)

@@ -63,20 +63,9 @@
 #include "aemp/error.h"
 #include "value_build.h"
 #include "value_int.h"
+#include "value_strcache.h"
 
-/* A link sees the same short strings over and over: port ids, request
- * names, family and key names. Values are immutable and counted, so the
- * reader hands out another reference to the one it made last time
- * instead of allocating a copy: a slot per hash of the bytes, the newest
- * string wins the slot. */
-#define STR_CACHE 128 /* indexed by a hash's top 7 bits */
-#define STR_CACHE_MAX 32 /* longer strings are rarely repeated */
-/* A seed holds thousands of links that are idle after a few frames: the
- * cache starts with STR_CACHE_FIRST slots, allocated with the first
- * string, and grows to STR_CACHE once STR_CACHE_GROW strings went
- * through it (memory per idle link, not per message). */
-#define STR_CACHE_FIRST 16
-#define STR_CACHE_GROW 512
+/* Short strings come from a cache (value_strcache.h). */
 #define MSG_SIZE 256
 
 struct aemp_cbor_reader {
@@ -94,9 +83,7 @@ struct aemp_cbor_reader {
     int in_feed;           /* inside feed: the frame callback may run */
     size_t work;           /* bytes parsed, for aempi_cbor_reader_work */
     char *msg;             /* the first error's message: made with it */
-    aemp_val **recent;     /* short text strings seen lately */
-    unsigned recent_n;     /* slots: 0, STR_CACHE_FIRST or STR_CACHE */
-    unsigned recent_seen;  /* strings looked up while it is small */
+    aemp_str_cache recent; /* short text strings seen lately */
 };
 
 /* rc, a builder's verdict; on the first error also its message, at the
@@ -141,110 +128,19 @@ static aemp_val *negative(uint64_t n)
     return aemp_strf("-%llu", (unsigned long long)n + 1);
 }
 
-/* Bytes at p as one word, in whatever byte order: only hashed and
- * compared. */
-static uint64_t load64(const unsigned char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return w;
-}
-
-static uint64_t load32(const unsigned char *p)
-{
-    uint32_t w;
-    memcpy(&w, p, 4);
-    return w;
-}
-
-/* Four words that cover the len (at most STR_CACHE_MAX) bytes of s, read
- * a word at a time rather than a byte, always at the same places for the
- * same len: from 8 bytes on, the words at 0, 8 (from 17 bytes) and 16
- * (from 25), and the one that ends at len, overlapping them; 4 to 7
- * bytes, the 4 at the start and the 4 at the end; 1 to 3 bytes, the
- * first, middle and last. Every byte lies in one of them, none beyond
- * len is read, and the words not needed are 0: two strings of one length
- * are equal when their words are. Always four, so that hashing and
- * comparing run without a loop. */
-static inline void cover(const unsigned char *s, size_t len, uint64_t w[4])
-{
-    if (len >= 8) {
-        w[0] = load64(s);
-        w[1] = len > 16 ? load64(s + 8) : 0;
-        w[2] = len > 24 ? load64(s + 16) : 0;
-        w[3] = load64(s + len - 8);
-        return;
-    }
-    if (len >= 4)
-        w[0] = load32(s) | load32(s + len - 4) << 32;
-    else if (len)
-        w[0] = s[0] | (uint64_t)s[len / 2] << 8 | (uint64_t)s[len - 1] << 16;
-    else
-        w[0] = 0;
-    w[1] = w[2] = w[3] = 0;
-}
-
-static void cache_drop(aemp_cbor_reader *r)
-{
-    for (unsigned i = 0; i < r->recent_n; i++)
-        aemp_unref(r->recent[i]);
-    free(r->recent);
-    r->recent = NULL;
-    r->recent_n = 0;
-}
-
-/* The cache for the next string: allocated, or grown (a fresh one, the
- * old strings dropped); NULL without memory (no caching then). */
-static aemp_val **cache(aemp_cbor_reader *r)
-{
-    unsigned want = r->recent_n;
-    if (!want)
-        want = STR_CACHE_FIRST;
-    else if (want < STR_CACHE && ++r->recent_seen >= STR_CACHE_GROW)
-        want = STR_CACHE;
-    if (want != r->recent_n) {
-        aemp_val **c = calloc(want, sizeof(*c));
-        if (!c)
-            return r->recent;
-        cache_drop(r);
-        r->recent = c;
-        r->recent_n = want;
-    }
-    return r->recent;
-}
-
 /* A short string as aemp_strn makes it, from the cache if it is there.
  * (Text strings, and byte strings of ASCII, which is how CBOR::XS and our
  * writer send most strings: both make the same value.) w: its words
- * (cover). Every string is looked up, so hashing and comparing go a word
- * at a time: a byte at a time they were a fifth of a receiver's time. */
+ * (aempi_str_cover). */
 static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len,
                               const uint64_t w[4])
 {
-    aemp_val **recent = cache(r);
-    if (!recent)
-        return aemp_strn(s, len);
-    const uint64_t k = 0x9e3779b97f4a7c15u;
-    uint64_t h = ((((len ^ w[0]) * k ^ w[1]) * k ^ w[2]) * k ^ w[3]) * k;
-    /* the best mixed bits: the top ones, as many as the size needs */
-    aemp_val **slot = &recent[h >> (r->recent_n == STR_CACHE ? 57 : 60)];
-    aemp_val *c = *slot;
-    if (c && c->u.len == len) {
-        /* (s may be NULL when len is 0: an empty indefinite-length
-         * string; its words are 0, and so are the cached "") */
-        uint64_t cw[4];
-        cover((const unsigned char *)c->str, len, cw);
-        if (!((cw[0] ^ w[0]) | (cw[1] ^ w[1]) | (cw[2] ^ w[2]) |
-              (cw[3] ^ w[3]))) {
-            c->refs++; /* aemp_ref, on the path of every string */
-            return c;
-        }
-    }
-    aemp_val *v = aemp_strn(s, len);
-    if (v) {
-        aemp_unref(c);
-        *slot = aemp_ref(v);
-    }
+    aemp_val **slot, *v = aempi_str_cache_find(&r->recent, len, w, &slot);
+    if (v)
+        return v;
+    v = aemp_strn(s, len);
+    if (v && slot)
+        aempi_str_cache_put(slot, v);
     return v;
 }
 
@@ -254,9 +150,9 @@ static int finish_string(aemp_cbor_reader *r, const unsigned char *s,
 {
     r->str_indef = 0;
     uint64_t w[4];
-    int cached = len <= STR_CACHE_MAX;
+    int cached = len <= AEMP_STR_CACHE_MAX;
     if (cached)
-        cover(s, len, w);
+        aempi_str_cover(s, len, w);
     if (r->str_major == 3)
         return add(r, cached ? short_string(r, (const char *)s, len, w)
                              : aemp_strn((const char *)s, len));
@@ -463,7 +359,7 @@ static void reader_destroy(aemp_cbor_reader *r)
 {
     aempi_build_clear(&r->b);
     aempi_buf_free(&r->sbuf);
-    cache_drop(r);
+    aempi_str_cache_drop(&r->recent);
     free(r->msg);
     free(r);
 }

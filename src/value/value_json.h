@@ -38,6 +38,12 @@ void aempi_json_reader_free(aemp_json_reader *r);
  * with AEMP_ELIMIT as soon as it shows. */
 void aempi_json_reader_set_limit(aemp_json_reader *r, size_t max);
 
+/* Arrays of the frames come from pool (value_int.h), which must outlive
+ * the reader; NULL (the default): from malloc. */
+struct aemp_val_pool;
+void aempi_json_reader_set_pool(aemp_json_reader *r,
+                                struct aemp_val_pool *pool);
+
 /* Feeds bytes; chunks may end anywhere, and the time it takes is linear
  * in the bytes fed however they are cut. Returns AEMP_OK, AEMP_EPARSE
  * (malformed input, or nesting deeper than 512; the reader is then

@@ -59,27 +59,10 @@ static int plain_in_string(unsigned c)
     return plain_table[c];
 }
 
-#define ONES 0x0101010101010101u
-#define HIGHS 0x8080808080808080u
-
-/* Eight bytes at p are all plain in a string. Each test marks the high
- * bit of a byte below 0x20, or of one that the XOR makes zero (a quote, a
- * backslash); a byte from 0x80 leaves it clear (the ~w). */
-static int plain_word(const char *p)
-{
-    uint64_t w, q, b;
-    memcpy(&w, p, 8);
-    q = w ^ ('"' * ONES);
-    b = w ^ ('\\' * ONES);
-    return !((((w - 0x20 * ONES) & ~w) | ((q - ONES) & ~q) |
-              ((b - ONES) & ~b)) &
-             HIGHS);
-}
-
 /* Past the plain bytes of a string in [p, end). */
 static const char *skip_plain(const char *p, const char *end)
 {
-    while (end - p >= 8 && plain_word(p))
+    while (end - p >= 8 && aemp_json_plain_word(p, 0))
         p += 8;
     while (p < end && plain_in_string((unsigned char)*p))
         p++;
@@ -268,15 +251,20 @@ static const char *in_string(aemp_json_scan *s, const char *p,
     if (r == GOES_ON)
         return p + 1;
     *lim = token_ended(s, *lim, end);
+    s->closed = r == CLOSED;
     return r == CLOSED ? p + 1 : p;
 }
 
-const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
-                                const char *end, size_t max)
+/* The scan; with one set it stops right after a byte that ends a
+ * top-level text (and sets s->ended). */
+static const char *scan(aemp_json_scan *s, const char *p, const char *end,
+                        size_t max, int one)
 {
     chunk c = {p, s->at};
     const char *lim = limit_of(s, &c, p, end, max);
+    s->ended = 0;
     for (;;) {
+        unsigned char was = s->in_text;
         if (s->state >= N_MINUS) {
             unsigned next;
             while (p < lim &&
@@ -290,6 +278,7 @@ const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
                 (p == end || number_after(s->state, (unsigned char)*p)))
                 break;
             lim = token_ended(s, lim, end);
+            s->closed = 0;
         } else if (s->state != OUT) {
             p = in_string(s, p, &lim, end);
             if (p == lim && s->state != OUT)
@@ -302,14 +291,34 @@ const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
             p++;
             if (!s->in_text)
                 lim = end;
+            s->closed = 1; /* (only read when the text ended here) */
         } else {
             if (p == lim)
                 break;
-            at_top(s, &c, p, byte_class[(unsigned char)*p]);
+            unsigned k = byte_class[(unsigned char)*p];
+            at_top(s, &c, p, k);
             lim = limit_of(s, &c, p, end, max);
             p++;
+            was |= k != SPACE; /* a text of one byte began and ended */
+            s->closed = 0;
+        }
+        if (one && was && !s->in_text) {
+            s->ended = s->closed ? 1 : 2;
+            break;
         }
     }
     s->at = offset_of(&c, p);
     return p;
+}
+
+const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
+                                const char *end, size_t max)
+{
+    return scan(s, p, end, max, 0);
+}
+
+const char *aempi_json_scan_text(aemp_json_scan *s, const char *p,
+                                 const char *end, size_t max)
+{
+    return scan(s, p, end, max, 1);
 }

@@ -22,6 +22,8 @@
 #define AEMP_VALUE_JSON_SCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 typedef struct aemp_json_scan {
     size_t at;          /* stream offset of the next byte */
@@ -32,9 +34,12 @@ typedef struct aemp_json_scan {
                             one (value_json_scan.c) */
     unsigned char need;  /* \u digits still to come */
     unsigned char in_text; /* inside a top-level text */
+    unsigned char ended;   /* aempi_json_scan_text stopped at a text's end:
+                              1 at its closing bracket or quote, 2 other */
+    unsigned char closed;  /* (the scan's: how the last token ended) */
 } aemp_json_scan;
 
-#define AEMP_JSON_SCAN_INIT {0, 0, 0, 0, 0, 0, 0}
+#define AEMP_JSON_SCAN_INIT {0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /* Scans the bytes [p, end), which follow the ones scanned before. With
  * max non-zero it stops at the first byte that would make a text longer
@@ -43,11 +48,42 @@ typedef struct aemp_json_scan {
 const char *aempi_json_scan_run(aemp_json_scan *s, const char *p,
                                 const char *end, size_t max);
 
+/* The same, but it returns as soon as a top-level text ends (after its
+ * last byte; after a number at the top, at the byte that ends it) and
+ * sets s->ended then; a byte at the top that begins no text longer than
+ * itself (one that yajl refuses, a letter of a literal) counts as such a
+ * text. s->ended is 1 when the text ended with the bracket that closed
+ * it or the quote that closed a string at the top (if yajl took all of
+ * it without an error, it has then finished that text), 2 for any other
+ * end (a number, a string broken by a byte yajl refuses, a byte at the
+ * top that begins no text). */
+const char *aempi_json_scan_text(aemp_json_scan *s, const char *p,
+                                 const char *end, size_t max);
+
 /* A string or number is open: it began at s->tok_start and has not ended
  * (a number ends only at the byte after it). */
 static inline int aemp_json_scan_in_token(const aemp_json_scan *s)
 {
     return s->state != 0;
+}
+
+/* Eight bytes at p are all plain in a JSON string: none is a control
+ * character, a quote or a backslash; with high = 0x80 in every byte
+ * (0x8080808080808080), none is from 0x80 either (high = 0: those are
+ * plain). The scanner, the reader and the writer ask this of most bytes,
+ * a word at a time. Each test marks the high bit of a byte below 0x20,
+ * or of one that the XOR makes zero (a quote, a backslash); a byte from
+ * 0x80 leaves it clear (the ~w) unless high asks for it. */
+static inline int aemp_json_plain_word(const char *p, uint64_t high)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = ones << 7;
+    uint64_t w, q, b;
+    memcpy(&w, p, 8);
+    q = w ^ ('"' * ones);
+    b = w ^ ('\\' * ones);
+    return !((((w - 0x20 * ones) & ~w) | ((q - ones) & ~q) |
+              ((b - ones) & ~b) | (w & high)) &
+             highs);
 }
 
 #endif

@@ -29,16 +29,47 @@
 
 #include "aemp/error.h"
 #include "value_int.h"
+#include "value_json_scan.h"
 
 static const char hexdigits[] = "0123456789abcdef";
 
-static int write_str(aemp_buf *b, const aemp_val *v)
+/* One byte: brackets, commas and colons, several for every message, so
+ * inline where the room is there. */
+static inline int put1(aemp_buf *b, char c)
 {
-    size_t len;
-    const char *s = aemp_str_ptr(v, &len);
-    int utf8 = aempi_str_is_utf8(v);
-    if (aempi_buf_reserve(b, len + 2) || aempi_buf_putc(b, '"'))
+    if (aempi_buf_reserve(b, 1))
         return AEMP_ENOMEM;
+    b->p[b->len++] = c;
+    b->p[b->len] = 0;
+    return AEMP_OK;
+}
+
+/* The bytes at the start of s[0, len) that a string writes as they are:
+ * all but control characters, '"' and '\\', and bytes from 0x80 unless
+ * the string is UTF-8. Most strings are that whole, so the test goes
+ * eight bytes at a time. */
+static size_t plain_prefix(const char *s, size_t len, int utf8)
+{
+    uint64_t high = utf8 ? 0 : 0x8080808080808080u;
+    size_t i = 0;
+    while (len - i >= 8 && aemp_json_plain_word(s + i, high))
+        i += 8;
+    /* the last bytes of a longer string: the word that ends with them */
+    if (i < len && len - i < 8 && len >= 8 &&
+        aemp_json_plain_word(s + len - 8, high))
+        return len;
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\' || (c >= 0x80 && !utf8))
+            break;
+    }
+    return i;
+}
+
+/* The rest of a string from the first byte that is not plain, byte by
+ * byte. */
+static int write_escaped(aemp_buf *b, const char *s, size_t len, int utf8)
+{
     size_t run = 0; /* start of the bytes that need no escaping */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -70,9 +101,33 @@ static int write_str(aemp_buf *b, const aemp_val *v)
             return AEMP_ENOMEM;
         run = i + 1;
     }
-    if (aempi_buf_append(b, s + run, len - run) || aempi_buf_putc(b, '"'))
+    return aempi_buf_append(b, s + run, len - run);
+}
+
+/* A string's bytes in quotes: the plain ones copied at once into room
+ * reserved for them and both quotes (every string of every message comes
+ * here), the rest escaped. */
+static int write_bytes(aemp_buf *b, const char *s, size_t len, int utf8)
+{
+    size_t plain = plain_prefix(s, len, utf8);
+    if (aempi_buf_reserve(b, len + 2))
         return AEMP_ENOMEM;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    memcpy(o, s, plain);
+    b->len += plain + 1;
+    if (plain < len && write_escaped(b, s + plain, len - plain, utf8))
+        return AEMP_ENOMEM;
+    if (aempi_buf_reserve(b, 1))
+        return AEMP_ENOMEM;
+    b->p[b->len++] = '"';
+    b->p[b->len] = 0;
     return AEMP_OK;
+}
+
+static int write_str(aemp_buf *b, const aemp_val *v)
+{
+    return write_bytes(b, v->str, v->u.len, v->utf8);
 }
 
 /* "%.15g" as Perl prints an NV, with '.' whatever LC_NUMERIC says.
@@ -177,32 +232,32 @@ static int write_array(aemp_buf *b, const aemp_val *v, int canonical,
                        int depth)
 {
     size_t n = aemp_array_len(v);
-    if (aempi_buf_putc(b, '['))
+    if (put1(b, '['))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (i && aempi_buf_putc(b, ','))
+        if (i && put1(b, ','))
             return AEMP_ENOMEM;
         int rc = write_val(b, aemp_array_at(v, i), canonical, depth);
         if (rc)
             return rc;
     }
-    return aempi_buf_putc(b, ']');
+    return put1(b, ']');
 }
 
 static int write_pairs(aemp_buf *b, const kv *pairs, size_t n, int canonical,
                        int depth)
 {
-    if (aempi_buf_putc(b, '{'))
+    if (put1(b, '{'))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if ((i && aempi_buf_putc(b, ',')) || write_str(b, pairs[i].key) ||
-            aempi_buf_putc(b, ':'))
+        if ((i && put1(b, ',')) || write_str(b, pairs[i].key) ||
+            put1(b, ':'))
             return AEMP_ENOMEM;
         int rc = write_val(b, pairs[i].val, canonical, depth);
         if (rc)
             return rc;
     }
-    return aempi_buf_putc(b, '}');
+    return put1(b, '}');
 }
 
 static int write_map(aemp_buf *b, const aemp_val *v, int canonical,
@@ -254,43 +309,28 @@ int aempi_json_write(aemp_buf *b, const aemp_val *v, int canonical)
     return write_val(b, v, canonical, 0);
 }
 
-/* A C string that needs no escaping (port ids nearly always) is copied
- * as it is; anything else goes through a string value. */
+/* A C string (a port id) as a string value made of it would be written,
+ * without making one. */
 static int write_cstr(aemp_buf *b, const char *s)
 {
     size_t len = strlen(s);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-            aemp_val *v = aemp_strn(s, len);
-            int rc = v ? write_str(b, v) : AEMP_ENOMEM;
-            aemp_unref(v);
-            return rc;
-        }
-    }
-    if (aempi_buf_reserve(b, len + 2))
-        return AEMP_ENOMEM;
-    b->p[b->len++] = '"';
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len++] = '"';
-    b->p[b->len] = 0;
-    return AEMP_OK;
+    return write_bytes(b, s, len,
+                       aempi_utf8_valid((const unsigned char *)s, len));
 }
 
 int aempi_json_write_frame(aemp_buf *b, const char *portid,
                            const aemp_val *msg)
 {
-    if (aempi_buf_putc(b, '[') || write_cstr(b, portid))
+    if (put1(b, '[') || write_cstr(b, portid))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < aemp_array_len(msg); i++) {
-        int rc = aempi_buf_putc(b, ',');
+        int rc = put1(b, ',');
         if (!rc)
             rc = write_val(b, aemp_array_at(msg, i), 0, 1);
         if (rc)
             return rc;
     }
-    return aempi_buf_putc(b, ']');
+    return put1(b, ']');
 }
 
 static char *to_json(const aemp_val *v, size_t *len, int canonical)
