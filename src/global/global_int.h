@@ -59,6 +59,10 @@ struct aemp_global {
     aemp_val *down;      /* node -> null: of those, the ones down */
     double keepalive_retry;
     struct event *keepalive_timer;
+    /* the merge's g_chg2 and g_upd frames, encoded once per framing for
+     * all their receivers: kept, emptied, between ops */
+    aemp_frame_cache cache;
+    int cache_busy;
 };
 
 /* The node's global state: the kernel keeps it for us

@@ -115,20 +115,79 @@ static const char *shard_with(aemp_global *g, const char *family,
     return NULL;
 }
 
+/* A map the merge may change: set starts as the message's own map,
+ * borrowed, and is copied on the first change (most ops never change
+ * it). */
+static aemp_val *own_map(aemp_val **m, int *owned)
+{
+    if (!*owned) {
+        aemp_val *c = *m ? aemp_copy(*m) : aemp_map();
+        aemp_unref(*m);
+        *m = c;
+        *owned = 1;
+    }
+    return *m;
+}
+
+/* A deleted key for a reply: the message's string itself, or, for a
+ * bignum's digits, a plain string of them, as before */
+static aemp_val *del_key(aemp_val *kv, const char *k, size_t klen)
+{
+    return kv->big ? aemp_strn(k, klen) : aemp_ref(kv);
+}
+
+static aemp_val *lazy(aemp_val **v, aemp_val *(*make)(void))
+{
+    if (!*v)
+        *v = make();
+    return *v;
+}
+
+/* The global's frame cache, emptied for the next message; a local one
+ * while it is in use (a send that fails at once may run a node-down
+ * hook that merges again, inside this one). */
+static aemp_frame_cache *cache_take(aemp_global *g, aemp_frame_cache *local)
+{
+    if (g->cache_busy) {
+        *local = (aemp_frame_cache){{AEMP_BUF_INIT, AEMP_BUF_INIT}};
+        return local;
+    }
+    g->cache_busy = 1;
+    return &g->cache;
+}
+
+static void cache_give(aemp_global *g, aemp_frame_cache *c)
+{
+    if (c == &g->cache) {
+        /* the memory stays for the next op: a frame per op otherwise
+         * costs a malloc and a free per framing */
+        aempi_buf_reset(&c->enc[0]);
+        aempi_buf_reset(&c->enc[1]);
+        g->cache_busy = 0;
+    } else
+        aempi_frame_cache_free(c);
+}
+
 void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
                      const aemp_val *set_in, const aemp_val *del)
 {
     aemp_global *g = global_of(n);
-    aemp_val *ldb = map_child(map_child(g->local_dbs, node), family);
+    size_t nlen = strlen(node), flen = strlen(family);
+    aemp_val *shard = map_child(g->local_dbs, node);
+    aemp_val *ldb = map_child(shard, family);
     /* the keys and the node's id are shared among the maps that hold
      * them, not copied into each: a seed holds a few of each per node */
-    aemp_val *node_val = aempi_map_key_val(g->local_dbs, node, strlen(node));
+    aemp_val *node_val = aempi_map_key_val(g->local_dbs, node, nlen);
     aemp_val *gdb = map_child(g->global_db, family);
+    const int slave = is_slave(g, node);
+    /* the message's values go into the database as they are: values do
+     * not change once made (the reader shares its strings too) */
+    int set_owned = 0;
     aemp_val *set = set_in && aemp_type_of(set_in) == AEMP_MAP
-                        ? aemp_copy(set_in)
-                        : aemp_map();
-    aemp_val *local_set = aemp_map();
-    aemp_val *del_local = aemp_array(), *del_global = aemp_array();
+                        ? aemp_ref((aemp_val *)set_in)
+                        : NULL;
+    /* made only when a delete needs them */
+    aemp_val *local_set = NULL, *del_local = NULL, *del_global = NULL;
 
     for (size_t i = 0; i < aemp_map_len(set); i++) {
         aemp_val *k = aempi_map_key_val_at(set, i);
@@ -139,21 +198,23 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
     }
 
     for (size_t i = 0; i < aemp_array_len(del); i++) {
+        aemp_val *kv = aemp_array_at(del, i);
         size_t klen;
-        const char *k = aemp_str_ptr(aemp_array_at(del, i), &klen);
+        const char *k = aemp_str_ptr(kv, &klen);
         if (!k)
             continue;
         if (aemp_map_del(ldb, k, klen))
             holders_del(g, family, k, klen, node);
         int any = 0;
-        const char *slave = shard_with(g, family, k, klen, 1, &any);
-        if (slave) {
+        const char *slave_with = shard_with(g, family, k, klen, 1, &any);
+        if (slave_with) {
             /* a slave's shard still has it: that value wins */
             aemp_val *v = aemp_map_getn(
-                aemp_map_get(aemp_map_get(g->local_dbs, slave), family), k,
-                klen);
+                aemp_map_get(aemp_map_get(g->local_dbs, slave_with), family),
+                k, klen);
             if (!aempi_global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
-                aemp_map_setn(set, k, klen, aemp_ref(v));
+                aemp_map_setn(own_map(&set, &set_owned), k, klen,
+                              aemp_ref(v));
                 aemp_map_setn(gdb, k, klen, aemp_ref(v));
             }
         } else if (any) {
@@ -162,63 +223,64 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
             aemp_val *v = aemp_map_getn(
                 aemp_map_get(aemp_map_get(g->local_dbs, global), family), k,
                 klen);
-            aemp_array_push(del_global, aemp_strn(k, klen));
+            aemp_array_push(lazy(&del_global, aemp_array),
+                            del_key(kv, k, klen));
             if (!aempi_global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
-                aemp_map_setn(local_set, k, klen, aemp_ref(v));
+                aemp_map_setn(lazy(&local_set, aemp_map), k, klen,
+                              aemp_ref(v));
                 aemp_map_setn(gdb, k, klen, aemp_ref(v));
             }
         } else {
             aemp_map_del(gdb, k, klen);
-            aemp_array_push(del_local, aemp_strn(k, klen));
-            if (is_slave(g, node))
-                aemp_array_push(del_global, aemp_strn(k, klen));
+            aemp_array_push(lazy(&del_local, aemp_array), del_key(kv, k, klen));
+            if (slave)
+                aemp_array_push(lazy(&del_global, aemp_array),
+                            del_key(kv, k, klen));
         }
     }
 
     if (!aemp_map_len(gdb))
-        aemp_map_del(g->global_db, family, strlen(family));
-    aemp_val *shard = aemp_map_get(g->local_dbs, node);
+        aemp_map_del(g->global_db, family, flen);
     if (!aemp_map_len(ldb))
-        aemp_map_del(shard, family, strlen(family));
+        aemp_map_del(shard, family, flen);
 
     /* our slaves' changes go to the other global nodes */
-    if (is_slave(g, node) &&
-        (aemp_map_len(set) || aemp_array_len(del_global)) &&
+    if (slave && (aemp_map_len(set) || aemp_array_len(del_global)) &&
         g->global_nodes.count) {
-        /* one message for all: sending does not change it */
-        aemp_val *upd = aemp_arrayv(aemp_str("g_upd"), aemp_str(family),
-                                    aemp_copy(set), aemp_ref(del_global),
-                                    NULL);
-        aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
+        /* one message for all: sending does not change it, and set is
+         * copied, as it may change below */
+        aemp_val *upd = aemp_arrayv(
+            aemp_str("g_upd"), aemp_str(family),
+            set ? aemp_copy(set) : aemp_map(),
+            del_global ? aemp_ref(del_global) : aemp_array(), NULL);
+        aemp_frame_cache local, *cache = cache_take(g, &local);
         for (aemp_dict_entry *e = aempi_dict_next(&g->global_nodes, NULL); e;
              e = aempi_dict_next(&g->global_nodes, e))
-            aempi_kernel_snd_node_shared(n, e->key, upd, &cache);
-        aempi_frame_cache_free(&cache);
+            aempi_kernel_snd_node_shared(n, e->key, upd, cache);
+        cache_give(g, cache);
         aemp_unref(upd);
     }
 
     /* and every change to the family's monitors */
-    if (aemp_map_len(set) || aemp_map_len(local_set) ||
-        aemp_array_len(del_local)) {
+    aemp_val *mons = aemp_map_get(g->gmon, family);
+    if (aemp_map_len(mons) && (aemp_map_len(set) || aemp_map_len(local_set) ||
+                               aemp_array_len(del_local))) {
         for (size_t i = 0; i < aemp_map_len(local_set); i++) {
             size_t klen;
             const char *k = aemp_map_key_at(local_set, i, &klen);
-            aemp_map_setn(set, k, klen,
+            aemp_map_setn(own_map(&set, &set_owned), k, klen,
                           aemp_ref(aemp_map_value_at(local_set, i)));
         }
-        aemp_val *mons = aemp_map_get(g->gmon, family);
-        aemp_val *chg = aemp_map_len(mons)
-                            ? aemp_arrayv(aemp_str("g_chg2"), aemp_str(family),
-                                          aemp_ref(set), aemp_ref(del_local),
-                                          NULL)
-                            : NULL;
+        aemp_val *chg = aemp_arrayv(
+            aemp_str("g_chg2"), aemp_str(family),
+            set ? aemp_ref(set) : aemp_map(),
+            del_local ? aemp_ref(del_local) : aemp_array(), NULL);
         /* every monitor gets the same bytes: encoded once per framing */
-        aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
+        aemp_frame_cache local, *cache = cache_take(g, &local);
         for (size_t i = 0; i < aemp_map_len(mons); i++)
             aempi_kernel_snd_node_shared(n, aemp_map_key_at(mons, i, NULL),
-                                         chg,
-                                         &cache);
-        aempi_frame_cache_free(&cache);
+                                         chg, cache);
+        cache_give(g, cache);
         aemp_unref(chg);
     }
     aemp_unref(set);
