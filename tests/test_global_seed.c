@@ -236,6 +236,43 @@ START_TEST(test_fanout_framings)
 }
 END_TEST
 
+/* The seed keeps the kernel's entries of a family's monitors from one
+ * change to the next; when the monitors change, the next change goes to
+ * the new ones, also when as many as before are in the same map. */
+START_TEST(test_fanout_new_monitors)
+{
+    seen sa = {0, NULL}, sb = {0, NULL};
+    aemp_node *oa = observer("oa", "cbor", &sa);
+    for (int i = 0; i < 100 && !sa.calls; i++)
+        spin();
+    from("s1", "[\"\",\"g_slave\",{\"F\":{\"k\":1}}]");
+    for (int i = 0; i < 100 && sa.calls < 2; i++)
+        spin();
+    ck_assert_int_eq(sa.calls, 2);
+    /* ob starts monitoring, oa stops (its db_mon stays: it would see a
+     * change): one monitor again, in the same map */
+    aemp_node *ob = observer("ob", "cbor", &sb);
+    for (int i = 0; i < 100 && !sb.calls; i++)
+        spin();
+    ck_assert_int_eq(sb.calls, 1);
+    from("oa", "[\"\",\"g_mon0\",\"F\"]");
+    ck_assert_int_eq(aemp_map_len(aemp_map_get(global_of(node)->gmon, "F")),
+                     1);
+    from("s1", "[\"\",\"g_upd\",\"F\",{\"k\":2},[]]");
+    for (int i = 0; i < 100 && sb.calls < 2; i++)
+        spin();
+    ck_assert_int_eq(sb.calls, 2);
+    char *j = aemp_to_json_canonical(sb.last, NULL);
+    ck_assert_str_eq(j, "[{\"k\":2},[],[\"k\"],[]]");
+    free(j);
+    ck_assert_int_eq(sa.calls, 2);
+    aemp_unref(sa.last);
+    aemp_unref(sb.last);
+    aemp_node_free(oa);
+    aemp_node_free(ob);
+}
+END_TEST
+
 START_TEST(test_queries_and_find)
 {
     from("s1", "[\"\",\"g_slave\",{\"'l\":{\"s1\":[\"127.0.0.1:5\"]},"
@@ -337,6 +374,7 @@ int main(void)
     tcase_add_test(tc, test_global_shard_fallback);
     tcase_add_test(tc, test_global_many_holders);
     tcase_add_test(tc, test_fanout_framings);
+    tcase_add_test(tc, test_fanout_new_monitors);
     tcase_add_test(tc, test_queries_and_find);
     tcase_add_test(tc, test_node_down);
     tcase_add_test(tc, test_become_global_next_to_one);

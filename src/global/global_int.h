@@ -63,6 +63,18 @@ struct aemp_global {
      * all their receivers: kept, emptied, between ops */
     aemp_frame_cache cache;
     int cache_busy;
+    /* the kernel's entries of the monitors of the family fanned out to
+     * last, in the order of its gmon map: a family's stream of changes
+     * looks up no node by name. Good while gmon_gen (counts changes to
+     * gmon) and the kernel's remote_epoch are as they were. */
+    struct {
+        const aemp_val *mons;
+        uint64_t gmon_gen, remote_epoch;
+        size_t len, cap;
+        aemp_remote **r;
+        int busy;
+    } targets;
+    uint64_t gmon_gen;
 };
 
 /* The node's global state: the kernel keeps it for us

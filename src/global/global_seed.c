@@ -168,6 +168,36 @@ static void cache_give(aemp_global *g, aemp_frame_cache *c)
         aempi_frame_cache_free(c);
 }
 
+/* The kernel's entries of the nodes in mons (the family's monitors), as
+ * the last fan-out found them if nothing has changed since, or looked
+ * up now; NULL (send by name) while in use or without memory. */
+static aemp_remote **targets_take(aemp_node *n, aemp_global *g,
+                                  const aemp_val *mons)
+{
+    size_t len = aemp_map_len(mons);
+    if (g->targets.busy)
+        return NULL; /* a merge inside a send: see cache_take */
+    if (g->targets.mons != mons || g->targets.gmon_gen != g->gmon_gen ||
+        g->targets.remote_epoch != n->remote_epoch || g->targets.len != len) {
+        if (len > g->targets.cap) {
+            aemp_remote **r = realloc(g->targets.r, len * sizeof *r);
+            if (!r)
+                return NULL;
+            g->targets.r = r;
+            g->targets.cap = len;
+        }
+        for (size_t i = 0; i < len; i++)
+            g->targets.r[i] =
+                aempi_kernel_shared_target(n, aemp_map_key_at(mons, i, NULL));
+        g->targets.mons = mons;
+        g->targets.gmon_gen = g->gmon_gen;
+        g->targets.remote_epoch = n->remote_epoch;
+        g->targets.len = len;
+    }
+    g->targets.busy = 1;
+    return g->targets.r;
+}
+
 void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
                      const aemp_val *set_in, const aemp_val *del)
 {
@@ -277,9 +307,18 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
             del_local ? aemp_ref(del_local) : aemp_array(), NULL);
         /* every monitor gets the same bytes: encoded once per framing */
         aemp_frame_cache local, *cache = cache_take(g, &local);
-        for (size_t i = 0; i < aemp_map_len(mons); i++)
-            aempi_kernel_snd_node_shared(n, aemp_map_key_at(mons, i, NULL),
-                                         chg, cache);
+        aemp_remote **targets = n->trace ? NULL : targets_take(n, g, mons);
+        const uint64_t gen = g->gmon_gen;
+        for (size_t i = 0; i < aemp_map_len(mons); i++) {
+            const char *id = aemp_map_key_at(mons, i, NULL);
+            /* a send that closes a link may change gmon: by name then */
+            if (targets && gen == g->gmon_gen)
+                aempi_kernel_snd_remote_shared(n, targets[i], id, chg, cache);
+            else
+                aempi_kernel_snd_node_shared(n, id, chg, cache);
+        }
+        if (targets)
+            g->targets.busy = 0;
         cache_give(g, cache);
         aemp_unref(chg);
     }
@@ -425,6 +464,7 @@ void aempi_gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
         aemp_map_set(g->slaves, src, aemp_map());
     aemp_map_set(aemp_map_get(g->slaves, src), family, aemp_null());
     aemp_map_set(map_child(g->gmon, family), src, aemp_null());
+    g->gmon_gen++;
     const aemp_val *fam = aemp_map_get(g->global_db, family);
     snd_node(n, src, aemp_arrayv(aemp_str("g_chg1"), aemp_str(family),
                                  fam ? family_for(n, src, fam) : aemp_null(),
@@ -441,6 +481,7 @@ void aempi_gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
     aemp_map_del(mons, src, strlen(src));
     if (mons && !aemp_map_len(mons))
         aemp_map_del(g->gmon, family, strlen(family));
+    g->gmon_gen++;
     /* Perl's delete $SLAVES{$SRCNODE}{$family} makes it a slave too */
     if (!aemp_map_get(g->slaves, src))
         aemp_map_set(g->slaves, src, aemp_null());
@@ -490,6 +531,7 @@ static void disconnect(aemp_node *n, const char *node)
         if (mons && !aemp_map_len(mons))
             aemp_map_del(g->gmon, family, strlen(family));
     }
+    g->gmon_gen++;
     aemp_map_del(g->slaves, node, strlen(node));
 }
 
