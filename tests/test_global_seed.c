@@ -273,6 +273,30 @@ START_TEST(test_fanout_new_monitors)
 }
 END_TEST
 
+/* A family name with a NUL in it is the name up to the NUL everywhere,
+ * in the node's shard as in the merge and the monitors' g_chg2. */
+START_TEST(test_family_name_nul)
+{
+    seen m = {0, NULL};
+    aemp_db_mon(node, "F", on_mon, &m);
+    spin();
+    from("s1", "[\"\",\"g_upd\",\"F\\u0000x\",{\"k\":1},[]]");
+    merged_is("F", "{\"k\":1}");
+    const aemp_val *shard =
+        aemp_map_get(global_of(node)->local_dbs, "s1");
+    ck_assert_int_eq(aemp_map_len(shard), 1);
+    size_t len;
+    ck_assert_str_eq(aemp_map_key_at(shard, 0, &len), "F");
+    ck_assert_uint_eq(len, 1);
+    for (int i = 0; i < 100 && m.calls < 2; i++)
+        spin();
+    char *j = aemp_to_json_canonical(m.last, NULL);
+    ck_assert_str_eq(j, "[{\"k\":1},[\"k\"],[],[]]");
+    free(j);
+    aemp_unref(m.last);
+}
+END_TEST
+
 START_TEST(test_queries_and_find)
 {
     from("s1", "[\"\",\"g_slave\",{\"'l\":{\"s1\":[\"127.0.0.1:5\"]},"
@@ -375,6 +399,7 @@ int main(void)
     tcase_add_test(tc, test_global_many_holders);
     tcase_add_test(tc, test_fanout_framings);
     tcase_add_test(tc, test_fanout_new_monitors);
+    tcase_add_test(tc, test_family_name_nul);
     tcase_add_test(tc, test_queries_and_find);
     tcase_add_test(tc, test_node_down);
     tcase_add_test(tc, test_become_global_next_to_one);

@@ -75,6 +75,7 @@ struct aemp_global {
         int busy;
     } targets;
     uint64_t gmon_gen;
+    aemp_val *s_chg2; /* "g_chg2", made once */
 };
 
 /* The node's global state: the kernel keeps it for us
@@ -142,7 +143,7 @@ aemp_val *aempi_gseed_addresses(aemp_node *n, const char *id);
 void aempi_gseed_free(aemp_global *g);
 /* g_slave DB from node: node is a slave, DB its shard. */
 void aempi_gseed_slave(aemp_node *n, const char *node, const aemp_val *db);
-void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
+void aempi_gseed_upd(aemp_node *n, const char *node, aemp_val *family,
                      const aemp_val *set, const aemp_val *del);
 void aempi_gseed_keepalive_add(aemp_node *n, const char *id);
 void aempi_gseed_keepalive_del(aemp_node *n, const char *id);

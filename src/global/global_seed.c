@@ -198,13 +198,30 @@ static aemp_remote **targets_take(aemp_node *n, aemp_global *g,
     return g->targets.r;
 }
 
-void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
+/* The family's name as a string value for a map key or a message: the
+ * caller's own, referenced, where it is the same string (a malloc, a
+ * copy and a UTF-8 check fewer per op); else one made of its bytes up to
+ * the first NUL, as by name. */
+static aemp_val *family_val(aemp_val *famv, const char *family, size_t flen)
+{
+    size_t len;
+    aemp_str_ptr(famv, &len);
+    return !famv->big && len == flen ? aemp_ref(famv)
+                                     : aemp_strn(family, flen);
+}
+
+void aempi_gseed_upd(aemp_node *n, const char *node, aemp_val *famv,
                      const aemp_val *set_in, const aemp_val *del)
 {
     aemp_global *g = global_of(n);
+    const char *family = aemp_str_ptr(famv, NULL);
     size_t nlen = strlen(node), flen = strlen(family);
     aemp_val *shard = map_child(g->local_dbs, node);
-    aemp_val *ldb = map_child(shard, family);
+    aemp_val *ldb = aemp_map_getn(shard, family, flen);
+    if (!ldb) {
+        ldb = aemp_map();
+        aempi_map_set_kv(shard, family_val(famv, family, flen), ldb);
+    }
     /* the keys and the node's id are shared among the maps that hold
      * them, not copied into each: a seed holds a few of each per node */
     aemp_val *node_val = aempi_map_key_val(g->local_dbs, node, nlen);
@@ -302,7 +319,8 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
                           aemp_ref(aemp_map_value_at(local_set, i)));
         }
         aemp_val *chg = aemp_arrayv(
-            aemp_str("g_chg2"), aemp_str(family),
+            aemp_ref(g->s_chg2 ? g->s_chg2 : (g->s_chg2 = aemp_str("g_chg2"))),
+            family_val(famv, family, flen),
             set ? aemp_ref(set) : aemp_map(),
             del_local ? aemp_ref(del_local) : aemp_array(), NULL);
         /* every monitor gets the same bytes: encoded once per framing */
@@ -332,7 +350,7 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
 static void gseed_set(aemp_node *n, const char *node, const aemp_val *db)
 {
     for (size_t i = 0; i < aemp_map_len(db); i++)
-        aempi_gseed_upd(n, node, aemp_map_key_at(db, i, NULL),
+        aempi_gseed_upd(n, node, aempi_map_key_val_at(db, i),
                         aemp_map_value_at(db, i), NULL);
 }
 
@@ -350,7 +368,7 @@ static void gseed_clr(aemp_node *n, const char *node)
             const char *key = aemp_map_key_at(fam, k, &klen);
             aemp_array_push(keys, aemp_strn(key, klen));
         }
-        aempi_gseed_upd(n, node, aemp_map_key_at(families, i, NULL), NULL,
+        aempi_gseed_upd(n, node, aempi_map_key_val_at(families, i), NULL,
                         keys);
         aemp_unref(keys);
     }
@@ -396,8 +414,8 @@ void aempi_gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg)
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!global_of(n)->on || !family)
         return;
-    aempi_gseed_upd(n, src, family, aemp_array_at(msg, 3), aemp_array_at(msg,
-                                                                         4));
+    aempi_gseed_upd(n, src, aemp_array_at(msg, 2), aemp_array_at(msg, 3),
+                    aemp_array_at(msg, 4));
 }
 
 void aempi_gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg)
