@@ -76,21 +76,25 @@ static void holders_add(aemp_global *g, const char *family, aemp_val *key,
         aemp_map_set(nodes, node, aemp_null());
 }
 
-static void holders_del(aemp_global *g, const char *family, const char *key,
-                        size_t klen, const char *node)
+/* 1 if no shard holds the key any more (nothing for shard_with to
+ * find: the common delete looks no further). */
+static int holders_del(aemp_global *g, const char *family, const char *key,
+                       size_t klen, const char *node)
 {
     aemp_val *keys = aemp_map_get(g->holders, family);
     aemp_val *nodes = aemp_map_getn(keys, key, klen);
+    int none = 0;
     if (aemp_type_of(nodes) == AEMP_STRING) {
         if (!strcmp(aemp_str_ptr(nodes, NULL), node))
-            aemp_map_del(keys, key, klen);
+            none = aemp_map_del(keys, key, klen);
     } else {
         aemp_map_del(nodes, node, strlen(node));
         if (nodes && !aemp_map_len(nodes))
-            aemp_map_del(keys, key, klen);
+            none = aemp_map_del(keys, key, klen);
     }
     if (keys && !aemp_map_len(keys))
         aemp_map_del(g->holders, family, strlen(family));
+    return none;
 }
 
 /* The first node whose shard of family has key, among slaves (want_slave)
@@ -250,10 +254,11 @@ void aempi_gseed_upd(aemp_node *n, const char *node, aemp_val *famv,
         const char *k = aemp_str_ptr(kv, &klen);
         if (!k)
             continue;
-        if (aemp_map_del(ldb, k, klen))
-            holders_del(g, family, k, klen, node);
+        int none = aemp_map_del(ldb, k, klen) &&
+                   holders_del(g, family, k, klen, node);
         int any = 0;
-        const char *slave_with = shard_with(g, family, k, klen, 1, &any);
+        const char *slave_with =
+            none ? NULL : shard_with(g, family, k, klen, 1, &any);
         if (slave_with) {
             /* a slave's shard still has it: that value wins */
             aemp_val *v = aemp_map_getn(
