@@ -4,6 +4,7 @@
  * under test is made global by hand; other nodes' messages are handed to
  * the request handlers as if they had arrived. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,6 +274,40 @@ START_TEST(test_fanout_new_monitors)
 }
 END_TEST
 
+/* The seed keeps its frame buffers between changes, but not the memory
+ * of a large one. */
+START_TEST(test_fanout_big_frame_not_kept)
+{
+    seen so = {0, NULL};
+    aemp_node *o = observer("o", "cbor", &so);
+    for (int i = 0; i < 100 && !so.calls; i++)
+        spin();
+    aemp_val *big = aemp_map();
+    for (int i = 0; i < 4000; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key%d", i);
+        aemp_map_set(big, k, aemp_str("a value of some thirty bytes.."));
+    }
+    aemp_val *msg = aemp_arrayv(aemp_str(""), aemp_str("g_upd"),
+                                aemp_str("F"), big, aemp_array(), NULL);
+    aempi_kernel_node_request(node, "s1", msg);
+    for (int i = 0; i < 100 && so.calls < 2; i++)
+        spin();
+    ck_assert_int_eq(so.calls, 2);
+    ck_assert_uint_eq(aemp_array_len(aemp_array_at(so.last, 1)), 4000);
+    const aemp_global *g = global_of(node);
+    ck_assert_uint_le(g->cache.enc[0].cap + g->cache.enc[1].cap, 64 * 1024);
+    /* a small change keeps what its frame needs */
+    from("s1", "[\"\",\"g_upd\",\"F\",{\"k\":1},[]]");
+    for (int i = 0; i < 100 && so.calls < 3; i++)
+        spin();
+    ck_assert_int_eq(so.calls, 3);
+    ck_assert_uint_gt(g->cache.enc[1].cap, 0);
+    aemp_unref(so.last);
+    aemp_node_free(o);
+}
+END_TEST
+
 /* A family name with a NUL in it is the name up to the NUL everywhere,
  * in the node's shard as in the merge and the monitors' g_chg2. */
 START_TEST(test_family_name_nul)
@@ -400,6 +435,7 @@ int main(void)
     tcase_add_test(tc, test_fanout_framings);
     tcase_add_test(tc, test_fanout_new_monitors);
     tcase_add_test(tc, test_family_name_nul);
+    tcase_add_test(tc, test_fanout_big_frame_not_kept);
     tcase_add_test(tc, test_queries_and_find);
     tcase_add_test(tc, test_node_down);
     tcase_add_test(tc, test_become_global_next_to_one);

@@ -160,13 +160,21 @@ static aemp_frame_cache *cache_take(aemp_global *g, aemp_frame_cache *local)
     return &g->cache;
 }
 
+/* What the kept frame cache may hold on to between ops: the frames of a
+ * churn are small; a large one (a g_set's family) is not kept. */
+#define CACHE_KEEP (64 * 1024)
+
 static void cache_give(aemp_global *g, aemp_frame_cache *c)
 {
     if (c == &g->cache) {
         /* the memory stays for the next op: a frame per op otherwise
          * costs a malloc and a free per framing */
-        aempi_buf_reset(&c->enc[0]);
-        aempi_buf_reset(&c->enc[1]);
+        for (int i = 0; i < 2; i++) {
+            if (c->enc[i].cap > CACHE_KEEP)
+                aempi_buf_free(&c->enc[i]);
+            else
+                aempi_buf_reset(&c->enc[i]);
+        }
         g->cache_busy = 0;
     } else
         aempi_frame_cache_free(c);
