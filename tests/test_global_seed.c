@@ -4,6 +4,7 @@
  * under test is made global by hand; other nodes' messages are handed to
  * the request handlers as if they had arrived. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +237,101 @@ START_TEST(test_fanout_framings)
 }
 END_TEST
 
+/* The seed keeps the kernel's entries of a family's monitors from one
+ * change to the next; when the monitors change, the next change goes to
+ * the new ones, also when as many as before are in the same map. */
+START_TEST(test_fanout_new_monitors)
+{
+    seen sa = {0, NULL}, sb = {0, NULL};
+    aemp_node *oa = observer("oa", "cbor", &sa);
+    for (int i = 0; i < 100 && !sa.calls; i++)
+        spin();
+    from("s1", "[\"\",\"g_slave\",{\"F\":{\"k\":1}}]");
+    for (int i = 0; i < 100 && sa.calls < 2; i++)
+        spin();
+    ck_assert_int_eq(sa.calls, 2);
+    /* ob starts monitoring, oa stops (its db_mon stays: it would see a
+     * change): one monitor again, in the same map */
+    aemp_node *ob = observer("ob", "cbor", &sb);
+    for (int i = 0; i < 100 && !sb.calls; i++)
+        spin();
+    ck_assert_int_eq(sb.calls, 1);
+    from("oa", "[\"\",\"g_mon0\",\"F\"]");
+    ck_assert_int_eq(aemp_map_len(aemp_map_get(global_of(node)->gmon, "F")),
+                     1);
+    from("s1", "[\"\",\"g_upd\",\"F\",{\"k\":2},[]]");
+    for (int i = 0; i < 100 && sb.calls < 2; i++)
+        spin();
+    ck_assert_int_eq(sb.calls, 2);
+    char *j = aemp_to_json_canonical(sb.last, NULL);
+    ck_assert_str_eq(j, "[{\"k\":2},[],[\"k\"],[]]");
+    free(j);
+    ck_assert_int_eq(sa.calls, 2);
+    aemp_unref(sa.last);
+    aemp_unref(sb.last);
+    aemp_node_free(oa);
+    aemp_node_free(ob);
+}
+END_TEST
+
+/* The seed keeps its frame buffers between changes, but not the memory
+ * of a large one. */
+START_TEST(test_fanout_big_frame_not_kept)
+{
+    seen so = {0, NULL};
+    aemp_node *o = observer("o", "cbor", &so);
+    for (int i = 0; i < 100 && !so.calls; i++)
+        spin();
+    aemp_val *big = aemp_map();
+    for (int i = 0; i < 4000; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key%d", i);
+        aemp_map_set(big, k, aemp_str("a value of some thirty bytes.."));
+    }
+    aemp_val *msg = aemp_arrayv(aemp_str(""), aemp_str("g_upd"),
+                                aemp_str("F"), big, aemp_array(), NULL);
+    aempi_kernel_node_request(node, "s1", msg);
+    for (int i = 0; i < 100 && so.calls < 2; i++)
+        spin();
+    ck_assert_int_eq(so.calls, 2);
+    ck_assert_uint_eq(aemp_array_len(aemp_array_at(so.last, 1)), 4000);
+    const aemp_global *g = global_of(node);
+    ck_assert_uint_le(g->cache.enc[0].cap + g->cache.enc[1].cap, 64 * 1024);
+    /* a small change keeps what its frame needs */
+    from("s1", "[\"\",\"g_upd\",\"F\",{\"k\":1},[]]");
+    for (int i = 0; i < 100 && so.calls < 3; i++)
+        spin();
+    ck_assert_int_eq(so.calls, 3);
+    ck_assert_uint_gt(g->cache.enc[1].cap, 0);
+    aemp_unref(so.last);
+    aemp_node_free(o);
+}
+END_TEST
+
+/* A family name with a NUL in it is the name up to the NUL everywhere,
+ * in the node's shard as in the merge and the monitors' g_chg2. */
+START_TEST(test_family_name_nul)
+{
+    seen m = {0, NULL};
+    aemp_db_mon(node, "F", on_mon, &m);
+    spin();
+    from("s1", "[\"\",\"g_upd\",\"F\\u0000x\",{\"k\":1},[]]");
+    merged_is("F", "{\"k\":1}");
+    const aemp_val *shard =
+        aemp_map_get(global_of(node)->local_dbs, "s1");
+    ck_assert_int_eq(aemp_map_len(shard), 1);
+    size_t len;
+    ck_assert_str_eq(aemp_map_key_at(shard, 0, &len), "F");
+    ck_assert_uint_eq(len, 1);
+    for (int i = 0; i < 100 && m.calls < 2; i++)
+        spin();
+    char *j = aemp_to_json_canonical(m.last, NULL);
+    ck_assert_str_eq(j, "[{\"k\":1},[\"k\"],[],[]]");
+    free(j);
+    aemp_unref(m.last);
+}
+END_TEST
+
 START_TEST(test_queries_and_find)
 {
     from("s1", "[\"\",\"g_slave\",{\"'l\":{\"s1\":[\"127.0.0.1:5\"]},"
@@ -337,6 +433,9 @@ int main(void)
     tcase_add_test(tc, test_global_shard_fallback);
     tcase_add_test(tc, test_global_many_holders);
     tcase_add_test(tc, test_fanout_framings);
+    tcase_add_test(tc, test_fanout_new_monitors);
+    tcase_add_test(tc, test_family_name_nul);
+    tcase_add_test(tc, test_fanout_big_frame_not_kept);
     tcase_add_test(tc, test_queries_and_find);
     tcase_add_test(tc, test_node_down);
     tcase_add_test(tc, test_become_global_next_to_one);

@@ -59,6 +59,23 @@ struct aemp_global {
     aemp_val *down;      /* node -> null: of those, the ones down */
     double keepalive_retry;
     struct event *keepalive_timer;
+    /* the merge's g_chg2 and g_upd frames, encoded once per framing for
+     * all their receivers: kept, emptied, between ops */
+    aemp_frame_cache cache;
+    int cache_busy;
+    /* the kernel's entries of the monitors of the family fanned out to
+     * last, in the order of its gmon map: a family's stream of changes
+     * looks up no node by name. Good while gmon_gen (counts changes to
+     * gmon) and the kernel's remote_epoch are as they were. */
+    struct {
+        const aemp_val *mons;
+        uint64_t gmon_gen, remote_epoch;
+        size_t len, cap;
+        aemp_remote **r;
+        int busy;
+    } targets;
+    uint64_t gmon_gen;
+    aemp_val *s_chg2; /* "g_chg2", made once */
 };
 
 /* The node's global state: the kernel keeps it for us
@@ -126,7 +143,7 @@ aemp_val *aempi_gseed_addresses(aemp_node *n, const char *id);
 void aempi_gseed_free(aemp_global *g);
 /* g_slave DB from node: node is a slave, DB its shard. */
 void aempi_gseed_slave(aemp_node *n, const char *node, const aemp_val *db);
-void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
+void aempi_gseed_upd(aemp_node *n, const char *node, aemp_val *family,
                      const aemp_val *set, const aemp_val *del);
 void aempi_gseed_keepalive_add(aemp_node *n, const char *id);
 void aempi_gseed_keepalive_del(aemp_node *n, const char *id);

@@ -114,4 +114,7 @@ void aempi_gseed_free(aemp_global *g)
     aemp_unref(g->gmon);
     aemp_unref(g->keepalive);
     aemp_unref(g->down);
+    aempi_frame_cache_free(&g->cache);
+    free(g->targets.r);
+    aemp_unref(g->s_chg2);
 }

@@ -76,21 +76,25 @@ static void holders_add(aemp_global *g, const char *family, aemp_val *key,
         aemp_map_set(nodes, node, aemp_null());
 }
 
-static void holders_del(aemp_global *g, const char *family, const char *key,
-                        size_t klen, const char *node)
+/* 1 if no shard holds the key any more (nothing for shard_with to
+ * find: the common delete looks no further). */
+static int holders_del(aemp_global *g, const char *family, const char *key,
+                       size_t klen, const char *node)
 {
     aemp_val *keys = aemp_map_get(g->holders, family);
     aemp_val *nodes = aemp_map_getn(keys, key, klen);
+    int none = 0;
     if (aemp_type_of(nodes) == AEMP_STRING) {
         if (!strcmp(aemp_str_ptr(nodes, NULL), node))
-            aemp_map_del(keys, key, klen);
+            none = aemp_map_del(keys, key, klen);
     } else {
         aemp_map_del(nodes, node, strlen(node));
         if (nodes && !aemp_map_len(nodes))
-            aemp_map_del(keys, key, klen);
+            none = aemp_map_del(keys, key, klen);
     }
     if (keys && !aemp_map_len(keys))
         aemp_map_del(g->holders, family, strlen(family));
+    return none;
 }
 
 /* The first node whose shard of family has key, among slaves (want_slave)
@@ -115,20 +119,134 @@ static const char *shard_with(aemp_global *g, const char *family,
     return NULL;
 }
 
-void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
+/* A map the merge may change: set starts as the message's own map,
+ * borrowed, and is copied on the first change (most ops never change
+ * it). */
+static aemp_val *own_map(aemp_val **m, int *owned)
+{
+    if (!*owned) {
+        aemp_val *c = *m ? aemp_copy(*m) : aemp_map();
+        aemp_unref(*m);
+        *m = c;
+        *owned = 1;
+    }
+    return *m;
+}
+
+/* A deleted key for a reply: the message's string itself, or, for a
+ * bignum's digits, a plain string of them, as before */
+static aemp_val *del_key(aemp_val *kv, const char *k, size_t klen)
+{
+    return kv->big ? aemp_strn(k, klen) : aemp_ref(kv);
+}
+
+static aemp_val *lazy(aemp_val **v, aemp_val *(*make)(void))
+{
+    if (!*v)
+        *v = make();
+    return *v;
+}
+
+/* The global's frame cache, emptied for the next message; a local one
+ * while it is in use (a send that fails at once may run a node-down
+ * hook that merges again, inside this one). */
+static aemp_frame_cache *cache_take(aemp_global *g, aemp_frame_cache *local)
+{
+    if (g->cache_busy) {
+        *local = (aemp_frame_cache){{AEMP_BUF_INIT, AEMP_BUF_INIT}};
+        return local;
+    }
+    g->cache_busy = 1;
+    return &g->cache;
+}
+
+/* What the kept frame cache may hold on to between ops: the frames of a
+ * churn are small; a large one (a g_set's family) is not kept. */
+#define CACHE_KEEP (64 * 1024)
+
+static void cache_give(aemp_global *g, aemp_frame_cache *c)
+{
+    if (c == &g->cache) {
+        /* the memory stays for the next op: a frame per op otherwise
+         * costs a malloc and a free per framing */
+        for (int i = 0; i < 2; i++) {
+            if (c->enc[i].cap > CACHE_KEEP)
+                aempi_buf_free(&c->enc[i]);
+            else
+                aempi_buf_reset(&c->enc[i]);
+        }
+        g->cache_busy = 0;
+    } else
+        aempi_frame_cache_free(c);
+}
+
+/* The kernel's entries of the nodes in mons (the family's monitors), as
+ * the last fan-out found them if nothing has changed since, or looked
+ * up now; NULL (send by name) while in use or without memory. */
+static aemp_remote **targets_take(aemp_node *n, aemp_global *g,
+                                  const aemp_val *mons)
+{
+    size_t len = aemp_map_len(mons);
+    if (g->targets.busy)
+        return NULL; /* a merge inside a send: see cache_take */
+    if (g->targets.mons != mons || g->targets.gmon_gen != g->gmon_gen ||
+        g->targets.remote_epoch != n->remote_epoch || g->targets.len != len) {
+        if (len > g->targets.cap) {
+            aemp_remote **r = realloc(g->targets.r, len * sizeof *r);
+            if (!r)
+                return NULL;
+            g->targets.r = r;
+            g->targets.cap = len;
+        }
+        for (size_t i = 0; i < len; i++)
+            g->targets.r[i] =
+                aempi_kernel_shared_target(n, aemp_map_key_at(mons, i, NULL));
+        g->targets.mons = mons;
+        g->targets.gmon_gen = g->gmon_gen;
+        g->targets.remote_epoch = n->remote_epoch;
+        g->targets.len = len;
+    }
+    g->targets.busy = 1;
+    return g->targets.r;
+}
+
+/* The family's name as a string value for a map key or a message: the
+ * caller's own, referenced, where it is the same string (a malloc, a
+ * copy and a UTF-8 check fewer per op); else one made of its bytes up to
+ * the first NUL, as by name. */
+static aemp_val *family_val(aemp_val *famv, const char *family, size_t flen)
+{
+    size_t len;
+    aemp_str_ptr(famv, &len);
+    return !famv->big && len == flen ? aemp_ref(famv)
+                                     : aemp_strn(family, flen);
+}
+
+void aempi_gseed_upd(aemp_node *n, const char *node, aemp_val *famv,
                      const aemp_val *set_in, const aemp_val *del)
 {
     aemp_global *g = global_of(n);
-    aemp_val *ldb = map_child(map_child(g->local_dbs, node), family);
+    const char *family = aemp_str_ptr(famv, NULL);
+    size_t nlen = strlen(node), flen = strlen(family);
+    aemp_val *shard = map_child(g->local_dbs, node);
+    aemp_val *ldb = aemp_map_getn(shard, family, flen);
+    if (!ldb) {
+        ldb = aemp_map();
+        aempi_map_set_kv(shard, family_val(famv, family, flen), ldb);
+    }
     /* the keys and the node's id are shared among the maps that hold
      * them, not copied into each: a seed holds a few of each per node */
-    aemp_val *node_val = aempi_map_key_val(g->local_dbs, node, strlen(node));
+    aemp_val *node_val = aempi_map_key_val(g->local_dbs, node, nlen);
     aemp_val *gdb = map_child(g->global_db, family);
+    const int slave = is_slave(g, node);
+    /* the message's values go into the database as they are: values do
+     * not change once made (the reader shares its strings too) */
+    int set_owned = 0;
     aemp_val *set = set_in && aemp_type_of(set_in) == AEMP_MAP
-                        ? aemp_copy(set_in)
-                        : aemp_map();
-    aemp_val *local_set = aemp_map();
-    aemp_val *del_local = aemp_array(), *del_global = aemp_array();
+                        ? aemp_ref((aemp_val *)set_in)
+                        : NULL;
+    /* made only when a delete needs them */
+    aemp_val *local_set = NULL, *del_local = NULL, *del_global = NULL;
 
     for (size_t i = 0; i < aemp_map_len(set); i++) {
         aemp_val *k = aempi_map_key_val_at(set, i);
@@ -139,21 +257,24 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
     }
 
     for (size_t i = 0; i < aemp_array_len(del); i++) {
+        aemp_val *kv = aemp_array_at(del, i);
         size_t klen;
-        const char *k = aemp_str_ptr(aemp_array_at(del, i), &klen);
+        const char *k = aemp_str_ptr(kv, &klen);
         if (!k)
             continue;
-        if (aemp_map_del(ldb, k, klen))
-            holders_del(g, family, k, klen, node);
+        int none = aemp_map_del(ldb, k, klen) &&
+                   holders_del(g, family, k, klen, node);
         int any = 0;
-        const char *slave = shard_with(g, family, k, klen, 1, &any);
-        if (slave) {
+        const char *slave_with =
+            none ? NULL : shard_with(g, family, k, klen, 1, &any);
+        if (slave_with) {
             /* a slave's shard still has it: that value wins */
             aemp_val *v = aemp_map_getn(
-                aemp_map_get(aemp_map_get(g->local_dbs, slave), family), k,
-                klen);
+                aemp_map_get(aemp_map_get(g->local_dbs, slave_with), family),
+                k, klen);
             if (!aempi_global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
-                aemp_map_setn(set, k, klen, aemp_ref(v));
+                aemp_map_setn(own_map(&set, &set_owned), k, klen,
+                              aemp_ref(v));
                 aemp_map_setn(gdb, k, klen, aemp_ref(v));
             }
         } else if (any) {
@@ -162,63 +283,74 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
             aemp_val *v = aemp_map_getn(
                 aemp_map_get(aemp_map_get(g->local_dbs, global), family), k,
                 klen);
-            aemp_array_push(del_global, aemp_strn(k, klen));
+            aemp_array_push(lazy(&del_global, aemp_array),
+                            del_key(kv, k, klen));
             if (!aempi_global_sv_eq(aemp_map_getn(gdb, k, klen), v)) {
-                aemp_map_setn(local_set, k, klen, aemp_ref(v));
+                aemp_map_setn(lazy(&local_set, aemp_map), k, klen,
+                              aemp_ref(v));
                 aemp_map_setn(gdb, k, klen, aemp_ref(v));
             }
         } else {
             aemp_map_del(gdb, k, klen);
-            aemp_array_push(del_local, aemp_strn(k, klen));
-            if (is_slave(g, node))
-                aemp_array_push(del_global, aemp_strn(k, klen));
+            aemp_array_push(lazy(&del_local, aemp_array), del_key(kv, k, klen));
+            if (slave)
+                aemp_array_push(lazy(&del_global, aemp_array),
+                            del_key(kv, k, klen));
         }
     }
 
     if (!aemp_map_len(gdb))
-        aemp_map_del(g->global_db, family, strlen(family));
-    aemp_val *shard = aemp_map_get(g->local_dbs, node);
+        aemp_map_del(g->global_db, family, flen);
     if (!aemp_map_len(ldb))
-        aemp_map_del(shard, family, strlen(family));
+        aemp_map_del(shard, family, flen);
 
     /* our slaves' changes go to the other global nodes */
-    if (is_slave(g, node) &&
-        (aemp_map_len(set) || aemp_array_len(del_global)) &&
+    if (slave && (aemp_map_len(set) || aemp_array_len(del_global)) &&
         g->global_nodes.count) {
-        /* one message for all: sending does not change it */
-        aemp_val *upd = aemp_arrayv(aemp_str("g_upd"), aemp_str(family),
-                                    aemp_copy(set), aemp_ref(del_global),
-                                    NULL);
-        aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
+        /* one message for all: sending does not change it, and set is
+         * copied, as it may change below */
+        aemp_val *upd = aemp_arrayv(
+            aemp_str("g_upd"), aemp_str(family),
+            set ? aemp_copy(set) : aemp_map(),
+            del_global ? aemp_ref(del_global) : aemp_array(), NULL);
+        aemp_frame_cache local, *cache = cache_take(g, &local);
         for (aemp_dict_entry *e = aempi_dict_next(&g->global_nodes, NULL); e;
              e = aempi_dict_next(&g->global_nodes, e))
-            aempi_kernel_snd_node_shared(n, e->key, upd, &cache);
-        aempi_frame_cache_free(&cache);
+            aempi_kernel_snd_node_shared(n, e->key, upd, cache);
+        cache_give(g, cache);
         aemp_unref(upd);
     }
 
     /* and every change to the family's monitors */
-    if (aemp_map_len(set) || aemp_map_len(local_set) ||
-        aemp_array_len(del_local)) {
+    aemp_val *mons = aemp_map_get(g->gmon, family);
+    if (aemp_map_len(mons) && (aemp_map_len(set) || aemp_map_len(local_set) ||
+                               aemp_array_len(del_local))) {
         for (size_t i = 0; i < aemp_map_len(local_set); i++) {
             size_t klen;
             const char *k = aemp_map_key_at(local_set, i, &klen);
-            aemp_map_setn(set, k, klen,
+            aemp_map_setn(own_map(&set, &set_owned), k, klen,
                           aemp_ref(aemp_map_value_at(local_set, i)));
         }
-        aemp_val *mons = aemp_map_get(g->gmon, family);
-        aemp_val *chg = aemp_map_len(mons)
-                            ? aemp_arrayv(aemp_str("g_chg2"), aemp_str(family),
-                                          aemp_ref(set), aemp_ref(del_local),
-                                          NULL)
-                            : NULL;
+        aemp_val *chg = aemp_arrayv(
+            aemp_ref(g->s_chg2 ? g->s_chg2 : (g->s_chg2 = aemp_str("g_chg2"))),
+            family_val(famv, family, flen),
+            set ? aemp_ref(set) : aemp_map(),
+            del_local ? aemp_ref(del_local) : aemp_array(), NULL);
         /* every monitor gets the same bytes: encoded once per framing */
-        aemp_frame_cache cache = {{AEMP_BUF_INIT, AEMP_BUF_INIT}};
-        for (size_t i = 0; i < aemp_map_len(mons); i++)
-            aempi_kernel_snd_node_shared(n, aemp_map_key_at(mons, i, NULL),
-                                         chg,
-                                         &cache);
-        aempi_frame_cache_free(&cache);
+        aemp_frame_cache local, *cache = cache_take(g, &local);
+        aemp_remote **targets = n->trace ? NULL : targets_take(n, g, mons);
+        const uint64_t gen = g->gmon_gen;
+        for (size_t i = 0; i < aemp_map_len(mons); i++) {
+            const char *id = aemp_map_key_at(mons, i, NULL);
+            /* a send that closes a link may change gmon: by name then */
+            if (targets && gen == g->gmon_gen)
+                aempi_kernel_snd_remote_shared(n, targets[i], id, chg, cache);
+            else
+                aempi_kernel_snd_node_shared(n, id, chg, cache);
+        }
+        if (targets)
+            g->targets.busy = 0;
+        cache_give(g, cache);
         aemp_unref(chg);
     }
     aemp_unref(set);
@@ -231,7 +363,7 @@ void aempi_gseed_upd(aemp_node *n, const char *node, const char *family,
 static void gseed_set(aemp_node *n, const char *node, const aemp_val *db)
 {
     for (size_t i = 0; i < aemp_map_len(db); i++)
-        aempi_gseed_upd(n, node, aemp_map_key_at(db, i, NULL),
+        aempi_gseed_upd(n, node, aempi_map_key_val_at(db, i),
                         aemp_map_value_at(db, i), NULL);
 }
 
@@ -249,7 +381,7 @@ static void gseed_clr(aemp_node *n, const char *node)
             const char *key = aemp_map_key_at(fam, k, &klen);
             aemp_array_push(keys, aemp_strn(key, klen));
         }
-        aempi_gseed_upd(n, node, aemp_map_key_at(families, i, NULL), NULL,
+        aempi_gseed_upd(n, node, aempi_map_key_val_at(families, i), NULL,
                         keys);
         aemp_unref(keys);
     }
@@ -295,8 +427,8 @@ void aempi_gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg)
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!global_of(n)->on || !family)
         return;
-    aempi_gseed_upd(n, src, family, aemp_array_at(msg, 3), aemp_array_at(msg,
-                                                                         4));
+    aempi_gseed_upd(n, src, aemp_array_at(msg, 2), aemp_array_at(msg, 3),
+                    aemp_array_at(msg, 4));
 }
 
 void aempi_gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg)
@@ -363,6 +495,7 @@ void aempi_gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
         aemp_map_set(g->slaves, src, aemp_map());
     aemp_map_set(aemp_map_get(g->slaves, src), family, aemp_null());
     aemp_map_set(map_child(g->gmon, family), src, aemp_null());
+    g->gmon_gen++;
     const aemp_val *fam = aemp_map_get(g->global_db, family);
     snd_node(n, src, aemp_arrayv(aemp_str("g_chg1"), aemp_str(family),
                                  fam ? family_for(n, src, fam) : aemp_null(),
@@ -379,6 +512,7 @@ void aempi_gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
     aemp_map_del(mons, src, strlen(src));
     if (mons && !aemp_map_len(mons))
         aemp_map_del(g->gmon, family, strlen(family));
+    g->gmon_gen++;
     /* Perl's delete $SLAVES{$SRCNODE}{$family} makes it a slave too */
     if (!aemp_map_get(g->slaves, src))
         aemp_map_set(g->slaves, src, aemp_null());
@@ -428,6 +562,7 @@ static void disconnect(aemp_node *n, const char *node)
         if (mons && !aemp_map_len(mons))
             aemp_map_del(g->gmon, family, strlen(family));
     }
+    g->gmon_gen++;
     aemp_map_del(g->slaves, node, strlen(node));
 }
 

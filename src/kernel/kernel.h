@@ -210,6 +210,9 @@ struct aemp_node {
                                  last: a stream of sends to one node
                                  skips the dictionary */
     aemp_remote *reap_remotes; /* entries that may have become idle */
+    uint64_t remote_epoch;    /* entries freed so far: a pointer to one
+                                 kept past the current callback is good
+                                 while this has not changed */
     struct event *remote_reap_ev; /* frees the idle ones, from the loop */
     aemp_dict monitors;       /* id as decimal -> aemp_monitor* */
     uint64_t next_mon_id;     /* the ids of all kinds of monitor */
@@ -378,6 +381,14 @@ void aempi_kernel_remotes_free(aemp_node *n);
  * borrowed and must not change between the calls. */
 int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
                                  const aemp_val *msg, aemp_frame_cache *cache);
+/* The same in two steps, for a caller that sends to the same nodes again
+ * and again: the entry to give aempi_kernel_snd_remote_shared for
+ * nodeid (NULL: it takes the usual way), good until the callback
+ * returns, and past it while n->remote_epoch is unchanged. */
+aemp_remote *aempi_kernel_shared_target(aemp_node *n, const char *nodeid);
+int aempi_kernel_snd_remote_shared(aemp_node *n, aemp_remote *r,
+                                   const char *nodeid, const aemp_val *msg,
+                                   aemp_frame_cache *cache);
 void aempi_kernel_remote_send(aemp_remote *r, aemp_val *msg);
 void aempi_kernel_remote_connect(aemp_remote *r);
 void aempi_kernel_remote_connect_to(aemp_remote *r, const aemp_val *addresses);

@@ -379,16 +379,31 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     return AEMP_OK;
 }
 
+aemp_remote *aempi_kernel_shared_target(aemp_node *n, const char *nodeid)
+{
+    /* local nodes (and ids that are ports) take the usual way */
+    return !strcmp(nodeid, n->id) || strchr(nodeid, '#')
+               ? NULL
+               : aempi_kernel_remote_get(n, nodeid, 0);
+}
+
+int aempi_kernel_snd_remote_shared(aemp_node *n, aemp_remote *r,
+                                   const char *nodeid, const aemp_val *msg,
+                                   aemp_frame_cache *cache)
+{
+    /* so do traced sends and nodes without a link up */
+    if (r && !n->trace && r->link && !r->firing &&
+        aemp_type_of(msg) == AEMP_ARRAY)
+        return aempi_link_send_cached(r->link, cache, "", msg);
+    return aemp_snd(n, nodeid, aemp_ref((aemp_val *)msg));
+}
+
 int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
                                  const aemp_val *msg, aemp_frame_cache *cache)
 {
-    /* traced sends, local and unlinked nodes take the usual way */
-    aemp_remote *r = n->trace || !strcmp(nodeid, n->id) || strchr(nodeid, '#')
-                         ? NULL
-                         : aempi_kernel_remote_get(n, nodeid, 0);
-    if (r && r->link && !r->firing && aemp_type_of(msg) == AEMP_ARRAY)
-        return aempi_link_send_cached(r->link, cache, "", msg);
-    return aemp_snd(n, nodeid, aemp_ref((aemp_val *)msg));
+    return aempi_kernel_snd_remote_shared(
+        n, n->trace ? NULL : aempi_kernel_shared_target(n, nodeid), nodeid,
+        msg, cache);
 }
 
 int aemp_sndv(aemp_node *n, const char *port, ...)

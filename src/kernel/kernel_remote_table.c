@@ -36,6 +36,7 @@ static void remote_free(aemp_remote *r)
 {
     if (r->node->last_remote == r)
         r->node->last_remote = NULL;
+    r->node->remote_epoch++;
     aempi_kernel_remote_stop_connecting(r);
     aemp_unref(r->queue);
     aempi_dict_clear(&r->trials);
