@@ -485,6 +485,51 @@ START_TEST(test_nodelay_setting)
 }
 END_TEST
 
+/* aemp_sndv's array goes back to the node's pool once the frame is
+ * encoded for a link that is up; an array the caller still holds is
+ * left alone and stays intact. */
+typedef struct counted {
+    int calls;
+} counted;
+
+static int count_msg(aemp_node *n, const char *port, const aemp_val *msg,
+                     void *ud)
+{
+    (void)n;
+    (void)port;
+    (void)msg;
+    ((counted *)ud)->calls++;
+    return 0;
+}
+
+START_TEST(test_sndv_arrays_pooled)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    counted c = {0};
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#count", NULL, count_msg, &c), 0);
+    /* the first waits in the queue for the link */
+    aemp_sndv(a, "nodeb#count", aemp_int(0), NULL);
+    for (int i = 0; i < 100 && !c.calls; i++)
+        run_until(&c.calls, 0.05);
+    ck_assert_int_eq(c.calls, 1);
+    size_t before = a->pool.n;
+    aemp_val *mine = aemp_arrayv(aemp_int(7), aemp_str("y"), NULL);
+    for (int i = 0; i < 20; i++) {
+        aemp_sndv(a, "nodeb#count", aemp_int(i), aemp_str("x"), NULL);
+        aemp_snd(a, "nodeb#count", aemp_ref(mine));
+    }
+    ck_assert_uint_gt(a->pool.n, before);
+    ck_assert(json_is(mine, "[7,\"y\"]"));
+    aemp_unref(mine);
+    for (int i = 0, never = 0; i < 300 && c.calls < 41; i++)
+        run_until(&never, 0.01);
+    ck_assert_int_eq(c.calls, 41);
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kernel_hooks");
@@ -500,6 +545,7 @@ int main(void)
     tcase_add_test(tc, test_connect_asks_the_layer);
     tcase_add_test(tc, test_connect_unknown_or_looking);
     tcase_add_test(tc, test_seed_hooks);
+    tcase_add_test(tc, test_sndv_arrays_pooled);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

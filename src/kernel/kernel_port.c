@@ -355,7 +355,7 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     }
     if (r && r->link && !r->firing) {
         int rc = aempi_link_send_to(r->link, portid, msg);
-        aemp_unref(msg);
+        aempi_pool_drop(&n->pool, msg); /* unless someone else holds it */
         return rc == AEMP_EINVAL ? snd_refused(n, aempi_link_framing(r->link))
                                  : rc;
     }
@@ -408,10 +408,23 @@ int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
 
 int aemp_sndv(aemp_node *n, const char *port, ...)
 {
-    va_list ap;
+    va_list ap, count;
     va_start(ap, port);
-    aemp_val *first = va_arg(ap, aemp_val *);
-    aemp_val *msg = aempi_array_va(first, ap);
+    va_copy(count, ap);
+    size_t len = 0;
+    while (va_arg(count, aemp_val *))
+        len++;
+    va_end(count);
+    /* The array comes from the node's pool and goes back to it once the
+     * frame is encoded (aemp_snd): a message built only to be sent costs
+     * no malloc of its own. */
+    aemp_val *msg = aempi_pool_array(n ? &n->pool : NULL, len);
+    for (aemp_val *v; (v = va_arg(ap, aemp_val *));) {
+        if (msg)
+            msg->u.a.items[msg->u.a.len++] = v;
+        else
+            aemp_unref(v);
+    }
     va_end(ap);
     if (!msg)
         return AEMP_ENOMEM;
