@@ -128,7 +128,7 @@ def key_commands(src):
     for row in rows:
         for verb, field, g in rules:
             if is_string(row.get(field)) and (not g or truthy(row.get(g))):
-                cmds[verb + row[field]] = row['key']
+                cmds[verb + row[field]] = verb
     return cmds, [row['key'] for row in rows]
 
 
@@ -158,24 +158,26 @@ def library_keys(src):
 
 
 def api_functions(src):
-    names = set()
+    """{header file name: the functions it declares}"""
+    out = {}
     d = os.path.join(src, 'include/aemp')
     for name in sorted(os.listdir(d)):
         if name.endswith('.h'):
             text = read_c(os.path.join(d, name))
-            names |= set(re.findall(r'AEMP_API[^;(]*?\b(aemp_\w+)\s*\(', text))
-    return names
+            out[name] = set(re.findall(r'AEMP_API[^;(]*?\b(aemp_\w+)\s*\(', text))
+    return out
 
 
 def all_commands(src):
-    keycmds, keys = key_commands(src)
+    """Every command, and the aliases among them (setKEY's KEY)."""
+    keycmds, _ = key_commands(src)
     cmds = dispatch_commands(src) | set(keycmds)
     # a parse that finds too little must not pass as "nothing missing"
     for known in ('help', 'run', 'snd', 'profile', 'showconfig',
                   'gensecret', 'setbinds', 'binds', 'addseed', 'delservice_dir'):
         if known not in cmds:
             raise ValueError('the source parse missed ' + known)
-    return cmds, keys
+    return cmds, {c for c, verb in keycmds.items() if verb == ''}
 
 
 def roff(path):
@@ -183,13 +185,30 @@ def roff(path):
         return [l for l in f.read().split('\n') if not l.startswith('.\\"')]
 
 
-def bold_words(lines):
-    """The first word of each bold macro line (.B, .BI, .BR)."""
-    out = set()
+def bold_word(line):
+    """The first word of a bold macro line (.B, .BI, .BR), or None."""
+    m = re.match(r'\.(?:B|BI|BR)\s+"?([^\s"]+)', line)
+    return m.group(1).replace('\\-', '-') if m else None
+
+
+def entries(lines):
+    """The bold first words of the .TP entries' tags."""
+    return {bold_word(lines[i + 1]) for i, l in enumerate(lines[:-1])
+            if l == '.TP'} - {None}
+
+
+def header_entries(lines):
+    """{header: the text of its .TP entry} in a page's HEADERS section."""
+    out, cur = {}, None
     for l in lines:
-        m = re.match(r'\.(?:B|BI|BR)\s+"?([^\s"]+)', l)
+        m = re.match(r'\.B <aemp/(\w+\.h)>$', l)
         if m:
-            out.add(m.group(1).replace('\\-', '-'))
+            cur = m.group(1)
+            out[cur] = ''
+        elif l.startswith(('.TP', '.SH')):
+            cur = None
+        elif cur:
+            out[cur] += l + '\n'
     return out
 
 
@@ -214,22 +233,26 @@ def lint(path):
 
 
 def check_man(src):
-    cmds, _ = all_commands(src)
+    cmds, aliases = all_commands(src)
     missing = []
-    page = os.path.join(src, 'docs/man/caemp.1')
-    bold = bold_words(roff(page))
-    missing += ['caemp.1: command %s' % c for c in sorted(cmds - bold)]
+    lines = roff(os.path.join(src, 'docs/man/caemp.1'))
+    # each command an entry of its own; setKEY's alias KEY in bold
+    bold = {bold_word(l) for l in lines}
+    missing += ['caemp.1: command %s' % c for c in sorted(cmds - aliases - entries(lines))]
+    missing += ['caemp.1: alias %s' % c for c in sorted(aliases - bold)]
 
     keys = set(key_commands(src)[1]) | library_keys(src)
     rc_lines = roff(os.path.join(src, 'docs/man/aemp-rc.5'))
-    entries = {rc_lines[i + 1].split()[1] for i, l in enumerate(rc_lines[:-1])
-               if l == '.TP' and rc_lines[i + 1].startswith('.B ')}
-    missing += ['aemp-rc.5: key %s' % k for k in sorted(keys - entries)]
+    missing += ['aemp-rc.5: key %s' % k for k in sorted(keys - entries(rc_lines))]
 
-    lib = '\n'.join(roff(os.path.join(src, 'docs/man/libaemp.3')))
-    named = set(re.findall(r'\baemp_\w+', lib))
-    missing += ['libaemp.3: function %s' % f
-                for f in sorted(api_functions(src) - named)]
+    # each function named in its header's entry
+    headers = header_entries(roff(os.path.join(src, 'docs/man/libaemp.3')))
+    for h, funcs in sorted(api_functions(src).items()):
+        if funcs and h not in headers:
+            missing.append('libaemp.3: header <aemp/%s>' % h)
+        named = set(re.findall(r'\baemp_\w+', headers.get(h, '')))
+        missing += ['libaemp.3: function %s under <aemp/%s>' % (f, h)
+                    for f in sorted(funcs - named)]
 
     for name in ('caemp.1', 'aemp-rc.5', 'libaemp.3'):
         missing += lint(os.path.join(src, 'docs/man', name))
