@@ -40,6 +40,12 @@ _caemp_rc_names()
     ' < "$rc" 2>/dev/null
 }
 
+# COMPREPLY: the words of $1 that start with $cur (the caller's)
+_caemp_words()
+{
+    mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur")
+}
+
 _caemp()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
@@ -59,14 +65,14 @@ _caemp()
         setcert|cert|--dot|--svg|--json|--cert)
             # --json is conform's report file; stats' --json takes none
             if [[ $prev != --json || $node_cmd == conform ]]; then
-                COMPREPLY=($(compgen -f -- "$cur"))
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
                 compopt -o filenames 2>/dev/null
                 return 0
             fi
             ;;
         profile|delprofile|showprofile|showconfig|setparent|parent)
             [[ -z $node_cmd ]] &&
-                COMPREPLY=($(compgen -W "$(_caemp_rc_names)" -- "$cur"))
+                _caemp_words "$(_caemp_rc_names)"
             return 0
             ;;
     esac
@@ -74,35 +80,35 @@ _caemp()
     case $node_cmd in
         graph)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--dot --svg" -- "$cur"))
+                _caemp_words "--dot --svg"
             else
-                COMPREPLY=($(compgen -W "$(_caemp_rc_names)" -- "$cur"))
+                _caemp_words "$(_caemp_rc_names)"
             fi
             return 0
             ;;
         stats)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "--json --interval" -- "$cur"))
+                _caemp_words "--json --interval"
             elif [[ $prev != --interval ]]; then
-                COMPREPLY=($(compgen -W "$(_caemp_rc_names)" -- "$cur"))
+                _caemp_words "$(_caemp_rc_names)"
             fi
             return 0
             ;;
         conform)
-            COMPREPLY=($(compgen -W "--list --only --skip --json --secret
+            _caemp_words "--list --only --skip --json --secret
                 --profile --timeout --cert --secure --monitor-timeout --slow
-                --seed --master --listen --wait --help" -- "$cur"))
+                --seed --master --listen --wait --help"
             return 0
             ;;
         eval|trace|shell|restart|snd|cal|mon)
             # the node (or a port of it) comes first
             [[ $prev == "$node_cmd" ]] &&
-                COMPREPLY=($(compgen -W "$(_caemp_rc_names)" -- "$cur"))
+                _caemp_words "$(_caemp_rc_names)"
             return 0
             ;;
         run)
             [[ $prev == run ]] &&
-                COMPREPLY=($(compgen -W "profile nodeid binds seeds secret" -- "$cur"))
+                _caemp_words "profile nodeid binds seeds secret"
             return 0
             ;;
         ?*)
@@ -117,6 +123,6 @@ _caemp()
     # run is a command only in the first position
     local words="$_caemp_rc_noarg $_caemp_rc_arg $_caemp_node_cmds"
     ((COMP_CWORD > 1)) && words=${words/run /}
-    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    _caemp_words "$words"
 }
 complete -F _caemp caemp
