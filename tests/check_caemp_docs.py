@@ -13,12 +13,14 @@ and every literal key the library reads from a configuration
 (aemp_map_get(X, "KEY") in src/). The functions are include/aemp/'s
 AEMP_API declarations.
 
-man: every command is set in bold in docs/man/caemp.1, every rc key has
+man: every command (and caemp conform's every option) has an entry of its
+own in docs/man/caemp.1 (an alias KEY of setKEY is set in bold), every rc key has
 its own .TP entry in docs/man/aemp-rc.5, every public function is named
 in docs/man/libaemp.3; with mandoc, groff and man present, the pages
 render without a warning.
 
-completion: every command is in tools/completion/caemp.bash, and bash
+completion: every command and conform option is in
+tools/completion/caemp.bash, and bash
 completes each one from its name, and files after setcert. Exit 0 if
 all is well, 1 with a list of what is missing, 77 (skip) without bash.
 """
@@ -145,6 +147,12 @@ def dispatch_commands(src):
     return cmds
 
 
+def conform_options(src):
+    """The options caemp conform reads (conform/conform.c)."""
+    text = read_c(os.path.join(src, 'tools/caemp/conform/conform.c'))
+    return set(re.findall(r'strcmp\(\s*a\s*,\s*"(--[\w-]+)"\s*\)', text))
+
+
 def library_keys(src):
     """Literal keys the library reads from a configuration map."""
     keys = set()
@@ -153,7 +161,8 @@ def library_keys(src):
             if name.endswith('.c'):
                 text = read_c(os.path.join(root, name))
                 keys |= set(re.findall(
-                    r'aemp_map_getn?\([^;]*?,\s*"([a-z_]+)"', text))
+                    r'aemp_map_get\(\s*(?:[^,;()]|\([^()]*\))*,\s*"([a-z_]+)"\s*\)',
+                    text))
     return keys
 
 
@@ -240,6 +249,8 @@ def check_man(src):
     bold = {bold_word(l) for l in lines}
     missing += ['caemp.1: command %s' % c for c in sorted(cmds - aliases - entries(lines))]
     missing += ['caemp.1: alias %s' % c for c in sorted(aliases - bold)]
+    missing += ['caemp.1: conform option %s' % o
+                for o in sorted(conform_options(src) - entries(lines))]
 
     keys = set(key_commands(src)[1]) | library_keys(src)
     rc_lines = roff(os.path.join(src, 'docs/man/aemp-rc.5'))
@@ -286,6 +297,8 @@ def check_completion(src, bash):
     with open(script, encoding='utf-8') as f:
         words = set(re.findall(r'[\w-]+', f.read()))
     missing = ['caemp.bash: command %s' % c for c in sorted(cmds - words)]
+    missing += ['caemp.bash: conform option %s' % o
+                for o in sorted(conform_options(src) - words)]
 
     order = sorted(cmds)
     got = complete(bash, script, ['caemp ' + c for c in order])
