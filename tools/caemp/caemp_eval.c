@@ -5,8 +5,8 @@
  * no Perl to run), a node in secure mode not at all.
  *
  * trace NODE asks NODE for its up_nodes (by eval), then each node it
- * names, and so on, printing "NODE -> NEIGHBOURS" per answer, as aemp
- * does. Only Perl nodes can answer; a node that answers with an error (a
+ * names, and so on (the walk is caemp_walk.c's, shared with graph),
+ * printing "NODE -> NEIGHBOURS" per answer, as aemp does. Only Perl nodes can answer; a node that answers with an error (a
  * C node) is printed as "NODE (cannot answer: ERROR)", and like a node
  * that does not answer within 15 seconds ("NODE (timeout)") it makes the
  * exit status 1. */
@@ -58,6 +58,15 @@ static void text_close(text *t)
         t->p = NULL;
         t->len = 0;
     }
+}
+
+/* Ends the writing and prints the text to stdout, at once. */
+static void text_print(text *t)
+{
+    text_close(t);
+    caemp_print(stdout, t->p ? t->p : "", t->len);
+    fflush(stdout);
+    free(t->p);
 }
 
 /* ---- eval ------------------------------------------------------------------ */
@@ -213,10 +222,7 @@ static int trace_answer(caemp_walk *w, const char *from, const aemp_val *msg)
     } else {
         trace_print_links(w, line.f, from, msg, 2);
     }
-    text_close(&line);
-    caemp_print(stdout, line.p ? line.p : "", line.len);
-    fflush(stdout);
-    free(line.p);
+    text_print(&line);
     return 1;
 }
 
@@ -242,10 +248,7 @@ static int cmd_trace(int argc, char **argv)
         return 1;
     }
     trace_print_links(&w, line.f, "seed", seed, 0);
-    text_close(&line);
-    caemp_print(stdout, line.p ? line.p : "", line.len);
-    fflush(stdout);
-    free(line.p);
+    text_print(&line);
     aemp_unref(seed);
     int status = caemp_walk_run(&w);
     caemp_walk_stop(&w);
