@@ -75,7 +75,7 @@ sub check_dot {
 # caemp cannot reach ghidden (no binds): after its time, exit 1
 my ($rc, $out, $err) = AempInterop::run_caemp(60, graph => "gseed");
 is $rc, 1, "caemp graph exits 1: a node did not answer" or diag $err;
-like $err, qr/^caemp: graph: ghidden did not answer within 15 seconds$/m,
+like $err, qr/^caemp: graph: ghidden did not answer within 15 seconds\b/m,
    "and says which";
 check_dot($out, "from the seed given");
 

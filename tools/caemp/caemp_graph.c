@@ -42,8 +42,9 @@ static void graph_ask(caemp_walk *w, const char *nodeid)
 
 static void graph_timeout(caemp_walk *w, const char *nodeid)
 {
-    fprintf(stderr, "caemp: graph: %s did not answer within %d seconds\n",
-            nodeid, CAEMP_WALK_TIMEOUT);
+    fprintf(stderr, "caemp: graph: %s did not answer within %d seconds%s\n",
+            nodeid, CAEMP_WALK_TIMEOUT,
+            caemp_last_error_note(w->cmd.node, nodeid, NULL));
     w->status = 1;
 }
 
