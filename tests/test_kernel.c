@@ -221,6 +221,48 @@ START_TEST(test_two_nodes)
 }
 END_TEST
 
+/* aemp_node_provider: what a linked peer's greeting named, on both sides
+ * of a link between two C nodes; and the up_nodes request that tells it
+ * to other nodes. */
+START_TEST(test_provider)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    ck_assert_ptr_null(aemp_node_provider(a, "nodeb")); /* no link yet */
+    seen replies = {0};
+    char *inbox = aemp_port(a, record, &replies);
+    aemp_sndv(a, "nodeb", aemp_str(AEMP_REQ_UP_NODES), aemp_str(inbox),
+              aemp_str("tag"), NULL);
+    run_until(&replies.calls, 5);
+    ck_assert_int_eq(replies.calls, 1);
+    ck_assert(json_is(replies.last,
+                      "[\"tag\",\"\",\"nodea\",\"" AEMP_PROVIDER "\"]"));
+    ck_assert_str_eq(aemp_node_provider(a, "nodeb"), AEMP_PROVIDER);
+    ck_assert_str_eq(aemp_node_provider(b, "nodea"), AEMP_PROVIDER);
+    ck_assert_str_eq(aemp_node_provider(a, "nodea"), AEMP_PROVIDER);
+    ck_assert_ptr_null(aemp_node_provider(a, "nobody"));
+    ck_assert_ptr_null(aemp_node_provider(a, NULL));
+    ck_assert_ptr_null(aemp_node_provider(NULL, "nodeb"));
+
+    /* a greeting without provider=: up, but nothing known */
+    int fd = raw_handshake(b, "rawnode"), never = 0;
+    for (int i = 0; i < 300 && aemp_node_is_up(b, "rawnode") != 1; i++)
+        run_until(&never, 0.01);
+    ck_assert_int_eq(aemp_node_is_up(b, "rawnode"), 1);
+    ck_assert_ptr_null(aemp_node_provider(b, "rawnode"));
+    close(fd);
+
+    /* the link goes: no provider any more */
+    aemp_node_free(b);
+    for (int i = 0; i < 300 && aemp_node_is_up(a, "nodeb") == 1; i++)
+        run_until(&never, 0.01);
+    ck_assert_ptr_null(aemp_node_provider(a, "nodeb"));
+    aemp_unref(replies.last);
+    free(inbox);
+    aemp_node_free(a);
+}
+END_TEST
+
 /* Runs the loop until *count reaches want or seconds pass. */
 static void run_until_n(int *count, int want, double seconds)
 {
@@ -664,6 +706,7 @@ int main(void)
     tcase_add_test(tc, test_unmatched_and_die);
     tcase_add_test(tc, test_local_monitors);
     tcase_add_test(tc, test_two_nodes);
+    tcase_add_test(tc, test_provider);
     tcase_add_test(tc, test_port_again);
     tcase_add_test(tc, test_kept_frames);
     tcase_add_test(tc, test_too_deep);

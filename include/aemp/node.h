@@ -250,6 +250,24 @@ AEMP_API int aemp_node_is_up(const aemp_node *node, const char *nodeid);
 /* The ids of all nodes with a link up (not this one): a new array. */
 AEMP_API aemp_val *aemp_up_nodes(const aemp_node *node);
 
+/* The software a connected peer runs, as its greeting's provider= says:
+ * "AE-2.02" from a Perl node (AnyEvent::MP 2.02), AEMP_PROVIDER
+ * (aemp/version.h) from a libaemp node, or whatever another
+ * implementation sends. This node's own id gives AEMP_PROVIDER. NULL when
+ * no link to nodeid is up or its greeting named no provider. The text
+ * belongs to the link: it is valid until the node's loop runs again
+ * (copy it to keep it). */
+AEMP_API const char *aemp_node_provider(aemp_node *node, const char *nodeid);
+
+/* The node-port request with which a libaemp node tells what Perl's tell
+ * by eval (caemp graph walks the network with it): ["", AEMP_REQ_UP_NODES,
+ * REPLY, ARGS...] is answered with [ARGS..., "", NODE1, PROVIDER1, NODE2,
+ * PROVIDER2, ...] sent to port REPLY: the nodes with a link up and their
+ * providers ("" when unknown), after an empty "$@" as an eval's answer.
+ * Perl nodes have no such request ("can" says so); it is answered in
+ * secure mode too, as it runs no code. */
+#define AEMP_REQ_UP_NODES "libaemp_up_nodes"
+
 /* Why the most recent link to nodeid failed: a connect attempt for it, a
  * seed link whose greeting named it, or its link while it was up (e.g.
  * "authentication failure/shared secret mismatch", "Connection

@@ -139,6 +139,21 @@ static void req_time(aemp_node *n, const char *src, aemp_val *msg)
                       NULL));
 }
 
+static void req_up_nodes(aemp_node *n, const char *src, aemp_val *msg)
+{
+    (void)src;
+    aemp_val *list = aemp_up_nodes(n);
+    aemp_val *out = aemp_arrayv(aemp_str(""), NULL);
+    for (size_t i = 0; out && i < aemp_array_len(list); i++) {
+        const char *id = aemp_str_ptr(aemp_array_at(list, i), NULL);
+        const char *provider = aemp_node_provider(n, id);
+        aemp_array_push(out, aemp_str(id));
+        aemp_array_push(out, aemp_str(provider ? provider : ""));
+    }
+    aemp_unref(list);
+    reply(n, msg, 2, out);
+}
+
 static void req_nothing(aemp_node *n, const char *src, aemp_val *msg)
 {
     (void)n;
@@ -153,7 +168,7 @@ static const struct {
     {"mon0", req_mon0}, {"mon1", req_mon1},       {"kil0", req_kil0},
     {"kil1", req_kil1}, {"snd", req_snd},         {"can", req_can},
     {"eval", req_eval}, {"time", req_time},       {"devnull", req_nothing},
-    {"", req_nothing},
+    {"", req_nothing},  {AEMP_REQ_UP_NODES, req_up_nodes},
 };
 
 /* The request under tag: a higher layer's (or a test's replacement of a

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "aemp/version.h"
 #include "config.h"
 #include "kernel.h"
 #include "random.h"
@@ -114,6 +115,16 @@ int aemp_node_is_up(const aemp_node *n, const char *nodeid)
         return 1;
     aemp_remote *r = aempi_dict_get(&n->remotes, nodeid);
     return r ? r->link != NULL : -1;
+}
+
+const char *aemp_node_provider(aemp_node *n, const char *nodeid)
+{
+    if (!n || !nodeid)
+        return NULL;
+    if (!strcmp(nodeid, n->id))
+        return AEMP_PROVIDER;
+    aemp_remote *r = aempi_dict_get(&n->remotes, nodeid);
+    return r && r->link ? aempi_link_provider(r->link) : NULL;
 }
 
 aemp_val *aemp_up_nodes(const aemp_node *n)

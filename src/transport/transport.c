@@ -173,6 +173,7 @@ void aempi_link_free(aemp_link *l)
     free(l->rg1);
     free(l->rg2);
     free(l->remote_id);
+    free(l->provider);
     free(l->dataconn_id);
     free(l->reason);
     free(l);
@@ -210,6 +211,9 @@ static int on_greeting(aemp_link *l, char *line)
         l->dataconn_id = strdup(g.dataconn_id);
     }
     l->remote_id = strdup(g.nodeid);
+    /* kept for the link's life (aemp_node_provider): the greeting line
+     * itself goes once the link is up */
+    l->provider = g.provider ? strdup(g.provider) : NULL;
     long version = g.version;
     aempi_greeting_clear(&g);
     if (!l->remote_id || (dataconn && !l->dataconn_id)) {
@@ -492,6 +496,11 @@ struct bufferevent *aempi_link_take(aemp_link *l)
     l->reason = strdup("taken");
     event_active(l->host->reap_ev, 0, 0);
     return b;
+}
+
+const char *aempi_link_provider(const aemp_link *l)
+{
+    return l ? l->provider : NULL;
 }
 
 const char *aempi_link_dataconn_id(const aemp_link *l)

@@ -168,6 +168,11 @@ struct bufferevent *aempi_link_take(aemp_link *link);
  * link learns it from the greeting). */
 const char *aempi_link_dataconn_id(const aemp_link *link);
 
+/* The provider= of the peer's greeting (e.g. "AE-2.02" from a Perl
+ * node), or NULL before the greeting or when it named none. Owned by the
+ * link: good while it lives. */
+const char *aempi_link_provider(const aemp_link *link);
+
 /* Takes an accepted socket. */
 aemp_link *aempi_link_accept(aemp_link_host *h, evutil_socket_t fd,
                              const struct sockaddr *sa, int salen);

@@ -21,7 +21,7 @@ char *aempi_greeting_format(const char *nodeid, const char *auth_accept,
      * to run; readers take them in any order. */
     const char *fmt = "aemp;%d;%s;%s;%s;provider=%s;peeraddr=%s;mproto=1;"
                       "gproto=1%s%s";
-    const char *provider = "AE-libaemp-" AEMP_VERSION;
+    const char *provider = AEMP_PROVIDER;
     const char *tlsk = tls ? ";tls=" : "";
     int n = snprintf(NULL, 0, fmt, AEMP_PROTOCOL_VERSION, nodeid, auth_accept,
                      framings, provider, peeraddr, tlsk, tls ? tls : "");
@@ -41,7 +41,7 @@ char *aempi_greeting_format_dataconn(const char *nodeid,
 {
     const char *fmt = AEMP_DATACONN_PROTOCOL
         ";%d;%s;%s;%s;provider=%s;peeraddr=%s;dataconn_id=%s%s%s";
-    const char *provider = "AE-libaemp-" AEMP_VERSION;
+    const char *provider = AEMP_PROVIDER;
     const char *tlsk = tls ? ";tls=" : "";
     int n = snprintf(NULL, 0, fmt, AEMP_PROTOCOL_VERSION, nodeid, auth_accept,
                      framings, provider, peeraddr, dataconn_id, tlsk,

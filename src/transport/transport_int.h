@@ -26,6 +26,7 @@ struct aemp_link {
     char *lg1, *rg1;   /* greeting lines */
     char lg2[89], *rg2;
     char *remote_id;
+    char *provider;    /* the peer's greeting's provider=, or NULL */
     int accepted;      /* from our listener */
     char *dataconn_id; /* a data connection (aemp-dataconn): its id */
     char s_auth[64];   /* what we send */

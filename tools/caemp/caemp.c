@@ -22,6 +22,7 @@ static const char usage_text[] =
     "   caemp cal <port> <arg...>      # send message, append reply\n"
     "   caemp eval <node> <expr...>    # evaluate expression (Perl nodes)\n"
     "   caemp trace <node>             # trace the network topology\n"
+    "   caemp graph [--dot F] [--svg F] [<seed>...] # the network as Graphviz DOT\n"
     "   caemp shell [<node>]           # run an interactive shell\n"
     "   caemp restart <node>           # restart a node (Perl: watchdog; C: caemp run)\n"
     "   caemp conform [options] <host:port> # test a node's protocol (TAP)\n"

@@ -198,10 +198,57 @@ aemp_val *caemp_arg_value(const char *s, char **err);
  * and nodes; as caemp_node_command, -1 if cmd is none of them. */
 int caemp_db_command(const char *cmd, int argc, char **argv);
 
+/* ---- caemp_walk.c ----
+ *
+ * Walking the network from node to node, as trace and graph do: each
+ * node asked once, with CAEMP_WALK_TIMEOUT seconds to answer, answers
+ * coming to w->reply as [NODE, ...] (the node's id first: the command
+ * asks with that in its reply). */
+
+#define CAEMP_WALK_TIMEOUT 15 /* seconds per node, as aemp's trace */
+
+typedef struct caemp_walk caemp_walk;
+
+typedef struct caemp_walk_ops {
+    /* Sends nodeid the question, the answer to go to w->reply. */
+    void (*ask)(caemp_walk *w, const char *nodeid);
+    /* An answer [nodeid, ...] (borrowed). 1: the node is done; 0: it was
+     * asked again (its time runs on). May ask other nodes. */
+    int (*answer)(caemp_walk *w, const char *nodeid, const aemp_val *msg);
+    /* nodeid did not answer in time; it is done. */
+    void (*timeout)(caemp_walk *w, const char *nodeid);
+} caemp_walk_ops;
+
+struct caemp_walk {
+    caemp_cmd cmd;
+    const caemp_walk_ops *ops;
+    void *ud;          /* the command's */
+    char *reply;       /* our port for the answers */
+    aemp_val *seen;    /* node id -> its timer's address, null once done */
+    int pending;       /* nodes asked that are not done */
+    int status;        /* the exit status once all are done */
+};
+
+/* Starts caemp's node and the reply port (0, or -1 after a message);
+ * call caemp_walk_stop either way. */
+int caemp_walk_start(caemp_walk *w, const char *what,
+                     const caemp_walk_ops *ops, void *ud);
+/* Asks nodeid unless it has been asked before. */
+void caemp_walk_ask(caemp_walk *w, const char *nodeid);
+/* Runs until every node asked is done; the exit status. */
+int caemp_walk_run(caemp_walk *w);
+void caemp_walk_stop(caemp_walk *w);
+
 /* ---- caemp_eval.c ----
  *
  * eval NODE EXPR... and trace NODE, as aemp's; -1 if cmd is neither. */
 int caemp_eval_command(const char *cmd, int argc, char **argv);
+
+/* ---- caemp_graph.c ----
+ *
+ * graph [--dot FILE] [--svg FILE] [SEED...]: the network as Graphviz DOT
+ * (docs/caemp.md). */
+int caemp_graph_command(int argc, char **argv);
 
 /* ---- caemp_shell.c ----
  *

@@ -5,8 +5,8 @@
  * no Perl to run), a node in secure mode not at all.
  *
  * trace NODE asks NODE for its up_nodes (by eval), then each node it
- * names, and so on, printing "NODE -> NEIGHBOURS" per answer, as aemp
- * does. Only Perl nodes can answer; a node that answers with an error (a
+ * names, and so on (the walk is caemp_walk.c's, shared with graph),
+ * printing "NODE -> NEIGHBOURS" per answer, as aemp does. Only Perl nodes can answer; a node that answers with an error (a
  * C node) is printed as "NODE (cannot answer: ERROR)", and like a node
  * that does not answer within 15 seconds ("NODE (timeout)") it makes the
  * exit status 1. */
@@ -18,8 +18,6 @@
 
 #include "aemp/aemp.h"
 #include "caemp.h"
-
-#define TRACE_TIMEOUT 15 /* seconds per node, as aemp's */
 
 /* Perl's "@list" for the values from..: strings as they are, undef as
  * "", anything else as JSON. */
@@ -60,6 +58,15 @@ static void text_close(text *t)
         t->p = NULL;
         t->len = 0;
     }
+}
+
+/* Ends the writing and prints the text to stdout, at once. */
+static void text_print(text *t)
+{
+    text_close(t);
+    caemp_print(stdout, t->p ? t->p : "", t->len);
+    fflush(stdout);
+    free(t->p);
 }
 
 /* ---- eval ------------------------------------------------------------------ */
@@ -167,123 +174,56 @@ static int cmd_eval(int argc, char **argv)
 
 /* ---- trace ------------------------------------------------------------------ */
 
-typedef struct trace_state {
-    caemp_cmd cmd;
-    char *reply;       /* our port for the answers */
-    aemp_val *seen;    /* node id -> timer address, or null once done */
-    int pending;       /* nodes asked that have not answered */
-    int status;
-} trace_state;
-
-typedef struct trace_timer {
-    trace_state *tr;
-    char *nodeid;
-    struct event *ev;
-} trace_timer;
-
-static void trace_done_one(trace_state *tr)
+static void trace_ask(caemp_walk *w, const char *nodeid)
 {
-    if (--tr->pending == 0)
-        caemp_finish(&tr->cmd, tr->status);
-}
-
-static void timer_free(trace_timer *t)
-{
-    event_free(t->ev);
-    free(t->nodeid);
-    free(t);
-}
-
-/* A node's timer, taken from seen (it is then done). */
-static trace_timer *take_timer(trace_state *tr, const char *nodeid)
-{
-    aemp_val *v = aemp_map_get(tr->seen, nodeid);
-    if (!v || aemp_is_null(v))
-        return NULL;
-    trace_timer *t = (trace_timer *)(intptr_t)aemp_as_int(v);
-    aemp_map_set(tr->seen, nodeid, aemp_null());
-    return t;
-}
-
-static void trace_timeout(evutil_socket_t fd, short what, void *ud)
-{
-    (void)fd;
-    (void)what;
-    trace_timer *t = ud;
-    trace_state *tr = t->tr;
-    printf("%s (timeout)\n", t->nodeid);
-    fflush(stdout);
-    tr->status = 1;
-    take_timer(tr, t->nodeid);
-    timer_free(t);
-    trace_done_one(tr);
-}
-
-/* Asks a node we have not asked yet for its up_nodes. */
-static void trace_ask(trace_state *tr, const char *nodeid)
-{
-    if (aemp_map_get(tr->seen, nodeid))
-        return;
-    trace_timer *t = calloc(1, sizeof *t);
-    if (!t || !(t->nodeid = strdup(nodeid))
-        || !(t->ev = event_new(tr->cmd.base, -1, 0, trace_timeout, t))) {
-        free(t ? t->nodeid : NULL);
-        free(t);
-        return;
-    }
-    t->tr = tr;
-    struct timeval tv = {TRACE_TIMEOUT, 0};
-    event_add(t->ev, &tv);
-    aemp_map_set(tr->seen, nodeid, aemp_int((int64_t)(intptr_t)t));
-    tr->pending++;
-    aemp_sndv(tr->cmd.node, nodeid, aemp_str("eval"),
-              aemp_str("AnyEvent::MP::Kernel::up_nodes"), aemp_str(tr->reply),
+    aemp_sndv(w->cmd.node, nodeid, aemp_str("eval"),
+              aemp_str("AnyEvent::MP::Kernel::up_nodes"), aemp_str(w->reply),
               aemp_str(nodeid), NULL);
 }
 
-/* [NODE, $@, NEIGHBOURS...] */
-static int trace_reply(aemp_node *node, const char *port, const aemp_val *msg,
-                       void *ud)
+static void trace_timeout(caemp_walk *w, const char *nodeid)
 {
-    (void)port;
-    trace_state *tr = ud;
-    const char *from = aemp_str_ptr(aemp_array_at(msg, 0), NULL);
-    trace_timer *t = from ? take_timer(tr, from) : NULL;
-    if (t)
-        timer_free(t);
+    printf("%s (timeout)\n", nodeid);
+    fflush(stdout);
+    w->status = 1;
+}
+
+/* "FROM -> NEIGHBOURS" (our own node left out), asking each of them. */
+static void trace_print_links(caemp_walk *w, FILE *out, const char *from,
+                              const aemp_val *msg, size_t first)
+{
+    fprintf(out, "%s -> ", from);
+    aemp_val *neigh = aemp_array();
+    for (size_t i = first; i < aemp_array_len(msg); i++) {
+        const char *n = aemp_str_ptr(aemp_array_at(msg, i), NULL);
+        if (n && strcmp(n, aemp_node_id(w->cmd.node)))
+            aemp_array_push(neigh, aemp_str(n));
+    }
+    join_values(out, neigh, 0);
+    fputc('\n', out);
+    for (size_t i = 0; i < aemp_array_len(neigh); i++)
+        caemp_walk_ask(w, aemp_str_ptr(aemp_array_at(neigh, i), NULL));
+    aemp_unref(neigh);
+}
+
+/* [NODE, $@, NEIGHBOURS...] */
+static int trace_answer(caemp_walk *w, const char *from, const aemp_val *msg)
+{
     size_t errlen = 0;
     const char *err = aemp_str_ptr(aemp_array_at(msg, 1), &errlen);
     text line;
-    if (text_open(&line)) {
-        trace_done_one(tr);
-        return 0;
-    }
+    if (text_open(&line))
+        return 1;
     if (err && errlen) {
         while (errlen && err[errlen - 1] == '\n')
             errlen--;
-        fprintf(line.f, "%s (cannot answer: %.*s)\n", from ? from : "",
-                (int)errlen, err);
-        tr->status = 1;
+        fprintf(line.f, "%s (cannot answer: %.*s)\n", from, (int)errlen, err);
+        w->status = 1;
     } else {
-        fprintf(line.f, "%s -> ", from ? from : "");
-        aemp_val *neigh = aemp_array();
-        for (size_t i = 2; i < aemp_array_len(msg); i++) {
-            const char *n = aemp_str_ptr(aemp_array_at(msg, i), NULL);
-            if (n && strcmp(n, aemp_node_id(node)))
-                aemp_array_push(neigh, aemp_str(n));
-        }
-        join_values(line.f, neigh, 0);
-        fputc('\n', line.f);
-        for (size_t i = 0; i < aemp_array_len(neigh); i++)
-            trace_ask(tr, aemp_str_ptr(aemp_array_at(neigh, i), NULL));
-        aemp_unref(neigh);
+        trace_print_links(w, line.f, from, msg, 2);
     }
-    text_close(&line);
-    caemp_print(stdout, line.p ? line.p : "", line.len);
-    fflush(stdout);
-    free(line.p);
-    trace_done_one(tr);
-    return 0;
+    text_print(&line);
+    return 1;
 }
 
 static int cmd_trace(int argc, char **argv)
@@ -292,28 +232,27 @@ static int cmd_trace(int argc, char **argv)
         fprintf(stderr, "node id missing\n");
         return CAEMP_EXIT_DIE;
     }
-    trace_state tr = {0};
-    if (caemp_start_node(&tr.cmd, "trace")) {
-        caemp_stop_node(&tr.cmd);
+    static const caemp_walk_ops ops = {trace_ask, trace_answer,
+                                       trace_timeout};
+    caemp_walk w = {0};
+    if (caemp_walk_start(&w, "trace", &ops, NULL)) {
+        caemp_walk_stop(&w);
         return 1;
     }
-    event_del(tr.cmd.timeout); /* each node has its own 15 seconds */
-    tr.seen = aemp_map();
-    tr.reply = aemp_port(tr.cmd.node, trace_reply, &tr);
-    /* aemp starts with a message to itself: "seed -> NODE" */
-    tr.pending = 1;
-    aemp_sndv(tr.cmd.node, tr.reply, aemp_str("seed"), aemp_null(),
-              aemp_str(argv[0]), NULL);
-    event_base_dispatch(tr.cmd.base);
-    for (size_t i = 0; i < aemp_map_len(tr.seen); i++) {
-        aemp_val *v = aemp_map_value_at(tr.seen, i);
-        if (!aemp_is_null(v))
-            timer_free((trace_timer *)(intptr_t)aemp_as_int(v));
+    /* aemp's first line, "seed -> NODE" */
+    aemp_val *seed = aemp_arrayv(aemp_str(argv[0]), NULL);
+    text line;
+    if (!seed || text_open(&line)) {
+        aemp_unref(seed);
+        caemp_walk_stop(&w);
+        return 1;
     }
-    aemp_unref(tr.seen);
-    free(tr.reply);
-    caemp_stop_node(&tr.cmd);
-    return tr.cmd.status;
+    trace_print_links(&w, line.f, "seed", seed, 0);
+    text_print(&line);
+    aemp_unref(seed);
+    int status = caemp_walk_run(&w);
+    caemp_walk_stop(&w);
+    return status;
 }
 
 int caemp_eval_command(const char *cmd, int argc, char **argv)

@@ -383,5 +383,7 @@ int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv)
         return caemp_shell_command(cmd, argc, argv); /* caemp_shell.c */
     if (!strcmp(cmd, "eval") || !strcmp(cmd, "trace"))
         return caemp_eval_command(cmd, argc, argv); /* caemp_eval.c */
+    if (!strcmp(cmd, "graph"))
+        return caemp_graph_command(argc, argv); /* caemp_graph.c */
     return caemp_db_command(cmd, argc, argv); /* caemp_db.c, or -1 */
 }
