@@ -203,6 +203,12 @@ int caemp_db_command(const char *cmd, int argc, char **argv);
  * eval NODE EXPR... and trace NODE, as aemp's; -1 if cmd is neither. */
 int caemp_eval_command(const char *cmd, int argc, char **argv);
 
+/* ---- caemp_stats.c ----
+ *
+ * stats NODE [--json] [--interval SECS]: the node's counters
+ * (docs/metrics.md). */
+int caemp_stats_command(int argc, char **argv);
+
 /* ---- caemp_shell.c ----
  *
  * shell [NODE] and restart NODE, as aemp's; -1 if cmd is neither. */
