@@ -204,6 +204,40 @@ START_TEST(test_counters_move)
 }
 END_TEST
 
+/* More links than AEMP_STATS_MAX_PEERS: the first ones a label each, the
+ * rest summed under peer="_other", every link counted. */
+START_TEST(test_peer_labels_bounded)
+{
+    enum { LINKS = AEMP_STATS_MAX_PEERS + 6 };
+    aemp_node *a = make_node("hub", "s", NULL, NULL);
+    aemp_node *peers[LINKS];
+    int got = 0;
+    char *port = aemp_port(a, sink, &got);
+    for (int i = 0; i < LINKS; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "p%d", i);
+        peers[i] = make_node(id, "s", bind_of(a), NULL);
+        aemp_sndv(peers[i], port, aemp_str("hi"), NULL);
+    }
+    spin_until(&got, LINKS);
+    ck_assert_int_eq(got, LINKS);
+    aemp_val *st = aemp_node_stats(a);
+    ck_assert_uint_eq(stat_sum(st, "aemp_links_up", NULL, NULL), LINKS);
+    ck_assert_uint_eq(stat_sum(st, "aemp_link_up", NULL, NULL), LINKS);
+    const aemp_val *up = aemp_map_get(aemp_map_get(aemp_map_get(st, "metrics"),
+                                                   "aemp_link_up"),
+                                      "samples");
+    ck_assert_uint_eq(aemp_array_len(up), AEMP_STATS_MAX_PEERS + 1);
+    ck_assert_uint_eq(stat_sum(st, "aemp_link_up", "peer", "_other"),
+                      LINKS - AEMP_STATS_MAX_PEERS);
+    aemp_unref(st);
+    for (int i = 0; i < LINKS; i++)
+        aemp_node_free(peers[i]);
+    free(port);
+    aemp_node_free(a);
+}
+END_TEST
+
 static int stats_reply(aemp_node *n, const char *port, const aemp_val *msg,
                        void *ud)
 {
@@ -405,6 +439,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_counters_move);
     tcase_add_test(tc, test_seed_and_named_function);
+    tcase_add_test(tc, test_peer_labels_bounded);
     tcase_add_test(tc, test_bad_requests);
     tcase_add_test(tc, test_settings);
     tcase_add_test(tc, test_prometheus_text);

@@ -64,17 +64,38 @@ typedef struct link_visit {
     uint64_t other_links, other_unsent;
 } link_visit;
 
+/* Adds value to the sample of name with these labels (taken), or adds
+ * the sample: two links to one peer (a reconnect racing the old link's
+ * close) must not make two series of the same labels, which a scraper
+ * refuses. */
+static void add_or_bump(aemp_val *stats, const char *name, const char *help,
+                        aemp_val *labels, uint64_t value)
+{
+    aemp_val *m = aemp_map_get(aemp_map_get(stats, "metrics"), name);
+    aemp_val *samples = aemp_map_get(m, "samples");
+    for (size_t i = 0; i < aemp_array_len(samples); i++) {
+        aemp_val *sample = aemp_array_at(samples, i);
+        if (aemp_equal(aemp_array_at(sample, 0), labels)) {
+            uint64_t sum = aemp_as_uint(aemp_array_at(sample, 1)) + value;
+            aemp_unref(aemp_array_take(sample, 1));
+            aemp_array_push(sample, aemp_uint(sum));
+            aemp_unref(labels);
+            return;
+        }
+    }
+    aempi_stats_add(stats, name, "gauge", help, labels, value);
+}
+
 static void peer_sample(aemp_val *stats, const char *peer,
                         const char *framing, uint64_t links, uint64_t unsent)
 {
     aemp_val *labels = aempi_stats_label("peer", peer);
     aemp_map_set(labels, "framing", aemp_str(framing));
-    aempi_stats_add(stats, "aemp_link_up", "gauge",
-                    "links up to a peer node, by peer and framing", labels,
-                    links);
-    aempi_stats_add(stats, "aemp_link_send_queue_bytes", "gauge",
-                    "bytes sent on the link that the socket has not taken",
-                    aempi_stats_label("peer", peer), unsent);
+    add_or_bump(stats, "aemp_link_up",
+                "links up to a peer node, by peer and framing", labels, links);
+    add_or_bump(stats, "aemp_link_send_queue_bytes",
+                "bytes sent on the link that the socket has not taken",
+                aempi_stats_label("peer", peer), unsent);
 }
 
 static void visit_link(void *ud, const char *remote_id, const char *framing,
