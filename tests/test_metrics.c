@@ -287,6 +287,7 @@ START_TEST(test_seed_and_named_function)
             break;
     }
     ck_assert_str_eq(aemp_str_ptr(aemp_map_get(r.last, "node"), NULL), "sa");
+    ck_assert(aemp_str_eq(aemp_map_get(r.last, "provider"), "libaemp"));
     ck_assert_uint_ge(stat_sum(r.last, "aemp_seed_keys", NULL, NULL), 2);
     ck_assert_uint_ge(stat_sum(r.last, "aemp_seed_families", NULL, NULL), 1);
     ck_assert_uint_ge(stat_sum(r.last, "aemp_seed_nodes", NULL, NULL), 1);

@@ -4,11 +4,12 @@
  *
  * The stats value is a map:
  *
- *    {"node": NODEID,
+ *    {"node": NODEID, "provider": "libaemp",
  *     "metrics": {NAME: {"type": "counter" | "gauge", "help": TEXT,
  *                        "samples": [[LABELS, VALUE], ...]}, ...}}
  *
- * LABELS is a map of label name to string ({} for none), VALUE an
+ * (caemp stats gets the same from a Perl node by eval, with provider
+ * "perl"). LABELS is a map of label name to string ({} for none), VALUE an
  * unsigned integer. Counters only grow while the node lives; a reader
  * takes two stats and divides the difference by the time between them
  * for a rate. Peers get one label each, for at most AEMP_STATS_MAX_PEERS

@@ -41,6 +41,7 @@ unlike $out, qr/^#/m, "no comment lines";
 
 my $j1 = $JSON->decode(stats_of("cnode", "--json"));
 is $j1->{node}, "cnode", "--json: the stats map";
+is $j1->{provider}, "libaemp", "from libaemp";
 is $j1->{metrics}{aemp_messages_in_total}{type}, "counter", "with the types";
 # messages to the C node move its counters
 $pn->do(snd => "cnode", "hello", $_) for 1 .. 20;
@@ -54,6 +55,7 @@ cmp_ok $in->($j2) - $in->($j1), ">=", 20, "messages in moved by the 20 sent";
 
 # ---- Perl nodes, by eval ----------------------------------------------------------
 
+is $JSON->decode(stats_of("pnode", "--json"))->{provider}, "perl", "a Perl node's, by eval";
 $out = stats_of("pnode");
 is value_of($out, 'aemp_node_info{node="pnode"}'), 1, "the Perl node answers by eval";
 is value_of($out, 'aemp_link_up{peer="seed"}'), 1, "its link to the seed";

@@ -13,6 +13,7 @@ aemp_val *aempi_stats_new(const char *nodeid)
 {
     aemp_val *s = aemp_map();
     aemp_map_set(s, "node", aemp_str(nodeid ? nodeid : ""));
+    aemp_map_set(s, "provider", aemp_str("libaemp"));
     aemp_map_set(s, "metrics", aemp_map());
     return s;
 }
