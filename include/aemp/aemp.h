@@ -10,6 +10,7 @@
 #include "aemp/node.h"
 #include "aemp/rc.h"
 #include "aemp/service.h"
+#include "aemp/stats.h"
 #include "aemp/value.h"
 #include "aemp/version.h"
 

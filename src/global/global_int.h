@@ -11,6 +11,12 @@
 
 typedef struct aemp_global aemp_global;
 
+/* The seed's requests, counted by kind (docs/metrics.md). */
+enum gseed_op {
+    GOP_SLAVE, GOP_SET, GOP_UPD, GOP_FIND, GOP_DB, GOP_MON1, GOP_MON0,
+    GOP_COUNT
+};
+
 typedef struct db_monitor {
     struct db_monitor *next;
     uint64_t id; /* aemp_db_mon_id's */
@@ -76,6 +82,12 @@ struct aemp_global {
     } targets;
     uint64_t gmon_gen;
     aemp_val *s_chg2; /* "g_chg2", made once */
+    /* docs/metrics.md: plain increments where the seed does the work */
+    struct {
+        uint64_t ops[GOP_COUNT]; /* requests served */
+        uint64_t changes;        /* family changes sent to monitors */
+        uint64_t fanout;         /* the g_chg2 messages that took */
+    } count;
 };
 
 /* The node's global state: the kernel keeps it for us
@@ -119,6 +131,9 @@ void aempi_gslave_master_set(aemp_node *n, const char *id);
 /* db_set without a handle: entries the protocol itself keeps. */
 int aempi_gslave_set(aemp_node *n, const char *family, const char *key,
                      aemp_val *value);
+
+/* ---- global_stats.c: the kernel's stats hook ---- */
+void aempi_global_stats(aemp_node *n, aemp_val *stats);
 
 /* ---- global_seed.c, global_keepalive.c: a global node's side ---- */
 /* The global (seed) node's requests; on a node that is not global they

@@ -61,6 +61,7 @@ static const kernel_hooks hooks = {
     .addresses = addresses,
     .keeps = aempi_gseed_keeps,
     .free = state_free,
+    .stats = aempi_global_stats,
 };
 
 int aempi_global_register(aemp_node *n)

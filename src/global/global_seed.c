@@ -340,6 +340,8 @@ void aempi_gseed_upd(aemp_node *n, const char *node, aemp_val *famv,
         aemp_frame_cache local, *cache = cache_take(g, &local);
         aemp_remote **targets = n->trace ? NULL : targets_take(n, g, mons);
         const uint64_t gen = g->gmon_gen;
+        g->count.changes++;
+        g->count.fanout += aemp_map_len(mons);
         for (size_t i = 0; i < aemp_map_len(mons); i++) {
             const char *id = aemp_map_key_at(mons, i, NULL);
             /* a send that closes a link may change gmon: by name then */
@@ -406,6 +408,7 @@ void aempi_gseed_req_g_slave(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (!global_of(n)->on)
         aempi_gseed_become(n);
+    global_of(n)->count.ops[GOP_SLAVE]++;
     if (aemp_array_len(msg) < 3)
         return; /* an empty g_slave only starts the global service */
     aempi_gseed_slave(n, src, aemp_array_at(msg, 2));
@@ -415,6 +418,7 @@ void aempi_gseed_req_g_set(aemp_node *n, const char *src, aemp_val *msg)
 {
     if (!global_of(n)->on)
         return;
+    global_of(n)->count.ops[GOP_SET]++;
     const aemp_val *db = aemp_array_at(msg, 2);
     aemp_val *binds = aemp_copy(aemp_map_get(aemp_map_get(db, "'l"), src));
     gseed_set(n, src, db);
@@ -427,6 +431,7 @@ void aempi_gseed_req_g_upd(aemp_node *n, const char *src, aemp_val *msg)
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!global_of(n)->on || !family)
         return;
+    global_of(n)->count.ops[GOP_UPD]++;
     aempi_gseed_upd(n, src, aemp_array_at(msg, 2), aemp_array_at(msg, 3),
                     aemp_array_at(msg, 4));
 }
@@ -436,6 +441,7 @@ void aempi_gseed_req_g_find(aemp_node *n, const char *src, aemp_val *msg)
     const char *node = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!global_of(n)->on || !node)
         return;
+    global_of(n)->count.ops[GOP_FIND]++;
     aemp_val *addrs = aemp_map_get(aemp_map_get(global_of(n)->global_db, "'l"),
                                    node);
     snd_node(n, src, aemp_arrayv(aemp_str("g_found"), aemp_str(node),
@@ -461,6 +467,7 @@ void aempi_gseed_req_g_db(aemp_node *n, const char *src, aemp_val *msg)
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!global_of(n)->on || !family)
         return;
+    global_of(n)->count.ops[GOP_DB]++;
     const aemp_val *fam = aemp_map_get(global_of(n)->global_db, family);
     aemp_val *result;
     /* Perl's keys/values %{ $GLOBAL_DB{$family} } create the family, so
@@ -490,6 +497,7 @@ void aempi_gseed_req_g_mon1(aemp_node *n, const char *src, aemp_val *msg)
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!g->on || !family)
         return;
+    g->count.ops[GOP_MON1]++;
     /* as in Perl, a monitoring node counts as a slave from now on */
     if (aemp_type_of(aemp_map_get(g->slaves, src)) != AEMP_MAP)
         aemp_map_set(g->slaves, src, aemp_map());
@@ -508,6 +516,7 @@ void aempi_gseed_req_g_mon0(aemp_node *n, const char *src, aemp_val *msg)
     const char *family = aemp_str_ptr(aemp_array_at(msg, 2), NULL);
     if (!g->on || !family)
         return;
+    g->count.ops[GOP_MON0]++;
     aemp_val *mons = aemp_map_get(g->gmon, family);
     aemp_map_del(mons, src, strlen(src));
     if (mons && !aemp_map_len(mons))

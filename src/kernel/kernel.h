@@ -169,6 +169,8 @@ typedef struct kernel_hooks {
     int (*keeps)(const struct aemp_node *n, const char *id);
     /* the node goes: free the layer's state */
     void (*free)(struct aemp_node *n);
+    /* the layer's counters, added to a stats map (kernel_stats.c) */
+    void (*stats)(struct aemp_node *n, aemp_val *stats);
 } kernel_hooks;
 
 /* A node-port request: msg is ["", TAG, ARGS...], borrowed. */
@@ -262,6 +264,10 @@ struct aemp_node {
     char *last_link_error;    /* why the last link we started failed */
 
     struct kernel_dataconns *dataconns; /* kernel_dataconn.c */
+
+    uint64_t jobs_run;        /* docs/metrics.md: a plain increment */
+    struct kernel_metrics *metrics; /* GET /metrics, or NULL
+                                       (kernel_metrics.c) */
 
     aemp_logger log;          /* lent to the transport */
     int trace;
@@ -498,6 +504,25 @@ void aempi_kernel_dataconn_link(aemp_node *n, aemp_link *link,
                                 const char *id);
 void aempi_kernel_dataconn_link_error(aemp_node *n, aemp_link *link,
                                       const char *msg);
+
+/* ---- kernel_stats.c: counters as a stats map (aemp/stats.h) ---- */
+/* A new stats map: the node's id and no metrics yet. */
+aemp_val *aempi_stats_new(const char *nodeid);
+/* A label map of one name and value (add more with aemp_map_set). */
+aemp_val *aempi_stats_label(const char *name, const char *value);
+/* Adds one sample of metric name to stats, the metric made on first use
+ * with type ("counter", "gauge") and help; labels (taken) may be NULL. */
+void aempi_stats_add(aemp_val *stats, const char *name, const char *type,
+                     const char *help, aemp_val *labels, uint64_t value);
+/* Every counter of the node: the transport's, the kernel's and the
+ * higher layer's (its stats hook). A new map, the caller's. */
+aemp_val *aempi_kernel_stats(aemp_node *n);
+
+/* ---- kernel_metrics.c: GET /metrics (metrics_bind) ---- */
+/* At configure: serves if the configuration has metrics_bind. 0, or an
+ * error code with *why a malloc'd message (NULL when out of memory). */
+int aempi_kernel_metrics_start(aemp_node *n, char **why);
+void aempi_kernel_metrics_free(aemp_node *n);
 
 /* ---- node_listen.c: listeners ---- */
 struct sockaddr;

@@ -41,6 +41,12 @@ static int none_keeps(const aemp_node *n, const char *id)
     return 0;
 }
 
+static void none_stats(aemp_node *n, aemp_val *stats)
+{
+    (void)n;
+    (void)stats;
+}
+
 static const kernel_hooks hooks_none = {
     .configured = none_node,
     .node_event = none_node_event,
@@ -49,6 +55,7 @@ static const kernel_hooks hooks_none = {
     .addresses = none_addresses,
     .keeps = none_keeps,
     .free = none_node,
+    .stats = none_stats,
 };
 
 void aempi_kernel_hooks_none(aemp_node *n)
@@ -74,6 +81,7 @@ int aempi_kernel_hooks_set(aemp_node *n, const kernel_hooks *hooks,
         .addresses = TAKE(addresses),
         .keeps = TAKE(keeps),
         .free = TAKE(free),
+        .stats = TAKE(stats),
     };
     n->upper = state;
     return AEMP_OK;

@@ -123,6 +123,7 @@ void aempi_kernel_jobs_free(aemp_node *n)
 
 static void run_job(aemp_node *n, aemp_job *job)
 {
+    n->jobs_run++;
     switch (job->kind) {
     case JOB_DELIVER: aempi_kernel_run_deliver(n, job); break;
     case JOB_KILL: aempi_kernel_run_kill(n, job->name, job->val); break;

@@ -80,6 +80,7 @@ void aemp_node_free(aemp_node *n)
         return;
     aempi_kernel_seeds_free(n);
     aempi_kernel_listeners_free(n);
+    aempi_kernel_metrics_free(n);
     aempi_link_host_clear(&n->transport); /* the links, without hooks */
     aempi_kernel_dataconn_free(n);
     aempi_kernel_remotes_free(n);
@@ -355,6 +356,7 @@ static int unstart(aemp_node *n, int rc, const char *why)
     if (why)
         fail(n, rc, "%s", why);
     aempi_kernel_listeners_free(n);
+    aempi_kernel_metrics_free(n);
     aemp_unref(n->binds);
     n->binds = aemp_array();
     return rc;
@@ -399,6 +401,12 @@ int aemp_node_configure(aemp_node *n, const aemp_val *args,
     if ((rc = take_transport_settings(n)) || (rc = start_listeners(n)) ||
         (rc = set_seeds(n)))
         return unstart(n, rc, NULL);
+    char *why = NULL;
+    if ((rc = aempi_kernel_metrics_start(n, &why))) {
+        unstart(n, rc, why ? why : "out of memory");
+        free(why);
+        return rc;
+    }
     /* Perl starts the services after publishing 'l and the seeds; they
      * run here before both, which no service can tell (neither is sent
      * before the loop runs), so that a failing one leaves nothing behind */

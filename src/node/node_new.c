@@ -4,11 +4,12 @@
 #include "aemp/node.h"
 #include "global.h"
 #include "kernel.h"
+#include "node_int.h"
 
 aemp_node *aemp_node_new(struct event_base *base)
 {
     aemp_node *n = aempi_kernel_node_new(base);
-    if (n && aempi_global_register(n)) {
+    if (n && (aempi_global_register(n) || aempi_node_stats_register(n))) {
         aemp_node_free(n);
         return NULL;
     }

@@ -361,6 +361,7 @@ static int on_frame(aemp_val *frame, void *ud)
 {
     aemp_link *l = ud;
     aemp_link_host *h = l->host;
+    h->count.msgs_in[l->creader != NULL]++;
     h->hooks->frame(h->ud, l, frame);
     return l->state == LINK_DEAD ? 1 : 0;
 }
@@ -458,6 +459,7 @@ static int on_auth(aemp_link *l, char *line)
     aempi_logger_log(h->log, 9, LOG_TRANSPORT, "%s connected as %s%s%s.",
                      l->peer, l->remote_id, l->tls ? " over TLS" : "",
                      l->untrusted ? " (untrusted, tls_anon)" : "");
+    h->count.links_up++;
     h->hooks->up(h->ud, l);
     return l->state == LINK_DEAD ? -1 : 0;
 }
@@ -547,6 +549,7 @@ static int read_lines(aemp_link *l, struct bufferevent *from)
 int aempi_link_feed(aemp_link *l, const char *data, size_t len)
 {
     l->host->unflushed_in += len; /* aempi_link_host_deliver */
+    l->host->count.bytes_in[l->creader != NULL] += len;
     int rc = l->creader ? aempi_cbor_reader_feed(l->creader, data, len)
                         : aempi_json_reader_feed(l->reader, data, len);
     if (l->state == LINK_DEAD)

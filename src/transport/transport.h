@@ -11,6 +11,7 @@
 #define AEMP_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <event2/util.h>
@@ -90,6 +91,15 @@ typedef struct aemp_link_hooks {
     void (*dataconn)(void *ud, aemp_link *link, const char *id);
 } aemp_link_hooks;
 
+/* What the links of a host counted (docs/metrics.md): plain increments
+ * where frames are read and written. Index: the link's framing, 0 json,
+ * 1 cbor. Bytes are those of the data phase (frames), not the handshake. */
+typedef struct aemp_link_counters {
+    uint64_t msgs_in[2], bytes_in[2];
+    uint64_t msgs_out[2], bytes_out[2];
+    uint64_t links_up; /* node links that reached the data phase */
+} aemp_link_counters;
+
 typedef struct aemp_link_host {
     struct event_base *base;
     aemp_link_settings set;
@@ -118,6 +128,7 @@ typedef struct aemp_link_host {
     struct aemp_val_pool *pool; /* the user's, for the frame readers'
                                    arrays (value_int.h), or NULL; it
                                    outlives the host */
+    aemp_link_counters count; /* read by the user, written by the links */
 } aemp_link_host;
 
 /* Sets up h on base with its defaults (monitor_timeout 30 s,
@@ -204,6 +215,14 @@ void aempi_frame_cache_free(aemp_frame_cache *cache);
  * aempi_link_error() inside the transport logs. The memory goes when the
  * current callback returns. */
 void aempi_link_close(aemp_link *link, const char *reason);
+
+/* Calls fn for each node link in the data phase (not data connections):
+ * its remote node id, framing ("cbor" or "json") and the bytes sent on it
+ * that the socket has not taken yet. fn must not close links. */
+typedef void (*aemp_link_visit_fn)(void *ud, const char *remote_id,
+                                   const char *framing, size_t unsent);
+void aempi_link_host_each_up(aemp_link_host *h, aemp_link_visit_fn fn,
+                             void *ud);
 
 /* Accessors for the user. */
 const char *aempi_link_remote_id(const aemp_link *link); /* NULL before

@@ -66,6 +66,8 @@ static int out_end(aemp_link *l, aemp_buf *b, size_t mark, int rc)
         close_over_cap(l);
         return AEMP_ELIMIT;
     }
+    l->host->count.msgs_out[l->cbor_out]++;
+    l->host->count.bytes_out[l->cbor_out] += b->len - mark;
     if (l->direct) {
         aempi_link_io_dirty(l);
         return AEMP_OK;
@@ -127,4 +129,12 @@ void aempi_frame_cache_free(aemp_frame_cache *c)
 {
     aempi_buf_free(&c->enc[0]);
     aempi_buf_free(&c->enc[1]);
+}
+
+void aempi_link_host_each_up(aemp_link_host *h, aemp_link_visit_fn fn,
+                             void *ud)
+{
+    for (aemp_link *l = h->links; l; l = l->next)
+        if (l->state == LINK_DATA && !l->dataconn_id && l->remote_id)
+            fn(ud, l->remote_id, l->s_framing, aempi_link_unsent(l));
 }

@@ -249,6 +249,11 @@ int caemp_eval_command(const char *cmd, int argc, char **argv);
  * graph [--dot FILE] [--svg FILE] [SEED...]: the network as Graphviz DOT
  * (docs/caemp.md). */
 int caemp_graph_command(int argc, char **argv);
+/* ---- caemp_stats.c ----
+ *
+ * stats NODE [--json] [--interval SECS]: the node's counters
+ * (docs/metrics.md). */
+int caemp_stats_command(int argc, char **argv);
 
 /* ---- caemp_shell.c ----
  *

@@ -381,6 +381,8 @@ int caemp_node_command(caemp_ctx *ctx, const char *cmd, int argc, char **argv)
         return caemp_conform(argc, argv); /* conform/conform.c */
     if (!strcmp(cmd, "shell") || !strcmp(cmd, "restart"))
         return caemp_shell_command(cmd, argc, argv); /* caemp_shell.c */
+    if (!strcmp(cmd, "stats"))
+        return caemp_stats_command(argc, argv); /* caemp_stats.c */
     if (!strcmp(cmd, "eval") || !strcmp(cmd, "trace"))
         return caemp_eval_command(cmd, argc, argv); /* caemp_eval.c */
     if (!strcmp(cmd, "graph"))

@@ -252,6 +252,8 @@ static const rc_key keys[] = {
     /* caemp run's plugin directories (docs/services.md); Perl ignores it */
     {"service_path", set_list, "service directories missing", 1, NULL,
      "service_dir", "service directory missing"},
+    /* GET /metrics (docs/metrics.md); Perl ignores it */
+    {"metrics_bind", set_value, "metrics bind address missing", 1, NULL, NULL, NULL},
     /* no "eval" alias: that is the node command */
     {"eval", set_value, "eval string missing", 0, NULL, NULL, NULL},
     {"parent", set_value, "profile name is missing", 1, NULL, NULL, NULL},
