@@ -153,12 +153,17 @@ def conform_options(src):
     return set(re.findall(r'strcmp\(\s*a\s*,\s*"(--[\w-]+)"\s*\)', text))
 
 
+# files whose aemp_map_get calls read the stats map (docs/metrics.md), not
+# a configuration: its "metrics", "samples", "help", "type" are no rc keys
+NOT_CONFIG_READERS = {'kernel_stats.c', 'kernel_prom.c'}
+
+
 def library_keys(src):
     """Literal keys the library reads from a configuration map."""
     keys = set()
     for root, _, files in os.walk(os.path.join(src, 'src')):
         for name in files:
-            if name.endswith('.c'):
+            if name.endswith('.c') and name not in NOT_CONFIG_READERS:
                 text = read_c(os.path.join(root, name))
                 keys |= set(re.findall(
                     r'aemp_map_get\(\s*(?:[^,;()]|\([^()]*\))*,\s*"([a-z_]+)"\s*\)',
