@@ -556,6 +556,8 @@ START_TEST(test_strings_every_byte)
 {
     collector c = {0};
     aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
+    aemp_cbor_reader *rf[2] = {aempi_cbor_reader_new(collect, &c),
+                               aempi_cbor_reader_new(collect, &c)};
     char s[40], want[80];
     for (size_t len = 0; len <= 33; len++) {
         /* the base string, then one byte of it changed to one of 27
@@ -567,14 +569,23 @@ START_TEST(test_strings_every_byte)
                 size_t k = n / 2 % 27;
                 s[n / 2 / 27] = k == 26 ? (char)0xe9 : (char)('a' + k);
             }
-            for (int major = 2; major <= 3; major++) {
+            /* alone, and in a flat frame (compared with the last
+             * frame's string at its place: a reader for each major
+             * type, so that the same type meets itself there) */
+            for (int way = 0; way < 4; way++) {
+                int major = 2 + way % 2, flat = way / 2;
                 char item[48];
-                item[0] = (char)(major << 5 | 24);
-                item[1] = (char)len;
-                memcpy(item + 2, s, len);
-                ck_assert_int_eq(aempi_cbor_reader_feed(r, item, len + 2),
+                item[0] = (char)0x81;
+                item[flat] = (char)(major << 5 | 24);
+                item[flat + 1] = (char)len;
+                memcpy(item + flat + 2, s, len);
+                ck_assert_int_eq(aempi_cbor_reader_feed(flat ? rf[major - 2]
+                                                             : r,
+                                                        item, len + 2 + flat),
                                  AEMP_OK);
                 ck_assert_uint_eq(c.n, 1);
+                aemp_val *got_v = flat ? aemp_array_at(c.frames[0], 0)
+                                       : c.frames[0];
                 size_t wlen = 0;
                 for (size_t i = 0; i < len; i++) {
                     unsigned char b = (unsigned char)s[i];
@@ -586,7 +597,7 @@ START_TEST(test_strings_every_byte)
                     }
                 }
                 size_t glen;
-                const char *got = aemp_str_ptr(c.frames[0], &glen);
+                const char *got = aemp_str_ptr(got_v, &glen);
                 ck_assert_msg(got && glen == wlen && !memcmp(got, want, wlen),
                               "length %zu, change %zu, major %d", len, n,
                               major);
@@ -594,6 +605,8 @@ START_TEST(test_strings_every_byte)
             }
         }
     }
+    aempi_cbor_reader_free(rf[0]);
+    aempi_cbor_reader_free(rf[1]);
     aempi_cbor_reader_free(r);
 }
 END_TEST

@@ -193,7 +193,7 @@ static aemp_val *flat_string(aemp_cbor_reader *r, unsigned i, unsigned major,
         return make_string(r, major, s, len);
     aemp_val *v = r->last[i];
     if (v && v->u.len == len && r->last_major[i] == major &&
-        !memcmp(v->str, s, len)) {
+        aempi_str_same((const unsigned char *)v->str, s, len)) {
         v->refs++; /* aemp_ref, without the call */
         return v;
     }

@@ -577,7 +577,8 @@ static aemp_val *flat_scalar(aemp_json_reader *r, unsigned i,
     size_t len = (size_t)(q - p - 1);
     aemp_val *v = r->last[i];
     if (q < end && *q == '"' && v && v->u.len == len &&
-        !memcmp(v->str, p + 1, len)) {
+        aempi_str_same((const unsigned char *)v->str,
+                       (const unsigned char *)p + 1, len)) {
         *pp = q + 1;
         *no = 0;
         v->refs++; /* aemp_ref, without the call */
