@@ -413,8 +413,17 @@ static const char *number_end(const char *p, const char *end)
  * characters, '"' and '\\'. */
 static const char *string_end(const char *p, const char *end)
 {
-    while (end - p >= 8 && aemp_json_plain_word(p, 0))
-        p += 8;
+    for (; end - p >= 8; p += 8) {
+        uint64_t bits = aemp_json_unplain_bits(p, 0);
+        if (bits) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the first mark is the first byte that is not plain */
+            return p + (__builtin_ctzll(bits) >> 3);
+#else
+            break;
+#endif
+        }
+    }
     while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
         p++;
     return p;
