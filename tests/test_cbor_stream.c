@@ -497,6 +497,56 @@ START_TEST(test_repeated_strings)
 }
 END_TEST
 
+/* Small flat arrays (integers and strings) are made in one step, with
+ * the strings of the frame before at hand: one reader fed frames whose
+ * places repeat a string, change its major type with the same bytes
+ * (a byte string of c3 a9 is Latin-1, a text string of them is not),
+ * its length or one byte, hold every integer head, a negative beyond
+ * int64 (the digits, made by the general parse), a nested item, and the
+ * longest and one more item than the fast path takes. */
+START_TEST(test_flat_frames)
+{
+    static const struct {
+        const char *hex, *json;
+    } cases[] = {
+        {"83 6161 42c3a9 01", "[\"a\",\"\xc3\x83\xc2\xa9\",1]"},
+        {"83 6161 62c3a9 01", "[\"a\",\"\xc3\xa9\",1]"},
+        {"83 4161 62c3a9 20", "[\"a\",\"\xc3\xa9\",-1]"},
+        {"83 4161 42c3a9 20", "[\"a\",\"\xc3\x83\xc2\xa9\",-1]"},
+        {"83 4162 42c3aa 1818", "[\"b\",\"\xc3\x83\xc2\xaa\",24]"},
+        {"83 4162 43c3aa00 190100", "[\"b\",\"\xc3\x83\xc2\xaa\\u0000\",256]"},
+        {"84 1a00010000 1b0000000100000000 1bffffffffffffffff "
+         "3b7fffffffffffffff",
+         "[65536,4294967296,18446744073709551615,-9223372036854775808]"},
+        {"82 6161 3b8000000000000000", "[\"a\",\"-9223372036854775809\"]"},
+        {"82 6161 81 01", "[\"a\",[1]]"}, {"82 6161 f5", "[\"a\",true]"},
+        {"81 40", "[\"\"]"}, {"81 60", "[\"\"]"}, {"80", "[]"},
+        {"88 01 02 03 04 6161 6162 6163 6164",
+         "[1,2,3,4,\"a\",\"b\",\"c\",\"d\"]"},
+        {"89 01 02 03 04 6161 6162 6163 6164 6165",
+         "[1,2,3,4,\"a\",\"b\",\"c\",\"d\",\"e\"]"},
+        {"81 7821 78787878787878787878787878787878787878787878787878787878787"
+         "8787878",
+         "[\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"]"},
+        {"81 6161", "[\"a\"]"},
+    };
+    collector c = {0};
+    aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char in[128];
+        size_t len = unhex(cases[i].hex, in);
+        ck_assert_int_eq(aempi_cbor_reader_feed(r, in, len), AEMP_OK);
+        ck_assert_uint_eq(c.n, 1);
+        char *json = aemp_to_json_canonical(c.frames[0], NULL);
+        ck_assert_msg(strcmp(json, cases[i].json) == 0, "%s: %s, not %s",
+                      cases[i].hex, json, cases[i].json);
+        free(json);
+        collector_clear(&c);
+    }
+    aempi_cbor_reader_free(r);
+}
+END_TEST
+
 /* Strings of every length up to past the cache's, each differing from
  * the one before in a single byte at every position, as text and as
  * byte strings: the cache must never hand out a string that differs
@@ -506,6 +556,8 @@ START_TEST(test_strings_every_byte)
 {
     collector c = {0};
     aemp_cbor_reader *r = aempi_cbor_reader_new(collect, &c);
+    aemp_cbor_reader *rf[2] = {aempi_cbor_reader_new(collect, &c),
+                               aempi_cbor_reader_new(collect, &c)};
     char s[40], want[80];
     for (size_t len = 0; len <= 33; len++) {
         /* the base string, then one byte of it changed to one of 27
@@ -517,14 +569,23 @@ START_TEST(test_strings_every_byte)
                 size_t k = n / 2 % 27;
                 s[n / 2 / 27] = k == 26 ? (char)0xe9 : (char)('a' + k);
             }
-            for (int major = 2; major <= 3; major++) {
+            /* alone, and in a flat frame (compared with the last
+             * frame's string at its place: a reader for each major
+             * type, so that the same type meets itself there) */
+            for (int way = 0; way < 4; way++) {
+                int major = 2 + way % 2, flat = way / 2;
                 char item[48];
-                item[0] = (char)(major << 5 | 24);
-                item[1] = (char)len;
-                memcpy(item + 2, s, len);
-                ck_assert_int_eq(aempi_cbor_reader_feed(r, item, len + 2),
+                item[0] = (char)0x81;
+                item[flat] = (char)(major << 5 | 24);
+                item[flat + 1] = (char)len;
+                memcpy(item + flat + 2, s, len);
+                ck_assert_int_eq(aempi_cbor_reader_feed(flat ? rf[major - 2]
+                                                             : r,
+                                                        item, len + 2 + flat),
                                  AEMP_OK);
                 ck_assert_uint_eq(c.n, 1);
+                aemp_val *got_v = flat ? aemp_array_at(c.frames[0], 0)
+                                       : c.frames[0];
                 size_t wlen = 0;
                 for (size_t i = 0; i < len; i++) {
                     unsigned char b = (unsigned char)s[i];
@@ -536,7 +597,7 @@ START_TEST(test_strings_every_byte)
                     }
                 }
                 size_t glen;
-                const char *got = aemp_str_ptr(c.frames[0], &glen);
+                const char *got = aemp_str_ptr(got_v, &glen);
                 ck_assert_msg(got && glen == wlen && !memcmp(got, want, wlen),
                               "length %zu, change %zu, major %d", len, n,
                               major);
@@ -544,6 +605,8 @@ START_TEST(test_strings_every_byte)
             }
         }
     }
+    aempi_cbor_reader_free(rf[0]);
+    aempi_cbor_reader_free(rf[1]);
     aempi_cbor_reader_free(r);
 }
 END_TEST
@@ -735,6 +798,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_bignums);
     tcase_add_test(tc, test_repeated_strings);
     tcase_add_test(tc, test_strings_every_byte);
+    tcase_add_test(tc, test_flat_frames);
     suite_add_tcase(s, tc);
     tc = tcase_create("input");
     tcase_add_test(tc, test_garbage);

@@ -350,6 +350,70 @@ START_TEST(test_kept_frames)
 }
 END_TEST
 
+/* Sends to one port in a row take a shortcut past the port's lookup
+ * (aemp_sndv's items straight onto the link): messages of a few items,
+ * of more than aemp_sndv keeps on its stack, aemp_snd's, sends to
+ * another port and to the node's port in between all arrive, in order
+ * and whole. */
+START_TEST(test_snd_in_a_row)
+{
+    aemp_node *b = make_node("nodeb", "sec", NULL, NULL);
+    aemp_node *a = make_node("nodea", "sec", bind_of(b), NULL);
+    keeper k = {0}, other = {0}, reply = {0};
+    ck_assert_int_eq(aemp_rcv(a, "nodea#reply", NULL, keep_some, &reply), 0);
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#keep", NULL, keep_some, &k), 0);
+    ck_assert_int_eq(aemp_rcv(b, "nodeb#other", NULL, keep_some, &other), 0);
+    /* the link up first: the shortcut is only for a link that is */
+    aemp_sndv(a, "nodeb#other", aemp_int(-1), NULL);
+    run_until_n(&other.calls, 1, 10);
+    for (int i = 0; i < 10; i++) {
+        switch (i % 5) {
+        case 0:
+            aemp_sndv(a, "nodeb#keep", aemp_int(i), aemp_str("x"), NULL);
+            break;
+        case 1:
+            aemp_sndv(a, "nodeb#keep", aemp_int(i), aemp_int(1), aemp_int(2),
+                      aemp_int(3), aemp_int(4), aemp_int(5), aemp_int(6),
+                      aemp_int(7), aemp_int(8), aemp_int(9), NULL);
+            break;
+        case 2: aemp_snd(a, "nodeb#keep", aemp_arrayv(aemp_int(i), NULL)); break;
+        case 3:
+            aemp_sndv(a, "nodeb#other", aemp_int(i), NULL);
+            for (int j = 0; j < 2; j++) /* the node's port: a reply */
+                aemp_sndv(a, "nodeb", aemp_str("can"), aemp_str("snd"),
+                          aemp_str("nodea#reply"), NULL);
+            aemp_sndv(a, "nodeb#keep", aemp_int(i), NULL);
+            break;
+        default: aemp_sndv(a, "nodeb#keep", aemp_int(i), NULL);
+        }
+    }
+    run_until_n(&k.calls, 10, 10);
+    ck_assert_int_eq(k.calls, 10);
+    static const char *const want[] = {
+        "[0,\"x\"]", "[1,1,2,3,4,5,6,7,8,9]", "[2]", "[3]", "[4]",
+        "[5,\"x\"]", "[6,1,2,3,4,5,6,7,8,9]", "[7]", "[8]", "[9]"};
+    for (int i = 0; i < 10; i++) {
+        ck_assert_msg(json_is(k.kept[i], want[i]), "message %d", i);
+        aemp_unref(k.kept[i]);
+    }
+    run_until_n(&other.calls, 3, 10);
+    ck_assert_int_eq(other.calls, 3);
+    ck_assert(json_is(other.kept[0], "[-1]"));
+    ck_assert(json_is(other.kept[1], "[3]"));
+    ck_assert(json_is(other.kept[2], "[8]"));
+    for (int i = 0; i < 3; i++)
+        aemp_unref(other.kept[i]);
+    run_until_n(&reply.calls, 4, 10);
+    ck_assert_int_eq(reply.calls, 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert(json_is(reply.kept[i], "[\"1\"]"));
+        aemp_unref(reply.kept[i]);
+    }
+    aemp_node_free(a);
+    aemp_node_free(b);
+}
+END_TEST
+
 /* Levels of arrays, following the first item. */
 static int levels(const aemp_val *v)
 {
@@ -709,6 +773,7 @@ int main(void)
     tcase_add_test(tc, test_provider);
     tcase_add_test(tc, test_port_again);
     tcase_add_test(tc, test_kept_frames);
+    tcase_add_test(tc, test_snd_in_a_row);
     tcase_add_test(tc, test_too_deep);
     tcase_add_test(tc, test_wrong_secret);
     tcase_add_test(tc, test_bad_greetings);

@@ -215,6 +215,14 @@ struct aemp_node {
     uint64_t remote_epoch;    /* entries freed so far: a pointer to one
                                  kept past the current callback is good
                                  while this has not changed */
+    struct {                  /* the port on another node aemp_snd sent
+                                 to last: the next send there skips
+                                 checking and splitting it and the lookup */
+        char port[64];        /* "" when none */
+        size_t portid_at;     /* where its port id starts */
+        aemp_remote *r;
+        uint64_t epoch;       /* remote_epoch then: r is good while equal */
+    } snd_last;
     struct event *remote_reap_ev; /* frees the idle ones, from the loop */
     aemp_dict monitors;       /* id as decimal -> aemp_monitor* */
     uint64_t next_mon_id;     /* the ids of all kinds of monitor */

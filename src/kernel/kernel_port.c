@@ -317,8 +317,50 @@ static int snd_refused(aemp_node *n, const char *framing)
                          framing ? framing : "cbor");
 }
 
+/* The remote of port when aemp_snd sent there last (see snd_last), its
+ * port id in *portid; else NULL. */
+static aemp_remote *snd_cached(aemp_node *n, const char *port,
+                               const char **portid)
+{
+    if (!n->snd_last.r || n->snd_last.epoch != n->remote_epoch ||
+        strcmp(n->snd_last.port, port))
+        return NULL;
+    *portid = port + n->snd_last.portid_at;
+    return n->snd_last.r;
+}
+
+static void snd_remember(aemp_node *n, const char *port, aemp_remote *r)
+{
+    size_t len = strlen(port);
+    if (len >= sizeof n->snd_last.port)
+        return;
+    memcpy(n->snd_last.port, port, len + 1);
+    /* a node's port has no '#': its port id is "", the end of port */
+    const char *hash = strchr(port, '#');
+    n->snd_last.portid_at = hash ? (size_t)(hash + 1 - port) : len;
+    n->snd_last.r = r;
+    n->snd_last.epoch = n->remote_epoch;
+}
+
+/* A message to a port on r's link, which is up: encoded into the link's
+ * output at once. Takes msg. */
+static int snd_on_link(aemp_node *n, aemp_remote *r, const char *portid,
+                       aemp_val *msg)
+{
+    int rc = aempi_link_send_to(r->link, portid, msg);
+    aempi_pool_drop(&n->pool, msg); /* unless someone else holds it */
+    return rc == AEMP_EINVAL ? snd_refused(n, aempi_link_framing(r->link))
+                             : rc;
+}
+
 int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
 {
+    const char *portid;
+    aemp_remote *r;
+    /* a stream of sends to one port: what the last one found */
+    if (n && port && !n->trace && aemp_type_of(msg) == AEMP_ARRAY &&
+        (r = snd_cached(n, port, &portid)) && r->link && !r->firing)
+        return snd_on_link(n, r, portid, msg);
     if (!n || aempi_kernel_check_port(n, port) ||
         aempi_kernel_check_array(n, "aemp_snd: the message", msg)) {
         aemp_unref(msg);
@@ -326,7 +368,6 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
     }
     /* every send looks at the node id, few keep it: on the stack when
      * it is short */
-    const char *portid;
     char small[64];
     char *nodeid = split_port_into(port, small, sizeof small, &portid);
     if (!nodeid) {
@@ -339,13 +380,15 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
         aempi_trace_msg(n, "SND", nodeid, strchr(port, '#') ? portid : NULL,
                         msg);
     int local = !strcmp(nodeid, n->id);
-    aemp_remote *r = local ? NULL : aempi_kernel_remote_get(n, nodeid, 1);
+    r = local ? NULL : aempi_kernel_remote_get(n, nodeid, 1);
     if (nodeid != small)
         free(nodeid);
     if (!local && !r) {
         aemp_unref(msg);
         return AEMP_ENOMEM;
     }
+    if (r)
+        snd_remember(n, port, r);
     /* the common cases without a wire array: a local port, a link up */
     if (local && *portid) {
         if (n->trace)
@@ -353,12 +396,8 @@ int aemp_snd(aemp_node *n, const char *port, aemp_val *msg)
         queue_delivery(n, NULL, aemp_str(portid), msg);
         return AEMP_OK;
     }
-    if (r && r->link && !r->firing) {
-        int rc = aempi_link_send_to(r->link, portid, msg);
-        aempi_pool_drop(&n->pool, msg); /* unless someone else holds it */
-        return rc == AEMP_EINVAL ? snd_refused(n, aempi_link_framing(r->link))
-                                 : rc;
-    }
+    if (r && r->link && !r->firing)
+        return snd_on_link(n, r, portid, msg);
     if (!local && aempi_nesting_exceeds(msg, AEMP_MAX_DEPTH)) {
         aemp_unref(msg); /* the frame [portid, items] nests as msg does */
         return snd_refused(n, NULL);
@@ -406,25 +445,53 @@ int aempi_kernel_snd_node_shared(aemp_node *n, const char *nodeid,
         msg, cache);
 }
 
+/* aemp_sndv's items on its stack: most messages have a few. */
+#define SNDV_STACK 8
+
+/* v (taken) joins *msg; when it cannot, *msg goes and is NULL: a
+ * message with an item missing is not sent. */
+static void sndv_push(aemp_val **msg, aemp_val *v)
+{
+    if (!*msg) {
+        aemp_unref(v);
+    } else if (aemp_array_push(*msg, v)) {
+        aemp_unref(*msg);
+        *msg = NULL;
+    }
+}
+
 int aemp_sndv(aemp_node *n, const char *port, ...)
 {
-    va_list ap, count;
-    va_start(ap, port);
-    va_copy(count, ap);
+    aemp_val *items[SNDV_STACK];
     size_t len = 0;
-    while (va_arg(count, aemp_val *))
-        len++;
-    va_end(count);
-    /* The array comes from the node's pool and goes back to it once the
-     * frame is encoded (aemp_snd): a message built only to be sent costs
-     * no malloc of its own. */
-    aemp_val *msg = aempi_pool_array(n ? &n->pool : NULL, len);
-    for (aemp_val *v; (v = va_arg(ap, aemp_val *));) {
-        if (msg)
-            msg->u.a.items[msg->u.a.len++] = v;
-        else
-            aemp_unref(v);
+    va_list ap;
+    va_start(ap, port);
+    aemp_val *v = NULL;
+    while (len < SNDV_STACK && (v = va_arg(ap, aemp_val *)))
+        items[len++] = v;
+    const char *portid;
+    aemp_remote *r;
+    /* a stream of sends to one port on a link that is up (see aemp_snd):
+     * the items are encoded straight into the link's output, and no
+     * array is made of them */
+    if (len < SNDV_STACK && n && port && !n->trace &&
+        (r = snd_cached(n, port, &portid)) && r->link && !r->firing) {
+        va_end(ap);
+        int rc = aempi_link_send_items(r->link, portid, items, len);
+        while (len)
+            aemp_unref(items[--len]);
+        return rc == AEMP_EINVAL ? snd_refused(n, aempi_link_framing(r->link))
+                                 : rc;
     }
+    /* else an array from the node's pool, back to it once the frame is
+     * encoded (aemp_snd): a message built only to be sent costs no
+     * malloc of its own */
+    aemp_val *msg = aempi_pool_array(n ? &n->pool : NULL, len);
+    for (size_t i = 0; i < len; i++)
+        sndv_push(&msg, items[i]);
+    if (len == SNDV_STACK) /* and the rest */
+        while ((v = va_arg(ap, aemp_val *)))
+            sndv_push(&msg, v);
     va_end(ap);
     if (!msg)
         return AEMP_ENOMEM;

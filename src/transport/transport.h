@@ -199,6 +199,10 @@ int aempi_link_send(aemp_link *link, const aemp_val *msg);
 /* Sends [portid, msg...] without building that array: the hot path. */
 int aempi_link_send_to(aemp_link *link, const char *portid,
                        const aemp_val *msg);
+/* The same for a message held as its n items (aemp_sndv's, on its
+ * stack), not an array. */
+int aempi_link_send_items(aemp_link *link, const char *portid,
+                          aemp_val *const *items, size_t n);
 
 /* One message to several links: each framing is encoded once, on first
  * use, and the bytes copied to every link that uses it. The cache is only

@@ -8,6 +8,7 @@
 
 #include "aemp/error.h"
 #include "transport_int.h"
+#include "value_int.h"
 
 /* A link is closed once its unsent output (frames in pend, bytes in
  * its bufferevents) would pass max_send_queue: a peer that stops reading
@@ -94,7 +95,8 @@ int aempi_link_send(aemp_link *l, const aemp_val *msg)
                                : aempi_json_write(b, msg, 0));
 }
 
-int aempi_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
+int aempi_link_send_items(aemp_link *l, const char *portid,
+                          aemp_val *const *items, size_t n)
 {
     int rc = can_send(l);
     if (rc)
@@ -102,8 +104,15 @@ int aempi_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
     size_t mark;
     aemp_buf *b = out_begin(l, &mark);
     return out_end(l, b, mark,
-                   l->cbor_out ? aempi_cbor_write_frame(b, portid, msg)
-                               : aempi_json_write_frame(b, portid, msg));
+                   l->cbor_out
+                       ? aempi_cbor_write_frame_items(b, portid, items, n)
+                       : aempi_json_write_frame_items(b, portid, items, n));
+}
+
+int aempi_link_send_to(aemp_link *l, const char *portid, const aemp_val *msg)
+{
+    return aempi_link_send_items(l, portid, aempi_array_items(msg),
+                                 aemp_array_len(msg));
 }
 
 int aempi_link_send_cached(aemp_link *l, aemp_frame_cache *c,

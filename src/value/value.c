@@ -86,11 +86,28 @@ static aemp_val *str_alloc(size_t len)
     return v;
 }
 
+/* 1 if no byte of s is above 0x7f, 8 at a time. */
+static int all_ascii(const unsigned char *s, size_t len)
+{
+    uint64_t high = 0;
+    size_t i = 0;
+    for (; len - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        high |= w;
+    }
+    for (; i < len; i++)
+        high |= s[i];
+    return !(high & 0x8080808080808080u);
+}
+
 static void str_done(aemp_val *v)
 {
+    const unsigned char *s = (const unsigned char *)v->str;
     v->str[v->u.len] = 0;
-    v->utf8 = (uint8_t)aempi_utf8_valid((const unsigned char *)v->str,
-                                        v->u.len);
+    /* ASCII, most strings, is UTF-8 as it is */
+    v->ascii = (uint8_t)all_ascii(s, v->u.len);
+    v->utf8 = (uint8_t)(v->ascii || aempi_utf8_valid(s, v->u.len));
 }
 
 aemp_val *aemp_strn(const char *s, size_t len)
@@ -145,6 +162,7 @@ aemp_val *aempi_str_latin1(const char *s, size_t len)
     }
     v->str[v->u.len] = 0;
     v->utf8 = 1; /* by construction */
+    v->ascii = !high;
     return v;
 }
 

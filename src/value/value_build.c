@@ -168,6 +168,11 @@ int aempi_build_value(aemp_build *b, aemp_val *v)
     return join(b, v);
 }
 
+int aempi_build_frame(aemp_build *b, aemp_val *frame)
+{
+    return frame ? deliver(b, frame) : out_of_memory(b);
+}
+
 static int push_level(aemp_build *b, aemp_val *c, uint64_t n, int indef)
 {
     if (b->depth == b->cap) {

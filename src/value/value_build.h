@@ -74,6 +74,12 @@ static inline size_t aempi_build_room(const aemp_build *b)
  * declared length it completes closes and joins its parent in turn. */
 int aempi_build_value(aemp_build *b, aemp_val *v);
 
+/* A whole frame a reader made in one step (its fast path for small flat
+ * arrays, only where no container is open), delivered as the last
+ * aempi_build_value of a frame delivers it; takes frame (NULL: out of
+ * memory). The reader checked it fits the limit. */
+int aempi_build_frame(aemp_build *b, aemp_val *frame);
+
 /* Opens an array or map (type AEMP_ARRAY or AEMP_MAP). indef: it ends at
  * aempi_build_close; else it holds n items (arrays) or pairs (maps) and
  * closes with the last, at once when n is 0. A declared length that

@@ -34,6 +34,9 @@ int aempi_cbor_write(aemp_buf *b, const aemp_val *v);
  * encode_cbor would write, without building it. */
 int aempi_cbor_write_frame(aemp_buf *b, const char *portid,
                            const aemp_val *msg);
+/* The same for a message held as its n items, not an array. */
+int aempi_cbor_write_frame_items(aemp_buf *b, const char *portid,
+                                 aemp_val *const *items, size_t n);
 
 /* At least as many bytes as aempi_cbor_write takes for v, without
  * encoding it: what a queue of values counts against a cap. The json

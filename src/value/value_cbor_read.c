@@ -65,8 +65,12 @@
 #include "value_int.h"
 #include "value_strcache.h"
 
-/* Short strings come from a cache (value_strcache.h). */
 #define MSG_SIZE 256
+
+/* Flat frames (flat_frame): at most this many items; the strings of the
+ * first FLAT_LAST places are kept for the next. */
+#define FLAT_MAX 8
+#define FLAT_LAST 4
 
 struct aemp_cbor_reader {
     aemp_build b;          /* the values, and the reader's first error */
@@ -84,6 +88,8 @@ struct aemp_cbor_reader {
     size_t work;           /* bytes parsed, for aempi_cbor_reader_work */
     char *msg;             /* the first error's message: made with it */
     aemp_str_cache recent; /* short text strings seen lately */
+    aemp_val *last[FLAT_LAST]; /* the strings of the last flat frame */
+    unsigned char last_major[FLAT_LAST];
 };
 
 /* rc, a builder's verdict; on the first error also its message, at the
@@ -144,31 +150,148 @@ static aemp_val *short_string(aemp_cbor_reader *r, const char *s, size_t len,
     return v;
 }
 
+/* A string (major 2 or 3, not a bignum's magnitude) of len bytes at s. */
+static aemp_val *make_string(aemp_cbor_reader *r, unsigned major,
+                             const unsigned char *s, size_t len)
+{
+    uint64_t w[4];
+    int cached = len <= AEMP_STR_CACHE_MAX;
+    if (cached)
+        aempi_str_cover(s, len, w);
+    if (major == 3)
+        return cached ? short_string(r, (const char *)s, len, w)
+                      : aemp_strn((const char *)s, len);
+    /* a byte string: Perl's characters in UTF-8 (see the top); ASCII is
+     * the same either way, and the words say whether it is */
+    return cached && !((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080u)
+               ? short_string(r, (const char *)s, len, w)
+               : aempi_str_latin1((const char *)s, len);
+}
+
 /* The string of the current head is complete: s, len. */
 static int finish_string(aemp_cbor_reader *r, const unsigned char *s,
                          size_t len)
 {
     r->str_indef = 0;
-    uint64_t w[4];
-    int cached = len <= AEMP_STR_CACHE_MAX;
-    if (cached)
-        aempi_str_cover(s, len, w);
-    if (r->str_major == 3)
-        return add(r, cached ? short_string(r, (const char *)s, len, w)
-                             : aemp_strn((const char *)s, len));
-    if (!r->str_big) {
-        /* a byte string: Perl's characters in UTF-8 (see the top); ASCII
-         * is the same either way, and the words say whether it is */
-        return add(r, cached && !((w[0] | w[1] | w[2] | w[3]) &
-                                  0x8080808080808080u)
-                          ? short_string(r, (const char *)s, len, w)
-                          : aempi_str_latin1((const char *)s, len));
-    }
+    if (!r->str_big)
+        return add(r, make_string(r, r->str_major, s, len));
     while (len && !*s)
         s++, len--;
     if (len > AEMP_BIGNUM_BYTES)
         return fail(r, AEMP_EPARSE, "bignum longer than 1024 bytes");
     return add(r, aempi_bignum_from_bytes(s, len, r->str_big == 3));
+}
+
+/* The string at place i of a flat frame (see flat_frame): the one at the
+ * same place in the last such frame when it has the same bytes and major
+ * type (a link's frames repeat their port ids and tags), which costs a
+ * compare and no hashing; else made, and remembered for the next. */
+static aemp_val *flat_string(aemp_cbor_reader *r, unsigned i, unsigned major,
+                             const unsigned char *s, size_t len)
+{
+    if (i >= FLAT_LAST || len > AEMP_STR_CACHE_MAX)
+        return make_string(r, major, s, len);
+    aemp_val *v = r->last[i];
+    if (v && v->u.len == len && r->last_major[i] == major &&
+        aempi_str_same((const unsigned char *)v->str, s, len)) {
+        v->refs++; /* aemp_ref, without the call */
+        return v;
+    }
+    v = make_string(r, major, s, len);
+    if (v) {
+        aemp_unref(r->last[i]);
+        v->refs++;
+        r->last[i] = v;
+        r->last_major[i] = (unsigned char)major;
+    }
+    return v;
+}
+
+/* An item of a flat frame: its major type, argument, and a string's
+ * bytes. */
+typedef struct flat_item {
+    const unsigned char *s;
+    uint64_t arg;
+    unsigned major;
+} flat_item;
+
+/* The heads of a flat frame's n items from q on, all in the chunk: the
+ * end of the last, or NULL when it is not a flat frame (an item that is
+ * no integer or string, a negative beyond int64, a reserved head, or
+ * bytes still to come). */
+static const unsigned char *flat_heads(const unsigned char *q,
+                                       const unsigned char *end, unsigned n,
+                                       flat_item *it)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (q >= end)
+            return NULL;
+        unsigned ib = *q++, major = ib >> 5, ai = ib & 31;
+        uint64_t arg = ai < 24 ? ai : 0;
+        if (ai >= 24) {
+            if (ai >= 28)
+                return NULL;
+            size_t k = (size_t)1 << (ai - 24);
+            if ((size_t)(end - q) < k)
+                return NULL;
+            for (size_t j = 0; j < k; j++)
+                arg = arg << 8 | q[j];
+            q += k;
+        }
+        if (major > 3 || (major == 1 && arg > INT64_MAX))
+            return NULL;
+        it[i].s = q;
+        it[i].arg = arg;
+        it[i].major = major;
+        if (major >= 2) {
+            if (arg > (uint64_t)(end - q))
+                return NULL;
+            q += arg;
+        }
+    }
+    return q;
+}
+
+/* The frames most links carry: a definite array of at most FLAT_MAX
+ * items, each an integer or a string, whole in the chunk (a port id and a
+ * few scalars). Made and delivered in one step, without the builder's
+ * levels and with the strings of the last such frame at hand; the values
+ * and what the frame counts against the limit are the general parse's.
+ * Anything else, or a frame the limit would refuse, is left to the
+ * general parse (which then says why): 0. Else the bytes it took, and
+ * *rc. */
+static size_t flat_frame(aemp_cbor_reader *r, const unsigned char *p,
+                         const unsigned char *end, int *rc)
+{
+    unsigned n = (unsigned)(*p - 0x80);
+    flat_item it[FLAT_MAX];
+    const unsigned char *q = flat_heads(p + 1, end, n, it);
+    if (!q)
+        return 0;
+    size_t cost = AEMP_COST_VALUE + n * (AEMP_COST_VALUE + AEMP_COST_ITEM);
+    size_t strbytes = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (it[i].major >= 2)
+            strbytes += (size_t)it[i].arg;
+    if (strbytes > room(r) || cost > room(r) - strbytes)
+        return 0;
+    r->work += strbytes; /* read again to make the strings */
+    aemp_val *a = aempi_pool_array(r->b.pool, n);
+    for (unsigned i = 0; a && i < n; i++) {
+        const flat_item *t = &it[i];
+        aemp_val *v = t->major == 0   ? aemp_uint(t->arg)
+                      : t->major == 1 ? aemp_int(-1 - (int64_t)t->arg)
+                                      : flat_string(r, i, t->major, t->s,
+                                                    (size_t)t->arg);
+        if (!v) {
+            aemp_unref(a);
+            a = NULL;
+        } else {
+            a->u.a.items[a->u.a.len++] = v;
+        }
+    }
+    *rc = said(r, aempi_build_frame(&r->b, a));
+    return (size_t)(q - p);
 }
 
 static double half_value(unsigned h)
@@ -317,6 +440,17 @@ static int parse(aemp_cbor_reader *r, const unsigned char *p,
         } else {
             r->at = r->fed + (size_t)(p - start);
             ib = *p;
+            if (ib - 0x81u < FLAT_MAX && !r->b.depth && !r->tag &&
+                !r->str_indef) {
+                int rc;
+                size_t used = flat_frame(r, p, end, &rc);
+                if (used) {
+                    if (rc)
+                        return rc;
+                    p += used;
+                    continue;
+                }
+            }
             unsigned ai = ib & 31;
             if (ai < 24 || ai == 31) {
                 arg = ai;
@@ -360,6 +494,8 @@ static void reader_destroy(aemp_cbor_reader *r)
     aempi_build_clear(&r->b);
     aempi_buf_free(&r->sbuf);
     aempi_str_cache_drop(&r->recent);
+    for (unsigned i = 0; i < FLAT_LAST; i++)
+        aemp_unref(r->last[i]);
     free(r->msg);
     free(r);
 }

@@ -44,13 +44,10 @@
 
 enum { MAJ_UINT = 0, MAJ_NINT, MAJ_BYTES, MAJ_TEXT, MAJ_ARRAY, MAJ_MAP };
 
-/* The head of an item: major type and argument, in the shortest form,
- * written in place (every item has one). */
-static int put_head(aemp_buf *b, unsigned major, uint64_t arg)
+/* The head of an item (at most 9 bytes) at h: major type and argument,
+ * in the shortest form. Returns its length. */
+static size_t head_at(unsigned char *h, unsigned major, uint64_t arg)
 {
-    if (aempi_buf_reserve(b, 9))
-        return AEMP_ENOMEM;
-    unsigned char *h = (unsigned char *)b->p + b->len;
     size_t n; /* bytes of argument after the initial byte */
     if (arg < 24)
         h[0] = (unsigned char)(major << 5 | arg), n = 0;
@@ -64,7 +61,15 @@ static int put_head(aemp_buf *b, unsigned major, uint64_t arg)
         h[0] = (unsigned char)(major << 5 | 27), n = 8;
     for (size_t i = n; i > 0; i--, arg >>= 8)
         h[i] = (unsigned char)(arg & 0xff);
-    b->len += n + 1;
+    return n + 1;
+}
+
+/* The head of an item, written in place (every item has one). */
+static int put_head(aemp_buf *b, unsigned major, uint64_t arg)
+{
+    if (aempi_buf_reserve(b, 9))
+        return AEMP_ENOMEM;
+    b->len += head_at((unsigned char *)b->p + b->len, major, arg);
     b->p[b->len] = 0;
     return AEMP_OK;
 }
@@ -116,15 +121,24 @@ static size_t ascii_prefix(const unsigned char *s, size_t len)
     return i;
 }
 
-/* A string of len bytes; utf8: it is well-formed UTF-8. See the top of the
- * file for which strings are byte strings. */
-static int write_bytes(aemp_buf *b, const char *str, size_t len, int utf8)
+/* A string of len bytes; utf8: it is well-formed UTF-8; ascii: it is
+ * known to be ASCII (0: look). See the top of the file for which strings
+ * are byte strings. */
+static int write_bytes(aemp_buf *b, const char *str, size_t len, int utf8,
+                       int ascii)
 {
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = ascii_prefix(s, len), wide = 0;
-    if (i == len) /* ASCII, most strings: the bytes as they are */
-        return put_head(b, MAJ_BYTES, len) ? AEMP_ENOMEM
-                                           : aempi_buf_append(b, s, len);
+    size_t i = ascii ? len : ascii_prefix(s, len), wide = 0;
+    if (i == len) { /* ASCII, most strings: head and bytes as they are */
+        if (aempi_buf_reserve(b, 9 + len))
+            return AEMP_ENOMEM;
+        unsigned char *o = (unsigned char *)b->p + b->len;
+        size_t h = head_at(o, MAJ_BYTES, len);
+        memcpy(o + h, s, len);
+        b->len += h + len;
+        b->p[b->len] = 0;
+        return AEMP_OK;
+    }
     if (utf8) {
         /* Well-formed, so every lead byte C2/C3 starts a character
          * U+0080..U+00FF and any lead byte from C4 up a higher one. */
@@ -160,7 +174,7 @@ static int write_bytes(aemp_buf *b, const char *str, size_t len, int utf8)
 
 static int write_str(aemp_buf *b, const aemp_val *v)
 {
-    return write_bytes(b, v->str, v->u.len, v->utf8);
+    return write_bytes(b, v->str, v->u.len, v->utf8, v->ascii);
 }
 
 /* A bignum as CBOR::XS writes a Math::BigInt (see value_bignum.c): a
@@ -274,20 +288,28 @@ size_t aempi_cbor_size_bound(const aemp_val *v)
     return size_bound(v, 0);
 }
 
-int aempi_cbor_write_frame(aemp_buf *b, const char *portid,
-                           const aemp_val *msg)
+int aempi_cbor_write_frame_items(aemp_buf *b, const char *portid,
+                                 aemp_val *const *items, size_t n)
 {
-    size_t n = aemp_array_len(msg), len = strlen(portid);
+    size_t len = strlen(portid);
     const unsigned char *s = (const unsigned char *)portid;
     /* Port ids are ASCII nearly always; only others need the check. */
-    int utf8 = ascii_prefix(s, len) == len || aempi_utf8_valid(s, len);
+    int ascii = ascii_prefix(s, len) == len;
+    int utf8 = ascii || aempi_utf8_valid(s, len);
     if (put_head(b, MAJ_ARRAY, (uint64_t)n + 1) ||
-        write_bytes(b, portid, len, utf8))
+        write_bytes(b, portid, len, utf8, ascii))
         return AEMP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        int rc = write_val(b, aemp_array_at(msg, i), 1);
+        int rc = write_val(b, items[i], 1);
         if (rc)
             return rc;
     }
     return AEMP_OK;
+}
+
+int aempi_cbor_write_frame(aemp_buf *b, const char *portid,
+                           const aemp_val *msg)
+{
+    return aempi_cbor_write_frame_items(b, portid, aempi_array_items(msg),
+                                        aemp_array_len(msg));
 }

@@ -32,6 +32,9 @@ struct aemp_val {
     uint8_t type; /* aemp_type */
     uint8_t utf8; /* strings: 1 if well-formed UTF-8, see below */
     uint8_t big;  /* strings: the digits of a bignum (value_bignum.c) */
+    uint8_t ascii; /* strings: 1 if no byte is above 0x7f, found when the
+                      string is made (0: not, or not known), so that the
+                      writers need not look again at every send */
     union {
         int b;
         int64_t i;
@@ -50,6 +53,14 @@ struct aemp_val {
     } u;
     char str[]; /* strings only: u.len bytes and a NUL */
 };
+
+/* The items of the array a (an AEMP_ARRAY), aemp_array_len(a) of them:
+ * for the frame writers and the send path, which walk them without a
+ * call per item. */
+static inline aemp_val *const *aempi_array_items(const aemp_val *a)
+{
+    return a->u.a.items;
+}
 
 /* 1 if v nests arrays and maps more than limit levels deep (v itself is
  * the first), as an encoder with that max_depth would refuse it. */

@@ -17,6 +17,9 @@ int aempi_json_write(aemp_buf *b, const aemp_val *v, int canonical);
  * would write, without building it. */
 int aempi_json_write_frame(aemp_buf *b, const char *portid,
                            const aemp_val *msg);
+/* The same for a message held as its n items, not an array. */
+int aempi_json_write_frame_items(aemp_buf *b, const char *portid,
+                                 aemp_val *const *items, size_t n);
 
 /* Called for each complete top-level JSON text, as soon as its last byte
  * is fed (a top-level number only once the next byte shows where it

@@ -73,6 +73,11 @@
 #include "value_json_scan.h"
 #include "value_strcache.h"
 
+/* Flat frames (flat_text): at most this many items; the strings of the
+ * first FLAT_LAST places are kept for the next. */
+#define FLAT_MAX 8
+#define FLAT_LAST 4
+
 struct aemp_json_reader {
     yajl_handle h;
     aemp_build b;        /* the values, and the reader's first error */
@@ -83,6 +88,7 @@ struct aemp_json_reader {
     size_t carry;      /* bytes yajl keeps of a token cut by a call */
     int in_feed;       /* inside yajl_parse: the frame callback may run */
     aemp_str_cache recent; /* short strings seen lately, all UTF-8 */
+    aemp_val *last[FLAT_LAST]; /* the strings of the last flat frame */
     int stream;        /* texts back to back (not aemp_from_json) */
     int clean;         /* yajl has finished every text it was given */
     char msg[256];
@@ -244,6 +250,8 @@ static void reader_destroy(aemp_json_reader *r)
     aempi_build_clear(&r->b);
     aempi_buf_free(&r->hold);
     aempi_str_cache_drop(&r->recent);
+    for (unsigned i = 0; i < FLAT_LAST; i++)
+        aemp_unref(r->last[i]);
     yajl_free(r->h);
     free(r);
 }
@@ -405,8 +413,17 @@ static const char *number_end(const char *p, const char *end)
  * characters, '"' and '\\'. */
 static const char *string_end(const char *p, const char *end)
 {
-    while (end - p >= 8 && aemp_json_plain_word(p, 0))
-        p += 8;
+    for (; end - p >= 8; p += 8) {
+        uint64_t bits = aemp_json_unplain_bits(p, 0);
+        if (bits) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the first mark is the first byte that is not plain */
+            return p + (__builtin_ctzll(bits) >> 3);
+#else
+            break;
+#endif
+        }
+    }
     while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
         p++;
     return p;
@@ -555,6 +572,85 @@ out:
     return rc;
 }
 
+/* The scalar at place i of a flat frame, at *pp, as fast_scalar makes
+ * it; a string is the one at the same place in the last flat frame when
+ * it has the same bytes (a link's frames repeat their port ids and tags),
+ * which costs a compare and no hashing or UTF-8 check. */
+static aemp_val *flat_scalar(aemp_json_reader *r, unsigned i,
+                             const char **pp, const char *end, int *no)
+{
+    const char *p = *pp;
+    if (*p != '"' || i >= FLAT_LAST)
+        return fast_scalar(r, pp, end, no);
+    const char *q = string_end(p + 1, end);
+    size_t len = (size_t)(q - p - 1);
+    aemp_val *v = r->last[i];
+    if (q < end && *q == '"' && v && v->u.len == len &&
+        aempi_str_same((const unsigned char *)v->str,
+                       (const unsigned char *)p + 1, len)) {
+        *pp = q + 1;
+        *no = 0;
+        v->refs++; /* aemp_ref, without the call */
+        return v;
+    }
+    v = fast_scalar(r, pp, end, no);
+    if (v && len <= AEMP_STR_CACHE_MAX) {
+        aemp_unref(r->last[i]);
+        v->refs++;
+        r->last[i] = v;
+    }
+    return v;
+}
+
+/* The frames most links carry: an array of at most FLAT_MAX scalars
+ * (a port id and a few strings and numbers), whole before end, at *pp
+ * ('['). Made and delivered in one step, without the builder's levels;
+ * the values and what the frame counts against the limit are fast_text's.
+ * FAST_NO for anything else, or a frame the limit would refuse (the
+ * builder untouched: fast_text or yajl then takes it and says why); else
+ * *pp goes past it, and AEMP_OK or what the frame callback returned. */
+static int flat_text(aemp_json_reader *r, const char **pp, const char *end)
+{
+    aemp_val *v[FLAT_MAX];
+    unsigned n = 0;
+    size_t cost = AEMP_COST_VALUE;
+    const char *p = skip_space(*pp + 1, end);
+    if (p < end && *p == ']')
+        goto whole;
+    for (;;) {
+        int no;
+        if (p == end || n == FLAT_MAX || *p == '[' || *p == '{')
+            goto refused;
+        aemp_val *x = flat_scalar(r, n, &p, end, &no);
+        if (!x)
+            goto refused; /* not for the fast way, or out of memory */
+        v[n++] = x;
+        cost += AEMP_COST_VALUE + AEMP_COST_ITEM +
+                (x->type == AEMP_STRING ? x->u.len : 0);
+        p = skip_space(p, end);
+        if (p < end && *p == ']')
+            break;
+        if (p == end || *p != ',')
+            goto refused;
+        p = skip_space(p + 1, end);
+    }
+whole:
+    if (cost > aempi_build_room(&r->b))
+        goto refused;
+    aemp_val *a = aempi_pool_array(r->b.pool, n);
+    if (!a)
+        goto refused;
+    for (unsigned i = 0; i < n; i++) /* a few: no memcpy call */
+        a->u.a.items[i] = v[i];
+    a->u.a.len = n;
+    *pp = p + 1;
+    return aempi_build_frame(&r->b, a);
+refused:
+    while (n)
+        aemp_unref(v[--n]);
+    return FAST_NO;
+}
+
 /* The texts from *pp on, the fast way, as long as it takes them; *pp goes
  * past them. Only where yajl has finished every text it got (clean), so
  * that it cannot tell: it would only have skipped whitespace between them
@@ -574,7 +670,9 @@ static int fast(aemp_json_reader *r, const char **pp, const char *end)
          * way costs it to find out stays small) */
         size_t span = r->b.max && r->b.max < FAST_SPAN ? r->b.max : FAST_SPAN;
         const char *lim = (size_t)(end - p) > span ? p + span : end;
-        rc = fast_text(r, &q, lim);
+        rc = *p == '[' ? flat_text(r, &q, lim) : FAST_NO;
+        if (rc == FAST_NO)
+            rc = fast_text(r, &q, lim);
         if (q > looked)
             looked = q;
         if (rc == FAST_NO) {

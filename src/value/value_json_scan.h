@@ -67,23 +67,31 @@ static inline int aemp_json_scan_in_token(const aemp_json_scan *s)
     return s->state != 0;
 }
 
-/* Eight bytes at p are all plain in a JSON string: none is a control
- * character, a quote or a backslash; with high = 0x80 in every byte
- * (0x8080808080808080), none is from 0x80 either (high = 0: those are
+/* Whether the eight bytes at p are plain in a JSON string: no control
+ * character, quote or backslash; with high = 0x80 in every byte
+ * (0x8080808080808080), none from 0x80 either (high = 0: those are
  * plain). The scanner, the reader and the writer ask this of most bytes,
  * a word at a time. Each test marks the high bit of a byte below 0x20,
  * or of one that the XOR makes zero (a quote, a backslash); a byte from
- * 0x80 leaves it clear (the ~w) unless high asks for it. */
-static inline int aemp_json_plain_word(const char *p, uint64_t high)
+ * 0x80 leaves it clear (the ~w) unless high asks for it. 0 when all are
+ * plain; else the marks, of which the first is exact (a borrow only runs
+ * towards later bytes: in memory order on a little-endian machine), the
+ * ones after it need not be. */
+static inline uint64_t aemp_json_unplain_bits(const char *p, uint64_t high)
 {
     const uint64_t ones = 0x0101010101010101u, highs = ones << 7;
     uint64_t w, q, b;
     memcpy(&w, p, 8);
     q = w ^ ('"' * ones);
     b = w ^ ('\\' * ones);
-    return !((((w - 0x20 * ones) & ~w) | ((q - ones) & ~q) |
-              ((b - ones) & ~b) | (w & high)) &
-             highs);
+    return (((w - 0x20 * ones) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+            (w & high)) &
+           highs;
+}
+
+static inline int aemp_json_plain_word(const char *p, uint64_t high)
+{
+    return !aemp_json_unplain_bits(p, high);
 }
 
 #endif

@@ -318,19 +318,26 @@ static int write_cstr(aemp_buf *b, const char *s)
                        aempi_utf8_valid((const unsigned char *)s, len));
 }
 
-int aempi_json_write_frame(aemp_buf *b, const char *portid,
-                           const aemp_val *msg)
+int aempi_json_write_frame_items(aemp_buf *b, const char *portid,
+                                 aemp_val *const *items, size_t n)
 {
     if (put1(b, '[') || write_cstr(b, portid))
         return AEMP_ENOMEM;
-    for (size_t i = 0; i < aemp_array_len(msg); i++) {
+    for (size_t i = 0; i < n; i++) {
         int rc = put1(b, ',');
         if (!rc)
-            rc = write_val(b, aemp_array_at(msg, i), 0, 1);
+            rc = write_val(b, items[i], 0, 1);
         if (rc)
             return rc;
     }
     return put1(b, ']');
+}
+
+int aempi_json_write_frame(aemp_buf *b, const char *portid,
+                           const aemp_val *msg)
+{
+    return aempi_json_write_frame_items(b, portid, aempi_array_items(msg),
+                                        aemp_array_len(msg));
 }
 
 static char *to_json(const aemp_val *v, size_t *len, int canonical)

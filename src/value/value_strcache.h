@@ -78,6 +78,25 @@ static inline void aempi_str_cover(const unsigned char *s, size_t len,
     w[1] = w[2] = w[3] = 0;
 }
 
+/* 1 if the len (at most AEMP_STR_CACHE_MAX) bytes at a and b are the
+ * same: a word at a time, without a call (the readers compare a frame's
+ * strings with the last frame's this way, several per message). */
+static inline int aempi_str_same(const unsigned char *a,
+                                 const unsigned char *b, size_t len)
+{
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 < len; i += 8)
+            if (aempi_load64(a + i) != aempi_load64(b + i))
+                return 0;
+        return aempi_load64(a + len - 8) == aempi_load64(b + len - 8);
+    }
+    if (len >= 4)
+        return aempi_load32(a) == aempi_load32(b) &&
+               aempi_load32(a + len - 4) == aempi_load32(b + len - 4);
+    return !len || (a[0] == b[0] && a[len / 2] == b[len / 2] &&
+                    a[len - 1] == b[len - 1]);
+}
+
 /* The slots when full size: indexed by a hash's top 7 bits. */
 #define AEMP_STR_CACHE_SLOTS 128
 
