@@ -117,6 +117,12 @@ AEMP_API const char *aemp_node_errmsg(const aemp_node *node);
 AEMP_API void aemp_node_set_log(aemp_node *node, int level, aemp_log_cb cb,
                                 void *ud);
 
+/* Sets only the sink (cb NULL: back to the default stderr format),
+ * keeping the level: for a program that formats lines for where they go,
+ * e.g. caemp run's syslog priority prefix when stderr is the journal. */
+AEMP_API void aemp_node_set_log_sink(aemp_node *node, aemp_log_cb cb,
+                                     void *ud);
+
 /* Logs one line through the node's level and sink, as AE::log does: the
  * context is "main" for aemp_log (the package of a Perl script), ctx for
  * aemp_log_ctx (NULL: "main"). level is clamped to 1..9; a line longer
