@@ -5,7 +5,8 @@
 # killed (a crash, Restart=on-failure), they learn too. Each time it
 # starts again from the same command line, and the network converges:
 # both nodes take it as their master again, their database entries are
-# back in it, and they reach each other by node id through it.
+# back in it, and they reach each other by node id through it. A node
+# with a service stopped the same way has its database entry gone.
 use strict;
 use warnings;
 use FindBin;
@@ -46,19 +47,29 @@ like $env{PERL_ANYEVENT_MP_RC}, qr{/caemp/aemp\.rc$}, "and names its rc file";
 my $sport = AempInterop::free_port();
 my $saddr = "127.0.0.1:$sport";
 my %net = (secret => "unit-secret");
-my $rc = AempInterop::write_rc({ version => 1, profile => { seed1 => {
-   %net, nodeid => "cseed", binds => [$saddr], seeds => [$saddr] } } },
+# seed1, and kv1: a node with a service (examples/kv_service's plugin,
+# which registers its port in the family kv)
+my $rc = AempInterop::write_rc({ version => 1, profile => {
+   seed1 => { %net, nodeid => "cseed", binds => [$saddr], seeds => [$saddr] },
+   kv1 => { %net, nodeid => "kvnode", binds => ["127.0.0.1:*"],
+            seeds => [$saddr], services => ["KV::Service::"],
+            service_path => ["$AempInterop::BUILD/examples/kv_service"] } } },
    "$AempInterop::TMP/aemp.rc");
 
 sub listening {
    IO::Socket::INET->new(PeerAddr => $saddr, Timeout => 1) ? 1 : 0
 }
 
-# the unit's command line, %i being seed1
-sub start_seed {
+# the unit's command line for an instance
+sub start_unit {
+   my ($instance) = @_;
    local %ENV = (%ENV, %env, PERL_ANYEVENT_MP_RC => $rc);
-   my $run = AempInterop::start_program(AempInterop::caemp(),
-      map s/%i/seed1/gr, @exec[1 .. $#exec]);
+   AempInterop::start_program(AempInterop::caemp(),
+      map s/%i/$instance/gr, @exec[1 .. $#exec]);
+}
+
+sub start_seed {
+   my $run = start_unit("seed1");
    my $deadline = time + 10;
    sleep 0.05 until listening() || time > $deadline;
    $run
@@ -127,6 +138,17 @@ ok $cn->expect($seed_down, 30), "the C node learns the seed is gone";
 
 $seed = start_seed();
 converged("after a crash and a new start");
+
+# caemp@kv1 stopped: the seed drops its service's entry at once
+$pn->do(db_mon => "kv", "kv");
+my $kv = start_unit("kv1");
+ok $pn->expect_db_mon(kv => sub { 1 == keys %{ $_[0][2] } }, 15),
+   "caemp\@kv1's service registers its port";
+kill TERM => $kv->{pid};
+($status, undef, $err) = AempInterop::finish_caemp($kv, 10);
+is $status, 0, "SIGTERM: caemp\@kv1 exits 0" or diag $err;
+ok $pn->expect_db_mon(kv => sub { !keys %{ $_[0][2] } }, 10),
+   "and its entry is gone from the seed's database";
 kill TERM => $seed->{pid};
 ($status) = AempInterop::finish_caemp($seed, 10);
 is $status, 0, "the last SIGTERM exits 0 too";
