@@ -268,8 +268,9 @@ static int cmd_mon(int argc, char **argv)
 
 /* How long a stopping node goes on writing what its links hold before
  * they close: short, so a service manager's stop is quick, and bounded
- * whatever the peers do. */
+ * whatever the peers do; looked at every STOP_POLL_USEC. */
 #define STOP_FLUSH_USEC 100000
+#define STOP_POLL_USEC 5000
 
 /* caemp restart (CAEMP_RESTART_FUNC): a moment for what is queued on
  * the links to go out, then the loop ends and cmd_run re-executes. */
@@ -278,20 +279,26 @@ typedef struct run_state {
     int restart;
     int stopping;
     struct event *flush; /* the stop's bounded flush */
+    int flush_polls;     /* how often it looked */
     caemp_notify *notify;
 } run_state;
 
-static void flush_over(evutil_socket_t fd, short what, void *ud)
+/* the links' output written, or the time up: the stop goes on */
+static void flush_poll(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
-    caemp_finish(ud, 0);
+    run_state *rs = ud;
+    if (!aemp_node_unsent(rs->st.node) ||
+        ++rs->flush_polls >= STOP_FLUSH_USEC / STOP_POLL_USEC)
+        caemp_finish(&rs->st, 0);
 }
 
 /* SIGTERM or SIGINT: the node stops, its links get a last moment to
- * write, then the node is freed, closing them and the listeners (the
- * seeds drop the node's database entries when its link closes). A
- * second signal ends at once. */
+ * write what they hold (at most STOP_FLUSH_USEC), then the node is
+ * freed, closing them and the listeners: the peers see the links close,
+ * so the seeds drop the node's database entries at once and its nodes
+ * take another master. A second signal ends at once. */
 static void on_signal(evutil_socket_t sig, short what, void *ud)
 {
     (void)what;
@@ -303,8 +310,8 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     aemp_log_ctx(rs->st.node, AEMP_LOG_NOTE, "caemp",
                  "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     caemp_notify_stopping(rs->notify);
-    struct timeval tv = {0, STOP_FLUSH_USEC};
-    rs->flush = evtimer_new(rs->st.base, flush_over, &rs->st);
+    struct timeval tv = {0, STOP_POLL_USEC};
+    rs->flush = event_new(rs->st.base, -1, EV_PERSIST, flush_poll, rs);
     if (!rs->flush || event_add(rs->flush, &tv))
         caemp_finish(&rs->st, 0);
 }
