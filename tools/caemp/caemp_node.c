@@ -272,8 +272,10 @@ static int cmd_mon(int argc, char **argv)
 #define STOP_FLUSH_USEC 100000
 #define STOP_POLL_USEC 5000
 
-/* caemp restart (CAEMP_RESTART_FUNC): a moment for what is queued on
- * the links to go out, then the loop ends and cmd_run re-executes. */
+/* A running node's command: caemp restart (CAEMP_RESTART_FUNC) gives
+ * what is queued on the links a moment to go out, then the loop ends and
+ * cmd_run re-executes; a signal stops it (on_signal); systemd hears of
+ * both (caemp_notify.c). */
 typedef struct run_state {
     cmd_state st;
     int restart;
