@@ -15,8 +15,9 @@ file, names a temporary one with the profile. Then:
   the port comes up (nothing is sent);
 - SIGTERM ends it with exit status 0, promptly;
 - with JOURNAL_STREAM naming its stderr, the log lines are
-  "<PRIORITY>ctx: msg" without a time stamp; with JOURNAL_STREAM naming
-  another file they keep AnyEvent::Log's format;
+  "<PRIORITY>ctx: msg" without a time stamp (caemp's own message when
+  the node cannot start too, "<3>caemp: run: ..."); with JOURNAL_STREAM
+  naming another file they keep AnyEvent::Log's format;
 - the unit runs as a user of its own, which SYSUSERS creates.
 Exits 0 when all holds, 1 saying what did not.
 """
@@ -59,9 +60,9 @@ def parse_unit(path):
     return keys
 
 
-def command_line(keys, caemp, rc):
+def command_line(keys, caemp, rc, instance=INSTANCE):
     """(argv, env) as systemd makes them, with our program and rc."""
-    argv = [a.replace('%i', INSTANCE)
+    argv = [a.replace('%i', instance)
             for a in shlex.split(keys['ExecStart'][0])]
     if os.path.basename(argv[0]) != 'caemp':
         fail('ExecStart does not run caemp: %s' % argv[0])
@@ -196,6 +197,24 @@ def check_journal(argv, env, port, tmp):
     print('ok: journal lines "<5>caemp: ...", elsewhere time-stamped')
 
 
+def check_journal_error(keys, caemp, rc, tmp, held_port):
+    """A node that cannot start says why at the journal's error priority."""
+    argv, env = command_line(keys, caemp, rc, 'busy')
+    err_path = os.path.join(tmp, 'busy')
+    with open(err_path, 'w') as err:
+        st = os.fstat(err.fileno())
+        env = dict(env, JOURNAL_STREAM='%d:%d' % (st.st_dev, st.st_ino))
+        rc_ = subprocess.run(argv, env=env, stderr=err, timeout=WAIT)
+    with open(err_path) as f:
+        text = f.read()
+    if rc_.returncode != 1:
+        fail('a node that cannot listen exits %d, not 1' % rc_.returncode)
+    if not re.search(r'^<3>caemp: run: 127\.0\.0\.1:%d: cannot listen'
+                     % held_port, text, re.M):
+        fail('no "<3>caemp: run: ... cannot listen" line:\n' + text)
+    print('ok: a failed start says why as "<3>caemp: run: ..."')
+
+
 def check_user(keys, sysusers):
     user = keys.get('User', ['root'])[0]
     if user in ('root', '0'):
@@ -218,15 +237,22 @@ def main():
     notify = keys['Type'][0] == 'notify'
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
+        held = socket.socket()
+        held.bind(('127.0.0.1', 0))
+        held.listen()
+        held_port = held.getsockname()[1]
         rc = os.path.join(tmp, 'aemp.rc')
         addr = '127.0.0.1:%d' % port
         with open(rc, 'w') as f:
-            json.dump({'version': 1, 'profile': {INSTANCE: {
-                'nodeid': INSTANCE, 'binds': [addr], 'seeds': [addr],
-                'secret': 'systemd-test'}}}, f)
+            json.dump({'version': 1, 'profile': {
+                INSTANCE: {'nodeid': INSTANCE, 'binds': [addr],
+                           'seeds': [addr], 'secret': 'systemd-test'},
+                'busy': {'binds': ['127.0.0.1:%d' % held_port]}}}, f)
         argv, env = command_line(keys, caemp, rc)
         check_service(argv, env, port, notify, tmp)
         check_journal(argv, env, port, tmp)
+        check_journal_error(keys, caemp, rc, tmp, held_port)
+        held.close()
 
 
 if __name__ == '__main__':
