@@ -13,36 +13,16 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use IO::Socket::INET;
 use Test::More;
-use Text::ParseWords qw(shellwords);
 use Time::HiRes qw(time sleep);
 use AempInterop;
+use AempUnit;
 
 AempInterop::plan_or_skip();
 
-my $unit = "$AempInterop::BUILD/tools/systemd/caemp\@.service";
--r $unit or plan skip_all => "no $unit in the build";
-
-# the [Service] section's ExecStart and Environment
-my (@exec, %env);
-{
-   open my $fh, "<", $unit or die "$unit: $!";
-   my $section = "";
-   while (<$fh>) {
-      chomp;
-      next if /^\s*(#|$)/;
-      $section = $1, next if /^\[(.*)\]/;
-      next unless $section eq "Service";
-      @exec = shellwords($1) if /^ExecStart=(.*)/;
-      if (/^Environment=(.*)/) {
-         for (shellwords($1)) {
-            my ($k, $v) = split /=/, $_, 2;
-            $env{$k} = $v;
-         }
-      }
-   }
-}
-like $exec[0], qr{/caemp$}, "the unit runs caemp";
-like $env{PERL_ANYEVENT_MP_RC}, qr{/caemp/aemp\.rc$}, "and names its rc file";
+my ($exec, $env) = AempUnit::parse()
+   or plan skip_all => "no $AempUnit::UNIT in the build";
+like $exec->[0], qr{/caemp$}, "the unit runs caemp";
+like $env->{PERL_ANYEVENT_MP_RC}, qr{/caemp/aemp\.rc$}, "and names its rc file";
 
 my $sport = AempInterop::free_port();
 my $saddr = "127.0.0.1:$sport";
@@ -60,16 +40,8 @@ sub listening {
    IO::Socket::INET->new(PeerAddr => $saddr, Timeout => 1) ? 1 : 0
 }
 
-# the unit's command line for an instance
-sub start_unit {
-   my ($instance) = @_;
-   local %ENV = (%ENV, %env, PERL_ANYEVENT_MP_RC => $rc);
-   AempInterop::start_program(AempInterop::caemp(),
-      map s/%i/$instance/gr, @exec[1 .. $#exec]);
-}
-
 sub start_seed {
-   my $run = start_unit("seed1");
+   my $run = AempUnit::start("seed1", $rc);
    my $deadline = time + 10;
    sleep 0.05 until listening() || time > $deadline;
    $run
@@ -141,7 +113,7 @@ converged("after a crash and a new start");
 
 # caemp@kv1 stopped: the seed drops its service's entry at once
 $pn->do(db_mon => "kv", "kv");
-my $kv = start_unit("kv1");
+my $kv = AempUnit::start("kv1", $rc);
 ok $pn->expect_db_mon(kv => sub { 1 == keys %{ $_[0][2] } }, 15),
    "caemp\@kv1's service registers its port";
 kill TERM => $kv->{pid};
