@@ -136,6 +136,8 @@ START_TEST(test_null_node)
     ck_assert_ptr_null(aemp_node_binds(NULL));
     ck_assert_ptr_nonnull(aemp_node_errmsg(NULL));
     aemp_node_set_log(NULL, 9, NULL, NULL);
+    aemp_node_set_log_sink(NULL, NULL, NULL);
+    ck_assert_uint_eq(aemp_node_unsent(NULL), 0);
     aemp_node_set_trace(NULL, 1);
     ck_assert_int_eq(aemp_node_set_busy_poll(NULL, 10), AEMP_EINVAL);
 

@@ -631,6 +631,7 @@ START_TEST(test_write_backlog)
                                    aemp_str(pad), NULL),
                          AEMP_OK);
     run_until(&blog.calls, 0.3); /* writes until the socket is full */
+    ck_assert_uint_gt(aemp_node_unsent(b), 0);
 
     /* read it all: the auth line, then frames back to back, each
      * ["sink",SEQ,"xx...x"] */
@@ -672,6 +673,9 @@ START_TEST(test_write_backlog)
             buf = realloc(buf, cap *= 2);
     }
     ck_assert_int_eq(next, N);
+    /* all of it read: nothing left unsent */
+    ck_assert_uint_eq(aemp_node_unsent(b), 0);
+    ck_assert_uint_eq(aemp_node_unsent(NULL), 0);
 
     /* a backlog again, and the peer goes away */
     for (int i = 0; i < N; i++)

@@ -105,6 +105,26 @@ START_TEST(test_library_lines_share_the_sink)
 }
 END_TEST
 
+/* set_log_sink changes where lines go and keeps the level; NULL is back
+ * to stderr (nothing more reaches the old sink). */
+START_TEST(test_log_sink_keeps_level)
+{
+    test_log_lines other;
+    memset(&other, 0, sizeof other);
+    aemp_node_set_log_sink(node, test_log_record, &other);
+    aemp_log(node, AEMP_LOG_INFO, "above the level");
+    aemp_log(node, AEMP_LOG_WARN, "to the new sink");
+    ck_assert_int_eq(other.count, 1);
+    ck_assert_str_eq(other.msg, "to the new sink");
+    ck_assert_int_eq(got.count, 0);
+    aemp_node_set_log(node, 0, NULL, NULL);
+    aemp_node_set_log_sink(node, NULL, NULL);
+    aemp_node_set_log_sink(NULL, test_log_record, &other);
+    aemp_log(node, AEMP_LOG_FATAL, "level 0: silent");
+    ck_assert_int_eq(other.count, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log_api");
@@ -115,6 +135,7 @@ int main(void)
     tcase_add_test(tc, test_log_edges);
     tcase_add_test(tc, test_log_null_safe);
     tcase_add_test(tc, test_library_lines_share_the_sink);
+    tcase_add_test(tc, test_log_sink_keeps_level);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -158,6 +158,18 @@ START_TEST(test_save_load_round_trip)
     ck_assert_int_eq(aemp_rc_load(rc), AEMP_OK);
     ck_canon(aemp_rc_get(rc, NULL, "secret"), "\"t\"");
 
+    /* and its owner and group, where the writer may set them (root: a
+     * service's rc, root:caemp 0640) */
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(t.path, 0, 4242), 0);
+        ck_assert_int_eq(aemp_rc_set(back, NULL, "secret", aemp_str("u")),
+                         AEMP_OK);
+        ck_assert_int_eq(aemp_rc_save(back), AEMP_OK);
+        ck_assert_int_eq(stat(t.path, &st), 0);
+        ck_assert_int_eq(st.st_gid, 4242);
+        ck_assert_int_eq(st.st_mode & 07777, 0640);
+    }
+
     aemp_rc_free(back);
     aemp_rc_free(rc);
     tmp_rc_remove(&t);

@@ -103,6 +103,15 @@ AEMP_API const aemp_val *aemp_node_config(const aemp_node *node);
 /* The addresses the node listens on, as published in 'l (borrowed array). */
 AEMP_API const aemp_val *aemp_node_binds(const aemp_node *node);
 
+/* Bytes the node's links hold that their sockets have not taken yet
+ * (frames waiting to be written, TLS's output): 0 once everything sent
+ * on a link is with the operating system. A program about to free the
+ * node for a clean stop runs its loop until this is 0, for a bounded
+ * while (caemp run on SIGTERM: at most 0.1 s), since freeing the node
+ * drops what is left. Messages queued for a node whose link is not up
+ * are not counted. 0 for NULL. */
+AEMP_API size_t aemp_node_unsent(const aemp_node *node);
+
 /* Detail of the last error from configure (file names, addresses); never
  * NULL ("no node" for a NULL node). */
 AEMP_API const char *aemp_node_errmsg(const aemp_node *node);
@@ -116,6 +125,12 @@ AEMP_API const char *aemp_node_errmsg(const aemp_node *node);
  * "SND node <- [...]" / "RCV node -> [...]" lines to stderr. */
 AEMP_API void aemp_node_set_log(aemp_node *node, int level, aemp_log_cb cb,
                                 void *ud);
+
+/* Sets only the sink (cb NULL: back to the default stderr format),
+ * keeping the level: for a program that formats lines for where they go,
+ * e.g. caemp run's syslog priority prefix when stderr is the journal. */
+AEMP_API void aemp_node_set_log_sink(aemp_node *node, aemp_log_cb cb,
+                                     void *ud);
 
 /* Logs one line through the node's level and sink, as AE::log does: the
  * context is "main" for aemp_log (the package of a Perl script), ctx for

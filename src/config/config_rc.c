@@ -324,8 +324,16 @@ int aempi_rc_write(const char *path, const aemp_val *rc, char **err)
         goto out;
 
     /* the secret lives here: private unless the user chose otherwise */
-    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0600;
+    int existed = stat(path, &st) == 0;
+    mode_t mode = existed ? (st.st_mode & 07777) : 0600;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* and readable by whom it was: root editing a service's rc (root:caemp
+     * 0640, docs/operations.md) must not leave it root's alone. Who may
+     * not give the file away keeps it as their own, as before. */
+    if (fd >= 0 && existed) {
+        int given = fchown(fd, st.st_uid, st.st_gid);
+        (void)given;
+    }
     if (fd < 0
         || fchmod(fd, mode) != 0
         || write_all(fd, text, len) != 0

@@ -129,6 +129,14 @@ void aemp_node_set_log(aemp_node *n, int level, aemp_log_cb cb, void *ud)
     n->log.ud = ud;
 }
 
+void aemp_node_set_log_sink(aemp_node *n, aemp_log_cb cb, void *ud)
+{
+    if (!n)
+        return;
+    n->log.cb = cb;
+    n->log.ud = ud;
+}
+
 void aemp_node_set_trace(aemp_node *n, int on)
 {
     if (!n)

@@ -127,6 +127,11 @@ const aemp_val *aemp_node_binds(const aemp_node *n)
     return n ? n->binds : NULL;
 }
 
+size_t aemp_node_unsent(const aemp_node *n)
+{
+    return n ? aempi_link_host_unsent(&n->transport) : 0;
+}
+
 const char *aemp_node_errmsg(const aemp_node *n)
 {
     if (!n) /* most likely aemp_node_new failed */

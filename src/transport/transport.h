@@ -141,6 +141,9 @@ int aempi_link_host_init(aemp_link_host *h, struct event_base *base,
 /* Frees every link (no hook runs), the settings and the events. */
 void aempi_link_host_clear(aemp_link_host *h);
 
+/* Bytes the host's links hold, not yet written to their sockets. */
+size_t aempi_link_host_unsent(const aemp_link_host *h);
+
 /* Around an event callback of the host, or of its user, that may find a
  * link failure: when the outermost returns, hooks->io_done runs. A
  * callback inside another, or inside a write from the program's own call

@@ -27,6 +27,15 @@ size_t aempi_link_unsent(const aemp_link *l)
     return n;
 }
 
+size_t aempi_link_host_unsent(const aemp_link_host *h)
+{
+    size_t n = 0;
+    for (const aemp_link *l = h->links; l; l = l->next)
+        if (l->io) /* not a link given away (aempi_link_take) */
+            n += aempi_link_unsent(l);
+    return n;
+}
+
 static int can_send(const aemp_link *l)
 {
     if (l->state != LINK_DATA)

@@ -192,6 +192,26 @@ const char *caemp_last_error_note(const aemp_node *node, const char *nodeid,
  * NULL and a message in *err for bad JSON. */
 aemp_val *caemp_arg_value(const char *s, char **err);
 
+/* ---- caemp_notify.c: caemp run and systemd (sd_notify) ----
+ *
+ * With libsystemd (meson option systemd): caemp_notify_ready sends
+ * READY=1 (call it once configure returned: every bind listens) and
+ * keeps a STATUS= line ("seed, N nodes linked") current from node
+ * events; caemp_notify_stopping sends STOPPING=1. Without libsystemd
+ * they do nothing and ready returns NULL. NULL-safe. */
+typedef struct caemp_notify caemp_notify;
+caemp_notify *caemp_notify_ready(aemp_node *node, struct event_base *base);
+void caemp_notify_stopping(caemp_notify *nt);
+void caemp_notify_free(caemp_notify *nt);
+
+/* ---- caemp_journal.c: log lines for the journal ---- */
+
+/* 1 if stderr is the journal's stream (JOURNAL_STREAM names it). */
+int caemp_stderr_is_journal(void);
+/* A log sink (aemp_log_cb) writing "<PRIORITY>ctx: msg" to stderr. */
+void caemp_journal_log(int level, const char *ctx, const char *msg,
+                       void *ud);
+
 /* ---- caemp_db.c ----
  *
  * The database commands (db_keys, db_values, db_family, db_set, db_mon)

@@ -266,19 +266,57 @@ static int cmd_mon(int argc, char **argv)
 
 /* ---- run ---- */
 
-static void on_signal(evutil_socket_t sig, short what, void *ud)
-{
-    (void)sig;
-    (void)what;
-    caemp_finish(ud, 0);
-}
+/* How long a stopping node goes on writing what its links hold before
+ * they close: short, so a service manager's stop is quick, and bounded
+ * whatever the peers do; looked at every STOP_POLL_USEC. */
+#define STOP_FLUSH_USEC 100000
+#define STOP_POLL_USEC 5000
 
-/* caemp restart (CAEMP_RESTART_FUNC): a moment for what is queued on
- * the links to go out, then the loop ends and cmd_run re-executes. */
+/* A running node's command: caemp restart (CAEMP_RESTART_FUNC) gives
+ * what is queued on the links a moment to go out, then the loop ends and
+ * cmd_run re-executes; a signal stops it (on_signal); systemd hears of
+ * both (caemp_notify.c). */
 typedef struct run_state {
     cmd_state st;
     int restart;
+    int stopping;
+    struct event *flush; /* the stop's bounded flush */
+    int flush_polls;     /* how often it looked */
+    caemp_notify *notify;
 } run_state;
+
+/* the links' output written, or the time up: the stop goes on */
+static void flush_poll(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    run_state *rs = ud;
+    if (!aemp_node_unsent(rs->st.node) ||
+        ++rs->flush_polls >= STOP_FLUSH_USEC / STOP_POLL_USEC)
+        caemp_finish(&rs->st, 0);
+}
+
+/* SIGTERM or SIGINT: the node stops, its links get a last moment to
+ * write what they hold (at most STOP_FLUSH_USEC), then the node is
+ * freed, closing them and the listeners: the peers see the links close,
+ * so the seeds drop the node's database entries at once and its nodes
+ * take another master. A second signal ends at once. */
+static void on_signal(evutil_socket_t sig, short what, void *ud)
+{
+    (void)what;
+    run_state *rs = ud;
+    if (rs->stopping++) {
+        caemp_finish(&rs->st, 0);
+        return;
+    }
+    aemp_log_ctx(rs->st.node, AEMP_LOG_NOTE, "caemp",
+                 "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    caemp_notify_stopping(rs->notify);
+    struct timeval tv = {0, STOP_POLL_USEC};
+    rs->flush = event_new(rs->st.base, -1, EV_PERSIST, flush_poll, rs);
+    if (!rs->flush || event_add(rs->flush, &tv))
+        caemp_finish(&rs->st, 0);
+}
 
 static void restart_now(aemp_node *node, void *ud)
 {
@@ -336,12 +374,15 @@ static int cmd_run(char **main_argv, int argc, char **argv)
     aemp_unref(list);
     run_state rs = {0};
     cmd_state *st = &rs.st;
+    int journal = caemp_stderr_is_journal();
     st->base = event_base_new();
     st->node = st->base ? aemp_node_new(st->base) : NULL;
     if (st->node)
         aemp_node_set_service_loader(st->node, caemp_service_loader, NULL);
+    if (st->node && journal)
+        aemp_node_set_log_sink(st->node, caemp_journal_log, NULL);
     if (!st->node || aemp_node_configure(st->node, args, NULL)) {
-        fprintf(stderr, "caemp: run: %s\n",
+        fprintf(stderr, "%scaemp: run: %s\n", journal ? "<3>" : "",
                 st->node ? aemp_node_errmsg(st->node) : "out of memory");
         aemp_unref(args);
         caemp_stop_node(st);
@@ -350,13 +391,17 @@ static int cmd_run(char **main_argv, int argc, char **argv)
     aemp_unref(args);
     if (main_argv)
         aemp_func_register(st->node, CAEMP_RESTART_FUNC, restart_called, &rs);
-    struct event *sigint = evsignal_new(st->base, SIGINT, on_signal, st);
-    struct event *sigterm = evsignal_new(st->base, SIGTERM, on_signal, st);
+    struct event *sigint = evsignal_new(st->base, SIGINT, on_signal, &rs);
+    struct event *sigterm = evsignal_new(st->base, SIGTERM, on_signal, &rs);
     event_add(sigint, NULL);
     event_add(sigterm, NULL);
+    rs.notify = caemp_notify_ready(st->node, st->base);
     event_base_dispatch(st->base);
     event_free(sigint);
     event_free(sigterm);
+    if (rs.flush)
+        event_free(rs.flush);
+    caemp_notify_free(rs.notify);
     /* freeing the node closes its links and its listener before the new
      * image binds again */
     caemp_stop_node(st);
