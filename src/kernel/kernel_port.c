@@ -266,7 +266,7 @@ static void queue_message(aemp_node *n, aemp_val *src, aemp_val *port,
     job->fn = fn;
     job->port = port;
     job->src_ref = aemp_ref(src);
-    job->src = src ? aemp_str_ptr(src, NULL) : n->id;
+    job->src = src ? aempi_str_bytes(src) : n->id;
     job->val = msg;
     aempi_kernel_queue_job(n, job);
 }
@@ -291,8 +291,7 @@ void aempi_kernel_inject(aemp_node *n, aemp_val *src, aemp_val *msg)
     if (n->trace)
         aempi_trace_msg(n, "RCV", src ? aemp_str_ptr(src, NULL) : n->id, NULL,
                         msg);
-    aemp_val *first = aemp_array_at(msg, 0);
-    const char *portid = aemp_str_ptr(first, NULL);
+    const char *portid = aempi_str_bytes(aempi_item(msg, 0));
     if (portid && !*portid) {
         queue_message(n, src, NULL, msg, run_node_request);
         return;
@@ -594,9 +593,9 @@ void aempi_kernel_run_kill(aemp_node *n, const char *localid, aemp_val *reason)
 /* The tag as Perl's hash lookup sees the first element: its string form. */
 static const char *tag_of(const aemp_val *msg, char *buf, size_t n)
 {
-    const aemp_val *t = aemp_array_at(msg, 0);
-    switch (aemp_type_of(t)) {
-    case AEMP_STRING: return aemp_str_ptr(t, NULL);
+    const aemp_val *t = aempi_item(msg, 0);
+    switch (t ? (aemp_type)t->type : AEMP_NULL) {
+    case AEMP_STRING: return t->str;
     case AEMP_INT: snprintf(buf, n, "%lld", (long long)aemp_as_int(t)); return buf;
     case AEMP_UINT:
         snprintf(buf, n, "%llu", (unsigned long long)aemp_as_uint(t));

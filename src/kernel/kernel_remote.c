@@ -475,7 +475,7 @@ void aempi_kernel_link_frame(aemp_node *n, aemp_link *link, aemp_val *frame)
     /* the jobs this frame queues hold a reference to the sender's id */
     aemp_remote *r = aemp_link_owner_of(link)->remote;
     const char *src = r ? r->id : aempi_link_remote_id(link);
-    if (aemp_type_of(frame) != AEMP_ARRAY || !aemp_array_len(frame)) {
+    if (!aempi_item(frame, 0)) { /* (items are never NULL) */
         /* Perl would die in its read callback; we drop the message */
         char *text = aemp_to_json(frame, NULL);
         aemp_log_ctx(n, 4, LOG_KERNEL,

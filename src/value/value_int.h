@@ -62,6 +62,19 @@ static inline aemp_val *const *aempi_array_items(const aemp_val *a)
     return a->u.a.items;
 }
 
+/* aemp_array_at and aemp_str_ptr(v, NULL), without the call: the kernel
+ * asks them several times of every message it receives. */
+static inline aemp_val *aempi_item(const aemp_val *a, size_t i)
+{
+    return a && a->type == AEMP_ARRAY && i < a->u.a.len ? a->u.a.items[i]
+                                                        : NULL;
+}
+
+static inline const char *aempi_str_bytes(const aemp_val *v)
+{
+    return v && v->type == AEMP_STRING ? v->str : NULL;
+}
+
 /* 1 if v nests arrays and maps more than limit levels deep (v itself is
  * the first), as an encoder with that max_depth would refuse it. */
 int aempi_nesting_exceeds(const aemp_val *v, size_t limit);
