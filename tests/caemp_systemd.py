@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 
+from loopback import free_port
+
 INSTANCE = 'seed1'
 RC_VAR = 'PERL_ANYEVENT_MP_RC'
 WAIT = 10  # seconds before a missing event counts as missing
@@ -79,14 +81,6 @@ def command_line(keys, caemp, rc, instance=INSTANCE):
               'PERL_ANYEVENT_VERBOSE'):
         env.pop(k, None)
     return argv, env
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def listens(port):

@@ -23,25 +23,18 @@ made by `caemp gencert`, and the TLS checks may not skip.
 """
 import os
 import re
-import socket
 import json
 import subprocess
 import sys
 import tempfile
+
+from loopback import free_port
 
 SECRET = 'conform-test-secret'
 OPT_IN = ('T-TLS-', 'T-HANDSHAKE-TIMEOUT', 'K-SECURE-')
 # what a secure node's refused spawn makes skip (conform_kernel.c
 # spawn_port)
 NEED_SPAWN = ('K-KIL1-REASON', 'K-KIL1-NORMAL', 'K-MON0', 'K-KIL0-')
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main(argv):
